@@ -1,0 +1,48 @@
+# Frontdesk: the two commands a new user needs are `make dev` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+FUNCTIONS := ehr-api whatsapp-webhook reminder-sweep sender inbound ehr-notifier
+BUILD_DIR := build
+GO ?= go
+# Bounded fuzzing per target inside `make test`; raise it locally for longer runs.
+FUZZTIME ?= 10s
+
+.PHONY: help deps build dev test vet unit fuzz clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json ## install Node tools (DynamoDB Local, CDK CLI) and Go modules
+	$(GO) mod download
+
+build: ## build every Lambda as an arm64 bootstrap under build/<function>/
+	@for f in $(FUNCTIONS); do \
+		echo "build $$f"; \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+			-o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+dev: deps ## run the whole system locally (API on 127.0.0.1:8080, Graph API stand-in on :8089)
+	$(GO) run ./scripts/dev
+
+vet:
+	$(GO) vet ./...
+
+unit: deps build
+	$(GO) run ./scripts/localstack -- $(GO) test -count=1 ./...
+
+fuzz:
+	@for spec in $$($(GO) run ./scripts/fuzztargets); do \
+		pkg=$${spec%%:*}; name=$${spec##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+test: deps vet unit fuzz ## run every test: vet, unit + integration (local servers), CDK, fuzzing
+
+clean:
+	rm -rf $(BUILD_DIR) cdk.out

@@ -1,0 +1,4 @@
+// Command ehr-api is a Frontdesk Lambda. Wiring only.
+package main
+
+func main() {}

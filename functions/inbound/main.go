@@ -1,0 +1,4 @@
+// Command inbound is a Frontdesk Lambda. Wiring only.
+package main
+
+func main() {}

@@ -1,0 +1,4 @@
+// Command reminder-sweep is a Frontdesk Lambda. Wiring only.
+package main
+
+func main() {}

@@ -1,0 +1,4 @@
+// Command sender is a Frontdesk Lambda. Wiring only.
+package main
+
+func main() {}

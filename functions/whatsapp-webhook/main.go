@@ -1,0 +1,4 @@
+// Command whatsapp-webhook is a Frontdesk Lambda. Wiring only.
+package main
+
+func main() {}

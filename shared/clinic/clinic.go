@@ -1,0 +1,120 @@
+// Package clinic is a tenant's configuration: who the clinic is on WhatsApp, its
+// time zone and hours, and how it wants reminders sent. Pure Go.
+package clinic
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+)
+
+// Hours are the clinic's staffed hours, local wall clock, used to tell a patient
+// when staff will answer. Days are Go weekdays (0 = Sunday).
+type Hours struct {
+	Days  []time.Weekday `json:"days"`
+	Open  string         `json:"open"`  // "HH:MM"
+	Close string         `json:"close"` // "HH:MM"
+}
+
+// Clinic is one tenant.
+type Clinic struct {
+	ID              string              `json:"id"`
+	Name            string              `json:"name"`
+	TimeZone        string              `json:"timeZone"` // IANA
+	Country         string              `json:"country"`  // ISO 3166-1 alpha-2, for national phone numbers
+	PhoneNumberID   string              `json:"phoneNumberId"`
+	WABAID          string              `json:"wabaId"`
+	DefaultLanguage string              `json:"defaultLanguage"` // BCP 47
+	QuietHours      reminder.QuietHours `json:"quietHours"`
+	Hours           Hours               `json:"hours"`
+	ReminderPolicy  reminder.Policy     `json:"reminderPolicy"`
+	EmergencyNumber string              `json:"emergencyNumber"`
+	CallbackURL     string              `json:"callbackUrl,omitempty"`
+	// WebhookSecretRef names where the clinic's Standard Webhooks "whsec_" secret lives:
+	// a Secrets Manager ARN, or "env:NAME" for local development. It signs both
+	// directions: the EHR's requests to Frontdesk and Frontdesk's callbacks.
+	WebhookSecretRef string `json:"webhookSecretRef"`
+	// APITokenHash is the hex SHA-256 of the clinic's bearer token for reads.
+	APITokenHash string `json:"apiTokenHash,omitempty"`
+	// APITokenSecretRef, when set, names a secret holding the token instead.
+	APITokenSecretRef string `json:"apiTokenSecretRef,omitempty"`
+}
+
+var (
+	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+	hhmm         = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	digits       = regexp.MustCompile(`^[0-9]{5,20}$`)
+	country      = regexp.MustCompile(`^[A-Z]{2}$`)
+	emergencyNum = regexp.MustCompile(`^\+?[0-9 ()-]{2,20}$`)
+)
+
+// Location loads the clinic's time zone.
+func (c Clinic) Location() (*time.Location, error) {
+	if c.TimeZone == "" {
+		return nil, errors.New("clinic: time zone is required")
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("clinic: time zone %q: %w", c.TimeZone, err)
+	}
+	return loc, nil
+}
+
+// Validate returns every problem with a clinic file at once.
+func (c Clinic) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if !idPattern.MatchString(c.ID) {
+		bad("id %q must be 2-63 lowercase letters, digits or dashes", c.ID)
+	}
+	if strings.TrimSpace(c.Name) == "" {
+		bad("name is required")
+	}
+	if _, err := c.Location(); err != nil {
+		bad("timeZone: %v", err)
+	}
+	if !country.MatchString(c.Country) {
+		bad("country %q must be an ISO 3166-1 alpha-2 code such as US", c.Country)
+	}
+	if !digits.MatchString(c.PhoneNumberID) {
+		bad("phoneNumberId %q must be the WhatsApp phone number id (digits)", c.PhoneNumberID)
+	}
+	if !digits.MatchString(c.WABAID) {
+		bad("wabaId %q must be the WhatsApp Business Account id (digits)", c.WABAID)
+	}
+	if c.DefaultLanguage == "" {
+		bad("defaultLanguage is required")
+	}
+	if c.QuietHours != (reminder.QuietHours{}) && (!hhmm.MatchString(c.QuietHours.Start) || !hhmm.MatchString(c.QuietHours.End)) {
+		bad("quietHours start and end must be HH:MM")
+	}
+	if len(c.Hours.Days) > 0 && (!hhmm.MatchString(c.Hours.Open) || !hhmm.MatchString(c.Hours.Close)) {
+		bad("hours open and close must be HH:MM")
+	}
+	if err := c.ReminderPolicy.Validate(); err != nil {
+		bad("reminderPolicy: %v", err)
+	}
+	if !emergencyNum.MatchString(c.EmergencyNumber) {
+		bad("emergencyNumber %q is required (digits, +, spaces)", c.EmergencyNumber)
+	}
+	if c.CallbackURL != "" {
+		u, err := url.Parse(c.CallbackURL)
+		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) || u.Host == "" {
+			bad("callbackUrl must be an https URL (http only for loopback)")
+		}
+	}
+	if c.WebhookSecretRef == "" || !(strings.HasPrefix(c.WebhookSecretRef, "arn:") || strings.HasPrefix(c.WebhookSecretRef, "env:")) {
+		bad("webhookSecretRef must be a Secrets Manager ARN or env:NAME")
+	}
+	if c.APITokenHash == "" && c.APITokenSecretRef == "" {
+		bad("apiTokenHash or apiTokenSecretRef is required")
+	}
+	return errors.Join(errs...)
+}
+
+func isLoopback(host string) bool { return host == "127.0.0.1" || host == "localhost" || host == "::1" }
