@@ -92,6 +92,11 @@ type Appointment struct {
 	Response    Response
 	RespondedAt time.Time
 
+	// Revision is the storage layer's optimistic-lock counter: every write of the
+	// appointment (EHR update or patient answer) must name the revision it read.
+	// Zero means "not stored yet".
+	Revision int64
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
