@@ -14,6 +14,8 @@ help: ## list targets
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	@# The CDK CLI ships Go template files; a go.mod here keeps them out of ./...
+	@printf 'module frontdesk.invalid/node_modules\n' > node_modules/go.mod
 	@touch $@
 
 deps: node_modules/.package-lock.json ## install Node tools (DynamoDB Local, CDK CLI) and Go modules

@@ -13,4 +13,6 @@ type Job struct {
 }
 
 // ID is the job's stable identity (SQS batch entry ids and logs use it).
-func (j Job) ID() string { return j.ClinicID + "/" + j.AppointmentID + "/" + string(j.Kind) + "/" + j.Generation }
+func (j Job) ID() string {
+	return j.ClinicID + "/" + j.AppointmentID + "/" + string(j.Kind) + "/" + j.Generation
+}
