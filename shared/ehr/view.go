@@ -1,0 +1,103 @@
+package ehr
+
+import (
+	"sort"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+)
+
+// The answer bodies of the native API, shaped exactly as openapi.yaml describes them
+// (a test validates them against its schemas), so the router only fills them in.
+
+// AppointmentState is the body of GET and PUT .../appointments/{appointmentId}.
+type AppointmentState struct {
+	ClinicID        string                `json:"clinicId"`
+	AppointmentID   string                `json:"appointmentId"`
+	Status          appointment.Status    `json:"status"`
+	Start           time.Time             `json:"start"`
+	DurationMinutes int64                 `json:"durationMinutes,omitempty"`
+	Location        *appointment.Location `json:"location,omitempty"`
+	PatientID       string                `json:"patientId"`
+	Version         int64                 `json:"version"`
+	Response        *ResponseState        `json:"response,omitempty"`
+	Reminders       []ReminderState       `json:"reminders"`
+	Consent         ConsentSummary        `json:"consent"`
+	// Stale is true when a PUT was older than the stored version and not applied.
+	Stale     bool      `json:"stale"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// ResponseState is the patient's answer.
+type ResponseState struct {
+	Value appointment.Response `json:"value"`
+	At    time.Time            `json:"at"`
+}
+
+// ReminderState is one reminder as the clinic sees it (no message ids).
+type ReminderState struct {
+	Kind      reminder.Kind  `json:"kind"`
+	DueAt     time.Time      `json:"dueAt"`
+	State     reminder.State `json:"state"`
+	Reason    string         `json:"reason,omitempty"`
+	ErrorCode int            `json:"errorCode,omitempty"`
+}
+
+// ConsentSummary is the consent part of an appointment's state.
+type ConsentSummary struct {
+	State   consent.State   `json:"state"`
+	History []consent.Entry `json:"history"`
+}
+
+// ConsentState is the body of GET and PUT .../patients/{patientId}/consent.
+type ConsentState struct {
+	ClinicID  string          `json:"clinicId"`
+	PatientID string          `json:"patientId"`
+	State     consent.State   `json:"state"`
+	History   []consent.Entry `json:"history"`
+}
+
+// NewAppointmentState builds the answer for a stored appointment, its reminders
+// (sorted by due time) and the patient's consent ledger.
+func NewAppointmentState(a appointment.Appointment, reminders []reminder.Reminder, ledger []consent.Entry, stale bool) AppointmentState {
+	s := AppointmentState{
+		ClinicID:        a.ClinicID,
+		AppointmentID:   a.ID,
+		Status:          a.Status,
+		Start:           a.Start,
+		DurationMinutes: int64(a.Duration / time.Minute),
+		PatientID:       a.PatientID,
+		Version:         a.Version,
+		Reminders:       make([]ReminderState, 0, len(reminders)),
+		Consent:         ConsentSummary{State: consent.Current(ledger), History: nonNil(consent.Sorted(ledger))},
+		Stale:           stale,
+		UpdatedAt:       a.UpdatedAt,
+	}
+	if a.Location != (appointment.Location{}) {
+		loc := a.Location
+		s.Location = &loc
+	}
+	if a.Response != appointment.ResponseNone {
+		s.Response = &ResponseState{Value: a.Response, At: a.RespondedAt}
+	}
+	for _, r := range reminders {
+		s.Reminders = append(s.Reminders, ReminderState{Kind: r.Kind, DueAt: r.DueAt, State: r.State, Reason: r.Reason, ErrorCode: r.ErrorCode})
+	}
+	sort.SliceStable(s.Reminders, func(i, j int) bool { return s.Reminders[i].DueAt.Before(s.Reminders[j].DueAt) })
+	return s
+}
+
+// NewConsentState builds the answer for a patient's consent ledger (oldest first).
+func NewConsentState(clinicID, patientID string, ledger []consent.Entry) ConsentState {
+	return ConsentState{ClinicID: clinicID, PatientID: patientID, State: consent.Current(ledger), History: nonNil(consent.Sorted(ledger))}
+}
+
+// nonNil keeps "history": [] instead of null, as the schema requires an array.
+func nonNil(l []consent.Entry) []consent.Entry {
+	if l == nil {
+		return []consent.Entry{}
+	}
+	return l
+}

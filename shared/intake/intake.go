@@ -1,0 +1,200 @@
+// Package intake applies what an EHR tells Frontdesk: appointment changes (native
+// JSON or FHIR R4, already parsed by package ehr) and consent, each change
+// recomputing the appointment's reminder plan in the same transaction.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+)
+
+// Store is what intake needs from storage.
+type Store interface {
+	GetClinic(ctx context.Context, id string) (clinic.Clinic, error)
+	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
+	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error
+	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
+	PutPatient(ctx context.Context, p appointment.Patient) error
+	AppendConsent(ctx context.Context, e consent.Entry) error
+	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
+}
+
+var _ Store = (*dynamo.Store)(nil)
+
+// Service applies EHR events.
+type Service struct {
+	Store Store
+	Clock platform.Clock
+	Log   *slog.Logger
+}
+
+// Errors the HTTP layer maps to statuses.
+var (
+	ErrUnknownPatient = errors.New("intake: the appointment references a patient Frontdesk does not know; send the Patient resource")
+)
+
+// Result is the outcome of applying one appointment event.
+type Result struct {
+	Appointment appointment.Appointment
+	Reminders   []reminder.Reminder
+	Patient     appointment.Patient
+	Ledger      []consent.Entry // the patient's consent ledger
+	Created     bool
+	// Stale is true when the event was older than (or as old as) what is stored:
+	// acknowledged, not applied.
+	Stale bool
+}
+
+// maxAttempts bounds optimistic-lock retries when a patient's answer or another
+// delivery writes the same appointment concurrently.
+const maxAttempts = 5
+
+// Apply stores one appointment event: patient contact, consent, appointment and its
+// reminder plan. Older versions than stored are acknowledged and ignored.
+func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Result, error) {
+	loc, err := c.Location()
+	if err != nil {
+		return Result{}, fmt.Errorf("intake: clinic %s: %w", c.ID, err)
+	}
+	patient := ev.Patient
+	if ev.PatientIncomplete {
+		stored, err := s.Store.GetPatient(ctx, c.ID, ev.Patient.ID)
+		if errors.Is(err, appointment.ErrNotFound) {
+			return Result{}, ErrUnknownPatient
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		patient = stored
+	} else {
+		if err := s.Store.PutPatient(ctx, patient); err != nil {
+			return Result{}, err
+		}
+	}
+	if ev.Consent != nil {
+		if err := s.Store.AppendConsent(ctx, *ev.Consent); err != nil {
+			return Result{}, err
+		}
+	}
+
+	policy := c.ReminderPolicy
+	if len(policy.Steps) == 0 {
+		policy = reminder.DefaultPolicy()
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		now := s.Clock.Now()
+		stored, existing, err := s.Store.GetAppointment(ctx, c.ID, ev.Appointment.ID)
+		found := err == nil
+		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+			return Result{}, err
+		}
+		if found && ev.Appointment.Version <= stored.Version {
+			return s.result(ctx, stored, existing, patient, false, true)
+		}
+		next := ev.Appointment
+		next.UpdatedAt = now
+		next.CreatedAt = now
+		if found {
+			next.Revision = stored.Revision
+			next.CreatedAt = stored.CreatedAt
+			// A patient's answer belongs to the visit they answered about: it stands
+			// while the visit keeps its time and is void once the clinic moves it.
+			if next.Start.Equal(stored.Start) {
+				next.Response, next.RespondedAt = stored.Response, stored.RespondedAt
+			}
+		}
+		changes := reminder.Plan(next, policy, loc, c.QuietHours, existing, now)
+		writes := make([]dynamo.ReminderWrite, 0, len(changes))
+		for _, ch := range changes {
+			writes = append(writes, dynamo.ReminderWrite{Reminder: ch.Reminder, ExpectedState: ch.ExpectedState})
+		}
+		err = s.Store.SaveAppointment(ctx, next, writes)
+		if errors.Is(err, dynamo.ErrConditionFailed) {
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		next.Revision++
+		return s.result(ctx, next, mergeReminders(existing, changes), patient, !found, false)
+	}
+	return Result{}, fmt.Errorf("intake: appointment %s: %w after %d attempts", ev.Appointment.ID, appointment.ErrConflict, maxAttempts)
+}
+
+func (s *Service) result(ctx context.Context, a appointment.Appointment, rems []reminder.Reminder, p appointment.Patient, created, stale bool) (Result, error) {
+	ledger, err := s.Store.ConsentLedger(ctx, a.ClinicID, a.PatientID)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Appointment: a, Reminders: rems, Patient: p, Ledger: ledger, Created: created, Stale: stale}, nil
+}
+
+func mergeReminders(existing []reminder.Reminder, changes []reminder.Change) []reminder.Reminder {
+	byKind := map[reminder.Kind]reminder.Reminder{}
+	var order []reminder.Kind
+	for _, r := range existing {
+		byKind[r.Kind] = r
+		order = append(order, r.Kind)
+	}
+	for _, ch := range changes {
+		if _, ok := byKind[ch.Reminder.Kind]; !ok {
+			order = append(order, ch.Reminder.Kind)
+		}
+		byKind[ch.Reminder.Kind] = ch.Reminder
+	}
+	out := make([]reminder.Reminder, 0, len(order))
+	for _, k := range order {
+		out = append(out, byKind[k])
+	}
+	return out
+}
+
+// View is everything an EHR can read back about one appointment.
+type View struct {
+	Appointment appointment.Appointment
+	Reminders   []reminder.Reminder
+	Ledger      []consent.Entry
+}
+
+// Appointment reads one appointment with its reminders and the patient's consent.
+func (s *Service) Appointment(ctx context.Context, clinicID, id string) (View, error) {
+	a, rems, err := s.Store.GetAppointment(ctx, clinicID, id)
+	if err != nil {
+		return View{}, err
+	}
+	ledger, err := s.Store.ConsentLedger(ctx, clinicID, a.PatientID)
+	if err != nil {
+		return View{}, err
+	}
+	return View{Appointment: a, Reminders: rems, Ledger: ledger}, nil
+}
+
+// RecordConsent appends one entry (idempotent by entry id) and returns the ledger.
+func (s *Service) RecordConsent(ctx context.Context, e consent.Entry) ([]consent.Entry, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.Store.AppendConsent(ctx, e); err != nil {
+		return nil, err
+	}
+	return s.Store.ConsentLedger(ctx, e.ClinicID, e.PatientID)
+}
+
+// Consent reads a patient's consent ledger.
+func (s *Service) Consent(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error) {
+	return s.Store.ConsentLedger(ctx, clinicID, patientID)
+}
+
+// Now is the service clock's time; the HTTP layer stamps consent entries with it.
+func (s *Service) Now() time.Time { return s.Clock.Now() }
