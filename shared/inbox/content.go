@@ -1,0 +1,182 @@
+package inbox
+
+// This file adapts the content packages (shared/reminder: button payloads and
+// templates; shared/conversation: keywords and localized replies) to the inbox, so
+// the flow in messages.go does not depend on their exact shapes.
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/conversation"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+type action int
+
+const (
+	actionConfirm action = iota + 1
+	actionCancel
+	actionReschedule
+)
+
+func (a action) String() string {
+	switch a {
+	case actionConfirm:
+		return "confirm"
+	case actionCancel:
+		return "cancel"
+	case actionReschedule:
+		return "reschedule"
+	}
+	return "unknown"
+}
+
+func (a action) response() appointment.Response {
+	switch a {
+	case actionConfirm:
+		return appointment.ResponseConfirmed
+	case actionCancel:
+		return appointment.ResponseCancelledByPatient
+	}
+	return appointment.ResponseRescheduleRequested
+}
+
+func (a action) eventType() string {
+	switch a {
+	case actionConfirm:
+		return clinic.EventAppointmentConfirmed
+	case actionCancel:
+		return clinic.EventAppointmentCancelRequested
+	}
+	return clinic.EventAppointmentRescheduleRequested
+}
+
+func (a action) reply() replyKind {
+	switch a {
+	case actionConfirm:
+		return replyConfirmed
+	case actionCancel:
+		return replyCancelled
+	}
+	return replyReschedule
+}
+
+// button is a decoded Frontdesk button (template quick reply or interactive reply).
+type button struct {
+	action        action
+	reopen        bool      // the frontdesk_reopen template's "see reply" button
+	pending       replyKind // for reopen: the answer that was waiting
+	clinicID      string
+	appointmentID string
+}
+
+func parseButton(payload string) (button, bool) {
+	p, err := reminder.ParseButtonPayload(payload)
+	if err != nil {
+		return button{}, false
+	}
+	b := button{clinicID: p.ClinicID, appointmentID: p.AppointmentID}
+	switch p.Action {
+	case reminder.ActionConfirm:
+		b.action = actionConfirm
+	case reminder.ActionCancel:
+		b.action = actionCancel
+	case reminder.ActionReschedule:
+		b.action = actionReschedule
+	case reminder.ActionReopen:
+		// The reopen template carries the pending reply's kind in the payload's
+		// generation field (see reopenTemplate).
+		b.reopen, b.pending = true, replyKind(p.Generation)
+	default:
+		return button{}, false
+	}
+	return b, true
+}
+
+type replyKind string
+
+const (
+	replyConfirmed     replyKind = "confirmed"
+	replyCancelled     replyKind = "cancelled"
+	replyReschedule    replyKind = "reschedule"
+	replyOptedOut      replyKind = "opted_out"
+	replyOptedIn       replyKind = "opted_in"
+	replyEmergency     replyKind = "emergency"
+	replyHandOff       replyKind = "hand_off"
+	replyNoAppointment replyKind = "no_appointment"
+	replyUnsupported   replyKind = "unsupported" // media and other non-text: "please write"
+	replyHelp          replyKind = "help"
+)
+
+// reopenTemplate is the only answer possible outside the 24-hour window: the
+// frontdesk_reopen template, whose button brings the pending answer (kind and
+// appointment ride in the payload, so nothing has to be stored for it).
+func reopenTemplate(to, lang string, c clinic.Clinic, kind replyKind, a *appointment.Appointment) (whatsapp.Message, error) {
+	t, err := reminder.TemplateNamed(reminder.TemplateReopen, lang, c.DefaultLanguage)
+	if err != nil {
+		return whatsapp.Message{}, err
+	}
+	v := reminder.Vars{Clinic: c.Name, ClinicID: c.ID, Generation: string(kind)}
+	if a != nil {
+		v.AppointmentID = a.ID
+	}
+	params, payloads := reminder.Render(t, v)
+	body := make([]whatsapp.TemplateParam, 0, len(params))
+	for _, p := range params {
+		body = append(body, whatsapp.TemplateParam{Name: p.Name, Text: p.Text})
+	}
+	return whatsapp.TemplateMessage(to, t.Name, t.Language, body, payloads)
+}
+
+// replyText renders a localized free-form answer. lang is the patient's language;
+// the clinic's default is the fallback.
+func replyText(kind replyKind, lang string, c clinic.Clinic, a *appointment.Appointment, now time.Time) (string, error) {
+	loc, err := c.Location()
+	if err != nil {
+		return "", err
+	}
+	r := conversation.RepliesFor(lang, c.DefaultLanguage)
+	date, clock := "", ""
+	if a != nil {
+		date, clock = reminder.FormatDate(a.Start, loc, r.Language), reminder.FormatTime(a.Start, loc, r.Language)
+	}
+	switch kind {
+	case replyConfirmed:
+		if a == nil {
+			return "", errors.New("inbox: a confirmation needs its appointment")
+		}
+		return r.AckConfirmed(c.Name, date, clock), nil
+	case replyCancelled:
+		if a == nil {
+			return "", errors.New("inbox: a cancellation needs its appointment")
+		}
+		return r.AckCancelRequested(c.Name, date, clock), nil
+	case replyReschedule:
+		return r.AckRescheduleRequested(c.Name), nil
+	case replyOptedOut:
+		return r.OptedOut(c.Name), nil
+	case replyOptedIn:
+		return r.OptedIn(c.Name), nil
+	case replyEmergency:
+		return r.Safety(c.Name, c.EmergencyNumber), nil
+	case replyHandOff:
+		next, ok := conversation.NextStaffTime(c.Hours, loc, now)
+		if !ok {
+			// No staffed hours configured: promise nothing more precise than "shortly".
+			next = now
+		}
+		return r.HandOff(c.Name, r.When(next, now, loc)), nil
+	case replyNoAppointment:
+		return r.NoAppointment(c.Name), nil
+	case replyUnsupported:
+		return r.Unsupported(c.Name), nil
+	case replyHelp:
+		return r.Help(c.Name), nil
+	}
+	return "", fmt.Errorf("inbox: no reply text for %q", kind)
+}

@@ -1,0 +1,211 @@
+// Package inbox is the inbound Lambda's application service: it takes WhatsApp
+// webhook payloads off the inbound queue (each SQS body is one raw webhook POST
+// body, already signature-checked by the webhook endpoint) and acts on them:
+// button taps and keywords answer appointments, STOP/START change consent,
+// emergencies and free text reach staff, and delivery statuses advance the message
+// log and the reminders.
+//
+// # Exactly one effect per message, on an at-least-once queue
+//
+// A webhook body can arrive several times (Meta retries, SQS redelivers, a failed
+// batch item comes back) and a body carries many messages and statuses, so every
+// message and status is handled on its own, idempotently:
+//
+//   - Messages. The inbound message record (PutMessage, keyed by wamid) is written
+//     LAST, as the "handled" marker, and a redelivery that finds it skips the
+//     message. It is not written first because a failure after it (a reply that
+//     could not be sent) would make the retry skip the unfinished work. Everything
+//     before it can run twice without doubling an effect:
+//     the appointment answer is applied only when the message is newer than the
+//     stored answer (RespondedAt = the message's timestamp), so a retry finds it
+//     applied and an older tap arriving late cannot overwrite a newer one; consent
+//     entries and clinic events carry IDs derived from the wamid (the ledger append
+//     and the clinic's webhook-id dedupe make a second copy harmless); the reply is
+//     claimed with ClaimIdempotency("reply:<wamid>") before the Graph call,
+//     completed after it, and released when the send fails retryably, so a retry
+//     sends it and a success is never repeated. The claim is a lease (LeaseTTL): a
+//     worker that dies between claim and completion blocks the reply only briefly.
+//     What remains is the Graph API's own at-least-once: a timeout after Meta
+//     accepted the send (or a crash right after it) can deliver the reply twice.
+//   - Statuses. ClaimIdempotency("status:<wamid>:<status>") first, completed after
+//     applying, released when applying fails so that the retry applies it; the moves
+//     themselves are forward-only, so a late "delivered" after "read" changes nothing.
+//
+// ClaimIdempotency is used rather than ClaimOnce because ReleaseIdempotency only
+// releases in-progress claims: a ClaimOnce marker taken before a failed step could
+// not be given back, and the step would be lost.
+//
+// Failures that a retry can fix (storage, queue, Graph 5xx/throttling) fail the
+// batch item; the message returns after the visibility timeout and reaches the
+// DLQ after the queue's maxReceiveCount. Things a retry cannot fix (an unknown
+// phone_number_id, a message type Frontdesk does not act on, a permanent Graph
+// error on a reply) are logged and acknowledged.
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+// Store is what the inbox needs from storage (dynamo.Store implements it).
+type Store interface {
+	ClinicByPhoneNumberID(ctx context.Context, phoneNumberID string) (clinic.Clinic, error)
+
+	PatientsByPhone(ctx context.Context, clinicID, e164 string) ([]appointment.Patient, error)
+	TouchInbound(ctx context.Context, clinicID, patientID string, at time.Time) error
+	AppendConsent(ctx context.Context, e consent.Entry) error
+	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
+
+	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
+	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error
+	UpcomingAppointments(ctx context.Context, clinicID, patientID string, from time.Time, limit int) ([]appointment.Appointment, error)
+	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u dynamo.ReminderUpdate) (bool, error)
+
+	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
+	GetMessage(ctx context.Context, wamid string) (messagelog.Record, error)
+	AdvanceMessage(ctx context.Context, wamid string, to messagelog.Status, at time.Time, errorCode int) (bool, error)
+
+	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*dynamo.IdempotentResponse, error)
+	CompleteIdempotency(ctx context.Context, key string, resp dynamo.IdempotentResponse, ttl time.Duration) error
+	ReleaseIdempotency(ctx context.Context, key string) error
+}
+
+// Events publishes state changes the clinic must learn about (queue.EventOutbox).
+type Events interface {
+	Publish(ctx context.Context, events ...clinic.Event) error
+}
+
+// Messenger sends a WhatsApp message from the clinic's number (whatsapp.Client).
+type Messenger interface {
+	Send(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error)
+}
+
+var (
+	_ Store     = (*dynamo.Store)(nil)
+	_ Messenger = (*whatsapp.Client)(nil)
+)
+
+// DoneTTL is how long completed reply and status claims are kept: longer than Meta
+// retries a webhook (7 days) and than the inbound queue keeps a message (4 days).
+const DoneTTL = 8 * 24 * time.Hour
+
+// LeaseTTL bounds an in-progress claim: a worker that died holding it (Lambda
+// timeout 30 s) blocks the key only this long. Shorter than the inbound queue's
+// visibility timeout, so the redelivery finds the key claimable.
+const LeaseTTL = 2 * time.Minute
+
+// Service handles inbound webhook payloads.
+type Service struct {
+	Store     Store
+	Events    Events
+	Messenger Messenger
+	Clock     platform.Clock
+	Log       *slog.Logger
+
+	// Counters for what is acknowledged without being acted on; the log lines with
+	// the same names feed CloudWatch metric filters.
+	UnknownPhoneNumberIDs atomic.Int64
+	UnknownSenders        atomic.Int64
+}
+
+// Handle is the Lambda handler for the inbound queue's event source mapping (which
+// must enable ReportBatchItemFailures). It never returns an error: a failed record
+// is reported as a batch item failure so the rest of the batch is not redelivered.
+func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		if err := s.Process(ctx, []byte(rec.Body)); err != nil {
+			s.log().Error("inbound record failed", "sqs_message_id", rec.MessageId,
+				"receive_count", rec.Attributes["ApproximateReceiveCount"], "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// Process handles one webhook body. Every message and status in it is attempted;
+// the error joins the failures of those that a retry may fix.
+func (s *Service) Process(ctx context.Context, body []byte) error {
+	n, err := whatsapp.ParseNotification(body)
+	if err != nil {
+		// The webhook endpoint checked the signature and that the body is JSON, so
+		// this is Meta sending something new or a bug: failing it parks it in the DLQ
+		// for a human instead of dropping it.
+		return fmt.Errorf("inbox: %w", err)
+	}
+	var errs []error
+	for _, entry := range n.Entry {
+		for _, change := range entry.Changes {
+			if change.Field != whatsapp.FieldMessages {
+				s.log().Info("inbound change ignored", "field", change.Field)
+				continue
+			}
+			if err := s.processValue(ctx, change.Value); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) processValue(ctx context.Context, v whatsapp.Value) error {
+	if len(v.Messages) == 0 && len(v.Statuses) == 0 && len(v.Errors) == 0 {
+		return nil
+	}
+	c, err := s.Store.ClinicByPhoneNumberID(ctx, v.Metadata.PhoneNumberID)
+	if errors.Is(err, appointment.ErrNotFound) {
+		// Acknowledged: a retry cannot make the number known, and the webhook endpoint
+		// already answered Meta 200. Counted so a misrouted number is noticed.
+		s.UnknownPhoneNumberIDs.Add(1)
+		s.log().Warn("inbound_unknown_phone_number_id", "phone_number_id", v.Metadata.PhoneNumberID,
+			"messages", len(v.Messages), "statuses", len(v.Statuses))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inbox: clinic for phone_number_id %s: %w", v.Metadata.PhoneNumberID, err)
+	}
+	for _, e := range v.Errors {
+		s.log().Warn("inbound webhook error", "clinic_id", c.ID, "error_code", e.Code, "error_title", e.Title)
+	}
+	var errs []error
+	for _, m := range v.Messages {
+		if err := s.handleMessage(ctx, c, m); err != nil {
+			errs = append(errs, fmt.Errorf("inbox: message %s: %w", m.ID, err))
+		}
+	}
+	for _, st := range v.Statuses {
+		if err := s.handleStatus(ctx, c, st); err != nil {
+			errs = append(errs, fmt.Errorf("inbox: status %s %s: %w", st.Status, st.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) now() time.Time {
+	if s.Clock == nil {
+		return time.Now().UTC()
+	}
+	return s.Clock.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}

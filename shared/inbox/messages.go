@@ -1,0 +1,492 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/conversation"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+// Escalation reasons and urgencies in conversation.escalated events. Staff read the
+// message itself in the clinic's WhatsApp inbox; the event carries the wamid, never
+// the text.
+const (
+	ReasonEmergency        = "emergency"
+	ReasonFreeText         = "free_text"
+	ReasonMessageType      = "message_type"      // media, location, contacts ...
+	ReasonUnknownSender    = "unknown_sender"    // no patient of the clinic has this number
+	ReasonAmbiguousPatient = "ambiguous_patient" // several patients share the number and nothing says which
+	ReasonUnknownButton    = "unknown_button"
+	ReasonNoAppointment    = "no_appointment" // an answer with no upcoming appointment to apply to
+
+	UrgencyUrgent = "urgent"
+	UrgencyNormal = "normal"
+)
+
+// Outcomes of one inbound message, logged with the stable key "outcome".
+const (
+	outcomeAnswered   = "answered"
+	outcomeSuperseded = "superseded" // an older answer than the stored one
+	outcomeNoAppt     = "no_appointment"
+	outcomeEscalated  = "escalated"
+	outcomeOptedOut   = "opted_out"
+	outcomeOptedIn    = "opted_in"
+	outcomeUnchanged  = "consent_unchanged"
+	outcomeRecorded   = "recorded" // acknowledged and recorded, nothing else to do
+)
+
+// maxSaveAttempts bounds optimistic-lock retries against concurrent EHR updates.
+const maxSaveAttempts = 5
+
+// inbound is one message being handled, with what is known about its sender.
+type inbound struct {
+	c        clinic.Clinic
+	m        whatsapp.InboundMessage
+	at       time.Time // the message's own timestamp: answers and the 24 h window count from it
+	phone    string    // E.164
+	patients []appointment.Patient
+
+	// Set while handling, for the message record and the log.
+	patientID     string
+	appointmentID string
+	intent        string
+	outcome       string
+
+	silenced *bool // every patient on this number opted out (lazily computed)
+}
+
+func (in *inbound) patientIDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, p := range in.patients {
+		ids[p.ID] = true
+	}
+	return ids
+}
+
+func (in *inbound) patient(id string) appointment.Patient {
+	for _, p := range in.patients {
+		if p.ID == id {
+			return p
+		}
+	}
+	if len(in.patients) > 0 {
+		return in.patients[0]
+	}
+	return appointment.Patient{}
+}
+
+// lang is the language to answer in: the patient's, else the clinic's default.
+func (in *inbound) lang(patientID string) string {
+	if p := in.patient(patientID); p.Language != "" {
+		return p.Language
+	}
+	return in.c.DefaultLanguage
+}
+
+// E164FromWaID turns a webhook's wa_id / from (digits) into the E.164 form
+// patients are stored with.
+func E164FromWaID(waID string) string {
+	return "+" + strings.TrimPrefix(strings.TrimSpace(waID), "+")
+}
+
+func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp.InboundMessage) error {
+	if m.ID == "" {
+		s.log().Warn("inbound message without id", "clinic_id", c.ID, "type", m.Type)
+		return nil
+	}
+	// The record is the "handled" marker (see the package documentation).
+	if _, err := s.Store.GetMessage(ctx, m.ID); err == nil {
+		s.log().Info("inbound message duplicate", "clinic_id", c.ID, "wamid", m.ID)
+		return nil
+	} else if !errors.Is(err, appointment.ErrNotFound) {
+		return fmt.Errorf("dedupe: %w", err)
+	}
+	at, err := m.Timestamp.Time()
+	if err != nil {
+		at = s.now()
+	}
+	in := &inbound{c: c, m: m, at: at, phone: E164FromWaID(m.From)}
+	in.patients, err = s.Store.PatientsByPhone(ctx, c.ID, in.phone)
+	if err != nil {
+		return fmt.Errorf("patients by phone: %w", err)
+	}
+	sort.Slice(in.patients, func(i, j int) bool { return in.patients[i].ID < in.patients[j].ID })
+	for i, p := range in.patients {
+		// Any message opens or refreshes the 24-hour window, counted from when the
+		// patient wrote, not from when the queue delivered it.
+		if err := s.Store.TouchInbound(ctx, c.ID, p.ID, at); err != nil {
+			return fmt.Errorf("touch inbound: %w", err)
+		}
+		if at.After(in.patients[i].LastInboundAt) {
+			in.patients[i].LastInboundAt = at
+		}
+	}
+	if len(in.patients) > 0 {
+		in.patientID = in.patients[0].ID
+	}
+	if err := s.dispatch(ctx, in); err != nil {
+		return err
+	}
+	rec := messagelog.Record{
+		WAMID: m.ID, Direction: messagelog.Inbound, ClinicID: c.ID, PatientID: in.patientID,
+		AppointmentID: in.appointmentID, Type: m.Type, Status: messagelog.StatusReceived,
+		CreatedAt: s.now(), UpdatedAt: s.now(),
+	}
+	if _, err := s.Store.PutMessage(ctx, rec); err != nil {
+		return fmt.Errorf("record inbound: %w", err)
+	}
+	s.log().Info("inbound message handled", "clinic_id", c.ID, "wamid", m.ID, "type", m.Type,
+		"intent", in.intent, "outcome", in.outcome, "patient", platform.Hash(in.patientID), "appointment_id", in.appointmentID,
+		"patients_on_number", len(in.patients))
+	return nil
+}
+
+// patientContent reports whether a message type is something a person wrote or
+// sent that staff may need to read. Reactions, system notices (number changed)
+// and the "chat opened" welcome request are not.
+func patientContent(typ string) bool {
+	switch typ {
+	case "reaction", whatsapp.TypeSystem, "request_welcome", "ephemeral":
+		return false
+	}
+	return true
+}
+
+func (s *Service) dispatch(ctx context.Context, in *inbound) error {
+	m := in.m
+	if !patientContent(m.Type) {
+		in.outcome = outcomeRecorded
+		return nil
+	}
+	if len(in.patients) == 0 {
+		s.UnknownSenders.Add(1)
+		in.intent = "unknown_sender"
+		// No bot answer beyond the hand-off: nothing is known about the sender, and
+		// nothing about any patient may be said to an unverified number.
+		return s.escalate(ctx, in, ReasonUnknownSender, UrgencyNormal, replyHandOff)
+	}
+	switch m.Type {
+	case whatsapp.TypeButton:
+		if m.Button != nil {
+			if b, ok := parseButton(m.Button.Payload); ok {
+				return s.button(ctx, in, b)
+			}
+			// A quick reply Frontdesk did not build (a template's static button):
+			// its visible text is the patient's words.
+			return s.text(ctx, in, m.Button.Text)
+		}
+	case whatsapp.TypeInteractive:
+		if m.Interactive != nil {
+			id := ""
+			switch {
+			case m.Interactive.ButtonReply != nil:
+				id = m.Interactive.ButtonReply.ID
+			case m.Interactive.ListReply != nil:
+				id = m.Interactive.ListReply.ID
+			}
+			if b, ok := parseButton(id); ok {
+				return s.button(ctx, in, b)
+			}
+		}
+		in.intent = "unknown_button"
+		return s.escalate(ctx, in, ReasonUnknownButton, UrgencyNormal, replyHandOff)
+	case whatsapp.TypeText:
+		if m.Text != nil {
+			return s.text(ctx, in, m.Text.Body)
+		}
+	}
+	// Image, audio, video, document, sticker, location, contacts, order,
+	// unsupported and types Meta adds later: staff look at it; media is not
+	// downloaded (it would be PHI stored outside the clinic's systems).
+	in.intent = "message_type"
+	return s.escalate(ctx, in, ReasonMessageType, UrgencyNormal, replyUnsupported)
+}
+
+// button acts on a tap on one of Frontdesk's buttons.
+func (s *Service) button(ctx context.Context, in *inbound, b button) error {
+	if b.clinicID != in.c.ID {
+		// A payload minted for another clinic (a forwarded message): never act on it.
+		in.intent = "foreign_button"
+		return s.escalate(ctx, in, ReasonUnknownButton, UrgencyNormal, replyHandOff)
+	}
+	if !b.reopen {
+		return s.answer(ctx, in, b.action, b.appointmentID)
+	}
+	// "See reply" on the frontdesk_reopen template: the tap opened the window, so
+	// the answer that was waiting can now be sent free-form.
+	in.intent, in.outcome = "reopen", outcomeRecorded
+	var a *appointment.Appointment
+	if b.appointmentID != "" {
+		got, _, err := s.Store.GetAppointment(ctx, in.c.ID, b.appointmentID)
+		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+			return fmt.Errorf("get appointment: %w", err)
+		}
+		if err == nil && in.patientIDs()[got.PatientID] {
+			a, in.appointmentID, in.patientID = &got, got.ID, got.PatientID
+		}
+	}
+	kind := b.pending
+	if _, err := replyText(kind, in.c.DefaultLanguage, in.c, a, s.now()); err != nil {
+		// Unknown kind, or an answer about an appointment that is gone: staff take it.
+		kind = replyHandOff
+	}
+	return s.reply(ctx, in, in.patientID, kind, a, kind == replyOptedOut || kind == replyOptedIn || kind == replyEmergency)
+}
+
+// text acts on a free-form text (or the visible text of a foreign quick reply).
+func (s *Service) text(ctx context.Context, in *inbound, body string) error {
+	it := conversation.Classify(body)
+	in.intent = string(it)
+	switch it {
+	case conversation.Emergency:
+		// Escalate first: reaching a human matters more than the answer. The answer
+		// is the fixed safety text only, never generated, and goes out even to an
+		// opted-out patient: the patient wrote to us, and silence in an emergency is
+		// the worse failure.
+		if err := s.escalate(ctx, in, ReasonEmergency, UrgencyUrgent, ""); err != nil {
+			return err
+		}
+		return s.reply(ctx, in, in.patientID, replyEmergency, nil, true)
+	case conversation.Stop:
+		return s.consent(ctx, in, consent.OptedOut)
+	case conversation.Start:
+		return s.consent(ctx, in, consent.OptedIn)
+	case conversation.Confirm:
+		return s.answer(ctx, in, actionConfirm, "")
+	case conversation.Cancel:
+		return s.answer(ctx, in, actionCancel, "")
+	case conversation.Reschedule:
+		return s.answer(ctx, in, actionReschedule, "")
+	case conversation.Help:
+		in.outcome = outcomeRecorded
+		return s.reply(ctx, in, in.patientID, replyHelp, nil, false)
+	}
+	return s.escalate(ctx, in, ReasonFreeText, UrgencyNormal, replyHandOff)
+}
+
+// escalate hands the conversation to staff: a conversation.escalated event, then
+// the patient's answer (usually when staff will reply; "" for none).
+func (s *Service) escalate(ctx context.Context, in *inbound, reason, urgency string, answer replyKind) error {
+	in.outcome = outcomeEscalated
+	data := map[string]any{"reason": reason, "urgency": urgency, "wamid": in.m.ID, "messageType": in.m.Type}
+	if in.patientID != "" {
+		data["patientId"] = in.patientID
+	}
+	if len(in.patients) > 1 {
+		data["patientIds"] = sortedIDs(in.patientIDs())
+	}
+	if in.intent != "" {
+		data["intent"] = in.intent
+	}
+	if err := s.publish(ctx, newEvent(clinic.EventConversationEscalated, in.c.ID, in.m.ID, in.at, data)); err != nil {
+		return err
+	}
+	if answer == "" {
+		return nil
+	}
+	return s.reply(ctx, in, in.patientID, answer, nil, false)
+}
+
+func sortedIDs(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// consent records STOP / START for every patient on the number (the number's owner
+// asked), publishes an event per patient whose state changed, and acknowledges
+// once. A second STOP while opted out changes nothing and gets no answer.
+func (s *Service) consent(ctx context.Context, in *inbound, state consent.State) error {
+	changed, nowState := false, consent.Unknown
+	for _, p := range in.patients {
+		id := derivedID("consent", in.m.ID, p.ID)
+		ledger, err := s.Store.ConsentLedger(ctx, in.c.ID, p.ID)
+		if err != nil {
+			return fmt.Errorf("consent ledger: %w", err)
+		}
+		// The state before this message, ignoring the entry a failed earlier attempt
+		// may already have appended, so the retry still publishes and acknowledges.
+		var before []consent.Entry
+		for _, e := range ledger {
+			if e.ID != id {
+				before = append(before, e)
+			}
+		}
+		e := consent.Entry{ClinicID: in.c.ID, PatientID: p.ID, ID: id, State: state, At: in.at,
+			Source: consent.SourceWhatsApp, Evidence: in.m.ID, RecordedAt: s.now()}
+		if err := s.Store.AppendConsent(ctx, e); err != nil {
+			return fmt.Errorf("append consent: %w", err)
+		}
+		prev, next := consent.Current(before), consent.Current(append(before, e))
+		nowState = next
+		if prev == next {
+			continue
+		}
+		changed = true
+		typ := clinic.EventPatientOptedOut
+		if next == consent.OptedIn {
+			typ = clinic.EventPatientOptedIn
+		}
+		ev := clinic.Event{ID: derivedID("event", typ, in.m.ID, p.ID), Type: typ, ClinicID: in.c.ID, OccurredAt: in.at,
+			Data: map[string]any{"patientId": p.ID, "source": consent.SourceWhatsApp, "wamid": in.m.ID, "consentId": id}}
+		if err := s.publish(ctx, ev); err != nil {
+			return err
+		}
+	}
+	in.silenced = nil // consent changed under it
+	switch {
+	case state == consent.OptedOut && changed:
+		in.outcome = outcomeOptedOut
+		return s.reply(ctx, in, in.patientID, replyOptedOut, nil, true)
+	case state == consent.OptedIn && nowState == consent.OptedIn:
+		in.outcome = outcomeOptedIn
+		return s.reply(ctx, in, in.patientID, replyOptedIn, nil, true)
+	}
+	// An older STOP/START that arrived after a newer one, or a repeat STOP: silence.
+	in.outcome = outcomeUnchanged
+	return nil
+}
+
+// answer applies Confirm / Cancel / Reschedule to the appointment the patient
+// means: the one in the button payload, else the one the answered message was
+// about (context.id), else the patient's next appointment.
+func (s *Service) answer(ctx context.Context, in *inbound, act action, appointmentID string) error {
+	in.intent = act.String()
+	a, found, err := s.findAppointment(ctx, in, appointmentID)
+	if err != nil || !found {
+		return err
+	}
+	in.appointmentID, in.patientID = a.ID, a.PatientID
+	res, a, err := s.applyResponse(ctx, in.c.ID, a, act.response(), in.at)
+	if err != nil {
+		return err
+	}
+	if res == outcomeSuperseded {
+		// The patient answered again since (a newer tap was handled first): that one
+		// stands, was announced and acknowledged.
+		in.outcome = outcomeSuperseded
+		return nil
+	}
+	in.outcome = outcomeAnswered
+	data := map[string]any{
+		"appointmentId": a.ID, "patientId": a.PatientID, "response": string(a.Response),
+		"respondedAt": in.at.UTC(), "wamid": in.m.ID, "source": "whatsapp",
+	}
+	if err := s.publish(ctx, newEvent(act.eventType(), in.c.ID, in.m.ID, in.at, data)); err != nil {
+		return err
+	}
+	return s.reply(ctx, in, a.PatientID, act.reply(), &a, false)
+}
+
+// findAppointment resolves which appointment an answer is about. found=false means
+// it has been dealt with (the patient was told, or staff were asked).
+func (s *Service) findAppointment(ctx context.Context, in *inbound, appointmentID string) (appointment.Appointment, bool, error) {
+	ids := in.patientIDs()
+	if appointmentID == "" && in.m.Context != nil && in.m.Context.ID != "" {
+		rec, err := s.Store.GetMessage(ctx, in.m.Context.ID)
+		switch {
+		case err == nil && rec.ClinicID == in.c.ID && rec.AppointmentID != "":
+			appointmentID = rec.AppointmentID
+		case err != nil && !errors.Is(err, appointment.ErrNotFound):
+			return appointment.Appointment{}, false, fmt.Errorf("context message: %w", err)
+		}
+	}
+	if appointmentID != "" {
+		a, _, err := s.Store.GetAppointment(ctx, in.c.ID, appointmentID)
+		switch {
+		case errors.Is(err, appointment.ErrNotFound):
+		case err != nil:
+			return a, false, fmt.Errorf("get appointment: %w", err)
+		case !ids[a.PatientID]:
+			// A payload naming someone else's appointment (forwarded message, shared
+			// phone changed hands): never act on it.
+			s.log().Warn("inbound answer for another patient's appointment", "clinic_id", in.c.ID,
+				"wamid", in.m.ID, "appointment_id", appointmentID)
+		case !active(a, s.now()):
+		default:
+			return a, true, nil
+		}
+		return a, false, s.noAppointment(ctx, in)
+	}
+	// No reference: the next active appointment of the patient(s) on this number.
+	var next []appointment.Appointment
+	for _, p := range in.patients {
+		list, err := s.Store.UpcomingAppointments(ctx, in.c.ID, p.ID, s.now(), 10)
+		if err != nil {
+			return appointment.Appointment{}, false, fmt.Errorf("upcoming appointments: %w", err)
+		}
+		for _, a := range list {
+			if active(a, s.now()) {
+				next = append(next, a)
+				break
+			}
+		}
+	}
+	switch len(next) {
+	case 0:
+		return appointment.Appointment{}, false, s.noAppointment(ctx, in)
+	case 1:
+		return next[0], true, nil
+	}
+	// Two family members on one phone, both with appointments: a keyword cannot say
+	// whose. Staff ask; the bot does not guess.
+	return appointment.Appointment{}, false, s.escalate(ctx, in, ReasonAmbiguousPatient, UrgencyNormal, replyHandOff)
+}
+
+// active reports whether an answer can still apply to the appointment.
+func active(a appointment.Appointment, now time.Time) bool {
+	return a.Status.Remindable() && a.Start.After(now)
+}
+
+// noAppointment answers a confirm/cancel/reschedule that has nothing to apply to.
+// The answer says the team has the message, so staff are told (reason
+// no_appointment): the patient may mean a visit the EHR has not sent yet.
+func (s *Service) noAppointment(ctx context.Context, in *inbound) error {
+	if err := s.escalate(ctx, in, ReasonNoAppointment, UrgencyNormal, replyNoAppointment); err != nil {
+		return err
+	}
+	in.outcome = outcomeNoAppt
+	return nil
+}
+
+// applyResponse stores the patient's answer unless a newer one is stored, retrying
+// on concurrent writes. It returns outcomeAnswered (applied now or by an earlier
+// attempt at the same message) or outcomeSuperseded.
+func (s *Service) applyResponse(ctx context.Context, clinicID string, a appointment.Appointment, resp appointment.Response, at time.Time) (string, appointment.Appointment, error) {
+	for attempt := 1; ; attempt++ {
+		switch {
+		case a.RespondedAt.After(at):
+			return outcomeSuperseded, a, nil
+		case a.RespondedAt.Equal(at) && a.Response == resp:
+			return outcomeAnswered, a, nil // an earlier attempt at this message applied it
+		}
+		next := a
+		next.Response, next.RespondedAt, next.UpdatedAt = resp, at, s.now()
+		err := s.Store.SaveAppointment(ctx, next, nil)
+		if err == nil {
+			next.Revision++
+			return outcomeAnswered, next, nil
+		}
+		if !errors.Is(err, dynamo.ErrConditionFailed) || attempt == maxSaveAttempts {
+			return "", a, fmt.Errorf("save appointment %s response: %w", a.ID, err)
+		}
+		// Someone else (an EHR update, another answer) wrote it: read it again.
+		if a, _, err = s.Store.GetAppointment(ctx, clinicID, a.ID); err != nil {
+			return "", a, fmt.Errorf("reload appointment %s: %w", a.ID, err)
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package inbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+// reply sends the one answer an inbound message gets. force skips the opt-out
+// silence (the STOP acknowledgement itself, START, the emergency safety text).
+//
+// The claim "reply:<wamid>" is taken before the Graph call so a redelivered or
+// retried message never answers twice; it is released when the send fails in a
+// way a retry can fix, so the retry answers (see the package documentation).
+func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind replyKind, a *appointment.Appointment, force bool) error {
+	if !force {
+		silent, err := s.isSilenced(ctx, in)
+		if err != nil {
+			return err
+		}
+		if silent {
+			s.log().Info("inbound reply suppressed: opted out", "clinic_id", in.c.ID, "wamid", in.m.ID)
+			return nil
+		}
+	}
+	lang := in.lang(patientID)
+	var msg whatsapp.Message
+	var err error
+	if in.inWindow(s.now()) {
+		var body string
+		body, err = replyText(kind, lang, in.c, a, s.now())
+		if err == nil {
+			msg, err = whatsapp.TextMessage(in.phone, body)
+			msg = msg.InReplyTo(in.m.ID)
+		}
+	} else {
+		// A redelivered old message: the window has closed since the patient wrote,
+		// and only a template may be sent. It invites the patient to write again.
+		msg, err = reopenTemplate(in.phone, lang, in.c, kind, a)
+	}
+	if err != nil {
+		// A bug in the replies or an unusable number: retrying cannot fix it.
+		s.log().Error("inbound reply not built", "clinic_id", in.c.ID, "wamid", in.m.ID, "reply", string(kind), "error", err.Error())
+		return nil
+	}
+	key := "reply:" + in.m.ID
+	done, err := s.Store.ClaimIdempotency(ctx, key, LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("claim reply: %w", err)
+	}
+	if done != nil {
+		s.log().Info("inbound reply already sent", "clinic_id", in.c.ID, "wamid", in.m.ID)
+		return nil
+	}
+	wamid, err := s.Messenger.Send(ctx, in.c.PhoneNumberID, msg)
+	if err != nil {
+		class := whatsapp.Classify(err)
+		attrs := []any{"clinic_id", in.c.ID, "wamid", in.m.ID, "reply", string(kind), "error_class", class.String(), "error", err.Error()}
+		if class.Retryable() || class == whatsapp.ClassAuth {
+			// The batch item fails and comes back; the state change is already done
+			// and will be found done, the reply will be sent then.
+			if rerr := s.Store.ReleaseIdempotency(ctx, key); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("release reply claim: %w", rerr))
+			}
+			s.log().Warn("inbound reply failed, will retry", attrs...)
+			return fmt.Errorf("send reply: %w", err)
+		}
+		s.log().Error("inbound reply failed permanently", attrs...)
+		return nil
+	}
+	rec := messagelog.Record{
+		WAMID: wamid, Direction: messagelog.Outbound, ClinicID: in.c.ID, PatientID: patientID,
+		Type: msg.Type, Status: messagelog.StatusAccepted, CreatedAt: s.now(), UpdatedAt: s.now(),
+	}
+	if a != nil {
+		rec.AppointmentID = a.ID
+	}
+	if err := s.Store.CompleteIdempotency(ctx, key, dynamo.IdempotentResponse{Status: 200, Body: []byte(wamid)}, DoneTTL); err != nil {
+		// Sent; a retry after the lease would send it again. Logged, not failed:
+		// failing would make that repeat certain rather than possible.
+		s.log().Error("inbound reply claim not completed", "clinic_id", in.c.ID, "wamid", in.m.ID, "error", err.Error())
+	}
+	if _, err := s.Store.PutMessage(ctx, rec); err != nil {
+		// The reply went out; failing now would not send it again (claimed) but
+		// would repeat the rest. Its statuses will find no record, which is logged.
+		s.log().Error("inbound reply not recorded", "clinic_id", in.c.ID, "wamid", in.m.ID, "reply_wamid", wamid, "error", err.Error())
+	}
+	s.log().Info("inbound reply sent", "clinic_id", in.c.ID, "wamid", in.m.ID, "reply_wamid", wamid, "reply", string(kind), "type", msg.Type)
+	return nil
+}
+
+// isSilenced reports whether every patient on the number has opted out: then the
+// bot says nothing more until START.
+func (s *Service) isSilenced(ctx context.Context, in *inbound) (bool, error) {
+	if in.silenced != nil {
+		return *in.silenced, nil
+	}
+	silent := len(in.patients) > 0
+	for _, p := range in.patients {
+		ledger, err := s.Store.ConsentLedger(ctx, in.c.ID, p.ID)
+		if err != nil {
+			return false, fmt.Errorf("consent ledger: %w", err)
+		}
+		if consent.Current(ledger) != consent.OptedOut {
+			silent = false
+			break
+		}
+	}
+	in.silenced = &silent
+	return silent, nil
+}
+
+// inWindow reports whether free-form messages may be sent: the patient wrote less
+// than 24 hours ago (this message, or a later one already stored).
+func (in *inbound) inWindow(now time.Time) bool {
+	last := in.at
+	for _, p := range in.patients {
+		if p.LastInboundAt.After(last) {
+			last = p.LastInboundAt
+		}
+	}
+	return now.Sub(last) < appointment.ServiceWindow
+}
+
+// derivedID is a stable identifier for something caused by one message (an event,
+// a consent entry): the same inputs always give the same ID.
+func derivedID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		// Length prefixes keep ("a","bc") and ("ab","c") apart.
+		fmt.Fprintf(h, "%d:%s|", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}

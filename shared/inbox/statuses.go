@@ -1,0 +1,137 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+var statusMap = map[string]struct {
+	log      messagelog.Status
+	reminder reminder.State
+}{
+	whatsapp.StatusSent:      {messagelog.StatusSent, reminder.StateSent},
+	whatsapp.StatusDelivered: {messagelog.StatusDelivered, reminder.StateDelivered},
+	whatsapp.StatusRead:      {messagelog.StatusRead, reminder.StateRead},
+	whatsapp.StatusFailed:    {messagelog.StatusFailed, reminder.StateFailed},
+}
+
+func (s *Service) handleStatus(ctx context.Context, c clinic.Clinic, st whatsapp.Status) error {
+	to, ok := statusMap[st.Status]
+	if !ok || st.ID == "" {
+		// "deleted", "warning" and statuses Meta may add: nothing in the log to move.
+		s.log().Info("inbound status ignored", "clinic_id", c.ID, "wamid", st.ID, "status", st.Status)
+		return nil
+	}
+	key := "status:" + st.ID + ":" + st.Status
+	done, err := s.Store.ClaimIdempotency(ctx, key, LeaseTTL)
+	if err != nil {
+		// ErrInProgress: another delivery of the same webhook is applying it right
+		// now; failing this item lets the redelivery find it done.
+		return fmt.Errorf("claim: %w", err)
+	}
+	if done != nil {
+		s.log().Info("inbound status duplicate", "clinic_id", c.ID, "wamid", st.ID, "status", st.Status)
+		return nil
+	}
+	if err := s.applyStatus(ctx, c, st, to.log, to.reminder); err != nil {
+		// Let the retry apply it: the claim would otherwise turn this failure into a
+		// silently lost status.
+		if rerr := s.Store.ReleaseIdempotency(ctx, key); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("release claim: %w", rerr))
+		}
+		return err
+	}
+	if err := s.Store.CompleteIdempotency(ctx, key, dynamo.IdempotentResponse{Status: 200}, DoneTTL); err != nil {
+		// Applied; a redelivery would apply it again, harmlessly (forward-only moves,
+		// same event id), once the lease expires.
+		s.log().Warn("inbound status claim not completed", "clinic_id", c.ID, "wamid", st.ID, "status", st.Status, "error", err.Error())
+	}
+	return nil
+}
+
+func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.Status, to messagelog.Status, rto reminder.State) error {
+	at, err := st.Timestamp.Time()
+	if err != nil {
+		at = s.now()
+	}
+	rec, err := s.Store.GetMessage(ctx, st.ID)
+	if errors.Is(err, appointment.ErrNotFound) {
+		// Sent from outside Frontdesk (the WhatsApp Business app), or the log write
+		// after a send failed: nothing to advance.
+		s.log().Info("inbound status for unknown message", "clinic_id", c.ID, "wamid", st.ID, "status", st.Status)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get message: %w", err)
+	}
+	if rec.ClinicID != c.ID {
+		s.log().Warn("inbound status for another clinic's message", "clinic_id", c.ID, "wamid", st.ID, "message_clinic_id", rec.ClinicID)
+		return nil
+	}
+	var code int
+	var class whatsapp.Class
+	if to == messagelog.StatusFailed && len(st.Errors) > 0 {
+		code = st.Errors[0].Code
+		class = whatsapp.ClassifyCode(code)
+	}
+	moved, err := s.Store.AdvanceMessage(ctx, st.ID, to, at, code)
+	if err != nil {
+		return fmt.Errorf("advance message to %s: %w", to, err)
+	}
+	attrs := []any{"clinic_id", c.ID, "wamid", st.ID, "status", st.Status, "moved", moved}
+	if rec.AppointmentID != "" && rec.ReminderKind != "" {
+		u := dynamo.ReminderUpdate{WAMID: st.ID}
+		if rto == reminder.StateFailed {
+			u.ErrorCode, u.Reason = code, class.String()
+		}
+		rmoved, err := s.Store.AdvanceReminder(ctx, c.ID, rec.AppointmentID, reminder.Kind(rec.ReminderKind), rto, u)
+		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+			return fmt.Errorf("advance reminder %s/%s to %s: %w", rec.AppointmentID, rec.ReminderKind, rto, err)
+		}
+		attrs = append(attrs, "appointment_id", rec.AppointmentID, "reminder_kind", rec.ReminderKind, "reminder_moved", rmoved)
+	}
+	if to == messagelog.StatusFailed {
+		attrs = append(attrs, "error_code", code, "error_class", class.String())
+	}
+	s.log().Info("inbound status applied", attrs...)
+	// A failed status that lost to an earlier "read" is not a failure the clinic
+	// needs to hear about; one that moved the record (or a retry after it did) is.
+	if to != messagelog.StatusFailed || !(moved || rec.Status == messagelog.StatusFailed) {
+		return nil
+	}
+	data := map[string]any{
+		"wamid": st.ID, "patientId": rec.PatientID, "messageType": rec.Type,
+		"errorCode": code, "errorClass": class.String(),
+	}
+	if rec.AppointmentID != "" {
+		data["appointmentId"] = rec.AppointmentID
+	}
+	if rec.ReminderKind != "" {
+		data["reminderKind"] = rec.ReminderKind
+	}
+	return s.publish(ctx, newEvent(clinic.EventMessageFailed, c.ID, st.ID, at, data))
+}
+
+func (s *Service) publish(ctx context.Context, e clinic.Event) error {
+	if err := s.Events.Publish(ctx, e); err != nil {
+		return fmt.Errorf("publish %s: %w", e.Type, err)
+	}
+	s.log().Info("inbound event published", "clinic_id", e.ClinicID, "event_id", e.ID, "event_type", e.Type)
+	return nil
+}
+
+// newEvent builds a clinic event whose ID depends only on its type and the wamid
+// that caused it, so a retry publishes the same event (the clinic dedupes on the
+// webhook-id header, which is the event ID).
+func newEvent(typ, clinicID, wamid string, at time.Time, data map[string]any) clinic.Event {
+	return clinic.Event{ID: derivedID("event", typ, wamid), Type: typ, ClinicID: clinicID, OccurredAt: at.UTC(), Data: data}
+}

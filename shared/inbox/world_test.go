@@ -1,0 +1,259 @@
+package inbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+// msgTime is the timestamp every fixture message carries (2026-03-02 15:04:05 UTC);
+// the clock starts just after it, as if the queue delivered it promptly.
+var msgTime = time.Unix(1772463845, 0).UTC()
+
+const (
+	clinicID      = "clinic-sol"
+	phoneNumberID = "106555010001"
+	graphToken    = "test-graph-token"
+)
+
+// testPatient is one seeded patient with one booked appointment and a 48 h
+// reminder already sent (its wamid is what a template button answers).
+type testPatient struct {
+	id, lang, phone, givenName, appt string
+}
+
+var patients = []testPatient{
+	{"pat-en", "en-US", "+15550100101", "Jane", "appt-en"},
+	{"pat-es", "es-MX", "+15550100102", "Lucía", "appt-es"},
+	{"pat-pt", "pt-BR", "+15550100103", "Ana", "appt-pt"},
+}
+
+func testClinic() clinic.Clinic {
+	return clinic.Clinic{
+		ID: clinicID, Name: "Clinica Sol", TimeZone: "America/New_York", Country: "US",
+		PhoneNumberID: phoneNumberID, WABAID: "206555010001", DefaultLanguage: "en",
+		ReminderPolicy: reminder.DefaultPolicy(), EmergencyNumber: "911",
+		Hours:            clinic.Hours{Days: []time.Weekday{1, 2, 3, 4, 5}, Open: "08:00", Close: "17:00"},
+		WebhookSecretRef: "env:CLINIC_SOL_WHSEC", APITokenHash: strings.Repeat("a", 64),
+	}
+}
+
+// graphAPI stands in for the Graph API (the one thing that cannot run here): it
+// records sends and can fail the next ones with a retryable Graph error.
+type graphAPI struct {
+	mu       sync.Mutex
+	sent     []whatsapp.Message
+	failNext int
+	srv      *httptest.Server
+}
+
+func newGraphAPI(t *testing.T) *graphAPI {
+	g := &graphAPI{}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+graphToken || r.Method != http.MethodPost ||
+			r.URL.Path != "/v23.0/"+phoneNumberID+"/messages" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"error":{"message":"bad request","code":190}}`)
+			return
+		}
+		var m whatsapp.Message
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if g.failNext > 0 {
+			g.failNext--
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `{"error":{"message":"Something went wrong","type":"OAuthException","code":131000,"fbtrace_id":"Atest"}}`)
+			return
+		}
+		g.sent = append(g.sent, m)
+		_, _ = fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":%q,"wa_id":%q}],"messages":[{"id":"wamid.OUT-%d"}]}`,
+			m.To, m.To, len(g.sent))
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *graphAPI) messages() []whatsapp.Message {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]whatsapp.Message(nil), g.sent...)
+}
+
+func (g *graphAPI) failNextSends(n int) { g.mu.Lock(); g.failNext = n; g.mu.Unlock() }
+
+// eventLog records what would go to the ehr-outbox queue.
+type eventLog struct {
+	mu  sync.Mutex
+	all []clinic.Event
+}
+
+func (e *eventLog) Publish(_ context.Context, evs ...clinic.Event) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, evs...)
+	return nil
+}
+
+func (e *eventLog) events() []clinic.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]clinic.Event(nil), e.all...)
+}
+
+func (e *eventLog) reset() { e.mu.Lock(); e.all = nil; e.mu.Unlock() }
+
+type world struct {
+	t      *testing.T
+	store  *dynamo.Store
+	clock  *platform.FakeClock
+	graph  *graphAPI
+	events *eventLog
+	logs   *syncBuffer
+	svc    *Service
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	client, names := localtest.Dynamo(t)
+	clock := platform.NewFakeClock(msgTime.Add(30 * time.Second))
+	w := &world{t: t, store: dynamo.NewStore(client, names, clock, 4), clock: clock,
+		graph: newGraphAPI(t), events: &eventLog{}, logs: &syncBuffer{}}
+	w.svc = &Service{
+		Store:  w.store,
+		Events: w.events,
+		Messenger: &whatsapp.Client{BaseURL: w.graph.srv.URL, Version: "v23.0",
+			Token: func(context.Context) (string, error) { return graphToken, nil }},
+		Clock: clock,
+		Log:   platform.NewLogger(w.logs, slog.LevelDebug),
+	}
+	w.seed()
+	return w
+}
+
+func (w *world) seed() {
+	ctx := context.Background()
+	must := func(err error) {
+		w.t.Helper()
+		if err != nil {
+			w.t.Fatalf("seed: %v", err)
+		}
+	}
+	must(w.store.PutClinic(ctx, testClinic()))
+	for _, p := range patients {
+		must(w.store.PutPatient(ctx, appointment.Patient{ClinicID: clinicID, ID: p.id, Phone: p.phone, GivenName: p.givenName, Language: p.lang}))
+		must(w.store.AppendConsent(ctx, consent.Entry{ClinicID: clinicID, PatientID: p.id, ID: "seed-" + p.id, State: consent.OptedIn,
+			At: msgTime.Add(-30 * 24 * time.Hour), Source: consent.SourceEHR, RecordedAt: msgTime.Add(-30 * 24 * time.Hour)}))
+		a := appointment.Appointment{ClinicID: clinicID, ID: p.appt, Status: appointment.StatusBooked, Start: msgTime.Add(48 * time.Hour),
+			Duration: 30 * time.Minute, Location: appointment.Location{Name: "Clinica Sol", Address: "12 Main St"}, PatientID: p.id, Version: 1}
+		lang := strings.ToUpper(p.lang[:2])
+		rems := []dynamo.ReminderWrite{
+			{Reminder: reminder.Reminder{ClinicID: clinicID, AppointmentID: p.appt, Kind: reminder.KindDayBefore, DueAt: msgTime.Add(-time.Hour),
+				NotAfter: a.Start, State: reminder.StateSent, WAMID: "wamid.REMINDER48H" + lang, Generation: "g1"}},
+			{Reminder: reminder.Reminder{ClinicID: clinicID, AppointmentID: p.appt, Kind: reminder.KindSameDay, DueAt: msgTime,
+				NotAfter: a.Start, State: reminder.StateSent, WAMID: "wamid.REMINDER2H" + lang, Generation: "g1"}},
+		}
+		must(w.store.SaveAppointment(ctx, a, rems))
+		for _, r := range rems {
+			_, err := w.store.PutMessage(ctx, messagelog.Record{WAMID: r.Reminder.WAMID, Direction: messagelog.Outbound, ClinicID: clinicID,
+				PatientID: p.id, AppointmentID: p.appt, ReminderKind: string(r.Reminder.Kind), Type: "template", Status: messagelog.StatusSent,
+				CreatedAt: msgTime.Add(-time.Hour)})
+			must(err)
+		}
+	}
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var sqsSeq atomic.Int64
+
+// sqsEvent wraps webhook bodies the way the inbound queue's event source mapping
+// delivers them.
+func sqsEvent(bodies ...[]byte) events.SQSEvent {
+	var ev events.SQSEvent
+	for _, b := range bodies {
+		n := sqsSeq.Add(1)
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: fmt.Sprintf("0e3c1f7a-0000-4000-8000-%012d", n), ReceiptHandle: "AQEB" + strconv.FormatInt(n, 10),
+			Body: string(b), Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": "1772463846000"},
+			EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:frontdesk-inbound", AWSRegion: "us-east-1",
+		})
+	}
+	return ev
+}
+
+// deliver hands bodies to the Lambda handler and returns how many records failed.
+func (w *world) deliver(bodies ...[]byte) int {
+	w.t.Helper()
+	resp, err := w.svc.Handle(context.Background(), sqsEvent(bodies...))
+	if err != nil {
+		w.t.Fatalf("handle returned an error (must report item failures instead): %v", err)
+	}
+	return len(resp.BatchItemFailures)
+}
+
+func (w *world) appointment(id string) appointment.Appointment {
+	w.t.Helper()
+	a, _, err := w.store.GetAppointment(context.Background(), clinicID, id)
+	if err != nil {
+		w.t.Fatalf("get appointment %s: %v", id, err)
+	}
+	return a
+}
+
+func (w *world) consentOf(patientID string) consent.State {
+	w.t.Helper()
+	l, err := w.store.ConsentLedger(context.Background(), clinicID, patientID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return consent.Current(l)
+}

@@ -1,0 +1,304 @@
+// Package notify is the ehr-notifier's application service: it takes clinic.Events
+// off the ehr-outbox queue and posts each one, signed with Standard Webhooks, to the
+// clinic's callback URL.
+//
+// Delivery is at-least-once. The event ID is the webhook-id header, so a clinic that
+// receives the same event twice (a retry after a lost 2xx, or a redelivered SQS
+// message) recognises it. Failures are retried by SQS itself: the handler reports the
+// record as a batch item failure and stretches its visibility timeout with a growing
+// backoff, and after the queue's maxReceiveCount the message moves to the DLQ with
+// the reason in the logs. Nothing is dropped silently.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+)
+
+// Clinics loads a clinic's configuration.
+type Clinics interface {
+	GetClinic(ctx context.Context, id string) (clinic.Clinic, error)
+}
+
+// SecretResolver turns clinic.WebhookSecretRef ("env:NAME" or a Secrets Manager ARN)
+// into the clinic's "whsec_" secret. platform.Secrets implements it with caching.
+type SecretResolver interface {
+	Resolve(ctx context.Context, ref string) (string, error)
+}
+
+// Visibility stretches a failed message's visibility timeout so the next attempt
+// waits (queue.Visibility implements it).
+type Visibility interface {
+	Delay(ctx context.Context, receiptHandle string, d time.Duration) error
+}
+
+// Signer computes the Standard Webhooks headers (webhook-id, webhook-timestamp,
+// webhook-signature) for one delivery.
+type Signer func(secret, msgID string, at time.Time, body []byte) (http.Header, error)
+
+var _ Signer = ehr.SignHeaders
+
+var _ SecretResolver = (*platform.Secrets)(nil)
+
+// Defaults. MaxReceives must equal the ehr-outbox queue's maxReceiveCount so the
+// handler knows which attempt is the last one and can say so in the log.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxReceives = 8
+	DefaultBaseDelay   = 30 * time.Second
+	DefaultMaxDelay    = 30 * time.Minute
+)
+
+// Service delivers clinic events.
+type Service struct {
+	Clinics    Clinics
+	Secrets    SecretResolver
+	Sign       Signer // default ehr.SignHeaders
+	HTTP       *http.Client
+	Visibility Visibility // nil: failures come back after the queue's visibility timeout
+	Clock      platform.Clock
+	Log        *slog.Logger
+
+	MaxReceives int           // default DefaultMaxReceives
+	BaseDelay   time.Duration // backoff after the first failure; doubles per attempt
+	MaxDelay    time.Duration
+	// Jitter returns a factor in [0,1) that spreads retries of many events for one
+	// clinic whose endpoint recovers, so they do not all arrive at once. Tests fix it.
+	Jitter func() float64
+}
+
+// Handle is the Lambda handler for the ehr-outbox event source mapping (which must
+// enable ReportBatchItemFailures).
+func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		if err := s.deliverRecord(ctx, rec); err != nil {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			s.backoff(ctx, rec, err)
+		}
+	}
+	return resp, nil
+}
+
+// Outcome of one delivery, for logs and tests.
+type Outcome string
+
+// Delivery outcomes.
+const (
+	Delivered  Outcome = "delivered"
+	RecordOnly Outcome = "record_only" // the clinic has no callback URL
+)
+
+// DeliveryError is a failed delivery attempt. HTTPStatus is 0 for transport errors.
+type DeliveryError struct {
+	HTTPStatus int
+	Err        error
+}
+
+func (e *DeliveryError) Error() string {
+	if e.HTTPStatus != 0 {
+		return fmt.Sprintf("notify: callback answered %d", e.HTTPStatus)
+	}
+	return fmt.Sprintf("notify: callback: %v", e.Err)
+}
+
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+func (s *Service) deliverRecord(ctx context.Context, rec events.SQSMessage) error {
+	var e clinic.Event
+	if err := json.Unmarshal([]byte(rec.Body), &e); err != nil || e.ID == "" || e.ClinicID == "" || e.Type == "" {
+		// It can never succeed, but failing it (rather than acking) parks it in the DLQ
+		// where ops can see it: nothing is dropped silently.
+		if err == nil {
+			err = errors.New("id, type and clinicId are required")
+		}
+		s.log().Error("notify event malformed", "sqs_message_id", rec.MessageId, "error", err)
+		return fmt.Errorf("notify: decode event: %w", err)
+	}
+	out, err := s.Deliver(ctx, e)
+	attrs := []any{"event_id", e.ID, "event_type", e.Type, "clinic_id", e.ClinicID, "receive_count", receiveCount(rec)}
+	if err != nil {
+		s.log().Warn("notify delivery failed", append(attrs, "error", err.Error())...)
+		return err
+	}
+	s.log().Info("notify event handled", append(attrs, "outcome", string(out))...)
+	return nil
+}
+
+// Deliver posts one event to its clinic's callback URL.
+func (s *Service) Deliver(ctx context.Context, e clinic.Event) (Outcome, error) {
+	c, err := s.Clinics.GetClinic(ctx, e.ClinicID)
+	if err != nil {
+		return "", fmt.Errorf("notify: get clinic %s: %w", e.ClinicID, err)
+	}
+	if c.CallbackURL == "" {
+		// The event stays on record in Frontdesk's own tables (appointment response,
+		// consent ledger, message log); the clinic reads it through the API.
+		return RecordOnly, nil
+	}
+	secret, err := s.Secrets.Resolve(ctx, c.WebhookSecretRef)
+	if err != nil {
+		return "", fmt.Errorf("notify: webhook secret of clinic %s: %w", c.ID, err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return "", fmt.Errorf("notify: encode event %s: %w", e.ID, err)
+	}
+	sign := s.Sign
+	if sign == nil {
+		sign = ehr.SignHeaders
+	}
+	headers, err := sign(secret, e.ID, s.now(), body)
+	if err != nil {
+		return "", fmt.Errorf("notify: sign event %s: %w", e.ID, err)
+	}
+	timeout := DefaultTimeout
+	if s.HTTP != nil && s.HTTP.Timeout > 0 {
+		timeout = s.HTTP.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("notify: callback request for clinic %s: %w", c.ID, redact(err))
+	}
+	for k, v := range headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Frontdesk-Notifier/1")
+	client := s.HTTP
+	if client == nil {
+		client = NewHTTPClient()
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return "", &DeliveryError{Err: redact(err)}
+	}
+	// Drain a little so the connection can be reused; the body is never logged (a
+	// clinic's error page can echo patient data back).
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4<<10))
+	_ = res.Body.Close()
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return "", &DeliveryError{HTTPStatus: res.StatusCode}
+	}
+	return Delivered, nil
+}
+
+// backoff delays the failed record's next attempt: BaseDelay, doubling per receive,
+// capped at MaxDelay, with jitter. The last attempt is logged as such: SQS moves
+// the message to the DLQ when this receive fails.
+func (s *Service) backoff(ctx context.Context, rec events.SQSMessage, cause error) {
+	n := receiveCount(rec)
+	maxReceives := s.MaxReceives
+	if maxReceives == 0 {
+		maxReceives = DefaultMaxReceives
+	}
+	if n >= maxReceives {
+		s.log().Error("notify giving up: message goes to the dead-letter queue",
+			"sqs_message_id", rec.MessageId, "receive_count", n, "error", cause.Error())
+		return
+	}
+	if s.Visibility == nil || rec.ReceiptHandle == "" {
+		return
+	}
+	d := s.RetryDelay(n)
+	if err := s.Visibility.Delay(ctx, rec.ReceiptHandle, d); err != nil {
+		// The message still comes back, after the queue's default visibility timeout.
+		s.log().Warn("notify could not delay retry", "sqs_message_id", rec.MessageId, "error", err.Error())
+	}
+}
+
+// RetryDelay is the visibility delay after the n-th failed receive (n >= 1).
+func (s *Service) RetryDelay(n int) time.Duration {
+	base, maxDelay := s.BaseDelay, s.MaxDelay
+	if base == 0 {
+		base = DefaultBaseDelay
+	}
+	if maxDelay == 0 {
+		maxDelay = DefaultMaxDelay
+	}
+	d := base
+	for i := 1; i < n && d < maxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxDelay)
+	jitter := s.Jitter
+	if jitter == nil {
+		jitter = rand.Float64
+	}
+	// Up to +25%: never shorter than the schedule, so the total time before the DLQ
+	// is predictable from below.
+	return d + time.Duration(float64(d)*0.25*jitter())
+}
+
+func receiveCount(rec events.SQSMessage) int {
+	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+func (s *Service) now() time.Time {
+	if s.Clock == nil {
+		return time.Now().UTC()
+	}
+	return s.Clock.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+// redact drops the URL from a *url.Error: a callback URL's query string can carry a
+// token, and errors end up in logs.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// NewHTTPClient returns the client for callbacks: a 10 s overall timeout, bounded
+// dial/TLS/header timeouts, TLS 1.2+, and no redirects (a redirected POST turns
+// into a GET, and following redirects would let a callback URL point anywhere).
+func NewHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout: DefaultTimeout,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: DefaultTimeout,
+			MaxIdleConns:          20,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
