@@ -1,4 +1,39 @@
-// Command ehr-api is a Frontdesk Lambda. Wiring only.
+// Command ehr-api is the Lambda behind API Gateway for the EHR integration API.
+// It wraps the same http.Handler `make dev` serves. Wiring only.
 package main
 
-func main() {}
+import (
+	"context"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/httpapi"
+	"github.com/frontdesk-health/frontdesk/shared/intake"
+)
+
+func main() {
+	a, err := app.Load(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	lambda.Start(httpadapter.New(newHandler(a)).ProxyWithContext)
+}
+
+func newHandler(a *app.App) http.Handler {
+	stage := a.Env.Optional("API_STAGE_NAME", "")
+	a.Ready()
+	api := &httpapi.EHRAPI{
+		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log},
+		Clinics:     a.Store,
+		Idempotency: a.Store,
+		Secrets:     a.Secrets,
+		Verifier:    &ehr.Verifier{Clock: a.Clock},
+		Clock:       a.Clock,
+		Log:         a.Log,
+	}
+	return httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
+}

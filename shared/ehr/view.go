@@ -66,7 +66,7 @@ func NewAppointmentState(a appointment.Appointment, reminders []reminder.Reminde
 		ClinicID:        a.ClinicID,
 		AppointmentID:   a.ID,
 		Status:          a.Status,
-		Start:           a.Start,
+		Start:           a.Start.UTC(),
 		DurationMinutes: int64(a.Duration / time.Minute),
 		PatientID:       a.PatientID,
 		Version:         a.Version,
@@ -83,7 +83,7 @@ func NewAppointmentState(a appointment.Appointment, reminders []reminder.Reminde
 		s.Response = &ResponseState{Value: a.Response, At: a.RespondedAt}
 	}
 	for _, r := range reminders {
-		s.Reminders = append(s.Reminders, ReminderState{Kind: r.Kind, DueAt: r.DueAt, State: r.State, Reason: r.Reason, ErrorCode: r.ErrorCode})
+		s.Reminders = append(s.Reminders, ReminderState{Kind: r.Kind, DueAt: r.DueAt.UTC(), State: r.State, Reason: r.Reason, ErrorCode: r.ErrorCode})
 	}
 	sort.SliceStable(s.Reminders, func(i, j int) bool { return s.Reminders[i].DueAt.Before(s.Reminders[j].DueAt) })
 	return s

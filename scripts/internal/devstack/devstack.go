@@ -1,0 +1,345 @@
+// Package devstack runs the whole of Frontdesk in one process on 127.0.0.1: the
+// local AWS stand-ins, the HTTP APIs, the reminder sweep, a consumer per queue
+// calling the same handlers the Lambdas call, the Graph API stand-in and a demo
+// clinic. `make dev` runs it; its test starts and stops it.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
+	"github.com/frontdesk-health/frontdesk/scripts/internal/graphstub"
+	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/httpapi"
+	"github.com/frontdesk-health/frontdesk/shared/inbox"
+	"github.com/frontdesk-health/frontdesk/shared/intake"
+	"github.com/frontdesk-health/frontdesk/shared/notify"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/queue"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
+)
+
+// Config is the dev stack's settings; ConfigFromEnv documents the defaults.
+type Config struct {
+	Port, GraphPort int
+	SweepEvery      time.Duration
+	TablePrefix     string
+
+	AppSecret, VerifyToken, AccessToken string
+	PhoneNumberID                       string
+	EHRWebhookSecret, EHRAPIToken       string
+	CallbackURL                         string
+	ClinicFile                          string
+	// QuietHours overrides the demo clinic's quiet hours ("21:00-08:00"); empty
+	// disables them so a demo run at night still shows a reminder at once.
+	QuietHours string
+
+	// Log receives the JSON logs (default stdout); ServerLog the local servers' output (default discarded).
+	Log, ServerLog io.Writer
+}
+
+// Dev-only defaults. None of them is a real credential.
+const (
+	DefaultAppSecret     = "dev-app-secret"
+	DefaultVerifyToken   = "dev-verify-token"
+	DefaultAccessToken   = "dev-access-token"
+	DefaultPhoneNumberID = "100000000000001"
+	DefaultEHRSecret     = "whsec_ZGV2LWVoci13ZWJob29rLXNlY3JldC0wMDAwMDAwMDA="
+	DefaultEHRAPIToken   = "dev-ehr-api-token"
+	DemoClinicID         = "demo-clinic"
+)
+
+// ConfigFromEnv reads the dev stack's environment (see the README's table).
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
+	get := func(name, def string) string {
+		if v, ok := lookup(name); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	atoi := func(name string, def int) (int, error) {
+		v := get(name, "")
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 65535 {
+			return 0, fmt.Errorf("devstack: %s=%q is not a port", name, v)
+		}
+		return n, nil
+	}
+	port, err := atoi("PORT", 8080)
+	if err != nil {
+		return Config{}, err
+	}
+	graphPort, err := atoi("GRAPH_PORT", 8089)
+	if err != nil {
+		return Config{}, err
+	}
+	sweep, err := time.ParseDuration(get("SWEEP_INTERVAL", "5s"))
+	if err != nil {
+		return Config{}, fmt.Errorf("devstack: SWEEP_INTERVAL: %w", err)
+	}
+	return Config{
+		Port: port, GraphPort: graphPort, SweepEvery: sweep, TablePrefix: "dev-",
+		AppSecret:        get("WHATSAPP_APP_SECRET", DefaultAppSecret),
+		VerifyToken:      get("WHATSAPP_VERIFY_TOKEN", DefaultVerifyToken),
+		AccessToken:      get("WHATSAPP_ACCESS_TOKEN", DefaultAccessToken),
+		PhoneNumberID:    get("DEMO_WHATSAPP_PHONE_NUMBER_ID", DefaultPhoneNumberID),
+		EHRWebhookSecret: get("DEMO_EHR_WEBHOOK_SECRET", DefaultEHRSecret),
+		EHRAPIToken:      get("DEMO_EHR_API_TOKEN", DefaultEHRAPIToken),
+		CallbackURL:      get("DEMO_EHR_CALLBACK_URL", ""),
+		ClinicFile:       get("DEMO_CLINIC_FILE", ""),
+		QuietHours:       get("DEMO_QUIET_HOURS", ""),
+	}, nil
+}
+
+// Stack is a running dev system.
+type Stack struct {
+	APIURL, GraphURL string
+	Local            *localstack.Stack
+	Store            *dynamo.Store
+	Stub             *graphstub.Stub
+	Queues           queue.URLs
+	Sweeper          *outreach.Sweeper
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	servers []*http.Server
+	once    sync.Once
+}
+
+// Start brings everything up and returns once the API answers /healthz.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	logOut := cfg.Log
+	if logOut == nil {
+		logOut = os.Stdout
+	}
+	log := platform.NewLogger(logOut, slog.LevelInfo)
+	clock := platform.SystemClock{}
+
+	// Listen first: a port in use is the most common dev failure and should be
+	// reported before half a minute of starting Java.
+	apiLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.Port))
+	if err != nil {
+		return nil, fmt.Errorf("devstack: API port: %w (set PORT)", err)
+	}
+	graphLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.GraphPort))
+	if err != nil {
+		apiLn.Close()
+		return nil, fmt.Errorf("devstack: Graph API stand-in port: %w (set GRAPH_PORT)", err)
+	}
+	s := &Stack{
+		APIURL:   "http://" + apiLn.Addr().String(),
+		GraphURL: "http://" + graphLn.Addr().String(),
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	defer func() {
+		if err != nil {
+			apiLn.Close()
+			graphLn.Close()
+			s.Stop()
+		}
+	}()
+
+	s.Local, err = localstack.Start(ctx, localstack.Options{Log: cfg.ServerLog})
+	if err != nil {
+		return nil, err
+	}
+	dyn, sq := s.Local.DynamoClient(), s.Local.SQSClient()
+	if err := dynamo.CreateTables(ctx, dyn, cfg.TablePrefix); err != nil {
+		return nil, err
+	}
+	if s.Queues, err = queue.CreateQueues(ctx, sq, cfg.TablePrefix); err != nil {
+		return nil, err
+	}
+	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, 8)
+
+	validator, err := whatsappspec.Default()
+	if err != nil {
+		return nil, fmt.Errorf("devstack: Meta's OpenAPI spec is needed by the Graph API stand-in: %w", err)
+	}
+	s.Stub, err = graphstub.New(graphstub.Config{
+		AccessToken: cfg.AccessToken, AppSecret: cfg.AppSecret, Validator: validator,
+		WebhookURL: s.APIURL + "/webhooks/whatsapp", Logger: log.With("component", "graph-stub"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	secrets := &platform.Secrets{Lookup: func(name string) (string, bool) {
+		v, ok := map[string]string{"DEMO_EHR_WEBHOOK_SECRET": cfg.EHRWebhookSecret, "DEMO_EHR_API_TOKEN": cfg.EHRAPIToken}[name]
+		return v, ok
+	}}
+	if err := s.seedClinic(ctx, cfg); err != nil {
+		return nil, err
+	}
+
+	graph := &whatsapp.Client{BaseURL: s.GraphURL, Token: func(context.Context) (string, error) { return cfg.AccessToken, nil }}
+	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.Outbound])}
+	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
+
+	api := &httpapi.EHRAPI{
+		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log}, Clinics: s.Store, Idempotency: s.Store,
+		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log,
+	}
+	hook := &httpapi.Webhook{
+		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
+		VerifyToken: func(context.Context) (string, error) { return cfg.VerifyToken, nil },
+		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(sq, s.Queues[queue.Inbound])},
+		Log:         log,
+	}
+	s.serve(apiLn, httpapi.NewRouter(api, hook, log, clock, ""))
+	s.serve(graphLn, s.Stub)
+
+	s.Sweeper = &outreach.Sweeper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}
+	sender := &outreach.Sender{
+		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
+		Halter: outreach.HaltFunc(func(_ context.Context, reason string) error {
+			log.Error("sender halted: fix WHATSAPP_ACCESS_TOKEN and restart; queued reminders are kept", "reason", reason)
+			return nil
+		}),
+		Clock: clock, Logger: log,
+	}
+	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log}
+	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
+		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
+
+	for name, handler := range map[string]queue.Handler{queue.Inbound: in.Handle, queue.Outbound: sender.Handle, queue.EHROutbox: notifier.Handle} {
+		arn, err := queue.QueueARN(ctx, sq, s.Queues[name])
+		if err != nil {
+			return nil, err
+		}
+		p := &queue.Poller{Client: sq, URL: s.Queues[name], ARN: arn, BatchSize: 10, Handler: handler, Logger: log.With("queue", name)}
+		s.goRun(func() {
+			if err := p.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("queue consumer stopped", "queue", name, "error", err)
+			}
+		})
+	}
+	s.goRun(func() { s.sweepLoop(runCtx, cfg.SweepEvery, log) })
+
+	if err := waitHealthy(ctx, s.APIURL+"/healthz"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
+	path := cfg.ClinicFile
+	if path == "" {
+		root, err := localstack.RepoRoot()
+		if err != nil {
+			return err
+		}
+		path = filepath.Join(root, "scripts", "clinics", "demo-clinic.json")
+	}
+	c, err := clinicfile.Load(path, "", os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	c.PhoneNumberID = cfg.PhoneNumberID
+	c.CallbackURL = cfg.CallbackURL
+	c.QuietHours = reminder.QuietHours{}
+	if cfg.QuietHours != "" {
+		start, end, ok := strings.Cut(cfg.QuietHours, "-")
+		if !ok {
+			return fmt.Errorf("devstack: DEMO_QUIET_HOURS=%q must look like 21:00-08:00", cfg.QuietHours)
+		}
+		c.QuietHours = reminder.QuietHours{Start: start, End: end}
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("devstack: demo clinic: %w", err)
+	}
+	return s.Store.PutClinic(ctx, c)
+}
+
+func (s *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	s.goRun(func() { _ = srv.Serve(ln) })
+}
+
+func (s *Stack) goRun(f func()) {
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); f() }()
+}
+
+func (s *Stack) sweepLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		sweepCtx, cancel := context.WithTimeout(ctx, every+10*time.Second)
+		if _, err := s.Sweeper.Sweep(sweepCtx); err != nil && ctx.Err() == nil {
+			log.Error("sweep failed", "error", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop shuts everything down: HTTP servers, consumers, the sweep, the stand-in
+// and the local servers (with their process groups).
+func (s *Stack) Stop() {
+	s.once.Do(func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, srv := range s.servers {
+			_ = srv.Shutdown(shutdownCtx)
+		}
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.wg.Wait()
+		if s.Stub != nil {
+			s.Stub.Stop()
+		}
+		if s.Local != nil {
+			s.Local.Stop()
+		}
+	})
+}
+
+func waitHealthy(ctx context.Context, url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("devstack: %s did not answer 200: %v", url, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,33 @@
+package devstack
+
+import "fmt"
+
+// Instructions is what `make dev` prints once everything answers: commands to paste.
+func Instructions(s *Stack, cfg Config) string {
+	return fmt.Sprintf(`
+Frontdesk is running.
+  API (EHR + WhatsApp webhook)  %[1]s        health: %[1]s/healthz   contract: %[1]s/openapi.yaml
+  Graph API stand-in            %[2]s        recorded sends: %[2]s/_stub/messages
+  demo clinic                   %[3]s (phone_number_id %[4]s)
+
+Try it (in another terminal, from the repository):
+
+  # 1. The EHR books an appointment 47 hours from now: its 48 h reminder is due at once.
+  go run ./scripts/demo book -id demo-appt-1 -in 47h
+
+  # 2. A few seconds later, the reminder the sweep queued and the sender sent:
+  go run ./scripts/demo sent
+  curl -s %[2]s/_stub/messages
+
+  # 3. The patient taps Confirm (a signed webhook, as Meta sends it):
+  go run ./scripts/demo tap -id demo-appt-1 -button confirm
+
+  # 4. The EHR reads the appointment back: response confirmed, reminder read.
+  curl -s -H 'Authorization: Bearer %[5]s' %[1]s/v1/clinics/%[3]s/appointments/demo-appt-1
+
+  # Patient messages in free text (keywords, STOP, anything else):
+  go run ./scripts/demo say -text "STOP"
+
+Ctrl-C stops everything, local servers included.
+`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken)
+}
