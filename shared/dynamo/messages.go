@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+
 	"context"
 	"fmt"
 	"time"
@@ -30,7 +32,7 @@ type messageItem struct {
 // PutMessage stores a message record unless one with the same wamid exists; created
 // false means it was there already (a redelivered inbound webhook).
 func (s *Store) PutMessage(ctx context.Context, m messagelog.Record) (bool, error) {
-	op := "put message " + m.WAMID
+	op := "put message " + platform.Hash(m.WAMID) // wamids embed the phone number; errors get logged
 	if m.WAMID == "" {
 		return false, fmt.Errorf("dynamo: %s: wamid is required", op)
 	}
@@ -61,7 +63,7 @@ func (s *Store) PutMessage(ctx context.Context, m messagelog.Record) (bool, erro
 
 // GetMessage reads a message record by wamid.
 func (s *Store) GetMessage(ctx context.Context, wamid string) (messagelog.Record, error) {
-	op := "get message " + wamid
+	op := "get message " + platform.Hash(wamid)
 	var it messageItem
 	ok, err := s.getItem(ctx, s.names.Messages, prefixMessage+wamid, skMessage, &it)
 	if err != nil {
@@ -80,7 +82,7 @@ func (s *Store) GetMessage(ctx context.Context, wamid string) (messagelog.Record
 // AdvanceMessage applies a status update only when it moves forward
 // (messagelog.AllowedFrom); false, nil means it was stale.
 func (s *Store) AdvanceMessage(ctx context.Context, wamid string, to messagelog.Status, at time.Time, errorCode int) (bool, error) {
-	op := fmt.Sprintf("advance message %s to %s", wamid, to)
+	op := fmt.Sprintf("advance message %s to %s", platform.Hash(wamid), to)
 	from := messagelog.AllowedFrom(to)
 	if len(from) == 0 {
 		return false, nil

@@ -107,7 +107,7 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp
 	}
 	// The record is the "handled" marker (see the package documentation).
 	if _, err := s.Store.GetMessage(ctx, m.ID); err == nil {
-		s.log().Info("inbound message duplicate", "clinic_id", c.ID, "wamid", m.ID)
+		s.log().Info("inbound message duplicate", "clinic_id", c.ID, platform.WAMID("wamid", m.ID))
 		return nil
 	} else if !errors.Is(err, appointment.ErrNotFound) {
 		return fmt.Errorf("dedupe: %w", err)
@@ -146,7 +146,7 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp
 	if _, err := s.Store.PutMessage(ctx, rec); err != nil {
 		return fmt.Errorf("record inbound: %w", err)
 	}
-	s.log().Info("inbound message handled", "clinic_id", c.ID, "wamid", m.ID, "type", m.Type,
+	s.log().Info("inbound message handled", "clinic_id", c.ID, platform.WAMID("wamid", m.ID), "type", m.Type,
 		"intent", in.intent, "outcome", in.outcome, "patient", platform.Hash(in.patientID), "appointment_id", in.appointmentID,
 		"patients_on_number", len(in.patients))
 	return nil
@@ -415,7 +415,7 @@ func (s *Service) findAppointment(ctx context.Context, in *inbound, appointmentI
 			// A payload naming someone else's appointment (forwarded message, shared
 			// phone changed hands): never act on it.
 			s.log().Warn("inbound answer for another patient's appointment", "clinic_id", in.c.ID,
-				"wamid", in.m.ID, "appointment_id", appointmentID)
+				platform.WAMID("wamid", in.m.ID), "appointment_id", appointmentID)
 		case !active(a, s.now()):
 		default:
 			return a, true, nil

@@ -1,6 +1,8 @@
 package inbox
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,7 +30,7 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 			return err
 		}
 		if silent {
-			s.log().Info("inbound reply suppressed: opted out", "clinic_id", in.c.ID, "wamid", in.m.ID)
+			s.log().Info("inbound reply suppressed: opted out", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID))
 			return nil
 		}
 	}
@@ -49,7 +51,7 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 	}
 	if err != nil {
 		// A bug in the replies or an unusable number: retrying cannot fix it.
-		s.log().Error("inbound reply not built", "clinic_id", in.c.ID, "wamid", in.m.ID, "reply", string(kind), "error", err.Error())
+		s.log().Error("inbound reply not built", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "reply", string(kind), "error", err.Error())
 		return nil
 	}
 	key := "reply:" + in.m.ID
@@ -58,13 +60,13 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 		return fmt.Errorf("claim reply: %w", err)
 	}
 	if done != nil {
-		s.log().Info("inbound reply already sent", "clinic_id", in.c.ID, "wamid", in.m.ID)
+		s.log().Info("inbound reply already sent", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID))
 		return nil
 	}
 	wamid, err := s.Messenger.Send(ctx, in.c.PhoneNumberID, msg)
 	if err != nil {
 		class := whatsapp.Classify(err)
-		attrs := []any{"clinic_id", in.c.ID, "wamid", in.m.ID, "reply", string(kind), "error_class", class.String(), "error", err.Error()}
+		attrs := []any{"clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "reply", string(kind), "error_class", class.String(), "error", err.Error()}
 		if class.Retryable() || class == whatsapp.ClassAuth {
 			// The batch item fails and comes back; the state change is already done
 			// and will be found done, the reply will be sent then.
@@ -87,14 +89,14 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 	if err := s.Store.CompleteIdempotency(ctx, key, dynamo.IdempotentResponse{Status: 200, Body: []byte(wamid)}, DoneTTL); err != nil {
 		// Sent; a retry after the lease would send it again. Logged, not failed:
 		// failing would make that repeat certain rather than possible.
-		s.log().Error("inbound reply claim not completed", "clinic_id", in.c.ID, "wamid", in.m.ID, "error", err.Error())
+		s.log().Error("inbound reply claim not completed", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "error", err.Error())
 	}
 	if _, err := s.Store.PutMessage(ctx, rec); err != nil {
 		// The reply went out; failing now would not send it again (claimed) but
 		// would repeat the rest. Its statuses will find no record, which is logged.
-		s.log().Error("inbound reply not recorded", "clinic_id", in.c.ID, "wamid", in.m.ID, "reply_wamid", wamid, "error", err.Error())
+		s.log().Error("inbound reply not recorded", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), platform.WAMID("reply_wamid", wamid), "error", err.Error())
 	}
-	s.log().Info("inbound reply sent", "clinic_id", in.c.ID, "wamid", in.m.ID, "reply_wamid", wamid, "reply", string(kind), "type", msg.Type)
+	s.log().Info("inbound reply sent", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), platform.WAMID("reply_wamid", wamid), "reply", string(kind), "type", msg.Type)
 	return nil
 }
 

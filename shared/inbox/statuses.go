@@ -1,6 +1,8 @@
 package inbox
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+
 	"context"
 	"errors"
 	"fmt"
@@ -28,7 +30,7 @@ func (s *Service) handleStatus(ctx context.Context, c clinic.Clinic, st whatsapp
 	to, ok := statusMap[st.Status]
 	if !ok || st.ID == "" {
 		// "deleted", "warning" and statuses Meta may add: nothing in the log to move.
-		s.log().Info("inbound status ignored", "clinic_id", c.ID, "wamid", st.ID, "status", st.Status)
+		s.log().Info("inbound status ignored", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status)
 		return nil
 	}
 	key := "status:" + st.ID + ":" + st.Status
@@ -39,7 +41,7 @@ func (s *Service) handleStatus(ctx context.Context, c clinic.Clinic, st whatsapp
 		return fmt.Errorf("claim: %w", err)
 	}
 	if done != nil {
-		s.log().Info("inbound status duplicate", "clinic_id", c.ID, "wamid", st.ID, "status", st.Status)
+		s.log().Info("inbound status duplicate", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status)
 		return nil
 	}
 	if err := s.applyStatus(ctx, c, st, to.log, to.reminder); err != nil {
@@ -53,7 +55,7 @@ func (s *Service) handleStatus(ctx context.Context, c clinic.Clinic, st whatsapp
 	if err := s.Store.CompleteIdempotency(ctx, key, dynamo.IdempotentResponse{Status: 200}, DoneTTL); err != nil {
 		// Applied; a redelivery would apply it again, harmlessly (forward-only moves,
 		// same event id), once the lease expires.
-		s.log().Warn("inbound status claim not completed", "clinic_id", c.ID, "wamid", st.ID, "status", st.Status, "error", err.Error())
+		s.log().Warn("inbound status claim not completed", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "error", err.Error())
 	}
 	return nil
 }
@@ -67,14 +69,14 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	if errors.Is(err, appointment.ErrNotFound) {
 		// Sent from outside Frontdesk (the WhatsApp Business app), or the log write
 		// after a send failed: nothing to advance.
-		s.log().Info("inbound status for unknown message", "clinic_id", c.ID, "wamid", st.ID, "status", st.Status)
+		s.log().Info("inbound status for unknown message", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("get message: %w", err)
 	}
 	if rec.ClinicID != c.ID {
-		s.log().Warn("inbound status for another clinic's message", "clinic_id", c.ID, "wamid", st.ID, "message_clinic_id", rec.ClinicID)
+		s.log().Warn("inbound status for another clinic's message", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "message_clinic_id", rec.ClinicID)
 		return nil
 	}
 	var code int
@@ -87,7 +89,7 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	if err != nil {
 		return fmt.Errorf("advance message to %s: %w", to, err)
 	}
-	attrs := []any{"clinic_id", c.ID, "wamid", st.ID, "status", st.Status, "moved", moved}
+	attrs := []any{"clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "moved", moved}
 	if rec.AppointmentID != "" && rec.ReminderKind != "" {
 		u := dynamo.ReminderUpdate{WAMID: st.ID}
 		if rto == reminder.StateFailed {

@@ -42,3 +42,7 @@ func Hash(v string) string {
 	sum := sha256.Sum256([]byte("frontdesk-log:" + v))
 	return hex.EncodeToString(sum[:6])
 }
+
+// WAMID returns a log attribute for a WhatsApp message id. Meta's wamids are
+// base64 that embeds the recipient's phone number, so logs carry a digest only.
+func WAMID(key, wamid string) slog.Attr { return slog.String(key, Hash(wamid)) }

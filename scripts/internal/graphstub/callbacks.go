@@ -1,6 +1,8 @@
 package graphstub
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -78,14 +80,14 @@ func (s *Stub) deliver(cb callback) {
 	for _, status := range []string{whatsapp.StatusSent, whatsapp.StatusDelivered, whatsapp.StatusRead} {
 		body, err := json.Marshal(s.statusNotification(cb, status))
 		if err != nil {
-			s.log.Error("graphstub: encode status webhook", "wamid", cb.wamid, "err", err)
+			s.log.Error("graphstub: encode status webhook", platform.WAMID("wamid", cb.wamid), "err", err)
 			return
 		}
 		if err := s.post(body); err != nil {
 			s.mu.Lock()
 			s.stats.WebhooksFailed++
 			s.mu.Unlock()
-			s.log.Warn("graphstub: status webhook not delivered", "wamid", cb.wamid, "status", status, "err", err)
+			s.log.Warn("graphstub: status webhook not delivered", platform.WAMID("wamid", cb.wamid), "status", status, "err", err)
 			return
 		}
 		s.mu.Lock()

@@ -460,7 +460,7 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 	}{wamid, status})
 	callbacks := s.reserve()
 	writeJSON(w, http.StatusOK, resp)
-	s.log.Info("graphstub: accepted send", "phone_number_id", pnid, "wamid", wamid, "type", msg.Type)
+	s.log.Info("graphstub: accepted send", "phone_number_id", pnid, platform.WAMID("wamid", wamid), "type", msg.Type)
 	if callbacks {
 		category := "service"
 		if msg.Type == "template" {
