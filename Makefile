@@ -7,7 +7,7 @@ GO ?= go
 # Bounded fuzzing per target inside `make test`; raise it locally for longer runs.
 FUZZTIME ?= 10s
 
-.PHONY: help deps build dev test vet unit fuzz clean openapi-spec
+.PHONY: help deps build dev test vet unit fuzz clean openapi-spec bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,10 @@ fuzz:
 	done
 
 test: deps vet unit fuzz ## run every test: vet, unit + integration (local servers), CDK, fuzzing
+
+bench: ## reminder throughput and sweep scaling (slow; not part of make test)
+	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput
+	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case sweep
 
 openapi-spec: ## download Meta's WhatsApp OpenAPI spec (where ../shared/reference lacks it)
 	./scripts/fetch-openapi-spec.sh

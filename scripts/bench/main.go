@@ -1,0 +1,107 @@
+// Command bench measures the reminder pipeline against the local servers. It is a
+// benchmark, not a test: it runs on the real clock, takes about a minute per case,
+// and is not part of `make test`.
+//
+//	go run ./scripts/localstack -- go run ./scripts/bench -case throughput
+//	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
+//
+// throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
+// instances against the Graph API stand-in enforcing 80 messages/s for one number.
+// sweep: one sweep over 1,000 due reminders among 1,000 and then among 100,000
+// future appointments on DynamoDB Local; the sparse due index keeps the ratio flat.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+)
+
+func main() {
+	which := flag.String("case", "", "throughput or sweep")
+	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
+	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
+	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
+	due := flag.Int("due", 1000, "sweep: due reminders")
+	small := flag.Int("small", 1000, "sweep: future appointments, first run")
+	large := flag.Int("large", 100000, "sweep: future appointments, second run")
+	runs := flag.Int("runs", 3, "sweep: sweeps per size (the median is reported)")
+	flag.Parse()
+
+	ctx := context.Background()
+	var err error
+	switch *which {
+	case "throughput":
+		err = benchThroughput(ctx, *reminders, *rate, *instances)
+	case "sweep":
+		err = benchSweep(ctx, *due, *small, *large, *runs)
+	default:
+		err = fmt.Errorf("-case must be throughput or sweep")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// freshStore creates a new set of tables on DynamoDB Local.
+func freshStore(ctx context.Context, clock platform.Clock, shards int) (*dynamo.Store, *dynamodb.Client, dynamo.TableNames, error) {
+	if os.Getenv(platform.EnvDynamoEndpoint) == "" {
+		return nil, nil, dynamo.TableNames{}, fmt.Errorf("%s is not set: run through `go run ./scripts/localstack -- ...`", platform.EnvDynamoEndpoint)
+	}
+	cfg, err := platform.AWSConfig(ctx)
+	if err != nil {
+		return nil, nil, dynamo.TableNames{}, err
+	}
+	db := platform.DynamoClient(cfg)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	prefix := "bench" + hex.EncodeToString(b[:]) + "-"
+	if err := dynamo.CreateTables(ctx, db, prefix); err != nil {
+		return nil, nil, dynamo.TableNames{}, err
+	}
+	names := dynamo.NamesWithPrefix(prefix)
+	return dynamo.NewStore(db, names, clock, shards), db, names, nil
+}
+
+// parallel runs f(0..n-1) on workers goroutines and returns the first error.
+func parallel(n, workers int, f func(i int) error) error {
+	next := make(chan int)
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			var first error
+			for i := range next {
+				if err := f(i); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	var first error
+	for range workers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func rateOf(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }

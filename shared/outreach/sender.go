@@ -1,0 +1,844 @@
+package outreach
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/time/rate"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+// SendReader is what the sender re-reads at send time.
+type SendReader interface {
+	GetClinic(ctx context.Context, id string) (clinic.Clinic, error)
+	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
+	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
+	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
+}
+
+// SendLedger records the claim and the outcome of a send.
+type SendLedger interface {
+	ClaimSend(ctx context.Context, r reminder.Reminder, leaseUntil time.Time) error
+	ReleaseSend(ctx context.Context, r reminder.Reminder, reason string, code int) error
+	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u dynamo.ReminderUpdate) (bool, error)
+	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
+}
+
+// PairPacer spaces messages to one recipient across all sender instances.
+type PairPacer interface {
+	ReservePairSlot(ctx context.Context, clinicID, patientID string, now time.Time, gap time.Duration) (time.Duration, error)
+}
+
+// SendStore is everything the sender needs from storage (dynamo.Store implements it).
+type SendStore interface {
+	SendReader
+	SendLedger
+	PairPacer
+}
+
+// Messenger sends one WhatsApp message (whatsapp.Client implements it).
+type Messenger interface {
+	Send(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error)
+}
+
+// EventPublisher tells the clinic about a state change (queue.EventOutbox implements it).
+type EventPublisher interface {
+	Publish(ctx context.Context, evs ...clinic.Event) error
+}
+
+// Delayer sets how long a failed SQS record stays invisible before it is retried
+// (queue.Visibility implements it).
+type Delayer interface {
+	Delay(ctx context.Context, receiptHandle string, d time.Duration) error
+}
+
+// Halter stops the sender consuming its queue when no send can succeed (an invalid
+// access token): in Lambda it disables the event source mapping, in `make dev` it
+// pauses the poller. Messages stay in the queue until an operator resumes.
+type Halter interface {
+	Halt(ctx context.Context, reason string) error
+}
+
+// HaltFunc adapts a function to Halter.
+type HaltFunc func(ctx context.Context, reason string) error
+
+// Halt calls f.
+func (f HaltFunc) Halt(ctx context.Context, reason string) error { return f(ctx, reason) }
+
+// Sender defaults.
+const (
+	DefaultMessagesPerSecond = 80
+	DefaultPairGap           = 6 * time.Second
+	DefaultLease             = 60 * time.Second
+	DefaultMaxReceiveCount   = 6
+	DefaultSlowdown          = 30 * time.Second
+	DefaultPause             = 15 * time.Minute
+	DefaultHaltCooldown      = time.Minute
+	DefaultSendTimeout       = 10 * time.Second
+	// maxVisibilityDelay is SQS's own ceiling for ChangeMessageVisibility.
+	maxVisibilityDelay = 12 * time.Hour
+	// recordRetries bounds the retries of the bookkeeping writes after a successful
+	// send; they are retried in place because handing the record back to SQS would
+	// risk a second send once the lease expires.
+	recordRetries = 3
+	// throughputRetries bounds the in-place retries after a 130429 answer.
+	throughputRetries = 3
+)
+
+// Alert keys: log lines with "alert" set are what CloudWatch metric filters and
+// alarms match. They are stable.
+const (
+	AlertAuth          = "whatsapp_auth_halt"
+	AlertQuality       = "whatsapp_quality_pause"
+	AlertPolicyBlock   = "whatsapp_policy_block"
+	AlertTemplate      = "whatsapp_template_rejected"
+	AlertUnrecorded    = "send_unrecorded"
+	AlertDeadLetter    = "send_dead_letter"
+	AlertEventLost     = "event_publish_failed"
+	AlertMalformedJob  = "malformed_job"
+	AlertMissingClinic = "clinic_missing"
+)
+
+// Sender consumes the outbound queue: one SQS record is one reminder.Job.
+//
+// At-least-once delivery is made safe by ClaimSend, a conditional write taken before
+// the Graph API call: of two deliveries of the same job only one claim succeeds, and
+// the loser is acknowledged without calling Graph. The remaining window: if the
+// process dies after Graph accepted the message but before the "sent" write, the
+// reminder stays "sending" until its lease (Lease, 60 s) expires; SQS redelivers the
+// job after its visibility timeout (180 s), the claim succeeds again, and the patient
+// receives the reminder twice. Graph has no idempotency key that could close it.
+//
+// Throughput: every phone number gets a token bucket (golang.org/x/time/rate) per
+// instance at MessagesPerSecond / Concurrency, with a burst of half a second of that
+// share. The limit holds across instances because the CDK stack sets the sender's
+// reserved concurrency to Concurrency (SENDER_MAX_CONCURRENCY; the event source
+// mapping's maximum concurrency follows it): at most Concurrency instances run at
+// once, each sending at most its share, so together they send at most
+// MessagesPerSecond with bursts of at most half a second's worth. Raising the
+// reserved concurrency without raising SENDER_MAX_CONCURRENCY would break this.
+// Limiter waits respect the invocation's deadline (rate.Limiter.Wait refuses a wait
+// that would pass it). A 130429 answer anyway (another app on the number) halves that
+// instance's rate for Slowdown and retries in place.
+//
+// Timeouts are retried as the notes say, which has its own duplicate window: a call
+// that times out after Meta accepted the message is sent again on retry.
+type Sender struct {
+	Store      SendStore
+	Messenger  Messenger
+	Events     EventPublisher
+	Visibility Delayer
+	Halter     Halter
+	Clock      platform.Clock
+	Logger     *slog.Logger
+
+	MessagesPerSecond float64       // per phone number, all instances together; default 80
+	Concurrency       int           // sender instances at most (Lambda reserved concurrency); default 1
+	Parallelism       int           // records of one batch handled at once; default 10
+	PairGap           time.Duration // minimum spacing of messages to one recipient; default 6 s
+	Lease             time.Duration // how long a claim protects a send; default 60 s
+	MaxReceiveCount   int           // the outbound queue's redrive maxReceiveCount; default 6
+	Slowdown          time.Duration // how long a 130429 halves the number's rate; default 30 s
+	Pause             time.Duration // how long a quality or policy block pauses a clinic here; default 15 min
+	HaltCooldown      time.Duration // after a halt, records are handed back untouched this long; default 1 min
+	SendTimeout       time.Duration // bounds one Graph call; default 10 s
+	// Backoff is the visibility delay of a retryable failure on the given receive
+	// (1 = first delivery). Default: 10 s doubling to 15 min, with equal jitter.
+	Backoff func(receiveCount int) time.Duration
+
+	mu          sync.Mutex
+	limiters    map[string]*numberLimiter
+	paused      map[string]time.Time // clinic id → until
+	haltedUntil time.Time
+}
+
+type numberLimiter struct {
+	lim       *rate.Limiter
+	base      rate.Limit
+	slowUntil time.Time
+}
+
+// DefaultBackoff doubles from 10 s per receive up to 15 min, plus up to half again
+// as jitter so records failed together by one outage do not come back together. The
+// floor stays above the pair pacing gap, so a retry is not refused by the slot its own
+// failed attempt reserved.
+func DefaultBackoff(receiveCount int) time.Duration {
+	d := 10 * time.Second
+	for i := 1; i < receiveCount && d < 15*time.Minute; i++ {
+		d *= 2
+	}
+	d = min(d, 15*time.Minute)
+	return d + rand.N(d/2+1)
+}
+
+// Handle is the Lambda entry point (SQS event source with ReportBatchItemFailures).
+// It never returns an error: every record is either acknowledged or listed as a
+// batch item failure, so one bad record cannot make the whole batch redeliver.
+func (s *Sender) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	if s.halted() {
+		// A halt is in force: hand everything back untouched and unsent.
+		for _, rec := range ev.Records {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+		return resp, nil
+	}
+	par := s.Parallelism
+	if par <= 0 {
+		par = 10
+	}
+	results := make([]outcome, len(ev.Records))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, par)
+	clinics := &clinicCache{store: s.Store, m: map[string]clinicResult{}}
+	for i, rec := range ev.Records {
+		sem <- struct{}{}
+		if s.halted() {
+			// Records not started when a halt began are kept for later, unsent.
+			<-sem
+			results[i] = outcome{fail: true, delay: noDelay}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = s.handleRecord(ctx, rec, clinics)
+		}()
+	}
+	wg.Wait()
+	for i, rec := range ev.Records {
+		o := results[i]
+		if !o.fail {
+			continue
+		}
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		if o.reason != "" && receiveCount(rec) >= s.maxReceiveCount() {
+			// This was the last receive: the queue moves the job to the DLQ now. The
+			// last error is here and, via ReleaseSend, on the reminder itself.
+			s.logger().LogAttrs(ctx, slog.LevelError, "sender.dead_letter", slog.String("alert", AlertDeadLetter),
+				slog.String("message_id", rec.MessageId), slog.String("job_id", jobID(rec.Body)),
+				slog.String("last_error", o.reason), slog.Int("receive_count", receiveCount(rec)))
+		}
+		if o.delay >= 0 && s.Visibility != nil && rec.ReceiptHandle != "" {
+			if err := s.Visibility.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, min(o.delay, maxVisibilityDelay)); err != nil {
+				// The record still comes back, after the queue's visibility timeout.
+				s.logger().LogAttrs(ctx, slog.LevelWarn, "sender.delay_failed",
+					slog.String("message_id", rec.MessageId), slog.String("error", err.Error()))
+			}
+		}
+	}
+	return resp, nil
+}
+
+// noDelay leaves a failed record's visibility as it is.
+const noDelay = time.Duration(-1)
+
+type outcome struct {
+	fail   bool
+	delay  time.Duration // visibility delay of a failed record; noDelay: leave it
+	reason string        // why a failed record comes back (logged if it is its last receive)
+}
+
+var ack = outcome{}
+
+func retry(d time.Duration, reason string) outcome {
+	return outcome{fail: true, delay: max(d, 0), reason: reason}
+}
+
+// sendJob carries one record through its steps.
+type sendJob struct {
+	rec      events.SQSMessage
+	job      reminder.Job
+	receives int
+	log      *slog.Logger
+	rem      reminder.Reminder
+	claimed  bool
+}
+
+func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinics *clinicCache) outcome {
+	j := &sendJob{rec: rec, receives: receiveCount(rec)}
+	j.log = s.logger().With(slog.String("message_id", rec.MessageId), slog.Int("receive_count", j.receives))
+	if err := json.Unmarshal([]byte(rec.Body), &j.job); err != nil || j.job.ClinicID == "" || j.job.AppointmentID == "" || j.job.Kind == "" {
+		// Not a job this sender can ever handle: retrying only fills the DLQ with the
+		// same error. Acknowledged and logged with the alert key.
+		msg := "missing clinicId, appointmentId or kind"
+		if err != nil {
+			msg = err.Error()
+		}
+		j.log.LogAttrs(ctx, slog.LevelError, "sender.malformed_job", slog.String("alert", AlertMalformedJob),
+			slog.String("error", msg), slog.Int("body_bytes", len(rec.Body)))
+		return ack
+	}
+	j.log = j.log.With(slog.String("job_id", j.job.ID()), slog.String("clinic_id", j.job.ClinicID),
+		slog.String("appointment_id", j.job.AppointmentID), slog.String("kind", string(j.job.Kind)))
+	o, err := s.send(ctx, j, clinics)
+	if err != nil {
+		// An infrastructure failure (storage, network): hand the claim back and retry later.
+		if j.claimed {
+			if rerr := s.Store.ReleaseSend(context.WithoutCancel(ctx), j.rem, "error", 0); rerr != nil {
+				j.log.LogAttrs(ctx, slog.LevelWarn, "sender.release_failed", slog.String("error", rerr.Error()))
+			}
+		}
+		o = retry(s.backoff(j.receives), err.Error())
+		s.logRetry(ctx, j, "error", 0, err)
+	}
+	return o
+}
+
+func (s *Sender) logRetry(ctx context.Context, j *sendJob, class string, code int, err error) {
+	j.log.LogAttrs(ctx, slog.LevelWarn, "sender.retry",
+		slog.String("class", class), slog.Int("code", code), slog.String("error", err.Error()))
+}
+
+// send runs one job. A returned error means "infrastructure failed, retry"; every
+// decided outcome is returned as an outcome with a nil error.
+func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (outcome, error) {
+	job := j.job
+	c, err := clinics.get(ctx, job.ClinicID)
+	if errors.Is(err, appointment.ErrNotFound) {
+		j.log.LogAttrs(ctx, slog.LevelError, "sender.clinic_missing", slog.String("alert", AlertMissingClinic))
+		return ack, nil
+	}
+	if err != nil {
+		return ack, err
+	}
+	if until, ok := s.pausedUntil(c.ID); ok {
+		// The clinic's number is paused after a quality or policy block: keep the job.
+		return retry(until.Sub(s.clock().Now()), "clinic_paused"), nil
+	}
+	a, rems, err := s.Store.GetAppointment(ctx, job.ClinicID, job.AppointmentID)
+	if errors.Is(err, appointment.ErrNotFound) {
+		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "appointment_gone"))
+		return ack, nil
+	}
+	if err != nil {
+		return ack, err
+	}
+	rem, ok := findReminder(rems, job.Kind)
+	switch {
+	case !ok:
+		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "reminder_gone"))
+		return ack, nil
+	case rem.Generation != job.Generation:
+		// The visit moved after this job was queued. The stored reminder now belongs to
+		// the new start time and is scheduled on its own, so it must not be touched.
+		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", ReasonMoved))
+		return ack, nil
+	case !rem.Pending():
+		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "already_"+string(rem.State)))
+		return ack, nil
+	}
+	now := s.clock().Now()
+	// The claim and the re-reads of the patient and consent run together: they are
+	// independent, and each round trip costs sending time under load. The reads are
+	// as fresh as after the claim, so an opt-out recorded while the job waited in the
+	// queue is seen.
+	var (
+		wg                   sync.WaitGroup
+		p                    appointment.Patient
+		ledger               []consent.Entry
+		claimErr, pErr, lErr error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); claimErr = s.Store.ClaimSend(ctx, rem, now.Add(s.lease())) }()
+	go func() { defer wg.Done(); p, pErr = s.Store.GetPatient(ctx, job.ClinicID, a.PatientID) }()
+	go func() { defer wg.Done(); ledger, lErr = s.Store.ConsentLedger(ctx, job.ClinicID, a.PatientID) }()
+	wg.Wait()
+	if claimErr != nil {
+		if errors.Is(claimErr, dynamo.ErrConditionFailed) {
+			// Another delivery of this job holds the claim, or it was already handled.
+			j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "claim_lost"))
+			return ack, nil
+		}
+		return ack, claimErr
+	}
+	j.rem, j.claimed = rem, true
+	if errors.Is(pErr, appointment.ErrNotFound) {
+		return s.skip(ctx, j, ReasonNoPatient)
+	}
+	if err := errors.Join(pErr, lErr); err != nil {
+		return ack, err
+	}
+	if reason := whyNot(a, rem, consent.Current(ledger), now); reason != "" {
+		return s.skip(ctx, j, reason)
+	}
+	if loc, err := c.Location(); err == nil {
+		// The plan keeps due times out of quiet hours; a reminder that is late (a
+		// backlog, retries) can still reach them. Wait for their end while that is
+		// still useful, else skip.
+		if _, until, quiet := c.QuietHours.Period(now, loc); quiet {
+			if !reminder.Useful(rem, until) {
+				return s.skip(ctx, j, reminder.ReasonQuietHours)
+			}
+			s.release(ctx, j, reminder.ReasonQuietHours, 0)
+			return retry(until.Sub(now)+jitter(time.Minute), reminder.ReasonQuietHours), nil
+		}
+	}
+	msg, err := composeReminder(c, a, p, rem)
+	if err != nil {
+		if errors.Is(err, whatsapp.ErrInvalidMessage) && p.Phone == "" {
+			return s.skip(ctx, j, ReasonNoPhone)
+		}
+		return s.fail(ctx, j, c, 0, whatsapp.ClassPermanent, fmt.Errorf("outreach: compose %s: %w", job.ID(), err))
+	}
+
+	wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, a.PatientID, now, s.pairGap())
+	if err != nil {
+		return ack, err
+	}
+	if wait > 0 {
+		// Another message to this patient went out moments ago: come back when the
+		// pair limit allows, without counting it as a failure.
+		s.release(ctx, j, "pair_pacing", 0)
+		return retry(wait+jitter(time.Second), "pair_pacing"), nil
+	}
+	return s.deliver(ctx, j, c, a, msg)
+}
+
+// deliver waits for the phone number's throughput budget, calls Graph and records
+// the outcome.
+func (s *Sender) deliver(ctx context.Context, j *sendJob, c clinic.Clinic, a appointment.Appointment, msg whatsapp.Message) (outcome, error) {
+	for attempt := 1; ; attempt++ {
+		if err := s.limiter(c.PhoneNumberID).Wait(ctx); err != nil {
+			// The budget is not available before this invocation's deadline.
+			s.release(ctx, j, "throughput_budget", 0)
+			return retry(jitter(2*time.Second), "throughput_budget"), nil
+		}
+		wamid, err := s.sendOnce(ctx, c.PhoneNumberID, msg)
+		if err == nil {
+			return s.recordSent(ctx, j, a, wamid), nil
+		}
+		if whatsapp.Classify(err) == whatsapp.ClassThroughput && attempt < throughputRetries {
+			// Over the number's throughput: slow down and try again in place while
+			// holding the claim, so a busy number costs no SQS receives (and cannot
+			// push a job to the DLQ).
+			s.slowDown(c.PhoneNumberID)
+			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.throughput", slog.String("phone_number_id", c.PhoneNumberID),
+				slog.Int("attempt", attempt))
+			continue
+		}
+		return s.sendFailed(ctx, j, c, err)
+	}
+}
+
+// sendOnce bounds one Graph call: a hung connection must not eat the invocation's
+// whole budget (the Lambda context always has a deadline, so a client-side default
+// that applies only to deadline-free contexts never kicks in).
+func (s *Sender) sendOnce(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error) {
+	d := s.SendTimeout
+	if d <= 0 {
+		d = DefaultSendTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return s.Messenger.Send(ctx, phoneNumberID, msg)
+}
+
+func (s *Sender) recordSent(ctx context.Context, j *sendJob, a appointment.Appointment, wamid string) outcome {
+	// The send happened: the records must be written even if the invocation is being
+	// cancelled, and a failure here must not send again (see the type's comment).
+	bg := context.WithoutCancel(ctx)
+	now := s.clock().Now()
+	job := j.job
+	// Both records are written at once; neither depends on the other, and the job is
+	// acknowledged either way.
+	var advErr, putErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		advErr = retryInPlace(func() error {
+			_, err := s.Store.AdvanceReminder(bg, job.ClinicID, job.AppointmentID, job.Kind, reminder.StateSent,
+				dynamo.ReminderUpdate{WAMID: wamid})
+			return err
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		putErr = retryInPlace(func() error {
+			_, err := s.Store.PutMessage(bg, messagelog.Record{
+				WAMID: wamid, Direction: messagelog.Outbound, ClinicID: job.ClinicID, PatientID: a.PatientID,
+				AppointmentID: job.AppointmentID, ReminderKind: string(job.Kind), Type: whatsapp.TypeTemplate,
+				Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now,
+			})
+			return err
+		})
+	}()
+	wg.Wait()
+	err := errors.Join(advErr, putErr)
+	if err != nil {
+		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
+			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))
+		return ack
+	}
+	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.sent", platform.WAMID("wamid", wamid),
+		slog.Int64("late_ms", now.Sub(job.DueAt).Milliseconds()))
+	return ack
+}
+
+// sendFailed acts on a Graph error per the notes' error table.
+func (s *Sender) sendFailed(ctx context.Context, j *sendJob, c clinic.Clinic, err error) (outcome, error) {
+	class := whatsapp.Classify(err)
+	code := 0
+	var apiErr *whatsapp.APIError
+	if errors.As(err, &apiErr) {
+		code = apiErr.Code
+	}
+	switch class {
+	case whatsapp.ClassRetryable, whatsapp.ClassRateLimited:
+		s.release(ctx, j, class.String(), code)
+		s.logRetry(ctx, j, class.String(), code, err)
+		return retry(s.backoff(j.receives), err.Error()), nil
+	case whatsapp.ClassThroughput:
+		// Not the message's fault: slow the number down and come back soon.
+		s.slowDown(c.PhoneNumberID)
+		s.release(ctx, j, class.String(), code)
+		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.throughput", slog.String("phone_number_id", c.PhoneNumberID),
+			slog.Int("code", code))
+		return retry(jitter(2*time.Second), err.Error()), nil
+	case whatsapp.ClassPairRate:
+		// Only this recipient is too busy: push its slot and retry after the gap.
+		s.release(ctx, j, class.String(), code)
+		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.pair_rate", slog.Int("code", code))
+		return retry(s.pairGap()+jitter(s.pairGap()), err.Error()), nil
+	case whatsapp.ClassAuth:
+		return s.halt(ctx, j, err), nil
+	}
+	return s.fail(ctx, j, c, code, class, err)
+}
+
+// fail records a permanent failure and tells the clinic; the job is acknowledged
+// because sending it again cannot succeed.
+func (s *Sender) fail(ctx context.Context, j *sendJob, c clinic.Clinic, code int, class whatsapp.Class, cause error) (outcome, error) {
+	job := j.job
+	bg := context.WithoutCancel(ctx)
+	if _, err := s.Store.AdvanceReminder(bg, job.ClinicID, job.AppointmentID, job.Kind, reminder.StateFailed,
+		dynamo.ReminderUpdate{Reason: class.String(), ErrorCode: code}); err != nil {
+		return ack, fmt.Errorf("outreach: record failure of %s: %w", job.ID(), err)
+	}
+	j.claimed = false
+	attrs := []slog.Attr{slog.String("class", class.String()), slog.Int("code", code), slog.String("error", cause.Error())}
+	switch class {
+	case whatsapp.ClassQuality, whatsapp.ClassPolicyBlock:
+		alert := AlertQuality
+		if class == whatsapp.ClassPolicyBlock {
+			alert = AlertPolicyBlock
+		}
+		until := s.pauseClinic(c.ID)
+		attrs = append(attrs, slog.String("alert", alert), slog.Time("paused_until", until))
+	case whatsapp.ClassTemplate:
+		attrs = append(attrs, slog.String("alert", AlertTemplate))
+	}
+	j.log.LogAttrs(ctx, slog.LevelError, "sender.failed", attrs...)
+	ev := clinic.Event{
+		ID: eventID(job, "failed"), Type: clinic.EventMessageFailed, ClinicID: job.ClinicID, OccurredAt: s.clock().Now(),
+		Data: map[string]any{"appointmentId": job.AppointmentID, "reminderKind": string(job.Kind),
+			"errorCode": code, "reason": class.String()},
+	}
+	if s.Events != nil {
+		if err := retryInPlace(func() error { return s.Events.Publish(bg, ev) }); err != nil {
+			// The failure is on the reminder (visible through the API); only the push
+			// notification is lost.
+			j.log.LogAttrs(ctx, slog.LevelError, "sender.event_lost", slog.String("alert", AlertEventLost),
+				slog.String("event_id", ev.ID), slog.String("error", err.Error()))
+		}
+	}
+	return ack, nil
+}
+
+// halt stops consumption after an authentication failure: the message is not at
+// fault, so it is released (not failed) and kept, like every record after it.
+func (s *Sender) halt(ctx context.Context, j *sendJob, cause error) outcome {
+	now := s.clock().Now()
+	s.mu.Lock()
+	first := !now.Before(s.haltedUntil)
+	s.haltedUntil = now.Add(s.haltCooldown())
+	s.mu.Unlock()
+	s.release(ctx, j, whatsapp.ClassAuth.String(), whatsapp.CodeAccessToken)
+	if first {
+		j.log.LogAttrs(ctx, slog.LevelError, "sender.halted", slog.String("alert", AlertAuth), slog.String("error", cause.Error()))
+		if s.Halter != nil {
+			if err := s.Halter.Halt(context.WithoutCancel(ctx), "whatsapp access token rejected"); err != nil {
+				j.log.LogAttrs(ctx, slog.LevelError, "sender.halt_failed", slog.String("alert", AlertAuth), slog.String("error", err.Error()))
+			}
+		}
+	}
+	return outcome{fail: true, delay: noDelay}
+}
+
+func (s *Sender) halted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clock().Now().Before(s.haltedUntil)
+}
+
+// skip records why a claimed reminder is not sent.
+func (s *Sender) skip(ctx context.Context, j *sendJob, reason string) (outcome, error) {
+	job := j.job
+	if _, err := s.Store.AdvanceReminder(context.WithoutCancel(ctx), job.ClinicID, job.AppointmentID, job.Kind,
+		reminder.StateSkipped, dynamo.ReminderUpdate{Reason: reason}); err != nil {
+		return ack, fmt.Errorf("outreach: skip %s: %w", job.ID(), err)
+	}
+	j.claimed = false
+	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", reason))
+	return ack, nil
+}
+
+// release hands a claimed reminder back so a later delivery of the job can claim it.
+func (s *Sender) release(ctx context.Context, j *sendJob, reason string, code int) {
+	if !j.claimed {
+		return
+	}
+	if err := s.Store.ReleaseSend(context.WithoutCancel(ctx), j.rem, reason, code); err != nil {
+		// The lease expires on its own; the retry claims it then.
+		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.release_failed", slog.String("error", err.Error()))
+	}
+	j.claimed = false
+}
+
+// whyNot returns the reason a reminder must not go out now, or "".
+func whyNot(a appointment.Appointment, r reminder.Reminder, consentState consent.State, now time.Time) string {
+	switch consentState {
+	case consent.OptedIn:
+	case consent.OptedOut:
+		return ReasonOptedOut
+	default:
+		return ReasonNoConsent
+	}
+	wantStatus := a.Status.Remindable()
+	if r.Kind == reminder.KindFollowUp {
+		wantStatus = a.Status == appointment.StatusFulfilled
+	}
+	if !wantStatus {
+		return reminder.ReasonStatusPrefix + string(a.Status)
+	}
+	if r.Kind != reminder.KindFollowUp && !now.Before(a.Start) {
+		// The appointment's own start is the authority (the generation matched, but be
+		// safe against a reminder planned without one).
+		return reminder.ReasonPastVisit
+	}
+	return reminder.SkipReason(r, now)
+}
+
+func findReminder(rs []reminder.Reminder, kind reminder.Kind) (reminder.Reminder, bool) {
+	for _, r := range rs {
+		if r.Kind == kind {
+			return r, true
+		}
+	}
+	return reminder.Reminder{}, false
+}
+
+// jobID names a record's job in logs even when only the raw body is at hand.
+func jobID(body string) string {
+	var j reminder.Job
+	if json.Unmarshal([]byte(body), &j) != nil {
+		return ""
+	}
+	return j.ID()
+}
+
+func receiveCount(rec events.SQSMessage) int {
+	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// eventID is stable per job and outcome, so a redelivered job publishes the same
+// event id and the clinic's receiver deduplicates it (webhook-id).
+func eventID(job reminder.Job, what string) string {
+	sum := sha256.Sum256([]byte(job.ID() + "|" + what))
+	return "evt_" + hex.EncodeToString(sum[:16])
+}
+
+func retryInPlace(f func() error) error {
+	var err error
+	for range recordRetries {
+		if err = f(); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d)
+}
+
+// limiter returns the phone number's token bucket, restoring its full rate once a
+// slowdown has run its course.
+func (s *Sender) limiter(phoneNumberID string) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limiters == nil {
+		s.limiters = map[string]*numberLimiter{}
+	}
+	nl, ok := s.limiters[phoneNumberID]
+	if !ok {
+		perInstance := s.perInstanceRate()
+		base := rate.Limit(perInstance)
+		nl = &numberLimiter{lim: rate.NewLimiter(base, burstFor(perInstance)), base: base}
+		s.limiters[phoneNumberID] = nl
+	}
+	if !nl.slowUntil.IsZero() && !s.clock().Now().Before(nl.slowUntil) {
+		nl.lim.SetLimit(nl.base)
+		nl.slowUntil = time.Time{}
+	}
+	return nl.lim
+}
+
+// burstFor lets an instance save up half a second of its share: the gaps between
+// batches (reads before the first send of the next batch) are made up instead of
+// lost, while all instances together burst at most half a second of the number's
+// rate, well inside Meta's (and the stand-in's) one-second bucket.
+func burstFor(perInstance float64) int { return max(1, int(math.Ceil(perInstance/2))) }
+
+func (s *Sender) slowDown(phoneNumberID string) {
+	lim := s.limiter(phoneNumberID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	nl := s.limiters[phoneNumberID]
+	// Halve per 130429, down to an eighth: enough to let another sender on the same
+	// number through without stalling ours.
+	lim.SetLimit(max(lim.Limit()/2, nl.base/8))
+	slowdown := s.Slowdown
+	if slowdown <= 0 {
+		slowdown = DefaultSlowdown
+	}
+	nl.slowUntil = s.clock().Now().Add(slowdown)
+}
+
+// perInstanceRate is the messages per second one sender instance may send from one
+// phone number.
+func (s *Sender) perInstanceRate() float64 {
+	mps := s.MessagesPerSecond
+	if mps <= 0 {
+		mps = DefaultMessagesPerSecond
+	}
+	return mps / float64(max(s.Concurrency, 1))
+}
+
+// pauseClinic stops this instance sending for the clinic for Pause. Other
+// instances learn it from their own Graph answers; the alert tells the operator.
+func (s *Sender) pauseClinic(clinicID string) time.Time {
+	d := s.Pause
+	if d <= 0 {
+		d = DefaultPause
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused == nil {
+		s.paused = map[string]time.Time{}
+	}
+	until := s.clock().Now().Add(d)
+	s.paused[clinicID] = until
+	return until
+}
+
+func (s *Sender) pausedUntil(clinicID string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.paused[clinicID]
+	return until, ok && s.clock().Now().Before(until)
+}
+
+func (s *Sender) backoff(receives int) time.Duration {
+	if s.Backoff != nil {
+		return s.Backoff(receives)
+	}
+	return DefaultBackoff(receives)
+}
+
+func (s *Sender) clock() platform.Clock {
+	if s.Clock == nil {
+		return platform.SystemClock{}
+	}
+	return s.Clock
+}
+
+func (s *Sender) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func (s *Sender) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}
+
+func (s *Sender) pairGap() time.Duration {
+	if s.PairGap > 0 {
+		return s.PairGap
+	}
+	return DefaultPairGap
+}
+
+func (s *Sender) maxReceiveCount() int {
+	if s.MaxReceiveCount > 0 {
+		return s.MaxReceiveCount
+	}
+	return DefaultMaxReceiveCount
+}
+
+func (s *Sender) haltCooldown() time.Duration {
+	if s.HaltCooldown > 0 {
+		return s.HaltCooldown
+	}
+	return DefaultHaltCooldown
+}
+
+// clinicCache reads each clinic once per batch: a batch is usually one clinic's.
+type clinicCache struct {
+	store SendReader
+	mu    sync.Mutex
+	m     map[string]clinicResult
+}
+
+type clinicResult struct {
+	c   clinic.Clinic
+	err error
+}
+
+func (cc *clinicCache) get(ctx context.Context, id string) (clinic.Clinic, error) {
+	cc.mu.Lock()
+	r, ok := cc.m[id]
+	cc.mu.Unlock()
+	if ok {
+		return r.c, r.err
+	}
+	c, err := cc.store.GetClinic(ctx, id)
+	if err == nil || errors.Is(err, appointment.ErrNotFound) {
+		cc.mu.Lock()
+		cc.m[id] = clinicResult{c, err}
+		cc.mu.Unlock()
+	}
+	return c, err
+}
