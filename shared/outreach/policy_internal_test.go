@@ -31,6 +31,8 @@ func TestWhyNot(t *testing.T) {
 		{"noshow", appointment.Appointment{Status: appointment.StatusNoShow, Start: start}, pre, consent.OptedIn, now, "appointment_noshow"},
 		{"next reminder due", booked, pre, consent.OptedIn, start.Add(-90 * time.Minute), reminder.ReasonSuperseded},
 		{"visit started", booked, pre, consent.OptedIn, start, reminder.ReasonPastVisit},
+		{"patient asked to cancel", appointment.Appointment{Status: appointment.StatusBooked, Start: start, Response: appointment.ResponseCancelledByPatient}, pre, consent.OptedIn, now, ReasonPatientCancelled},
+		{"patient confirmed", appointment.Appointment{Status: appointment.StatusBooked, Start: start, Response: appointment.ResponseConfirmed}, pre, consent.OptedIn, now, ""},
 		{"follow-up sent", fulfilled, follow, consent.OptedIn, now, ""},
 		{"follow-up of a visit not fulfilled", booked, follow, consent.OptedIn, now, "appointment_booked"},
 		{"follow-up too late", fulfilled, follow, consent.OptedIn, now.Add(2 * time.Hour), reminder.ReasonFollowUpExpired},

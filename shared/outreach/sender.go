@@ -631,6 +631,11 @@ func whyNot(a appointment.Appointment, r reminder.Reminder, consentState consent
 	if !wantStatus {
 		return reminder.ReasonStatusPrefix + string(a.Status)
 	}
+	if r.Kind != reminder.KindFollowUp && a.Response == appointment.ResponseCancelledByPatient {
+		// The patient asked to cancel; until the clinic acts on it, another "see you
+		// soon" would contradict what they were told.
+		return ReasonPatientCancelled
+	}
 	if r.Kind != reminder.KindFollowUp && !now.Before(a.Start) {
 		// The appointment's own start is the authority (the generation matched, but be
 		// safe against a reminder planned without one).
