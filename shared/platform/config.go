@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,4 +108,23 @@ func (e *Env) Err() error {
 	}
 	parts = append(parts, e.invalid...)
 	return fmt.Errorf("%w: %s", ErrConfig, strings.Join(parts, "; "))
+}
+
+// RepoRoot walks up from the working directory to the folder holding go.mod. Dev
+// tools and tests use it to find node_modules, fixtures and ../shared/reference.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("platform: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
 }

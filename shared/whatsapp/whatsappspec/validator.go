@@ -1,6 +1,8 @@
 package whatsappspec
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -147,7 +149,7 @@ func SpecPath() string {
 	if p := os.Getenv(EnvSpec); p != "" {
 		return p
 	}
-	root, err := repoRoot()
+	root, err := platform.RepoRoot()
 	if err != nil {
 		return filepath.Join("..", "shared", "reference", SpecFileName)
 	}
@@ -160,23 +162,6 @@ func SpecPath() string {
 		return local
 	}
 	return primary
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // Loading and compiling take about a second, so the patched validator and the spec
