@@ -46,7 +46,10 @@ func (s *Store) PutMessage(ctx context.Context, m messagelog.Record) (bool, erro
 		PK: prefixMessage + m.WAMID, SK: skMessage, WAMID: m.WAMID, Direction: m.Direction, ClinicID: m.ClinicID,
 		PatientID: m.PatientID, AppointmentID: m.AppointmentID, ReminderKind: m.ReminderKind, Type: m.Type,
 		Status: m.Status, ErrorCode: m.ErrorCode, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
-		ExpiresAt: m.CreatedAt.Add(messagelog.Retention),
+		// Retention runs from when Frontdesk recorded the message: a record stamped
+		// with an old message time (Meta retries for days) must not expire at once,
+		// or the wamid dedupe it carries would be lost.
+		ExpiresAt: later(m.CreatedAt, s.now()).Add(messagelog.Retention),
 	})
 	if err != nil {
 		return false, fmt.Errorf("dynamo: %s: %w", op, err)
@@ -93,4 +96,11 @@ func (s *Store) AdvanceMessage(ctx context.Context, wamid string, to messagelog.
 		upd = upd.Set(expression.Name("errorCode"), expression.Value(errorCode))
 	}
 	return s.advance(ctx, op, s.names.Messages, prefixMessage+wamid, skMessage, upd, inStates("status", from))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

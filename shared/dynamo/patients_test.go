@@ -305,3 +305,24 @@ func TestClaimOnce(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A message stamped long ago (Meta retried it for days) is kept for the full
+// retention from when it was recorded, so its wamid dedupe does not lapse at once.
+func TestMessageRetentionRunsFromRecording(t *testing.T) {
+	client, names := localtest.Dynamo(t)
+	ctx := ctxT(t)
+	s := dynamo.NewStore(client, names, platform.NewFakeClock(t0), shards)
+	if _, err := s.PutMessage(ctx, messagelog.Record{WAMID: "wamid.OLD", Direction: messagelog.Inbound, ClinicID: "c1",
+		Type: "text", Status: messagelog.StatusReceived, CreatedAt: t0.Add(-6 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(names.Messages), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "MSG#wamid.OLD"}, "sk": &types.AttributeValueMemberS{Value: "M"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, _ := raw.Item[dynamo.AttrExpiresAt].(*types.AttributeValueMemberN)
+	if exp == nil || exp.Value != itoa(t0.Add(messagelog.Retention).Unix()) {
+		t.Fatalf("expiresAt = %#v, want recording time + retention", raw.Item[dynamo.AttrExpiresAt])
+	}
+}

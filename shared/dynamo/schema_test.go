@@ -12,8 +12,13 @@ import (
 )
 
 func TestCreateTablesMatchesDefinitions(t *testing.T) {
-	client, names := localtest.Dynamo(t)
+	client := localtest.DynamoClient(t)
+	prefix := localtest.Prefix()
 	ctx := context.Background()
+	if err := dynamo.CreateTables(ctx, client, prefix); err != nil {
+		t.Fatal(err)
+	}
+	names := dynamo.NamesWithPrefix(prefix)
 	physical := map[string]string{
 		dynamo.TableAppointments: names.Appointments, dynamo.TablePatients: names.Patients,
 		dynamo.TableMessages: names.Messages, dynamo.TableClinics: names.Clinics, dynamo.TableIdempotency: names.Idempotency,

@@ -185,12 +185,12 @@ func (s *Service) processValue(ctx context.Context, v whatsapp.Value) error {
 	var errs []error
 	for _, m := range v.Messages {
 		if err := s.handleMessage(ctx, c, m); err != nil {
-			errs = append(errs, fmt.Errorf("inbox: message %s: %w", m.ID, err))
+			errs = append(errs, fmt.Errorf("inbox: message %s: %w", platform.Hash(m.ID), err))
 		}
 	}
 	for _, st := range v.Statuses {
 		if err := s.handleStatus(ctx, c, st); err != nil {
-			errs = append(errs, fmt.Errorf("inbox: status %s %s: %w", st.Status, st.ID, err))
+			errs = append(errs, fmt.Errorf("inbox: status %s %s: %w", st.Status, platform.Hash(st.ID), err))
 		}
 	}
 	return errors.Join(errs...)

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -423,4 +424,30 @@ func mustMarshal(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A status can overtake the sender's own write of the message record: a recent one
+// is retried until the record exists; an old one for an unknown wamid is dropped.
+func TestStatusBeforeSendRecordIsRetried(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	body := bytes.ReplaceAll(fixture(t, "status_sent"), []byte("wamid.REMINDER48HEN"), []byte("wamid.NOTRECORDEDYET"))
+	if n := w.deliver(body); n != 1 {
+		t.Fatalf("status for an unrecorded recent message: %d failures, want 1 (retry)", n)
+	}
+	if _, err := w.store.PutMessage(ctx, messagelog.Record{WAMID: "wamid.NOTRECORDEDYET", Direction: messagelog.Outbound, ClinicID: clinicID,
+		PatientID: "pat-en", Type: "template", Status: messagelog.StatusAccepted, CreatedAt: msgTime}); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.deliver(body); n != 0 {
+		t.Fatalf("redelivery after the record exists: %d failures\n%s", n, w.logs.String())
+	}
+	if rec, err := w.store.GetMessage(ctx, "wamid.NOTRECORDEDYET"); err != nil || rec.Status != messagelog.StatusSent {
+		t.Fatalf("message = %+v, %v; want sent", rec, err)
+	}
+	w.clock.Advance(StatusRaceWindow)
+	old := bytes.ReplaceAll(fixture(t, "status_sent"), []byte("wamid.REMINDER48HEN"), []byte("wamid.SENTELSEWHERE"))
+	if n := w.deliver(old); n != 0 {
+		t.Fatalf("old status for a message Frontdesk never sent: %d failures, want 0 (acknowledged)", n)
+	}
 }

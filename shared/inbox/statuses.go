@@ -60,6 +60,12 @@ func (s *Service) handleStatus(ctx context.Context, c clinic.Clinic, st whatsapp
 	return nil
 }
 
+// StatusRaceWindow is how long a status for an unknown wamid is retried before it
+// is taken to be about a message Frontdesk did not send.
+const StatusRaceWindow = 5 * time.Minute
+
+var errRetryLater = errors.New("retry later")
+
 func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.Status, to messagelog.Status, rto reminder.State) error {
 	at, err := st.Timestamp.Time()
 	if err != nil {
@@ -67,8 +73,13 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	}
 	rec, err := s.Store.GetMessage(ctx, st.ID)
 	if errors.Is(err, appointment.ErrNotFound) {
-		// Sent from outside Frontdesk (the WhatsApp Business app), or the log write
-		// after a send failed: nothing to advance.
+		// A status can overtake the sender's own record of the send (Meta answers the
+		// call and posts "sent" within milliseconds): a recent one is retried so it is
+		// not lost. An old one was sent from outside Frontdesk (the WhatsApp Business
+		// app), or its send record was never written: nothing to advance.
+		if s.now().Sub(at) < StatusRaceWindow {
+			return fmt.Errorf("status for a message not recorded yet: %w", errRetryLater)
+		}
 		s.log().Info("inbound status for unknown message", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status)
 		return nil
 	}

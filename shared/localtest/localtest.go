@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
@@ -46,16 +47,41 @@ func cfg() aws.Config {
 	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
 }
 
-// Dynamo returns a client for DynamoDB Local and the names of a fresh set of tables.
-func Dynamo(t testing.TB) (*dynamodb.Client, dynamo.TableNames) {
+// DynamoClient returns a client for DynamoDB Local.
+func DynamoClient(t testing.TB) *dynamodb.Client {
 	t.Helper()
 	ep := endpoint(t, "DYNAMODB_ENDPOINT")
-	client := dynamodb.NewFromConfig(cfg(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep) })
+	return dynamodb.NewFromConfig(cfg(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep) })
+}
+
+// Dynamo returns a client for DynamoDB Local and the names of a fresh set of tables.
+//
+// TTL is switched off on them: DynamoDB Local really deletes expired items within a
+// second or so, and tests run on fake clocks whose "now" may lie in the real past,
+// which would make their data vanish mid-test. The TTL settings themselves are
+// tested in shared/dynamo against tables created with TTL on.
+func Dynamo(t testing.TB) (*dynamodb.Client, dynamo.TableNames) {
+	t.Helper()
+	client := DynamoClient(t)
 	prefix := Prefix()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := dynamo.CreateTables(ctx, client, prefix); err != nil {
 		t.Fatalf("create tables: %v", err)
+	}
+	for _, def := range dynamo.Tables() {
+		if def.TTLAttribute == "" {
+			continue
+		}
+		_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+			TableName: aws.String(prefix + def.Name),
+			TimeToLiveSpecification: &types.TimeToLiveSpecification{
+				AttributeName: aws.String(def.TTLAttribute), Enabled: aws.Bool(false),
+			},
+		})
+		if err != nil {
+			t.Fatalf("disable ttl on %s: %v", def.Name, err)
+		}
 	}
 	return client, dynamo.NamesWithPrefix(prefix)
 }
