@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/frontdesk-health/frontdesk/shared/app/apptest"
+	"github.com/frontdesk-health/frontdesk/shared/queue"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+)
+
+func TestEnvelopeRoundTrips(t *testing.T) {
+	apptest.RoundTrip[events.CloudWatchEvent](t, "eventbridge-sweep.json")
+	ev := apptest.Envelope[events.CloudWatchEvent](t, "eventbridge-sweep.json")
+	if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || len(ev.Resources) != 1 || ev.Time.IsZero() {
+		t.Errorf("not an EventBridge scheduled event: %+v", ev)
+	}
+}
+
+// TestScheduledSweep runs EventBridge's scheduled event through the handler main
+// gives lambda.Start: the reminder that is due goes onto the outbound queue once,
+// the one that is not stays scheduled, and a second sweep finds nothing to do.
+func TestScheduledSweep(t *testing.T) {
+	st := apptest.Start(t, nil)
+	c := apptest.DemoClinic("")
+	st.PutClinic(t, c)
+	put := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-put-appointment.json")
+	// 47 hours ahead: the 48 h reminder fell due an hour ago and is still useful
+	// (until the 2 h reminder is due), the 2 h reminder is not due yet.
+	start := time.Now().UTC().Add(47 * time.Hour).Truncate(time.Minute)
+	st.Book(t, c, []byte(put.Body), start)
+
+	ev := apptest.Envelope[events.CloudWatchEvent](t, "eventbridge-sweep.json")
+	handle := newSweeper(st.Load(t)).Handle
+	// Lambda contexts carry the function's deadline; the sweep stops short of it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	if err := handle(ctx, ev); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	msgs := st.Receive(t, queue.Outbound)
+	if len(msgs) != 1 {
+		t.Fatalf("%d jobs on the outbound queue, want 1", len(msgs))
+	}
+	var job reminder.Job
+	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &job); err != nil {
+		t.Fatal(err)
+	}
+	want := reminder.Job{ClinicID: apptest.ClinicID, AppointmentID: apptest.AppointmentID, Kind: reminder.KindDayBefore,
+		Generation: reminder.Generation(start)}
+	if job.ClinicID != want.ClinicID || job.AppointmentID != want.AppointmentID || job.Kind != want.Kind || job.Generation != want.Generation {
+		t.Errorf("job %+v, want %+v", job, want)
+	}
+	states := reminderStates(t, st)
+	if states[reminder.KindDayBefore] != reminder.StateQueued || states[reminder.KindSameDay] != reminder.StateScheduled {
+		t.Errorf("reminder states %v, want pre48h queued and pre2h scheduled", states)
+	}
+
+	// EventBridge retries and overlapping schedules: the queued reminder left the
+	// due index, so it is not enqueued twice.
+	if err := handle(ctx, ev); err != nil {
+		t.Fatalf("second Handle: %v", err)
+	}
+	if again := st.Receive(t, queue.Outbound); len(again) != 0 {
+		t.Errorf("second sweep enqueued %d more jobs", len(again))
+	}
+}
+
+func reminderStates(t *testing.T, st *apptest.Stack) map[reminder.Kind]reminder.State {
+	t.Helper()
+	_, rems, err := st.Store.GetAppointment(context.Background(), apptest.ClinicID, apptest.AppointmentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[reminder.Kind]reminder.State{}
+	for _, r := range rems {
+		out[r.Kind] = r.State
+	}
+	return out
+}
