@@ -25,6 +25,10 @@ func main() {
 	fmt.Fprintln(os.Stderr, "starting DynamoDB Local, moto, the Graph API stand-in and Frontdesk ...")
 	stack, err := devstack.Start(ctx, cfg)
 	if err != nil {
+		if ctx.Err() != nil { // Ctrl-C while starting: Start has cleaned up
+			fmt.Fprintln(os.Stderr, "stopped")
+			return
+		}
 		fmt.Fprintln(os.Stderr, "dev:", err)
 		os.Exit(1)
 	}

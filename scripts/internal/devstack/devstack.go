@@ -6,7 +6,6 @@ package devstack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -124,6 +123,16 @@ type Stack struct {
 	wg      sync.WaitGroup
 	servers []*http.Server
 	once    sync.Once
+	// gates hold one token per queue consumer while it polls; PauseConsumer takes
+	// the token, so a paused consumer receives nothing (a received-but-unhandled
+	// message would stay invisible for the queue's whole visibility timeout).
+	gates map[string]*gate
+}
+
+type gate struct {
+	token  chan struct{} // capacity 1
+	mu     sync.Mutex
+	paused bool
 }
 
 // Start brings everything up and returns once the API answers /healthz.
@@ -134,6 +143,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	log := platform.NewLogger(logOut, slog.LevelInfo)
 	clock := platform.SystemClock{}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = 5 * time.Second // time.NewTicker panics on zero
+	}
 
 	// Listen first: a port in use is the most common dev failure and should be
 	// reported before half a minute of starting Java.
@@ -164,6 +176,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Logged so a user (and the dev command's test) can find the servers' processes
+	// by port, e.g. to check that Ctrl-C left none behind.
+	log.Info("local servers started", "dynamodb_endpoint", s.Local.DynamoEndpoint, "sqs_endpoint", s.Local.SQSEndpoint)
 	dyn, sq := s.Local.DynamoClient(), s.Local.SQSClient()
 	if err := dynamo.CreateTables(ctx, dyn, cfg.TablePrefix); err != nil {
 		return nil, err
@@ -207,14 +222,17 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(sq, s.Queues[queue.Inbound])},
 		Log:         log,
 	}
-	s.serve(apiLn, httpapi.NewRouter(api, hook, log, clock, ""))
 	s.serve(graphLn, s.Stub)
 
 	s.Sweeper = &outreach.Sweeper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}
 	sender := &outreach.Sender{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
+		// As the Lambda disables its event source mapping, dev pauses the outbound
+		// consumer (from a goroutine: the halt is called from inside that consumer's
+		// handler, and pausing waits for the poll in progress).
 		Halter: outreach.HaltFunc(func(_ context.Context, reason string) error {
 			log.Error("sender halted: fix WHATSAPP_ACCESS_TOKEN and restart; queued reminders are kept", "reason", reason)
+			go func() { _ = s.PauseConsumer(runCtx, queue.Outbound) }()
 			return nil
 		}),
 		Clock: clock, Logger: log,
@@ -223,19 +241,21 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
 
+	s.gates = map[string]*gate{}
 	for name, handler := range map[string]queue.Handler{queue.Inbound: in.Handle, queue.Outbound: sender.Handle, queue.EHROutbox: notifier.Handle} {
 		arn, err := queue.QueueARN(ctx, sq, s.Queues[name])
 		if err != nil {
 			return nil, err
 		}
 		p := &queue.Poller{Client: sq, URL: s.Queues[name], ARN: arn, BatchSize: 10, Handler: handler, Logger: log.With("queue", name)}
-		s.goRun(func() {
-			if err := p.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("queue consumer stopped", "queue", name, "error", err)
-			}
-		})
+		g := &gate{token: make(chan struct{}, 1)}
+		s.gates[name] = g
+		s.goRun(func() { consume(runCtx, p, g.token, log.With("queue", name)) })
 	}
 	s.goRun(func() { s.sweepLoop(runCtx, cfg.SweepEvery, log) })
+
+	// Served last, so a 200 from /healthz means every part above is running.
+	s.serve(apiLn, httpapi.NewRouter(api, hook, log, clock, ""))
 
 	if err := waitHealthy(ctx, s.APIURL+"/healthz"); err != nil {
 		return nil, err
@@ -281,6 +301,66 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 func (s *Stack) goRun(f func()) {
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); f() }()
+}
+
+// consume polls like queue.Poller.Run, but only while it holds the gate's token.
+func consume(ctx context.Context, p *queue.Poller, gate chan struct{}, log *slog.Logger) {
+	for {
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		_, err := p.PollOnce(ctx)
+		<-gate
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			log.Error("poll failed", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// PauseConsumer stops the consumer of a work queue (queue.Inbound, queue.Outbound,
+// queue.EHROutbox) from receiving, waiting for a poll in progress to finish, so
+// messages pile up on the queue: tests use it to hold reminders "queued".
+func (s *Stack) PauseConsumer(ctx context.Context, name string) error {
+	g, ok := s.gates[name]
+	if !ok {
+		return fmt.Errorf("devstack: no consumer for queue %q", name)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.paused {
+		return nil
+	}
+	select {
+	case g.token <- struct{}{}:
+		g.paused = true
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("devstack: pause %s: %w", name, ctx.Err())
+	}
+}
+
+// ResumeConsumer undoes PauseConsumer.
+func (s *Stack) ResumeConsumer(name string) {
+	g, ok := s.gates[name]
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.paused {
+		<-g.token // ours: the consumer cannot hold it while paused
+		g.paused = false
+	}
 }
 
 func (s *Stack) sweepLoop(ctx context.Context, every time.Duration, log *slog.Logger) {

@@ -77,7 +77,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 		return nil, err
 	}
 	if err := s.spawn(opt.Log, java, "-Djava.library.path="+filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
-		"-jar", jar, "-inMemory", "-sharedDb", "-port", strconv.Itoa(dynPort)); err != nil {
+		"-jar", jar, "-inMemory", "-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(dynPort)); err != nil {
 		return nil, err
 	}
 	motoPort, err := FreePort()
@@ -105,6 +105,9 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 
 func (s *Stack) spawn(log io.Writer, name string, args ...string) error {
 	cmd := exec.Command(name, args...)
+	// DynamoDB Local writes a metadata file into its working directory; keep it out
+	// of the repository.
+	cmd.Dir = os.TempDir()
 	buf := &bytes.Buffer{}
 	var w io.Writer = &lockedWriter{w: buf}
 	if log != nil {
