@@ -32,20 +32,18 @@ func main() {
 func newSender(a *app.App) *outreach.Sender {
 	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
 	outboxURL := a.Env.Required(platform.EnvEHROutboxQueueURL)
-	esmUUID := a.Env.Required(platform.EnvSenderESMUUID)
+	function := a.Env.Required("AWS_LAMBDA_FUNCTION_NAME")
 	mps := a.Env.Int(platform.EnvMessagesPerSecond, outreach.DefaultMessagesPerSecond)
 	concurrency := a.Env.Int(platform.EnvSenderConcurrency, 1)
 	graph := a.WhatsAppClient()
-	if err := a.Env.Err(); err != nil {
-		a.Fatal("sender: configuration", err)
-	}
+	a.Ready()
 	outbound, _ := queue.Lookup(queue.Outbound)
 	return &outreach.Sender{
 		Store:             a.Store,
 		Messenger:         graph,
 		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(a.SQS, outboxURL)},
 		Visibility:        queue.NewVisibility(a.SQS, outboundURL),
-		Halter:            esmHalter{client: lambdasvc.NewFromConfig(a.AWS), uuid: esmUUID, log: a.Log},
+		Halter:            esmHalter{client: lambdasvc.NewFromConfig(a.AWS), function: function, log: a.Log},
 		Clock:             a.Clock,
 		Logger:            a.Log,
 		MessagesPerSecond: float64(mps),

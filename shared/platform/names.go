@@ -21,7 +21,6 @@ const (
 
 	EnvMessagesPerSecond  = "WHATSAPP_MESSAGES_PER_SECOND" // per business number, across all sender instances
 	EnvSenderConcurrency  = "SENDER_MAX_CONCURRENCY"       // the sender's Lambda concurrency; splits the rate
-	EnvSenderESMUUID      = "SENDER_EVENT_SOURCE_MAPPING_UUID"
 	EnvSweepShards        = "SWEEP_SHARDS"
 	EnvWhatsAppOpenAPIRef = "WHATSAPP_OPENAPI_SPEC"
 )

@@ -40,13 +40,13 @@ type Stack struct {
 	Graph  *Graph
 }
 
-// ESMUUID is the sender's event source mapping id in tests. Nothing calls the
-// Lambda API with it unless the sender halts (an expired WhatsApp token).
-const ESMUUID = "6f1d3a52-0c8e-4b7a-9e21-5d4c3b2a1f00"
+// FunctionName stands in for AWS_LAMBDA_FUNCTION_NAME, which the Lambda runtime
+// sets; the sender uses it only to find its own event source mapping on a halt.
+const FunctionName = "frontdesk-test-function"
 
 // Start creates the tables and queues under a fresh prefix, starts the Graph API
 // stand-in and sets every variable the functions read (TABLE_PREFIX, the queue
-// URLs, WHATSAPP_*, SENDER_EVENT_SOURCE_MAPPING_UUID). env adds or overrides
+// URLs, WHATSAPP_*, AWS_LAMBDA_FUNCTION_NAME). env adds or overrides
 // variables (API_STAGE_NAME, ...); an empty value unsets one.
 //
 // Like shared/localtest it skips when DYNAMODB_ENDPOINT or SQS_ENDPOINT is unset,
@@ -89,7 +89,7 @@ func Start(t *testing.T, env map[string]string) *Stack {
 		platform.EnvWhatsAppAccessToken: AccessToken,
 		platform.EnvWhatsAppAppSecret:   AppSecret,
 		platform.EnvWhatsAppVerifyToken: VerifyToken,
-		platform.EnvSenderESMUUID:       ESMUUID,
+		"AWS_LAMBDA_FUNCTION_NAME":      FunctionName,
 		EHRSecretEnv:                    EHRSecret,
 		// Whatever the developer's shell says, the functions here must see only
 		// what the stack sets.
