@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+
 	"fmt"
 	"time"
 
@@ -20,20 +22,13 @@ import (
 // in namespace MetricNamespace. Each metric has exactly the dimension named here
 // (or none), because dashboards and alarms match the dimension set exactly.
 const (
-	MetricNamespace = "Frontdesk"
-	// MetricSendsByStatus counts sends by their outcome: dimension Status =
-	// sent|delivered|read|failed|skipped (sender and inbound status handling).
-	MetricSendsByStatus = "SendsByStatus"
-	DimStatus           = "Status"
-	// MetricReplies counts patient replies: dimension Action =
-	// confirm|reschedule|cancel|stop|start|other (inbound).
-	MetricReplies = "Replies"
-	DimAction     = "Action"
-	// MetricSweepLag is, per sweep run, how late the most overdue reminder it
-	// enqueued was (now - dueAt, seconds; 0 when nothing was due). No dimensions.
-	MetricSweepLag = "SweepLagSeconds"
-	// MetricRemindersEnqueued counts reminders a sweep run enqueued. No dimensions.
-	MetricRemindersEnqueued = "RemindersEnqueued"
+	MetricNamespace         = platform.MetricNamespace
+	MetricSendsByStatus     = platform.MetricSendsByStatus
+	DimStatus               = platform.DimStatus
+	MetricReplies           = platform.MetricReplies
+	DimAction               = platform.DimAction
+	MetricSweepLag          = platform.MetricSweepLag
+	MetricRemindersEnqueued = platform.MetricRemindersEnqueued
 )
 
 // oldestMessageAlarm is how old the oldest message on a work queue may get before

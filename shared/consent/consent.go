@@ -13,9 +13,9 @@ type State string
 
 // Consent states. Unknown means no entry yet: no business-initiated message may be sent.
 const (
-	Unknown   State = "unknown"
-	OptedIn   State = "opted_in"
-	OptedOut  State = "opted_out"
+	Unknown  State = "unknown"
+	OptedIn  State = "opted_in"
+	OptedOut State = "opted_out"
 )
 
 // Valid reports whether s can be recorded.

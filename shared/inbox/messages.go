@@ -149,7 +149,19 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp
 	s.log().Info("inbound message handled", "clinic_id", c.ID, platform.WAMID("wamid", m.ID), "type", m.Type,
 		"intent", in.intent, "outcome", in.outcome, "patient", platform.Hash(in.patientID), "appointment_id", in.appointmentID,
 		"patients_on_number", len(in.patients))
+	if patientContent(m.Type) {
+		platform.Count(ctx, s.log(), s.Clock, platform.MetricReplies, platform.DimAction, replyAction(in.intent))
+	}
 	return nil
+}
+
+// replyAction is the dashboard's Action dimension for an inbound message.
+func replyAction(intent string) string {
+	switch intent {
+	case "confirm", "reschedule", "cancel", "stop", "start":
+		return intent
+	}
+	return "other"
 }
 
 // patientContent reports whether a message type is something a person wrote or

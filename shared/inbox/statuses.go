@@ -101,6 +101,9 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		return fmt.Errorf("advance message to %s: %w", to, err)
 	}
 	attrs := []any{"clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "moved", moved}
+	if moved && rec.Direction == messagelog.Outbound {
+		platform.Count(ctx, s.log(), s.Clock, platform.MetricSendsByStatus, platform.DimStatus, string(to))
+	}
 	if rec.AppointmentID != "" && rec.ReminderKind != "" {
 		u := dynamo.ReminderUpdate{WAMID: st.ID}
 		if rto == reminder.StateFailed {

@@ -536,6 +536,7 @@ func (s *Sender) fail(ctx context.Context, j *sendJob, c clinic.Clinic, code int
 		return ack, fmt.Errorf("outreach: record failure of %s: %w", job.ID(), err)
 	}
 	j.claimed = false
+	platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "failed")
 	attrs := []slog.Attr{slog.String("class", class.String()), slog.Int("code", code), slog.String("error", cause.Error())}
 	switch class {
 	case whatsapp.ClassQuality, whatsapp.ClassPolicyBlock:
@@ -600,6 +601,7 @@ func (s *Sender) skip(ctx context.Context, j *sendJob, reason string) (outcome, 
 	}
 	j.claimed = false
 	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", reason))
+	platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
 	return ack, nil
 }
 

@@ -87,6 +87,9 @@ type SweepStats struct {
 	Requeued int  // enqueue failed: put back in the index for the next sweep
 	Stopped  bool // stopped before the deadline; the next sweep continues
 	Duration time.Duration
+	// Lag is how late the most overdue enqueued reminder was (0 when none): the
+	// dashboard's sweep lag, alarmed on.
+	Lag time.Duration
 }
 
 // Handle is the Lambda entry point for the EventBridge schedule. A returned error
@@ -186,6 +189,9 @@ shards:
 		errs = append(errs, fmt.Errorf("outreach: sweep: %w", err))
 	}
 	run.stats.Duration = clock.Now().Sub(start)
+	log := s.logger()
+	platform.Metric(ctx, log, clock, platform.MetricRemindersEnqueued, float64(run.stats.Enqueued), "Count")
+	platform.Seconds(ctx, log, clock, platform.MetricSweepLag, run.stats.Lag)
 	return run.stats, errors.Join(errs...)
 }
 
@@ -295,7 +301,12 @@ func (r *sweepRun) enqueue(ctx context.Context, rems []reminder.Reminder) error 
 	}
 	err := r.s.Outbox.Enqueue(ctx, jobs)
 	if err == nil {
-		r.count(func(st *SweepStats) { st.Enqueued += len(jobs) })
+		r.count(func(st *SweepStats) {
+			st.Enqueued += len(jobs)
+			for _, j := range jobs {
+				st.Lag = max(st.Lag, r.now.Sub(j.DueAt))
+			}
+		})
 		return nil
 	}
 	// Put them back in the index so the next sweep tries again. Some of the batch may
