@@ -7,7 +7,7 @@ GO ?= go
 # Bounded fuzzing per target inside `make test`; raise it locally for longer runs.
 FUZZTIME ?= 10s
 
-.PHONY: help deps build dev test vet unit fuzz clean openapi-spec bench
+.PHONY: help deps build dev test vet unit synth fuzz clean openapi-spec bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,7 +44,11 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
 
-test: deps vet unit fuzz ## run every test: vet, unit + integration (local servers), CDK, fuzzing
+synth: deps ## synthesize the CDK app offline (cdk-nag errors fail it) and lint the template with cfn-lint
+	npx cdk synth -q --no-notices
+	./scripts/cfnlint.sh
+
+test: deps vet unit synth fuzz ## run every test: vet, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
 
 bench: ## reminder throughput and sweep scaling (slow; not part of make test)
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput
