@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/frontdesk-health/frontdesk/scripts/internal/graphstub"
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
@@ -21,6 +20,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 const benchToken = "bench-access-token"
@@ -93,7 +93,7 @@ func benchThroughput(ctx context.Context, n int, mps float64, instances int) err
 	if err := st.PutClinic(ctx, c); err != nil {
 		return err
 	}
-	stub, err := graphstub.New(graphstub.Config{AccessToken: benchToken, AppSecret: "bench-secret", RatePerSecond: mps})
+	stub, err := whatsapptest.New(whatsapptest.Config{AccessToken: benchToken, AppSecret: "bench-secret", RatePerSecond: mps})
 	if err != nil {
 		return err
 	}

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
-	"github.com/frontdesk-health/frontdesk/scripts/internal/graphstub"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 // demoPatientPhone is a fictional number (555-01xx range).
@@ -102,13 +102,13 @@ func (d *demo) do(out io.Writer, req *http.Request) error {
 }
 
 // recordings reads the stand-in's recorded sends.
-func (d *demo) recordings() ([]graphstub.Recorded, error) {
+func (d *demo) recordings() ([]whatsapptest.Recorded, error) {
 	resp, err := d.http.Get(d.graphURL + "/_stub/messages")
 	if err != nil {
 		return nil, fmt.Errorf("read the Graph API stand-in: %w (is `make dev` running?)", err)
 	}
 	defer resp.Body.Close()
-	var recs []graphstub.Recorded
+	var recs []whatsapptest.Recorded
 	if err := json.NewDecoder(resp.Body).Decode(&recs); err != nil {
 		return nil, fmt.Errorf("decode recordings: %w", err)
 	}

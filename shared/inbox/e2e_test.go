@@ -101,7 +101,7 @@ func TestEndToEndThroughQueues(t *testing.T) {
 	if len(got) != 1 || got[0] != want || calls != 2 {
 		t.Fatalf("clinic got %v after %d calls, want one delivery of %s after one failure", got, calls, want)
 	}
-	if n := len(w.graph.messages()); n != 1 {
+	if n := len(w.sentMessages()); n != 1 {
 		t.Errorf("replies = %d, want 1", n)
 	}
 }

@@ -3,12 +3,8 @@ package inbox
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +25,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 // msgTime is the timestamp every fixture message carries (2026-03-02 15:04:05 UTC);
@@ -39,6 +36,7 @@ const (
 	clinicID      = "clinic-sol"
 	phoneNumberID = "106555010001"
 	graphToken    = "test-graph-token"
+	graphVersion  = "v23.0"
 )
 
 // testPatient is one seeded patient with one booked appointment and a 48 h
@@ -63,53 +61,38 @@ func testClinic() clinic.Clinic {
 	}
 }
 
-// graphAPI stands in for the Graph API (the one thing that cannot run here): it
-// records sends and can fail the next ones with a retryable Graph error.
-type graphAPI struct {
-	mu       sync.Mutex
-	sent     []whatsapp.Message
-	failNext int
-	srv      *httptest.Server
+// sentMessage is one send the Graph API stand-in accepted, with the wamid it answered.
+type sentMessage struct {
+	whatsapp.Message
+	WAMID string
 }
 
-func newGraphAPI(t *testing.T) *graphAPI {
-	g := &graphAPI{}
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+graphToken || r.Method != http.MethodPost ||
-			r.URL.Path != "/v23.0/"+phoneNumberID+"/messages" {
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = io.WriteString(w, `{"error":{"message":"bad request","code":190}}`)
-			return
+// sentMessages returns what the Graph API stand-in accepted, oldest first. It fails
+// the test for any send not made from the clinic's number under the client's API
+// version: the stand-in serves every version and number, so a reply posted to the
+// wrong path would otherwise pass.
+func (w *world) sentMessages() []sentMessage {
+	w.t.Helper()
+	var out []sentMessage
+	for _, r := range w.graph.Sent() {
+		if r.PhoneNumberID != phoneNumberID || r.Version != graphVersion {
+			w.t.Fatalf("send to /%s/%s/messages, want /%s/%s/messages", r.Version, r.PhoneNumberID, graphVersion, phoneNumberID)
 		}
-		var m whatsapp.Message
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
+		if !r.Accepted() {
+			continue
 		}
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		if g.failNext > 0 {
-			g.failNext--
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = io.WriteString(w, `{"error":{"message":"Something went wrong","type":"OAuthException","code":131000,"fbtrace_id":"Atest"}}`)
-			return
+		m, err := r.Message()
+		if err != nil {
+			w.t.Fatal(err)
 		}
-		g.sent = append(g.sent, m)
-		_, _ = fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":%q,"wa_id":%q}],"messages":[{"id":"wamid.OUT-%d"}]}`,
-			m.To, m.To, len(g.sent))
-	}))
-	t.Cleanup(g.srv.Close)
-	return g
+		out = append(out, sentMessage{Message: m, WAMID: r.WAMID})
+	}
+	return out
 }
 
-func (g *graphAPI) messages() []whatsapp.Message {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]whatsapp.Message(nil), g.sent...)
-}
-
-func (g *graphAPI) failNextSends(n int) { g.mu.Lock(); g.failNext = n; g.mu.Unlock() }
+// failNextSends makes the stand-in answer the next n sends with a retryable Graph
+// error (HTTP 500); 0 clears it.
+func (w *world) failNextSends(n int) { w.graph.SetFaults(whatsapptest.Faults{ServerErrorNext: n}) }
 
 // eventLog records what would go to the ehr-outbox queue.
 type eventLog struct {
@@ -136,7 +119,7 @@ type world struct {
 	t      *testing.T
 	store  *dynamo.Store
 	clock  *platform.FakeClock
-	graph  *graphAPI
+	graph  *whatsapptest.Server
 	events *eventLog
 	logs   *syncBuffer
 	svc    *Service
@@ -159,11 +142,14 @@ func newWorld(t *testing.T) *world {
 	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(msgTime.Add(30 * time.Second))
 	w := &world{t: t, store: dynamo.NewStore(client, names, clock, 4), clock: clock,
-		graph: newGraphAPI(t), events: &eventLog{}, logs: &syncBuffer{}}
+		events: &eventLog{}, logs: &syncBuffer{}}
+	// The Graph API stand-in is the one thing that cannot run here for real; it
+	// posts no status webhooks (no WebhookURL): the tests feed statuses themselves.
+	w.graph = whatsapptest.NewServer(t, whatsapptest.Config{AccessToken: graphToken, AppSecret: "test-app-secret", Clock: clock})
 	w.svc = &Service{
 		Store:  w.store,
 		Events: w.events,
-		Messenger: &whatsapp.Client{BaseURL: w.graph.srv.URL, Version: "v23.0",
+		Messenger: &whatsapp.Client{BaseURL: w.graph.URL, Version: graphVersion, HTTP: w.graph.Client(),
 			Token: func(context.Context) (string, error) { return graphToken, nil }},
 		Clock: clock,
 		Log:   platform.NewLogger(w.logs, slog.LevelDebug),

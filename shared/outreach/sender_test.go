@@ -19,13 +19,15 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 var _ outreach.Messenger = (*whatsapp.Client)(nil)
 
 const (
-	testToken   = "test-access-token"
-	testClinic1 = "clinic-s"
+	testToken     = "test-access-token"
+	testAppSecret = "test-app-secret" // the stand-in requires one; it posts no webhooks here
+	testClinic1   = "clinic-s"
 )
 
 // recordingEvents keeps published clinic events.
@@ -68,7 +70,7 @@ type senderEnv struct {
 	ctx    context.Context
 	clock  *platform.FakeClock
 	store  *dynamo.Store
-	stub   *graphFake
+	stub   *whatsapptest.Server
 	client *whatsapp.Client
 	events *recordingEvents
 	delays *recordingDelayer
@@ -77,15 +79,19 @@ type senderEnv struct {
 	sender *outreach.Sender
 }
 
-func newSenderEnv(t *testing.T, faults fakeFaults) *senderEnv {
+// newSenderEnv runs the sender against the Graph API stand-in, so every fault below
+// is injected and counted where issue 5 asks: at the stand-in.
+func newSenderEnv(t *testing.T, faults whatsapptest.Faults) *senderEnv {
 	t.Helper()
 	e := &senderEnv{t: t, ctx: ctxT(t), clock: platform.NewFakeClock(t0), events: &recordingEvents{},
 		delays: &recordingDelayer{delays: map[string]time.Duration{}}}
 	e.store = newStore(t, e.clock)
-	stub, srv := newGraphFake(t, faults)
-	e.stub = stub
-	e.client = &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return testToken, nil },
-		HTTP: srv.Client()}
+	// The fake clock also drives the stand-in's per-number rate limiter, so its
+	// budget refills only when drive advances time, never with the wall clock.
+	e.stub = whatsapptest.NewServer(t, whatsapptest.Config{AccessToken: testToken, AppSecret: testAppSecret,
+		Clock: e.clock, Faults: faults})
+	e.client = &whatsapp.Client{BaseURL: e.stub.URL, Token: func(context.Context) (string, error) { return testToken, nil },
+		HTTP: e.stub.Client()}
 	if err := e.store.PutClinic(e.ctx, testClinic(testClinic1)); err != nil {
 		t.Fatalf("put clinic: %v", err)
 	}
@@ -183,13 +189,23 @@ func (e *senderEnv) drive(s *outreach.Sender, recs []events.SQSMessage, maxRound
 	return 0
 }
 
+// sentMessage decodes what the stand-in recorded for one send.
+func sentMessage(t *testing.T, r whatsapptest.Recorded) whatsapp.Message {
+	t.Helper()
+	m, err := r.Message()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func (e *senderEnv) reminder(id string) reminder.Reminder {
 	e.t.Helper()
 	return reminderState(e.t, e.ctx, e.store, testClinic1, id, reminder.KindDayBefore)
 }
 
 func TestSenderSendsTheReminderAndRecordsIt(t *testing.T) {
-	e := newSenderEnv(t, fakeFaults{})
+	e := newSenderEnv(t, whatsapptest.Faults{})
 	e.book("appt-1", consent.OptedIn)
 	recs := e.sweep()
 	if len(recs) != 1 {
@@ -202,7 +218,7 @@ func TestSenderSendsTheReminderAndRecordsIt(t *testing.T) {
 	if len(sent) != 1 || !sent[0].Accepted() {
 		t.Fatalf("stub saw %+v, want one accepted send", sent)
 	}
-	msg := sent[0].Message
+	msg := sentMessage(t, sent[0])
 	if msg.Template == nil || msg.Template.Name != reminder.TemplateReminder48h || msg.Template.Language.Code != reminder.LangSpanish {
 		t.Fatalf("sent template %+v, want %s in es (the patient's language)", msg.Template, reminder.TemplateReminder48h)
 	}
@@ -240,7 +256,7 @@ func TestSenderSendsTheReminderAndRecordsIt(t *testing.T) {
 
 // TestSenderLambdaEnvelope runs a real-shaped SQS event through the entry point.
 func TestSenderLambdaEnvelope(t *testing.T) {
-	e := newSenderEnv(t, fakeFaults{})
+	e := newSenderEnv(t, whatsapptest.Faults{})
 	e.book("appt-1", consent.OptedIn)
 	if got := len(e.sweep()); got != 1 { // queued, as the testdata job assumes
 		t.Fatalf("sweep produced %d jobs", got)
@@ -305,7 +321,7 @@ func TestSenderSkipsWhatMustNotGoOut(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newSenderEnv(t, fakeFaults{})
+			e := newSenderEnv(t, whatsapptest.Faults{})
 			e.book("appt-x", c.consent)
 			recs := e.sweep()
 			if len(recs) != 1 {
@@ -327,7 +343,7 @@ func TestSenderSkipsWhatMustNotGoOut(t *testing.T) {
 }
 
 func TestDuplicateConcurrentDeliveryCallsGraphOnce(t *testing.T) {
-	e := newSenderEnv(t, fakeFaults{})
+	e := newSenderEnv(t, whatsapptest.Faults{})
 	const n = 8
 	for i := range n {
 		e.book(fmt.Sprintf("dup-%d", i), consent.OptedIn)
@@ -366,7 +382,7 @@ func TestDuplicateConcurrentDeliveryCallsGraphOnce(t *testing.T) {
 }
 
 func TestFaultsEndEveryReminderSentExactlyOnce(t *testing.T) {
-	e := newSenderEnv(t, fakeFaults{ServerErrorEvery: 6, ThrottleEvery: 5, TimeoutEvery: 11, PairRateEvery: 13})
+	e := newSenderEnv(t, whatsapptest.Faults{ServerErrorEvery: 6, ThrottleEvery: 5, TimeoutEvery: 11, PairRateEvery: 13})
 	const n = 24
 	for i := range n {
 		e.book(fmt.Sprintf("f-%02d", i), consent.OptedIn)
@@ -377,13 +393,13 @@ func TestFaultsEndEveryReminderSentExactlyOnce(t *testing.T) {
 	}
 	rounds := e.drive(e.sender, recs, outreach.DefaultMaxReceiveCount)
 	st := e.stub.Stats()
-	if st.InjectedServerErrors == 0 || st.InjectedThrottles == 0 || st.InjectedTimeouts == 0 || st.InjectedPair == 0 {
+	if st.InjectedServerErrors == 0 || st.InjectedThrottles == 0 || st.InjectedTimeouts == 0 || st.InjectedPairRate == 0 {
 		t.Fatalf("faults not exercised: %+v", st)
 	}
 	perRecipient := map[string]int{}
 	for _, s := range e.stub.Sent() {
 		if s.Accepted() {
-			perRecipient[s.Message.To]++
+			perRecipient[sentMessage(t, s).To]++
 		}
 	}
 	for i := range n {
@@ -399,15 +415,15 @@ func TestFaultsEndEveryReminderSentExactlyOnce(t *testing.T) {
 }
 
 func TestTemplateErrorFailsAtOnceWithoutRetry(t *testing.T) {
-	e := newSenderEnv(t, fakeFaults{TemplateErrors: map[string]int{reminder.TemplateReminder48h: whatsapp.CodeTemplateMissing}})
+	e := newSenderEnv(t, whatsapptest.Faults{TemplateErrors: map[string]int{reminder.TemplateReminder48h: whatsapp.CodeTemplateMissing}})
 	e.book("tpl-1", consent.OptedIn)
 	recs := e.sweep()
 	resp, err := e.sender.Handle(e.ctx, events.SQSEvent{Records: recs})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("handle: %v, failures %v; want the record acknowledged (no retry)", err, resp.BatchItemFailures)
 	}
-	if n := e.stub.Stats().Requests; n != 1 {
-		t.Errorf("%d sends, want 1", n)
+	if st := e.stub.Stats(); st.Requests != 1 || st.TemplateErrors != 1 {
+		t.Errorf("%d sends, %d answered 132001; want 1 each", st.Requests, st.TemplateErrors)
 	}
 	r := e.reminder("tpl-1")
 	if r.State != reminder.StateFailed || r.ErrorCode != whatsapp.CodeTemplateMissing || r.Reason == "" {
@@ -422,7 +438,7 @@ func TestTemplateErrorFailsAtOnceWithoutRetry(t *testing.T) {
 }
 
 func TestAuthFailureHaltsAndKeepsEveryMessage(t *testing.T) {
-	e := newSenderEnv(t, fakeFaults{AuthFail: true})
+	e := newSenderEnv(t, whatsapptest.Faults{AuthFail: true})
 	const n = 12 // more than one batch's parallelism: some records never start
 	for i := range n {
 		e.book(fmt.Sprintf("auth-%02d", i), consent.OptedIn)
@@ -438,6 +454,9 @@ func TestAuthFailureHaltsAndKeepsEveryMessage(t *testing.T) {
 	if e.halts != 1 {
 		t.Errorf("halter called %d times, want once", e.halts)
 	}
+	if st := e.stub.Stats(); st.AuthFailures == 0 || st.AuthFailures != st.Requests || st.Accepted != 0 {
+		t.Errorf("stand-in: %d requests, %d refused with 401, %d accepted; want every request refused", st.Requests, st.AuthFailures, st.Accepted)
+	}
 	for i := range n {
 		if r := e.reminder(fmt.Sprintf("auth-%02d", i)); r.State != reminder.StateQueued {
 			t.Errorf("auth-%02d: %s, want queued (not failed: the message is not at fault)", i, r.State)
@@ -449,7 +468,7 @@ func TestAuthFailureHaltsAndKeepsEveryMessage(t *testing.T) {
 		t.Errorf("during halt: %d failures, %d new requests", len(resp.BatchItemFailures), e.stub.Stats().Requests-before)
 	}
 	// The operator rotates the token and resumes: everything goes out once.
-	e.stub.setFaults(fakeFaults{})
+	e.stub.SetFaults(whatsapptest.Faults{})
 	e.clock.Advance(outreach.DefaultHaltCooldown)
 	e.drive(e.sender, recs, 2)
 	if st := e.stub.Stats(); st.Accepted != n {
@@ -458,7 +477,7 @@ func TestAuthFailureHaltsAndKeepsEveryMessage(t *testing.T) {
 }
 
 func TestMalformedJobIsAcknowledged(t *testing.T) {
-	e := newSenderEnv(t, fakeFaults{})
+	e := newSenderEnv(t, whatsapptest.Faults{})
 	resp, err := e.sender.Handle(e.ctx, events.SQSEvent{Records: []events.SQSMessage{
 		sqsRecord("bad-json", "{not json", 1), sqsRecord("no-ids", `{"kind":"pre48h"}`, 1)}})
 	if err != nil || len(resp.BatchItemFailures) != 0 {

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
-	"github.com/frontdesk-health/frontdesk/scripts/internal/graphstub"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
@@ -33,6 +32,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 // Config is the dev stack's settings; ConfigFromEnv documents the defaults.
@@ -115,7 +115,7 @@ type Stack struct {
 	APIURL, GraphURL string
 	Local            *localstack.Stack
 	Store            *dynamo.Store
-	Stub             *graphstub.Stub
+	Stub             *whatsapptest.Stub
 	Queues           queue.URLs
 	Sweeper          *outreach.Sweeper
 
@@ -192,7 +192,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: Meta's OpenAPI spec is needed by the Graph API stand-in: %w", err)
 	}
-	s.Stub, err = graphstub.New(graphstub.Config{
+	s.Stub, err = whatsapptest.New(whatsapptest.Config{
 		AccessToken: cfg.AccessToken, AppSecret: cfg.AppSecret, Validator: validator,
 		WebhookURL: s.APIURL + "/webhooks/whatsapp", Logger: log.With("component", "graph-stub"),
 	})

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
-	"github.com/frontdesk-health/frontdesk/scripts/internal/graphstub"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 // Issue 5's first acceptance line, on the running stack: an appointment booked 47 h
@@ -32,7 +32,7 @@ func TestBookedAppointmentIsRemindedAndConfirmedByTap(t *testing.T) {
 	w.book(t, apptID, patient, 47*time.Hour)
 
 	// The sweep (every 200 ms) queues the 48 h reminder, the sender sends it.
-	var sent graphstub.Recorded
+	var sent whatsapptest.Recorded
 	eventually(t, waitTimeout, "the 48 h reminder at the Graph API stand-in", func() (bool, string) {
 		recs := w.stack.Stub.Sent()
 		for _, r := range recs {
@@ -122,7 +122,7 @@ func TestBookedAppointmentIsRemindedAndConfirmedByTap(t *testing.T) {
 }
 
 // to returns the recipient of a recorded send.
-func to(r graphstub.Recorded) string {
+func to(r whatsapptest.Recorded) string {
 	var m struct {
 		To string `json:"to"`
 	}
@@ -130,7 +130,7 @@ func to(r graphstub.Recorded) string {
 	return m.To
 }
 
-func countSendsTo(recs []graphstub.Recorded, e164 string) int {
+func countSendsTo(recs []whatsapptest.Recorded, e164 string) int {
 	n := 0
 	for _, r := range recs {
 		if got := to(r); got == e164 || got == strings.TrimPrefix(e164, "+") {

@@ -1,4 +1,4 @@
-package graphstub
+package whatsapptest
 
 import (
 	"encoding/json"

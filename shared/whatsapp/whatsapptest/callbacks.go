@@ -1,4 +1,4 @@
-package graphstub
+package whatsapptest
 
 import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -80,14 +80,14 @@ func (s *Stub) deliver(cb callback) {
 	for _, status := range []string{whatsapp.StatusSent, whatsapp.StatusDelivered, whatsapp.StatusRead} {
 		body, err := json.Marshal(s.statusNotification(cb, status))
 		if err != nil {
-			s.log.Error("graphstub: encode status webhook", platform.WAMID("wamid", cb.wamid), "err", err)
+			s.log.Error("whatsapptest: encode status webhook", platform.WAMID("wamid", cb.wamid), "err", err)
 			return
 		}
 		if err := s.post(body); err != nil {
 			s.mu.Lock()
 			s.stats.WebhooksFailed++
 			s.mu.Unlock()
-			s.log.Warn("graphstub: status webhook not delivered", platform.WAMID("wamid", cb.wamid), "status", status, "err", err)
+			s.log.Warn("whatsapptest: status webhook not delivered", platform.WAMID("wamid", cb.wamid), "status", status, "err", err)
 			return
 		}
 		s.mu.Lock()

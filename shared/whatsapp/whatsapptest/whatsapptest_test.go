@@ -1,10 +1,11 @@
-package graphstub_test
+package whatsapptest_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/scripts/internal/graphstub"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 const (
@@ -58,14 +59,14 @@ func (k *webhookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 type env struct {
-	stub   *graphstub.Stub
+	stub   *whatsapptest.Stub
 	srv    *httptest.Server
 	client *whatsapp.Client
 	sink   *webhookSink
 	clock  *platform.FakeClock
 }
 
-func newEnv(t *testing.T, cfg graphstub.Config) *env {
+func newEnv(t *testing.T, cfg whatsapptest.Config) *env {
 	t.Helper()
 	e := &env{sink: &webhookSink{}, clock: platform.NewFakeClock(time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC))}
 	hook := httptest.NewServer(e.sink)
@@ -77,7 +78,7 @@ func newEnv(t *testing.T, cfg graphstub.Config) *env {
 	if cfg.Clock == nil {
 		cfg.Clock = e.clock
 	}
-	stub, err := graphstub.New(cfg)
+	stub, err := whatsapptest.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func templateMsg(t *testing.T, name string) whatsapp.Message {
 	return m
 }
 
-func flush(t *testing.T, s *graphstub.Stub) {
+func flush(t *testing.T, s *whatsapptest.Stub) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -108,7 +109,7 @@ func flush(t *testing.T, s *graphstub.Stub) {
 }
 
 func TestValidSendAnswersRecordsAndPostsSignedStatuses(t *testing.T) {
-	e := newEnv(t, graphstub.Config{})
+	e := newEnv(t, whatsapptest.Config{})
 	wamid, err := e.client.Send(context.Background(), pnid, templateMsg(t, "appointment_reminder"))
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +124,12 @@ func TestValidSendAnswersRecordsAndPostsSignedStatuses(t *testing.T) {
 	}
 	if !json.Valid(sent[0].Body) || !bytes.Contains(sent[0].Body, []byte(`"confirm:a1"`)) {
 		t.Fatalf("recorded body %s", sent[0].Body)
+	}
+	if sent[0].Version != whatsapp.DefaultVersion || sent[0].Error != "" || sent[0].Invalid {
+		t.Errorf("recorded version %q, error %q, invalid %v", sent[0].Version, sent[0].Error, sent[0].Invalid)
+	}
+	if m, err := sent[0].Message(); err != nil || m.To != strings.TrimPrefix(patient, "+") || m.Template == nil || m.Template.Name != "appointment_reminder" {
+		t.Errorf("decoded %+v, %v", m, err)
 	}
 	flush(t, e.stub)
 
@@ -158,7 +165,7 @@ func TestValidSendAnswersRecordsAndPostsSignedStatuses(t *testing.T) {
 // Message schema gets a Graph-style 400.
 func TestSchemaInvalidSendGetsGraphError(t *testing.T) {
 	v := whatsappspec.RequireSpec(t)
-	e := newEnv(t, graphstub.Config{Validator: v})
+	e := newEnv(t, whatsapptest.Config{Validator: v})
 	cases := map[string]string{
 		"four buttons": `{"messaging_product":"whatsapp","to":"15550142","type":"interactive","interactive":{"type":"button","body":{"text":"x"},"action":{"buttons":[` +
 			`{"type":"reply","reply":{"id":"a","title":"A"}},{"type":"reply","reply":{"id":"b","title":"B"}},{"type":"reply","reply":{"id":"c","title":"C"}},{"type":"reply","reply":{"id":"d","title":"D"}}]}}}`,
@@ -182,6 +189,11 @@ func TestSchemaInvalidSendGetsGraphError(t *testing.T) {
 	if st := e.stub.Stats(); st.Invalid != len(cases) || st.Accepted != 1 {
 		t.Errorf("stats %+v", st)
 	}
+	for _, r := range e.stub.Sent() {
+		if r.Accepted() == (r.Invalid || r.Error != "") {
+			t.Errorf("recorded %+v: only refused sends are invalid and carry an error", r)
+		}
+	}
 }
 
 func postRaw(t *testing.T, url, bearer, body string) (int, whatsapp.GraphError) {
@@ -200,7 +212,7 @@ func postRaw(t *testing.T, url, bearer, body string) (int, whatsapp.GraphError) 
 }
 
 func TestMinimalValidationWithoutSpec(t *testing.T) {
-	e := newEnv(t, graphstub.Config{})
+	e := newEnv(t, whatsapptest.Config{})
 	for _, body := range []string{`{"to":`, `{"messaging_product":"whatsapp","type":"text"}`, `[]`} {
 		if status, gerr := postRaw(t, e.srv.URL+"/v23.0/"+pnid+"/messages", token, body); status != 400 || gerr.Code != 100 {
 			t.Errorf("%s: got %d %+v", body, status, gerr)
@@ -209,12 +221,12 @@ func TestMinimalValidationWithoutSpec(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	e := newEnv(t, graphstub.Config{})
+	e := newEnv(t, whatsapptest.Config{})
 	status, gerr := postRaw(t, e.srv.URL+"/v23.0/"+pnid+"/messages", "wrong", `{}`)
 	if status != http.StatusUnauthorized || gerr.Code != whatsapp.CodeAccessToken {
 		t.Fatalf("wrong token: %d %+v", status, gerr)
 	}
-	e.stub.SetFaults(graphstub.Faults{AuthFail: true})
+	e.stub.SetFaults(whatsapptest.Faults{AuthFail: true})
 	_, err := e.client.Send(context.Background(), pnid, templateMsg(t, "t"))
 	var apiErr *whatsapp.APIError
 	if !errors.As(err, &apiErr) || apiErr.Class() != whatsapp.ClassAuth || apiErr.HTTPStatus != 401 || apiErr.Code != 190 {
@@ -229,7 +241,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestThroughputLimitPerNumber(t *testing.T) {
-	e := newEnv(t, graphstub.Config{RatePerSecond: 5})
+	e := newEnv(t, whatsapptest.Config{RatePerSecond: 5})
 	send := func(number string) error {
 		_, err := e.client.Send(context.Background(), number, templateMsg(t, "t"))
 		return err
@@ -262,28 +274,31 @@ func TestThroughputLimitPerNumber(t *testing.T) {
 func TestFaultInjection(t *testing.T) {
 	cases := []struct {
 		name   string
-		faults graphstub.Faults
+		faults whatsapptest.Faults
 		sends  int
 		// failing lists the 1-based sends that fail, with their class.
 		failing map[int]whatsapp.Class
-		stat    func(graphstub.Stats) int
+		stat    func(whatsapptest.Stats) int
 	}{
-		{"server error every 3rd", graphstub.Faults{ServerErrorEvery: 3}, 7,
+		{"next two server errors", whatsapptest.Faults{ServerErrorNext: 2}, 4,
+			map[int]whatsapp.Class{1: whatsapp.ClassRetryable, 2: whatsapp.ClassRetryable},
+			func(s whatsapptest.Stats) int { return s.InjectedServerErrors }},
+		{"server error every 3rd", whatsapptest.Faults{ServerErrorEvery: 3}, 7,
 			map[int]whatsapp.Class{3: whatsapp.ClassRetryable, 6: whatsapp.ClassRetryable},
-			func(s graphstub.Stats) int { return s.InjectedServerErrors }},
-		{"throttle every 2nd", graphstub.Faults{ThrottleEvery: 2}, 4,
+			func(s whatsapptest.Stats) int { return s.InjectedServerErrors }},
+		{"throttle every 2nd", whatsapptest.Faults{ThrottleEvery: 2}, 4,
 			map[int]whatsapp.Class{2: whatsapp.ClassThroughput, 4: whatsapp.ClassThroughput},
-			func(s graphstub.Stats) int { return s.InjectedThrottles }},
-		{"pair rate every 4th", graphstub.Faults{PairRateEvery: 4}, 4,
+			func(s whatsapptest.Stats) int { return s.InjectedThrottles }},
+		{"pair rate every 4th", whatsapptest.Faults{PairRateEvery: 4}, 4,
 			map[int]whatsapp.Class{4: whatsapp.ClassPairRate},
-			func(s graphstub.Stats) int { return s.InjectedPairRate }},
-		{"template error", graphstub.Faults{TemplateErrors: map[string]int{"broken": whatsapp.CodeTemplateMissing}}, 3,
+			func(s whatsapptest.Stats) int { return s.InjectedPairRate }},
+		{"template error", whatsapptest.Faults{TemplateErrors: map[string]int{"broken": whatsapp.CodeTemplateMissing}}, 3,
 			map[int]whatsapp.Class{1: whatsapp.ClassTemplate, 2: whatsapp.ClassTemplate, 3: whatsapp.ClassTemplate},
-			func(s graphstub.Stats) int { return s.TemplateErrors }},
+			func(s whatsapptest.Stats) int { return s.TemplateErrors }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, graphstub.Config{Faults: tc.faults})
+			e := newEnv(t, whatsapptest.Config{Faults: tc.faults})
 			name := "fine"
 			if tc.faults.TemplateErrors != nil {
 				name = "broken"
@@ -311,7 +326,7 @@ func TestFaultInjection(t *testing.T) {
 }
 
 func TestInjectedTimeoutIsRetryableAndNotSent(t *testing.T) {
-	e := newEnv(t, graphstub.Config{Faults: graphstub.Faults{TimeoutEvery: 2, TimeoutDelay: time.Minute}})
+	e := newEnv(t, whatsapptest.Config{Faults: whatsapptest.Faults{TimeoutEvery: 2, TimeoutDelay: time.Minute}})
 	e.client.Timeout = 200 * time.Millisecond
 	if _, err := e.client.Send(context.Background(), pnid, templateMsg(t, "t")); err != nil {
 		t.Fatal(err)
@@ -325,8 +340,109 @@ func TestInjectedTimeoutIsRetryableAndNotSent(t *testing.T) {
 	}
 }
 
+// ServerErrorNext is one-shot: the count it was set to is used up, and the admin
+// endpoint shows what is left.
+func TestServerErrorNextCountsDown(t *testing.T) {
+	e := newEnv(t, whatsapptest.Config{})
+	resp, err := http.Post(e.srv.URL+"/_stub/faults", "application/json", strings.NewReader(`{"server_error_next":1,"server_error_every":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var apiErr *whatsapp.APIError
+	if _, err := e.client.Send(context.Background(), pnid, templateMsg(t, "t")); !errors.As(err, &apiErr) ||
+		apiErr.HTTPStatus != http.StatusInternalServerError || apiErr.Class() != whatsapp.ClassRetryable {
+		t.Fatalf("first send: %v", err)
+	}
+	var left whatsapptest.Faults
+	getJSON(t, e.srv.URL+"/_stub/faults", &left)
+	if left.ServerErrorNext != 0 || left.ServerErrorEvery != 3 {
+		t.Fatalf("faults after one send %+v, want server_error_next used up and the rest kept", left)
+	}
+	if _, err := e.client.Send(context.Background(), pnid, templateMsg(t, "t")); err != nil {
+		t.Fatalf("second send: %v", err)
+	}
+	// The one-shot fault took the first place in the "every Nth" count too.
+	if _, err := e.client.Send(context.Background(), pnid, templateMsg(t, "t")); whatsapp.Classify(err) != whatsapp.ClassRetryable {
+		t.Fatalf("third send: %v, want the every-3rd server error", err)
+	}
+	if st := e.stub.Stats(); st.InjectedServerErrors != 2 || st.Accepted != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// A send whose client already hung up is dropped unsent and takes no place in the
+// fault count. ServeHTTP is called directly so the hang-up is certain, not timed.
+func TestSendFromAGoneClientIsNotSent(t *testing.T) {
+	e := newEnv(t, whatsapptest.Config{Faults: whatsapptest.Faults{ServerErrorEvery: 2}})
+	body, err := json.Marshal(templateMsg(t, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v23.0/"+pnid+"/messages", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	e.stub.ServeHTTP(httptest.NewRecorder(), req)
+	sent := e.stub.Sent()
+	if len(sent) != 1 || sent[0].Accepted() || sent[0].WAMID != "" || sent[0].HTTPStatus != whatsapptest.StatusClientGone {
+		t.Fatalf("recorded %+v, want one unsent request", sent)
+	}
+	if _, err := e.client.Send(context.Background(), pnid, templateMsg(t, "t")); err != nil {
+		t.Fatalf("next send: %v (the gone request must not count as the 1st of every 2nd)", err)
+	}
+	if st := e.stub.Stats(); st.ClientGone != 1 || st.Accepted != 1 || st.Requests != 2 || st.InjectedServerErrors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// tbRecorder is a testing.TB whose failures and cleanups the test inspects, so
+// NewServer's own failure report can be checked without failing this test.
+type tbRecorder struct {
+	testing.TB
+	mu       sync.Mutex
+	errors   []string
+	cleanups []func()
+}
+
+func (r *tbRecorder) Helper() {}
+func (r *tbRecorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+func (r *tbRecorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+func (r *tbRecorder) runCleanups() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+}
+
+func TestNewServerServesAndReportsInvalidSends(t *testing.T) {
+	rec := &tbRecorder{TB: t}
+	srv := whatsapptest.NewServer(rec, whatsapptest.Config{AccessToken: token, AppSecret: appSecret})
+	client := &whatsapp.Client{BaseURL: srv.URL, HTTP: srv.Client(), Token: func(context.Context) (string, error) { return token, nil }}
+	wamid, err := client.Send(context.Background(), pnid, templateMsg(t, "appointment_reminder"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent := srv.Sent(); len(sent) != 1 || sent[0].WAMID != wamid {
+		t.Fatalf("recorded %+v", sent)
+	}
+	if status, _ := postRaw(t, srv.URL+"/v23.0/"+pnid+"/messages", token, `{"messaging_product":"whatsapp","to":"15550142"}`); status != http.StatusBadRequest {
+		t.Fatalf("invalid send answered %d", status)
+	}
+	rec.runCleanups()
+	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], "invalid send") {
+		t.Errorf("reported %q, want the one invalid send", rec.errors)
+	}
+	if err := srv.Flush(context.Background()); !errors.Is(err, whatsapptest.ErrStopped) {
+		t.Errorf("after cleanup: %v, want the stub stopped", err)
+	}
+}
+
 func TestAdminEndpoints(t *testing.T) {
-	e := newEnv(t, graphstub.Config{})
+	e := newEnv(t, whatsapptest.Config{})
 	post := func(body string) *http.Response {
 		resp, err := http.Post(e.srv.URL+"/_stub/faults", "application/json", strings.NewReader(body))
 		if err != nil {
@@ -348,17 +464,17 @@ func TestAdminEndpoints(t *testing.T) {
 	_, _ = e.client.Send(context.Background(), pnid, templateMsg(t, "t"))
 	_, _ = e.client.Send(context.Background(), pnid, templateMsg(t, "t"))
 
-	var recorded []graphstub.Recorded
+	var recorded []whatsapptest.Recorded
 	getJSON(t, e.srv.URL+"/_stub/messages", &recorded)
 	if len(recorded) != 2 || !recorded[0].Accepted() || recorded[1].HTTPStatus != 500 {
 		t.Fatalf("messages %+v", recorded)
 	}
-	var stats graphstub.Stats
+	var stats whatsapptest.Stats
 	getJSON(t, e.srv.URL+"/_stub/stats", &stats)
 	if stats.Requests != 2 || stats.InjectedServerErrors != 1 {
 		t.Fatalf("stats %+v", stats)
 	}
-	var faults graphstub.Faults
+	var faults whatsapptest.Faults
 	getJSON(t, e.srv.URL+"/_stub/faults", &faults)
 	if faults.TimeoutDelay != 2*time.Second {
 		t.Fatalf("faults round trip %+v", faults)
@@ -389,7 +505,7 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 func TestTemplates(t *testing.T) {
-	e := newEnv(t, graphstub.Config{})
+	e := newEnv(t, whatsapptest.Config{})
 	ctx := context.Background()
 	def := whatsapp.TemplateDefinition{
 		Name: "appointment_reminder_48h", Language: "en_US", Category: "UTILITY", ParameterFormat: "named",
@@ -429,7 +545,7 @@ func TestStopEndsWorkersAndFlush(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(block); hook.Close() })
-	e := newEnv(t, graphstub.Config{WebhookURL: hook.URL})
+	e := newEnv(t, whatsapptest.Config{WebhookURL: hook.URL})
 	if _, err := e.client.Send(context.Background(), pnid, templateMsg(t, "t")); err != nil {
 		t.Fatal(err)
 	}
@@ -439,13 +555,13 @@ func TestStopEndsWorkersAndFlush(t *testing.T) {
 		t.Fatalf("flush with a stuck webhook: %v", err)
 	}
 	e.stub.Stop() // must return although the webhook never answers
-	if err := e.stub.Flush(context.Background()); !errors.Is(err, graphstub.ErrStopped) {
+	if err := e.stub.Flush(context.Background()); !errors.Is(err, whatsapptest.ErrStopped) {
 		t.Fatalf("flush after stop: %v", err)
 	}
 }
 
 func TestNewRequiresSecrets(t *testing.T) {
-	if _, err := graphstub.New(graphstub.Config{AccessToken: "x"}); err == nil {
+	if _, err := whatsapptest.New(whatsapptest.Config{AccessToken: "x"}); err == nil {
 		t.Fatal("missing app secret accepted")
 	}
 }

@@ -1,7 +1,10 @@
-// Package graphstub is a stand-in for the WhatsApp Cloud API (Graph API) used by
-// `make dev` and by tests: it validates sends against Meta's Message schema, answers
-// like the Graph API (a wamid, or a Graph-style error), records every request, posts
-// signed sent/delivered/read status webhooks back the way Meta does, enforces the
+// Package whatsapptest is a stand-in for the WhatsApp Cloud API (Graph API), in the
+// spirit of net/http/httptest. `make dev`, the benchmarks and the tests under shared/
+// and functions/ all use this one stand-in (it lives outside scripts/internal so
+// that they can), so a fault injected or counted here means the same everywhere. It
+// validates sends against Meta's Message schema, answers like the Graph API (a
+// wamid, or a Graph-style error), records every request, posts signed
+// sent/delivered/read status webhooks back the way Meta does, enforces the
 // per-number throughput limit, and injects faults on demand.
 //
 // Choices where Meta's behaviour is not fully documented:
@@ -11,8 +14,13 @@
 //   - An injected timeout hangs until TimeoutDelay passes or the client gives up, then
 //     answers 504 without sending: it models a request lost before Meta processed it,
 //     so "sent exactly once" stays countable at the stub.
+//   - A send whose client hung up before the stub decided on it (say, while the
+//     schema was being checked) is not sent either, for the same reason: the client
+//     saw no answer and will retry, and a wamid it never learnt would make that
+//     retry look like a duplicate. It is recorded with HTTPStatus 499, nginx's
+//     "client closed request", which no client ever receives.
 //   - A submitted template is approved at once, so dev sends can use it immediately.
-package graphstub
+package whatsapptest
 
 import (
 	"bytes"
@@ -80,10 +88,15 @@ type Config struct {
 	Logger          *slog.Logger // default discards
 }
 
-// Faults makes the stub misbehave deterministically: "every Nth" counters over the
-// send requests that passed authentication and validation (0 disables). When several
-// match the same request, the first in field order wins.
+// Faults makes the stub misbehave deterministically: "every Nth" counters and a
+// one-shot count over the send requests that passed authentication and validation
+// (0 disables). When several match the same request, the first in field order wins.
 type Faults struct {
+	// ServerErrorNext answers the next N sends like ServerErrorEvery and counts
+	// down to 0, for tests and dev sessions that need exactly one failed attempt
+	// followed by a successful retry. Those sends still take their places in the
+	// "every Nth" count, so adding it does not shift the other faults.
+	ServerErrorNext  int `json:"server_error_next"`
 	TimeoutEvery     int `json:"timeout_every"`
 	ServerErrorEvery int `json:"server_error_every"` // HTTP 500, code 2
 	ThrottleEvery    int `json:"throttle_every"`     // HTTP 400, code 130429
@@ -136,6 +149,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 
 // Recorded is one send request as the stub saw it.
 type Recorded struct {
+	Version       string          `json:"version"` // the Graph API version in the path, e.g. v23.0
 	PhoneNumberID string          `json:"phone_number_id"`
 	Body          json.RawMessage `json:"body"`
 	WAMID         string          `json:"wamid,omitempty"` // empty when rejected
@@ -144,10 +158,28 @@ type Recorded struct {
 	Code          int             `json:"code,omitempty"` // Graph error code; 0 when accepted
 	Type          string          `json:"type,omitempty"`
 	Template      string          `json:"template,omitempty"`
+	// Error says why a send was refused (the schema violation of an invalid one).
+	Error string `json:"error,omitempty"`
+	// Invalid marks a body that failed validation; a code 100 alone could also be
+	// an injected template error.
+	Invalid bool `json:"invalid,omitempty"`
 }
+
+// StatusClientGone is recorded for a send whose client hung up before the stub
+// decided on it; see the package doc.
+const StatusClientGone = 499
 
 // Accepted reports whether the stub sent the message.
 func (r Recorded) Accepted() bool { return r.HTTPStatus == http.StatusOK }
+
+// Message decodes the recorded body, so tests can assert on what was sent.
+func (r Recorded) Message() (whatsapp.Message, error) {
+	var m whatsapp.Message
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		return whatsapp.Message{}, fmt.Errorf("whatsapptest: recorded body: %w", err)
+	}
+	return m, nil
+}
 
 // Stats counts what the stub did.
 type Stats struct {
@@ -164,10 +196,11 @@ type Stats struct {
 	WebhooksDelivered    int `json:"webhooks_delivered"`
 	WebhooksFailed       int `json:"webhooks_failed"`
 	TemplatesSubmitted   int `json:"templates_submitted"`
+	ClientGone           int `json:"client_gone"` // sends dropped because the client had hung up
 }
 
 // ErrStopped is returned by Flush when the stub stopped with callbacks undelivered.
-var ErrStopped = errors.New("graphstub: stopped")
+var ErrStopped = errors.New("whatsapptest: stopped")
 
 type callback struct {
 	phoneNumberID string
@@ -203,7 +236,7 @@ type Stub struct {
 // New builds a stub and starts its webhook workers; call Stop when done.
 func New(cfg Config) (*Stub, error) {
 	if cfg.AccessToken == "" || cfg.AppSecret == "" {
-		return nil, errors.New("graphstub: AccessToken and AppSecret are required")
+		return nil, errors.New("whatsapptest: AccessToken and AppSecret are required")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = platform.SystemClock{}
@@ -301,7 +334,7 @@ func (s *Stub) Flush(ctx context.Context) error {
 			return nil
 		}
 	case <-ctx.Done():
-		return fmt.Errorf("graphstub: flush: %w", ctx.Err())
+		return fmt.Errorf("whatsapptest: flush: %w", ctx.Err())
 	}
 }
 
@@ -378,7 +411,7 @@ type sendDecision struct {
 func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 	pnid := r.PathValue("phoneNumberID")
 	now := s.cfg.Clock.Now()
-	rec := Recorded{PhoneNumberID: pnid, At: now}
+	rec := Recorded{Version: r.PathValue("version"), PhoneNumberID: pnid, At: now}
 	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	rec.Body = recordableBody(body)
 
@@ -387,7 +420,7 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if !s.authorized(w, r) {
-		rec.HTTPStatus, rec.Code = http.StatusUnauthorized, whatsapp.CodeAccessToken
+		rec.HTTPStatus, rec.Code, rec.Error = http.StatusUnauthorized, whatsapp.CodeAccessToken, "access token refused"
 		s.record(rec, func(st *Stats) { st.AuthFailures++ })
 		return
 	}
@@ -418,7 +451,7 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 		rec.Template = msg.Template.Name
 	}
 	if invalid != "" {
-		rec.HTTPStatus, rec.Code = http.StatusBadRequest, whatsapp.CodeInvalidParameter
+		rec.HTTPStatus, rec.Code, rec.Error, rec.Invalid = http.StatusBadRequest, whatsapp.CodeInvalidParameter, invalid, true
 		s.record(rec, func(st *Stats) { st.Invalid++ })
 		s.writeError(w, http.StatusBadRequest, whatsapp.GraphError{
 			Message: "(#100) Invalid parameter", Type: "OAuthException", Code: whatsapp.CodeInvalidParameter,
@@ -427,6 +460,13 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if r.Context().Err() != nil {
+		// Checked before decide so the abandoned request takes no wamid and does not
+		// advance the "every Nth" fault count.
+		rec.HTTPStatus, rec.Error = StatusClientGone, "client hung up before the send was processed"
+		s.record(rec, func(st *Stats) { st.ClientGone++ })
+		return
+	}
 	d, wamid := s.decide(pnid, rec.Template, now)
 	if d.hang > 0 {
 		timer := time.NewTimer(d.hang)
@@ -438,7 +478,7 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 		timer.Stop()
 	}
 	if d.status != http.StatusOK {
-		rec.HTTPStatus, rec.Code = d.status, d.gerr.Code
+		rec.HTTPStatus, rec.Code, rec.Error = d.status, d.gerr.Code, d.gerr.Message
 		s.record(rec, nil)
 		s.writeError(w, d.status, d.gerr)
 		return
@@ -460,7 +500,7 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 	}{wamid, status})
 	callbacks := s.reserve()
 	writeJSON(w, http.StatusOK, resp)
-	s.log.Info("graphstub: accepted send", "phone_number_id", pnid, platform.WAMID("wamid", wamid), "type", msg.Type)
+	s.log.Info("whatsapptest: accepted send", "phone_number_id", pnid, platform.WAMID("wamid", wamid), "type", msg.Type)
 	if callbacks {
 		category := "service"
 		if msg.Type == "template" {
@@ -479,6 +519,10 @@ func (s *Stub) decide(pnid, template string, now time.Time) (sendDecision, strin
 	f := s.faults
 	every := func(k int) bool { return k > 0 && s.n%k == 0 }
 	switch {
+	case f.ServerErrorNext > 0:
+		s.faults.ServerErrorNext--
+		s.stats.InjectedServerErrors++
+		return sendDecision{status: http.StatusInternalServerError, gerr: serverError()}, ""
 	case every(f.TimeoutEvery):
 		s.stats.InjectedTimeouts++
 		delay := f.TimeoutDelay
@@ -489,8 +533,7 @@ func (s *Stub) decide(pnid, template string, now time.Time) (sendDecision, strin
 			Message: "(#2) Service temporarily unavailable", Type: "OAuthException", Code: whatsapp.CodeAPIService}}, ""
 	case every(f.ServerErrorEvery):
 		s.stats.InjectedServerErrors++
-		return sendDecision{status: http.StatusInternalServerError, gerr: whatsapp.GraphError{
-			Message: "An unexpected error has occurred. Please retry your request later.", Type: "OAuthException", Code: whatsapp.CodeAPIService}}, ""
+		return sendDecision{status: http.StatusInternalServerError, gerr: serverError()}, ""
 	case every(f.ThrottleEvery):
 		s.stats.InjectedThrottles++
 		return sendDecision{status: http.StatusBadRequest, gerr: throughputError()}, ""
@@ -517,6 +560,12 @@ func (s *Stub) decide(pnid, template string, now time.Time) (sendDecision, strin
 	s.seq++
 	s.stats.Accepted++
 	return sendDecision{status: http.StatusOK}, newWAMID(pnid, s.seq)
+}
+
+func serverError() whatsapp.GraphError {
+	return whatsapp.GraphError{
+		Message: "An unexpected error has occurred. Please retry your request later.", Type: "OAuthException", Code: whatsapp.CodeAPIService,
+	}
 }
 
 func throughputError() whatsapp.GraphError {
