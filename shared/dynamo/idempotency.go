@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+
 	"context"
 	"fmt"
 	"time"
@@ -42,7 +44,7 @@ func (s *Store) claimable() expression.ConditionBuilder {
 // (nil, nil) and an in-progress marker is stored for ttl. Later callers get the
 // stored response once CompleteIdempotency ran, or ErrInProgress before that.
 func (s *Store) ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*IdempotentResponse, error) {
-	op := "claim idempotency key " + key
+	op := "claim idempotency key " + platform.Hash(key) // keys can hold wamids, which embed phone numbers
 	pk := prefixIdempotency + key
 	// Two rounds: the holder can release the key between our failed claim and our read.
 	for range 2 {
@@ -76,7 +78,7 @@ func (s *Store) ClaimIdempotency(ctx context.Context, key string, ttl time.Durat
 
 // CompleteIdempotency stores the response later callers of key receive.
 func (s *Store) CompleteIdempotency(ctx context.Context, key string, resp IdempotentResponse, ttl time.Duration) error {
-	op := "complete idempotency key " + key
+	op := "complete idempotency key " + platform.Hash(key)
 	item, err := marshal(idempotencyItem{PK: prefixIdempotency + key, State: idemDone, Status: resp.Status,
 		ContentType: resp.ContentType, Body: resp.Body, ExpiresAt: s.now().Add(ttl)})
 	if err != nil {
@@ -88,7 +90,7 @@ func (s *Store) CompleteIdempotency(ctx context.Context, key string, resp Idempo
 // ReleaseIdempotency drops an in-progress claim whose processing failed, so a
 // retry can process the request. A completed key is left alone.
 func (s *Store) ReleaseIdempotency(ctx context.Context, key string) error {
-	op := "release idempotency key " + key
+	op := "release idempotency key " + platform.Hash(key)
 	ex, err := expression.NewBuilder().WithCondition(expression.Name("state").Equal(expression.Value(idemInProgress))).Build()
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: %w", op, err)
@@ -105,7 +107,7 @@ func (s *Store) ReleaseIdempotency(ctx context.Context, key string) error {
 
 // ClaimOnce stores a dedupe marker for ttl; first is true only for the first caller.
 func (s *Store) ClaimOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	op := "claim once " + key
+	op := "claim once " + platform.Hash(key)
 	item, err := marshal(idempotencyItem{PK: prefixIdempotency + key, State: idemMarker, ExpiresAt: s.now().Add(ttl)})
 	if err != nil {
 		return false, fmt.Errorf("dynamo: %s: %w", op, err)

@@ -43,9 +43,14 @@ type EHRAPI struct {
 	Log         *slog.Logger
 }
 
-// IdempotencyTTL is how long a webhook-id is remembered (Standard Webhooks senders
-// retry for about a day).
+// IdempotencyTTL is how long a webhook-id's answer is remembered (Standard Webhooks
+// senders retry for about a day).
 const IdempotencyTTL = 24 * time.Hour
+
+// IdempotencyLease bounds an in-progress claim: longer than any request can run
+// (the Lambda times out at 10 s), so a timed-out or crashed attempt blocks the
+// sender's retries with 409 for seconds, not for the whole day.
+const IdempotencyLease = 30 * time.Second
 
 const (
 	mediaJSON     = "application/json"
@@ -77,7 +82,7 @@ func (h *EHRAPI) authenticateSignature(r *http.Request, c clinic.Clinic, body []
 
 // authenticateBearer checks the clinic's API token (stored hashed) in constant time.
 func (h *EHRAPI) authenticateBearer(r *http.Request, c clinic.Clinic) error {
-	presented, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	presented, ok := ehr.BearerToken(r.Header) // the scheme is case-insensitive (RFC 9110)
 	if !ok || presented == "" {
 		return NewProblem(http.StatusUnauthorized, "Authorization: Bearer <clinic API token> is required")
 	}
@@ -110,7 +115,7 @@ func (h *EHRAPI) idempotent(w http.ResponseWriter, r *http.Request, c clinic.Cli
 		return
 	}
 	key := "ehr:" + c.ID + ":" + msgID
-	prev, err := h.Idempotency.ClaimIdempotency(r.Context(), key, IdempotencyTTL)
+	prev, err := h.Idempotency.ClaimIdempotency(r.Context(), key, IdempotencyLease)
 	switch {
 	case errors.Is(err, dynamo.ErrInProgress):
 		fail(NewProblem(http.StatusConflict, "a delivery with this webhook-id is being processed; retry later"))
@@ -127,13 +132,14 @@ func (h *EHRAPI) idempotent(w http.ResponseWriter, r *http.Request, c clinic.Cli
 	}
 	status, ct, body, err := apply()
 	if err != nil {
-		if rerr := h.Idempotency.ReleaseIdempotency(r.Context(), key); rerr != nil {
+		// Released even when the client went away: the retry must be able to proceed.
+		if rerr := h.Idempotency.ReleaseIdempotency(context.WithoutCancel(r.Context()), key); rerr != nil {
 			h.Log.Error("release idempotency key", "clinic", c.ID, "error", rerr)
 		}
 		fail(err)
 		return
 	}
-	if err := h.Idempotency.CompleteIdempotency(r.Context(), key,
+	if err := h.Idempotency.CompleteIdempotency(context.WithoutCancel(r.Context()), key,
 		dynamo.IdempotentResponse{Status: status, ContentType: ct, Body: body}, IdempotencyTTL); err != nil {
 		h.Log.Error("complete idempotency key", "clinic", c.ID, "error", err)
 	}

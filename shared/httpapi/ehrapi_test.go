@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"sort"
@@ -269,4 +270,27 @@ func TestUnknownRouteAndMethodAreProblems(t *testing.T) {
 	if !strings.Contains(readAll(resp), "openapi: 3.1") {
 		t.Fatal("openapi.yaml is not served")
 	}
+}
+
+// A delivery whose processing died (Lambda timeout, crash) holds its webhook-id only
+// for a short lease: the EHR's retry is refused with 409 while it might still be
+// running, then processed, not blocked for the whole day.
+func TestCrashedDeliveryBlocksRetriesOnlyForTheLease(t *testing.T) {
+	h := newHarness(t)
+	body := fixture(t, "testdata/appointment-booked.json")
+	// What a crashed first attempt leaves behind: its in-progress claim.
+	if _, err := h.store.ClaimIdempotency(context.Background(), "ehr:"+clinicID+":msg_crashed", httpapi.IdempotencyLease); err != nil {
+		t.Fatal(err)
+	}
+	expectStatus(t, h.signed(http.MethodPut, apptPath, "application/json", "msg_crashed", body), http.StatusConflict)
+	h.clock.Advance(httpapi.IdempotencyLease + time.Second)
+	expectStatus(t, h.signed(http.MethodPut, apptPath, "application/json", "msg_crashed", body), http.StatusCreated)
+}
+
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	h := newHarness(t)
+	expectStatus(t, h.signed(http.MethodPut, apptPath, "application/json", "", fixture(t, "testdata/appointment-booked.json")), http.StatusCreated)
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+apptPath, nil)
+	req.Header.Set("Authorization", "bearer "+testToken)
+	expectStatus(t, h.do(req), http.StatusOK)
 }
