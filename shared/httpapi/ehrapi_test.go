@@ -294,3 +294,26 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 	req.Header.Set("Authorization", "bearer "+testToken)
 	expectStatus(t, h.do(req), http.StatusOK)
 }
+
+// An event older than the stored one must not roll the patient's contact back.
+func TestStaleEventKeepsNewerPatientContact(t *testing.T) {
+	h := newHarness(t)
+	body := fixture(t, "testdata/appointment-booked.json")
+	withPhone := func(version int, phone string) []byte {
+		var m map[string]any
+		_ = json.Unmarshal(withVersion(t, body, version, ""), &m)
+		m["patient"].(map[string]any)["phone"] = phone
+		b, _ := json.Marshal(m)
+		return b
+	}
+	expectStatus(t, h.signed(http.MethodPut, apptPath, "application/json", "", withPhone(2, "+12025550172")), http.StatusCreated)
+	resp := h.signed(http.MethodPut, apptPath, "application/json", "", withPhone(1, "+12025550173"))
+	expectStatus(t, resp, http.StatusOK)
+	if !decode(t, resp).Stale {
+		t.Fatal("the older event must be answered as stale")
+	}
+	p, err := h.store.GetPatient(context.Background(), clinicID, "pat-100")
+	if err != nil || p.Phone != "+12025550172" {
+		t.Fatalf("patient phone %q (%v), want the newer event's +12025550172", p.Phone, err)
+	}
+}

@@ -68,6 +68,9 @@ func (h *EHRAPI) postFHIR(w http.ResponseWriter, r *http.Request) {
 			out.Issue = append(out.Issue, outcomeIssue{Severity: "information", Code: "informational",
 				Diagnostics: fmt.Sprintf("%s acknowledged", res.Kind)})
 		default:
+			if err := h.Intake.CheckPatients(r.Context(), c, res.Events); err != nil {
+				return 0, "", nil, err
+			}
 			for _, ev := range res.Events {
 				applied, err := h.Intake.Apply(r.Context(), c, ev)
 				if err != nil {

@@ -133,3 +133,25 @@ func TestFHIRErrorsAreOperationOutcomesAndStoreNothing(t *testing.T) {
 		})
 	}
 }
+
+// A Bundle whose second appointment references a patient Frontdesk has never seen
+// is refused whole: the first appointment is not stored either.
+func TestFHIRBundleWithUnknownPatientStoresNothing(t *testing.T) {
+	h := newHarness(t)
+	baseline := h.itemCounts()
+	bundle := `{"resourceType":"Bundle","type":"collection","entry":[
+	 {"fullUrl":"urn:uuid:p1","resource":{"resourceType":"Patient","id":"pat-known","meta":{"versionId":"1"},
+	   "name":[{"given":["Robin"]}],"telecom":[{"system":"phone","value":"+12025550171","use":"mobile"}]}},
+	 {"resource":{"resourceType":"Appointment","id":"appt-a","meta":{"versionId":"1"},"status":"booked",
+	   "start":"2026-12-10T10:00:00-05:00","end":"2026-12-10T10:30:00-05:00",
+	   "participant":[{"actor":{"reference":"urn:uuid:p1"},"status":"accepted"}]}},
+	 {"resource":{"resourceType":"Appointment","id":"appt-b","meta":{"versionId":"1"},"status":"booked",
+	   "start":"2026-12-11T10:00:00-05:00","end":"2026-12-11T10:30:00-05:00",
+	   "participant":[{"actor":{"reference":"Patient/never-seen"},"status":"accepted"}]}}]}`
+	resp := h.signed(http.MethodPost, fhirPath, "application/fhir+json", "", []byte(bundle))
+	expectStatus(t, resp, http.StatusUnprocessableEntity)
+	decodeOutcome(t, resp)
+	if after := h.itemCounts(); !equalCounts(after, baseline) {
+		t.Fatalf("a 422 stored part of the bundle: %v -> %v", baseline, after)
+	}
+}

@@ -67,6 +67,22 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 	if err != nil {
 		return Result{}, fmt.Errorf("intake: clinic %s: %w", c.ID, err)
 	}
+	// Staleness first: an event older than what is stored must not roll the
+	// patient's phone or language back, or reminders would go to an old number.
+	// (Two concurrent events for different appointments of one patient can still
+	// race on the contact; the later write wins.)
+	if stored, existing, err := s.Store.GetAppointment(ctx, c.ID, ev.Appointment.ID); err == nil && ev.Appointment.Version <= stored.Version {
+		// A consent statement is a fact with its own time, whatever event carried
+		// it; the ledger orders by that time, so recording it late is safe.
+		if ev.Consent != nil {
+			if err := s.Store.AppendConsent(ctx, *ev.Consent); err != nil {
+				return Result{}, err
+			}
+		}
+		return s.result(ctx, stored, existing, appointment.Patient{}, false, true)
+	} else if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		return Result{}, err
+	}
 	patient := ev.Patient
 	if ev.PatientIncomplete {
 		stored, err := s.Store.GetPatient(ctx, c.ID, ev.Patient.ID)
@@ -158,6 +174,23 @@ func mergeReminders(existing []reminder.Reminder, changes []reminder.Change) []r
 		out = append(out, byKind[k])
 	}
 	return out
+}
+
+// CheckPatients verifies, before anything is written, that every event which only
+// references its patient names one Frontdesk knows, so a FHIR Bundle is refused
+// whole (422) rather than half stored.
+func (s *Service) CheckPatients(ctx context.Context, c clinic.Clinic, events []ehr.Event) error {
+	for _, ev := range events {
+		if !ev.PatientIncomplete {
+			continue
+		}
+		if _, err := s.Store.GetPatient(ctx, c.ID, ev.Patient.ID); errors.Is(err, appointment.ErrNotFound) {
+			return fmt.Errorf("%w (Appointment/%s references Patient/%s)", ErrUnknownPatient, ev.Appointment.ID, ev.Patient.ID)
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // View is everything an EHR can read back about one appointment.
