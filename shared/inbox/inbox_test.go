@@ -451,3 +451,39 @@ func TestStatusBeforeSendRecordIsRetried(t *testing.T) {
 		t.Fatalf("old status for a message Frontdesk never sent: %d failures, want 0 (acknowledged)", n)
 	}
 }
+
+func TestPhoneCandidates(t *testing.T) {
+	cases := map[string][]string{
+		"15550100101":   {"+15550100101"},
+		"5215550100150": {"+5215550100150", "+525550100150"}, // Mexico: wa_id keeps the old mobile 1
+		"525550100150":  {"+525550100150", "+5215550100150"},
+		"551155010015":  {"+551155010015", "+5511955010015"}, // Brazil: registered before the ninth digit
+		"5511955010015": {"+5511955010015", "+551155010015"},
+	}
+	for in, want := range cases {
+		if got := PhoneCandidates(in); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("PhoneCandidates(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// A STOP from a Mexican mobile, whose wa_id carries the 1 that E.164 dropped, opts
+// out the patient the EHR registered under the E.164 number.
+func TestStopFromMexicanWaIDFindsThePatient(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.store.PutPatient(ctx, appointment.Patient{ClinicID: clinicID, ID: "pat-mx", Phone: "+525550100150", GivenName: "Mateo", Language: "es-MX"}); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.ReplaceAll(fixture(t, "stop_es"), []byte(`"15550100102"`), []byte(`"5215550100150"`))
+	body = bytes.ReplaceAll(body, []byte(`"wa_id": "15550100102"`), []byte(`"wa_id": "5215550100150"`))
+	if n := w.deliver(body); n != 0 {
+		t.Fatalf("%d failures\n%s", n, w.logs.String())
+	}
+	if got := w.consentOf("pat-mx"); got != consent.OptedOut {
+		t.Fatalf("consent %s, want opted_out", got)
+	}
+	if got := w.consentOf("pat-es"); got != consent.OptedIn {
+		t.Fatalf("another patient's consent changed: %s", got)
+	}
+}

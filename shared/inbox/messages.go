@@ -100,6 +100,27 @@ func E164FromWaID(waID string) string {
 	return "+" + strings.TrimPrefix(strings.TrimSpace(waID), "+")
 }
 
+// PhoneCandidates lists the E.164 numbers a wa_id can stand for. WhatsApp's wa_id
+// is not always the number the EHR holds: Mexican mobiles arrive as 521 + ten
+// digits while E.164 dropped the 1 in 2019, and Brazilian mobiles registered before
+// the ninth digit arrive without it. A STOP from such a patient must still find them.
+func PhoneCandidates(waID string) []string {
+	e164 := E164FromWaID(waID)
+	out := []string{e164}
+	digits := e164[1:]
+	switch {
+	case strings.HasPrefix(digits, "521") && len(digits) == 13:
+		out = append(out, "+52"+digits[3:])
+	case strings.HasPrefix(digits, "52") && len(digits) == 12:
+		out = append(out, "+521"+digits[2:])
+	case strings.HasPrefix(digits, "55") && len(digits) == 12: // 55 + area + 8 digits: add the ninth digit
+		out = append(out, "+55"+digits[2:4]+"9"+digits[4:])
+	case strings.HasPrefix(digits, "55") && len(digits) == 13 && digits[4] == '9':
+		out = append(out, "+55"+digits[2:4]+digits[5:])
+	}
+	return out
+}
+
 func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp.InboundMessage) error {
 	if m.ID == "" {
 		s.log().Warn("inbound message without id", "clinic_id", c.ID, "type", m.Type)
@@ -117,9 +138,18 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp
 		at = s.now()
 	}
 	in := &inbound{c: c, m: m, at: at, phone: E164FromWaID(m.From)}
-	in.patients, err = s.Store.PatientsByPhone(ctx, c.ID, in.phone)
-	if err != nil {
-		return fmt.Errorf("patients by phone: %w", err)
+	seen := map[string]bool{}
+	for _, phone := range PhoneCandidates(m.From) {
+		found, err := s.Store.PatientsByPhone(ctx, c.ID, phone)
+		if err != nil {
+			return fmt.Errorf("patients by phone: %w", err)
+		}
+		for _, p := range found {
+			if !seen[p.ID] {
+				seen[p.ID] = true
+				in.patients = append(in.patients, p)
+			}
+		}
 	}
 	sort.Slice(in.patients, func(i, j int) bool { return in.patients[i].ID < in.patients[j].ID })
 	for i, p := range in.patients {
