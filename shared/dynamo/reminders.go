@@ -255,6 +255,10 @@ func setOrRemove(u expression.UpdateBuilder, name string, v any, set bool) expre
 type ReminderUpdate struct {
 	WAMID, Reason string
 	ErrorCode     int
+	// Generation, when set, makes the move conditional on the reminder still being
+	// the one planned for that start time: news about an old send (a late status, a
+	// stale job) must not move a reminder re-planned for a new time.
+	Generation string
 }
 
 // AdvanceReminder moves a reminder to `to` when its stored state is one of
@@ -268,6 +272,9 @@ func (s *Store) AdvanceReminder(ctx context.Context, clinicID, appointmentID str
 		return false, nil
 	}
 	cond := inStates(attrState, from)
+	if u.Generation != "" {
+		cond = cond.And(expression.Name(attrGeneration).Equal(expression.Value(u.Generation)))
+	}
 	upd := expression.Set(expression.Name(attrState), expression.Value(to)).
 		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
 		Remove(expression.Name(AttrDueShard)).Remove(expression.Name(AttrDueAt)).

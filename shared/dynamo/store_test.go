@@ -518,3 +518,20 @@ func TestAdvanceReminderForwardOnly(t *testing.T) {
 		t.Fatalf("reason = %q", got.Reason)
 	}
 }
+
+// News about an old send must not move a reminder re-planned for a new start.
+func TestAdvanceReminderChecksGeneration(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	a := appt("gen-1", t0.Add(72*time.Hour))
+	r := rem(a, reminder.KindDayBefore, t0.Add(24*time.Hour), reminder.StateSent)
+	saveNew(t, s, a, r)
+	ok, err := s.AdvanceReminder(ctx, a.ClinicID, a.ID, r.Kind, reminder.StateRead, dynamo.ReminderUpdate{Generation: "an-older-plan"})
+	if err != nil || ok {
+		t.Fatalf("a status for another generation moved the reminder: %v, %v", ok, err)
+	}
+	ok, err = s.AdvanceReminder(ctx, a.ClinicID, a.ID, r.Kind, reminder.StateRead, dynamo.ReminderUpdate{Generation: r.Generation})
+	if err != nil || !ok {
+		t.Fatalf("the matching generation must move it: %v, %v", ok, err)
+	}
+}

@@ -487,3 +487,23 @@ func TestStopFromMexicanWaIDFindsThePatient(t *testing.T) {
 		t.Fatalf("another patient's consent changed: %s", got)
 	}
 }
+
+// A late status about the reminder sent for the visit's old time must not move the
+// reminder re-planned for its new time.
+func TestLateStatusForOldPlanLeavesNewReminderAlone(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.store.PutMessage(ctx, messagelog.Record{WAMID: "wamid.OLDPLAN", Direction: messagelog.Outbound, ClinicID: clinicID,
+		PatientID: "pat-en", AppointmentID: "appt-en", ReminderKind: string(reminder.KindDayBefore), Generation: "g-before-the-move",
+		Type: "template", Status: messagelog.StatusSent, CreatedAt: msgTime}); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.ReplaceAll(fixture(t, "status_read"), []byte("wamid.REMINDER48HEN"), []byte("wamid.OLDPLAN"))
+	if n := w.deliver(body); n != 0 {
+		t.Fatalf("%d failures", n)
+	}
+	r, err := w.store.GetReminder(ctx, clinicID, "appt-en", reminder.KindDayBefore)
+	if err != nil || r.State != reminder.StateSent || r.WAMID != "wamid.REMINDER48HEN" {
+		t.Fatalf("reminder %+v, %v: want untouched (sent, its own wamid)", r, err)
+	}
+}

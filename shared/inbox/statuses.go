@@ -105,7 +105,7 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		platform.Count(ctx, s.log(), s.Clock, platform.MetricSendsByStatus, platform.DimStatus, string(to))
 	}
 	if rec.AppointmentID != "" && rec.ReminderKind != "" {
-		u := dynamo.ReminderUpdate{WAMID: st.ID}
+		u := dynamo.ReminderUpdate{WAMID: st.ID, Generation: rec.Generation}
 		if rto == reminder.StateFailed {
 			u.ErrorCode, u.Reason = code, class.String()
 		}

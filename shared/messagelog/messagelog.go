@@ -34,11 +34,14 @@ type Record struct {
 	PatientID     string
 	AppointmentID string // set for reminders and answers to them
 	ReminderKind  string // set for reminders
-	Type          string // template, interactive, text, button, image ...
-	Status        Status
-	ErrorCode     int
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Generation is the reminder's plan generation when it was sent: a late status
+	// for this message must not move a reminder re-planned since (visit moved).
+	Generation string
+	Type       string // template, interactive, text, button, image ...
+	Status     Status
+	ErrorCode  int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Retention is how long message records are kept (DynamoDB TTL).

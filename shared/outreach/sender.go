@@ -468,7 +468,7 @@ func (s *Sender) recordSent(ctx context.Context, j *sendJob, a appointment.Appoi
 		defer wg.Done()
 		advErr = retryInPlace(func() error {
 			_, err := s.Store.AdvanceReminder(bg, job.ClinicID, job.AppointmentID, job.Kind, reminder.StateSent,
-				dynamo.ReminderUpdate{WAMID: wamid})
+				dynamo.ReminderUpdate{WAMID: wamid, Generation: job.Generation})
 			return err
 		})
 	}()
@@ -477,7 +477,7 @@ func (s *Sender) recordSent(ctx context.Context, j *sendJob, a appointment.Appoi
 		putErr = retryInPlace(func() error {
 			_, err := s.Store.PutMessage(bg, messagelog.Record{
 				WAMID: wamid, Direction: messagelog.Outbound, ClinicID: job.ClinicID, PatientID: a.PatientID,
-				AppointmentID: job.AppointmentID, ReminderKind: string(job.Kind), Type: whatsapp.TypeTemplate,
+				AppointmentID: job.AppointmentID, ReminderKind: string(job.Kind), Generation: job.Generation, Type: whatsapp.TypeTemplate,
 				Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now,
 			})
 			return err
@@ -532,7 +532,7 @@ func (s *Sender) fail(ctx context.Context, j *sendJob, c clinic.Clinic, code int
 	job := j.job
 	bg := context.WithoutCancel(ctx)
 	if _, err := s.Store.AdvanceReminder(bg, job.ClinicID, job.AppointmentID, job.Kind, reminder.StateFailed,
-		dynamo.ReminderUpdate{Reason: class.String(), ErrorCode: code}); err != nil {
+		dynamo.ReminderUpdate{Reason: class.String(), ErrorCode: code, Generation: job.Generation}); err != nil {
 		return ack, fmt.Errorf("outreach: record failure of %s: %w", job.ID(), err)
 	}
 	j.claimed = false
@@ -596,7 +596,7 @@ func (s *Sender) halted() bool {
 func (s *Sender) skip(ctx context.Context, j *sendJob, reason string) (outcome, error) {
 	job := j.job
 	if _, err := s.Store.AdvanceReminder(context.WithoutCancel(ctx), job.ClinicID, job.AppointmentID, job.Kind,
-		reminder.StateSkipped, dynamo.ReminderUpdate{Reason: reason}); err != nil {
+		reminder.StateSkipped, dynamo.ReminderUpdate{Reason: reason, Generation: job.Generation}); err != nil {
 		return ack, fmt.Errorf("outreach: skip %s: %w", job.ID(), err)
 	}
 	j.claimed = false

@@ -269,7 +269,7 @@ func (r *sweepRun) claim(ctx context.Context, rem reminder.Reminder) (ok bool, e
 		// Sent late only while still useful: past its window (the next reminder's due
 		// time, the visit start) it is recorded as skipped, never sent.
 		moved, err := r.s.Store.AdvanceReminder(ctx, rem.ClinicID, rem.AppointmentID, rem.Kind,
-			reminder.StateSkipped, dynamo.ReminderUpdate{Reason: reason})
+			reminder.StateSkipped, dynamo.ReminderUpdate{Reason: reason, Generation: rem.Generation})
 		if err != nil {
 			return false, fmt.Errorf("skip reminder %s: %w", reminderID(rem), err)
 		}
