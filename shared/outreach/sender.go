@@ -237,6 +237,7 @@ func (s *Sender) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 			s.logger().LogAttrs(ctx, slog.LevelError, "sender.dead_letter", slog.String("alert", AlertDeadLetter),
 				slog.String("message_id", rec.MessageId), slog.String("job_id", jobID(rec.Body)),
 				slog.String("last_error", o.reason), slog.Int("receive_count", receiveCount(rec)))
+			s.tellDeadLettered(ctx, rec)
 		}
 		if o.delay >= 0 && s.Visibility != nil && rec.ReceiptHandle != "" {
 			if err := s.Visibility.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, min(o.delay, maxVisibilityDelay)); err != nil {
@@ -656,6 +657,26 @@ func findReminder(rs []reminder.Reminder, kind reminder.Kind) (reminder.Reminder
 }
 
 // jobID names a record's job in logs even when only the raw body is at hand.
+// tellDeadLettered tells the clinic that a reminder could not be sent after every
+// retry: without it, the reminder would sit "queued" in the API while its job waits
+// in the DLQ. The reminder keeps its state so that a redrive can still send it
+// (the sender re-checks everything at send time).
+func (s *Sender) tellDeadLettered(ctx context.Context, rec events.SQSMessage) {
+	var job reminder.Job
+	if s.Events == nil || json.Unmarshal([]byte(rec.Body), &job) != nil || job.ClinicID == "" {
+		return
+	}
+	ev := clinic.Event{
+		ID: eventID(job, "dead-lettered"), Type: clinic.EventMessageFailed, ClinicID: job.ClinicID, OccurredAt: s.clock().Now(),
+		Data: map[string]any{"appointmentId": job.AppointmentID, "reminderKind": string(job.Kind),
+			"reason": ReasonRetriesExhausted},
+	}
+	if err := retryInPlace(func() error { return s.Events.Publish(context.WithoutCancel(ctx), ev) }); err != nil {
+		s.logger().LogAttrs(ctx, slog.LevelError, "sender.event_lost", slog.String("alert", AlertEventLost),
+			slog.String("event_id", ev.ID), slog.String("error", err.Error()))
+	}
+}
+
 func jobID(body string) string {
 	var j reminder.Job
 	if json.Unmarshal([]byte(body), &j) != nil {

@@ -43,6 +43,12 @@ func (r *recordingEvents) Publish(_ context.Context, evs ...clinic.Event) error 
 	return nil
 }
 
+func (r *recordingEvents) snapshot() []clinic.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]clinic.Event(nil), r.evs...)
+}
+
 // recordingDelayer keeps the visibility delay given to each receipt handle; the
 // records are synthetic, so there is no SQS message to change.
 type recordingDelayer struct {
@@ -482,5 +488,34 @@ func TestMalformedJobIsAcknowledged(t *testing.T) {
 		sqsRecord("bad-json", "{not json", 1), sqsRecord("no-ids", `{"kind":"pre48h"}`, 1)}})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Errorf("handle: %v, failures %v; a malformed job must not loop through retries", err, resp.BatchItemFailures)
+	}
+}
+
+// A reminder whose every attempt failed reaches the DLQ; the clinic hears of it at
+// once, and the reminder stays claimable so that a redrive can still send it.
+func TestLastFailedReceiveTellsTheClinic(t *testing.T) {
+	e := newSenderEnv(t, whatsapptest.Faults{ServerErrorEvery: 1})
+	e.book("dlq-1", consent.OptedIn)
+	recs := e.sweep()
+	if len(recs) != 1 {
+		t.Fatalf("%d jobs", len(recs))
+	}
+	last := sqsRecord(recs[0].MessageId, recs[0].Body, outreach.DefaultMaxReceiveCount)
+	resp, err := e.sender.Handle(e.ctx, events.SQSEvent{Records: []events.SQSMessage{last}})
+	if err != nil || len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("last receive: %+v, %v; want the record failed (it moves to the DLQ)", resp, err)
+	}
+	var failed []clinic.Event
+	for _, ev := range e.events.snapshot() {
+		if ev.Type == clinic.EventMessageFailed {
+			failed = append(failed, ev)
+		}
+	}
+	if len(failed) != 1 || failed[0].Data["reason"] != outreach.ReasonRetriesExhausted || failed[0].Data["appointmentId"] != "dlq-1" {
+		t.Fatalf("clinic events %+v, want one message.failed (retries_exhausted) for dlq-1", failed)
+	}
+	r, err := e.store.GetReminder(e.ctx, testClinic1, "dlq-1", reminder.KindDayBefore)
+	if err != nil || r.State != reminder.StateQueued {
+		t.Fatalf("reminder %+v, %v: want still queued, so a redrive can send it", r, err)
 	}
 }

@@ -43,6 +43,8 @@ const (
 	ReasonMoved     = "moved"      // the job was planned for an earlier start time (logged only)
 	ReasonNoPatient = "no_patient" // the patient record is missing
 	ReasonNoPhone   = "no_phone"   // the patient has no usable WhatsApp number
+	// ReasonRetriesExhausted: every retry failed; the job is in the outbound DLQ.
+	ReasonRetriesExhausted = "retries_exhausted"
 	// ReasonPatientCancelled: the patient asked to cancel this visit.
 	ReasonPatientCancelled = "patient_requested_cancel"
 )
