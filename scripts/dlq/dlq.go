@@ -14,10 +14,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
 // queueEnv maps the logical queue names to the variables holding their URLs.
@@ -84,8 +88,64 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err != nil {
 		return err
 	}
+	if o.queue == queue.Outbound && getenv(platform.EnvTablePrefix) != "" {
+		// A reminder job's reason lives on the reminder: the sender records every
+		// failed attempt's error there (SQS cannot change a message's attributes).
+		store, err := newStore(ctx, getenv)
+		if err != nil {
+			return err
+		}
+		if err := addReminderReasons(ctx, store, msgs); err != nil {
+			return err
+		}
+	}
 	printList(out, o.queue, lastElement(dlqURL), msgs)
 	return nil
+}
+
+// reminderReader is the one store call the listing makes.
+type reminderReader interface {
+	GetReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind) (reminder.Reminder, error)
+}
+
+func addReminderReasons(ctx context.Context, store reminderReader, msgs []queue.DLQMessage) error {
+	for i, m := range msgs {
+		var job reminder.Job
+		if json.Unmarshal([]byte(m.Body), &job) != nil || job.ClinicID == "" {
+			continue
+		}
+		r, err := store.GetReminder(ctx, job.ClinicID, job.AppointmentID, job.Kind)
+		if errors.Is(err, appointment.ErrNotFound) {
+			msgs[i].LastError = "reminder no longer exists"
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		reason := string(r.State)
+		if r.Reason != "" {
+			reason += ": " + r.Reason
+		}
+		if r.ErrorCode != 0 {
+			reason += fmt.Sprintf(" (code %d)", r.ErrorCode)
+		}
+		msgs[i].LastError = reason
+	}
+	return nil
+}
+
+func newStore(ctx context.Context, getenv func(string) string) (*dynamo.Store, error) {
+	cfg, err := platform.AWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := getenv(platform.EnvDynamoEndpoint)
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	return dynamo.NewStore(client, dynamo.NamesWithPrefix(getenv(platform.EnvTablePrefix)), platform.SystemClock{}, 0), nil
 }
 
 func newClient(ctx context.Context, getenv func(string) string) (*sqs.Client, error) {

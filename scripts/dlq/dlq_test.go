@@ -1,6 +1,10 @@
 package main
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+
 	"bytes"
 	"context"
 	"os"
@@ -91,5 +95,30 @@ func TestListAndRedriveAgainstLocalSQS(t *testing.T) {
 	}
 	if err := run(ctx, []string{"-queue", "inbound"}, getenv, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), platform.EnvInboundQueueURL) {
 		t.Fatalf("missing URL variable: %v", err)
+	}
+}
+
+type fakeReminders map[string]reminder.Reminder
+
+func (f fakeReminders) GetReminder(_ context.Context, clinicID, appointmentID string, kind reminder.Kind) (reminder.Reminder, error) {
+	r, ok := f[clinicID+"/"+appointmentID+"/"+string(kind)]
+	if !ok {
+		return reminder.Reminder{}, appointment.ErrNotFound
+	}
+	return r, nil
+}
+
+func TestReminderReasonsFillTheListing(t *testing.T) {
+	store := fakeReminders{"clinic-a/a1/pre2h": {State: reminder.StateQueued, Reason: "retryable", ErrorCode: 131000}}
+	msgs := []queue.DLQMessage{
+		{ID: "1", Body: `{"clinicId":"clinic-a","appointmentId":"a1","kind":"pre2h","generation":"g1"}`},
+		{ID: "2", Body: `{"clinicId":"clinic-a","appointmentId":"gone","kind":"pre2h"}`},
+		{ID: "3", Body: `not json`},
+	}
+	if err := addReminderReasons(context.Background(), store, msgs); err != nil {
+		t.Fatal(err)
+	}
+	if msgs[0].LastError != "queued: retryable (code 131000)" || msgs[1].LastError != "reminder no longer exists" || msgs[2].LastError != "" {
+		t.Fatalf("reasons %q, %q, %q", msgs[0].LastError, msgs[1].LastError, msgs[2].LastError)
 	}
 }
