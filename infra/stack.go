@@ -179,7 +179,6 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				platform.EnvWhatsAppVerifyTokenSecretARN, *f.Secrets.VerifyToken.SecretArn())},
 			func(a *Access) {
 				a.SendTo(q[queue.Inbound].Queue, k.Messaging)
-				a.ReadTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
 				a.ReadSecret(f.Secrets.AppSecret, k.Secrets)
 				a.ReadSecret(f.Secrets.VerifyToken, k.Secrets)
 			}},
@@ -210,7 +209,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			}},
 		{FunctionSpec{Name: FnInbound, Description: "Handles patient replies, keywords and statuses",
 			Timeout: consumerTimeout(queue.Inbound), MemoryMB: 256, Reserved: 10,
-			Env: env(tablePrefix, platform.EnvInboundQueueURL, inURL, platform.EnvOutboundQueueURL, outURL,
+			Env: env(tablePrefix, platform.EnvInboundQueueURL, inURL,
 				platform.EnvEHROutboxQueueURL, ehrURL,
 				platform.EnvWhatsAppAccessTokenSecretARN, *f.Secrets.AccessToken.SecretArn(),
 				platform.EnvWhatsAppAPIBaseURL, WhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, WhatsAppAPIVersion)},
@@ -221,7 +220,6 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				a.WriteTable(t[dynamo.TableMessages], k.Data)
 				a.ReadTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
 				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
-				a.SendTo(q[queue.Outbound].Queue, k.Messaging)
 				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			}},

@@ -736,12 +736,12 @@ func TestLeastPrivilege(t *testing.T) {
 	want := map[string]grants{
 		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "patients"},
 			secrets: []string{"clinic"}},
-		FnWhatsAppWebhook: {read: []string{"clinics"}, send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
+		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
 			send: []string{"ehr-outbox"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		FnInbound: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
-			send: []string{"ehr-outbox", "outbound"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
+			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}
 	forEachStage(t, func(t *testing.T, s *synthesized) {
@@ -860,7 +860,7 @@ func TestFunctionEnvironment(t *testing.T) {
 		FnReminderSweep: {platform.EnvOutboundQueueURL},
 		FnSender: {platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL, platform.EnvWhatsAppAccessTokenSecretARN,
 			platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, platform.EnvMessagesPerSecond, platform.EnvSenderConcurrency},
-		FnInbound: {platform.EnvInboundQueueURL, platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL,
+		FnInbound: {platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
 			platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion},
 		FnEHRNotifier: {platform.EnvEHROutboxQueueURL},
 	}
