@@ -280,7 +280,50 @@ type InboundQueue struct{ *Publisher }
 
 // Put publishes one payload as it arrived.
 func (q InboundQueue) Put(ctx context.Context, payload []byte) error {
-	return q.Publisher.Publish(ctx, []Message{{ID: "inbound", Body: payload}})
+	return q.Publisher.Publish(ctx, []Message{{ID: "inbound", Body: SQSSafeJSON(payload)}})
+}
+
+// SQSSafeJSON rewrites the characters SQS refuses in a message body (U+FFFE, U+FFFF,
+// control characters other than tab, newline and carriage return, invalid UTF-8) as
+// JSON \u escapes. In valid JSON they can only occur inside strings, where the
+// escape means the same text; so a patient's message with such a character is
+// queued instead of being answered 503 (and retried by Meta for a week) forever.
+func SQSSafeJSON(body []byte) []byte {
+	if sqsSafe(body) {
+		return body
+	}
+	out := make([]byte, 0, len(body)+16)
+	for i := 0; i < len(body); {
+		r, size := utf8.DecodeRune(body[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			out = append(out, `\ufffd`...)
+		case allowedBySQS(r):
+			out = append(out, body[i:i+size]...)
+		default:
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += size
+	}
+	return out
+}
+
+func sqsSafe(body []byte) bool {
+	if !utf8.Valid(body) {
+		return false
+	}
+	for _, r := range string(body) {
+		if !allowedBySQS(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowedBySQS is SQS's message character set: #x9 | #xA | #xD | #x20-#xD7FF |
+// #xE000-#xFFFD | #x10000-#x10FFFF.
+func allowedBySQS(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
 // Visibility changes how long a received message stays hidden, so a Lambda handler

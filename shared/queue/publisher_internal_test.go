@@ -2,11 +2,13 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -126,5 +128,28 @@ func TestPublishRejectsBodiesSQSRefuses(t *testing.T) {
 	}
 	if err := p.Publish(context.Background(), []Message{{ID: "x", Body: []byte("1")}, {ID: "x", Body: []byte("2")}}); err == nil {
 		t.Fatal("duplicate ids must be refused")
+	}
+}
+
+func TestSQSSafeJSONKeepsMeaning(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"text":{"body":"hola"}}`, `{"text":{"body":"hola"}}`},
+		{"{\"body\":\"a\uFFFEb\"}", `{"body":"a\ufffeb"}`},
+		{"{\"body\":\"x\uFFFF\"}", `{"body":"x\uffff"}`},
+		{"{\"body\":\"\xff\"}", `{"body":"\ufffd"}`},
+		{"{\"body\":\"emoji \U0001F600 ok\"}", "{\"body\":\"emoji \U0001F600 ok\"}"},
+	}
+	for _, c := range cases {
+		got := SQSSafeJSON([]byte(c.in))
+		if string(got) != c.want {
+			t.Errorf("SQSSafeJSON(%q) = %q, want %q", c.in, got, c.want)
+		}
+		var a, b any
+		if json.Unmarshal(got, &a) != nil {
+			t.Errorf("%q is no longer JSON", got)
+		}
+		if utf8.ValidString(c.in) && json.Unmarshal([]byte(c.in), &b) == nil && fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("meaning changed: %v vs %v", a, b)
+		}
 	}
 }
