@@ -186,16 +186,11 @@ func (s *Store) exists(ctx context.Context, table, pk, sk string) (bool, error) 
 }
 
 func (s *Store) getItem(ctx context.Context, table, pk, sk string, v any) (bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(table), Key: itemKey(pk, sk), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
+	raw, err := s.getRaw(ctx, table, pk, sk)
+	if err != nil || raw == nil {
 		return false, err
 	}
-	if len(out.Item) == 0 {
-		return false, nil
-	}
-	return true, attributevalue.UnmarshalMap(out.Item, v)
+	return true, attributevalue.UnmarshalMap(raw, v)
 }
 
 // update runs one conditional UpdateItem built from the expression builders.

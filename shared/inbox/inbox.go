@@ -43,6 +43,8 @@
 package inbox
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/queue"
+
 	"context"
 	"errors"
 	"fmt"
@@ -131,7 +133,7 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	for _, rec := range ev.Records {
 		if err := s.Process(ctx, []byte(rec.Body)); err != nil {
 			s.log().Error("inbound record failed", "sqs_message_id", rec.MessageId,
-				"receive_count", rec.Attributes["ApproximateReceiveCount"], "error", err.Error())
+				"receive_count", queue.ReceiveCount(rec), "error", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}

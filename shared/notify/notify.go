@@ -11,6 +11,8 @@
 package notify
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/queue"
+
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -23,7 +25,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -134,7 +135,7 @@ func (s *Service) deliverRecord(ctx context.Context, rec events.SQSMessage) erro
 		return fmt.Errorf("notify: decode event: %w", err)
 	}
 	out, err := s.Deliver(ctx, e)
-	attrs := []any{"event_id", e.ID, "event_type", e.Type, "clinic_id", e.ClinicID, "receive_count", receiveCount(rec)}
+	attrs := []any{"event_id", e.ID, "event_type", e.Type, "clinic_id", e.ClinicID, "receive_count", queue.ReceiveCount(rec)}
 	if err != nil {
 		s.log().Warn("notify delivery failed", append(attrs, "error", err.Error())...)
 		return err
@@ -207,7 +208,7 @@ func (s *Service) Deliver(ctx context.Context, e clinic.Event) (Outcome, error) 
 // capped at MaxDelay, with jitter. The last attempt is logged as such: SQS moves
 // the message to the DLQ when this receive fails.
 func (s *Service) backoff(ctx context.Context, rec events.SQSMessage, cause error) {
-	n := receiveCount(rec)
+	n := queue.ReceiveCount(rec)
 	maxReceives := s.MaxReceives
 	if maxReceives == 0 {
 		maxReceives = DefaultMaxReceives
@@ -248,14 +249,6 @@ func (s *Service) RetryDelay(n int) time.Duration {
 	// Up to +25%: never shorter than the schedule, so the total time before the DLQ
 	// is predictable from below.
 	return d + time.Duration(float64(d)*0.25*jitter())
-}
-
-func receiveCount(rec events.SQSMessage) int {
-	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-	if err != nil || n < 1 {
-		return 1
-	}
-	return n
 }
 
 func (s *Service) now() time.Time {

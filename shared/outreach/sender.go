@@ -1,6 +1,8 @@
 package outreach
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/queue"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +12,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
@@ -231,12 +232,12 @@ func (s *Sender) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 			continue
 		}
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-		if o.reason != "" && receiveCount(rec) >= s.maxReceiveCount() {
+		if o.reason != "" && queue.ReceiveCount(rec) >= s.maxReceiveCount() {
 			// This was the last receive: the queue moves the job to the DLQ now. The
 			// last error is here and, via ReleaseSend, on the reminder itself.
 			s.logger().LogAttrs(ctx, slog.LevelError, "sender.dead_letter", slog.String("alert", AlertDeadLetter),
 				slog.String("message_id", rec.MessageId), slog.String("job_id", jobID(rec.Body)),
-				slog.String("last_error", o.reason), slog.Int("receive_count", receiveCount(rec)))
+				slog.String("last_error", o.reason), slog.Int("receive_count", queue.ReceiveCount(rec)))
 			s.tellDeadLettered(ctx, rec)
 		}
 		if o.delay >= 0 && s.Visibility != nil && rec.ReceiptHandle != "" {
@@ -276,7 +277,7 @@ type sendJob struct {
 }
 
 func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinics *clinicCache) outcome {
-	j := &sendJob{rec: rec, receives: receiveCount(rec)}
+	j := &sendJob{rec: rec, receives: queue.ReceiveCount(rec)}
 	j.log = s.logger().With(slog.String("message_id", rec.MessageId), slog.Int("receive_count", j.receives))
 	if err := json.Unmarshal([]byte(rec.Body), &j.job); err != nil || j.job.ClinicID == "" || j.job.AppointmentID == "" || j.job.Kind == "" {
 		// Not a job this sender can ever handle: retrying only fills the DLQ with the
@@ -683,14 +684,6 @@ func jobID(body string) string {
 		return ""
 	}
 	return j.ID()
-}
-
-func receiveCount(rec events.SQSMessage) int {
-	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-	if err != nil || n < 1 {
-		return 1
-	}
-	return n
 }
 
 // eventID is stable per job and outcome, so a redelivered job publishes the same

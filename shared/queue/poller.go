@@ -211,3 +211,14 @@ func toRecord(m types.Message, arn, region string) events.SQSMessage {
 		EventSourceARN: arn, EventSource: "aws:sqs", AWSRegion: region,
 	}
 }
+
+// ReceiveCount is how many times SQS has handed out the record, this time included
+// (1 when the attribute is missing): consumers use it to grow their backoff and to
+// know a receive is the last before the DLQ.
+func ReceiveCount(rec events.SQSMessage) int {
+	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
