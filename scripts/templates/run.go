@@ -7,17 +7,25 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
+
+// graphTimeout bounds one Graph call: someone is waiting at a terminal and
+// Ctrl-C cancels the run, so this is more generous than the client's default,
+// which is sized for a sender's Lambda budget.
+const graphTimeout = 30 * time.Second
 
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet("templates", flag.ContinueOnError)
 	fs.SetOutput(out)
 	waba := fs.String("waba", "", "WhatsApp Business Account id")
-	submit := fs.Bool("submit", false, "create the templates (default: dry run)")
+	submitFlag := fs.Bool("submit", false, "create the templates (default: dry run)")
 	status := fs.Bool("status", false, "list the templates' review status")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -25,34 +33,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if *waba == "" {
 		return errors.New("-waba is required")
 	}
-	g := &Graph{BaseURL: getenv(platform.EnvWhatsAppAPIBaseURL), Version: getenv(platform.EnvWhatsAppAPIVersion),
-		Token: getenv(platform.EnvWhatsAppAccessToken)}
-	if g.BaseURL == "" {
-		g.BaseURL = platform.DefaultWhatsAppAPIBaseURL
+	// Resolved here rather than left to whatsapp.Client: Frontdesk's convention is
+	// that an unset base URL means the local stand-in (the client's default is Meta),
+	// and the dry run prints the URL it would use.
+	baseURL, version := getenv(platform.EnvWhatsAppAPIBaseURL), getenv(platform.EnvWhatsAppAPIVersion)
+	if baseURL == "" {
+		baseURL = platform.DefaultWhatsAppAPIBaseURL
 	}
-	if g.Version == "" {
-		g.Version = "v23.0"
+	if version == "" {
+		version = whatsapp.DefaultVersion
 	}
 	ours := reminder.Templates()
 
-	if !*submit && !*status {
-		fmt.Fprintf(out, "# dry run: POST %s (add -submit to send)\n", g.templatesURL(*waba))
-		reqs := make([]CreateRequest, len(ours))
+	if !*submitFlag && !*status {
+		fmt.Fprintf(out, "# dry run: POST %s/%s/%s/message_templates (add -submit to send)\n",
+			strings.TrimRight(baseURL, "/"), url.PathEscape(version), url.PathEscape(*waba))
+		defs := make([]whatsapp.TemplateDefinition, len(ours))
 		for i, t := range ours {
-			reqs[i] = BuildCreateRequest(t)
+			defs[i] = BuildDefinition(t)
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		return enc.Encode(reqs)
+		return enc.Encode(defs)
 	}
-	if g.Token == "" {
+	token := getenv(platform.EnvWhatsAppAccessToken)
+	if token == "" {
 		return fmt.Errorf("%s is required for -submit and -status", platform.EnvWhatsAppAccessToken)
 	}
+	client := &whatsapp.Client{BaseURL: baseURL, Version: version, Timeout: graphTimeout,
+		Token: func(context.Context) (string, error) { return token, nil }}
 	var errs []error
-	if *submit {
+	if *submitFlag {
 		for _, t := range ours {
-			res, err := g.Submit(ctx, *waba, t)
+			res, err := submit(ctx, client, *waba, t)
 			if err != nil {
 				errs = append(errs, err)
 				fmt.Fprintf(out, "%-28s %-6s ERROR %v\n", t.Name, t.Language, err)
@@ -62,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 	}
 	if *status {
-		registered, err := g.List(ctx, *waba)
+		registered, err := client.ListTemplates(ctx, *waba, "")
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
