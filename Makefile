@@ -50,9 +50,10 @@ synth: deps ## synthesize the CDK app offline (cdk-nag errors fail it) and lint 
 
 test: deps vet unit synth fuzz ## run every test: vet, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
 
-bench: ## reminder throughput and sweep scaling (slow; not part of make test)
+bench: ## reminder throughput, sweep scaling and per-handler cost (slow; not part of make test)
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case sweep
+	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case cost
 
 openapi-spec: ## download Meta's WhatsApp OpenAPI spec (where ../shared/reference lacks it)
 	./scripts/fetch-openapi-spec.sh

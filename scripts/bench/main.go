@@ -4,11 +4,15 @@
 //
 //	go run ./scripts/localstack -- go run ./scripts/bench -case throughput
 //	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
+//	go run ./scripts/localstack -- go run ./scripts/bench -case cost
 //
 // throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
 // instances against the Graph API stand-in enforcing 80 messages/s for one number.
 // sweep: one sweep over 1,000 due reminders among 1,000 and then among 100,000
 // future appointments on DynamoDB Local; the sparse due index keeps the ratio flat.
+// cost: 300 reminders through every function's handler (EHR PUT, sweep, send, status
+// webhooks, inbound), measuring durations, DynamoDB and SQS requests and log bytes,
+// priced per 1,000 reminders as a Markdown table for the README (issue 6).
 package main
 
 import (
@@ -28,14 +32,15 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "", "throughput or sweep")
+	which := flag.String("case", "", "throughput, sweep or cost")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
 	due := flag.Int("due", 1000, "sweep: due reminders")
 	small := flag.Int("small", 1000, "sweep: future appointments, first run")
 	large := flag.Int("large", 100000, "sweep: future appointments, second run")
-	runs := flag.Int("runs", 3, "sweep: sweeps per size (the median is reported)")
+	runs := flag.Int("runs", 3, "sweep: sweeps per size; cost: runs per step (the median is reported)")
+	costReminders := flag.Int("cost-reminders", 300, "cost: reminders through the path (a multiple of 10 x -runs)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -45,8 +50,10 @@ func main() {
 		err = benchThroughput(ctx, *reminders, *rate, *instances)
 	case "sweep":
 		err = benchSweep(ctx, *due, *small, *large, *runs)
+	case "cost":
+		err = benchCost(ctx, *costReminders, *runs)
 	default:
-		err = fmt.Errorf("-case must be throughput or sweep")
+		err = fmt.Errorf("-case must be throughput, sweep or cost")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
