@@ -99,7 +99,7 @@ func TestInboundScenarios(t *testing.T) {
 				}
 			}
 			sentBefore := len(w.sentMessages())
-			w.events.reset()
+			w.events.Reset()
 			revBefore := map[string]int64{}
 			for _, p := range patients {
 				revBefore[p.appt] = w.appointment(p.appt).Revision
@@ -135,7 +135,7 @@ func (w *world) check(c scenario, body []byte, revBefore map[string]int64, sentB
 		}
 	}
 	// One clinic event per expected type.
-	evs := w.events.events()
+	evs := w.events.Events()
 	var types []string
 	for _, e := range evs {
 		types = append(types, e.Type)
@@ -246,7 +246,7 @@ func TestStatusSequence(t *testing.T) {
 	if err != nil || r.State != reminder.StateFailed || r.ErrorCode != 131026 || r.Reason != "undeliverable" {
 		t.Errorf("2h reminder = %+v, %v; want failed 131026 undeliverable", r, err)
 	}
-	evs := w.events.events()
+	evs := w.events.Events()
 	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed || evs[0].Data["errorClass"] != "undeliverable" ||
 		evs[0].Data["appointmentId"] != "appt-es" || evs[0].Data["errorCode"] != 131026 {
 		t.Errorf("events = %+v, want one message.failed for appt-es (undeliverable)", evs)
@@ -280,7 +280,7 @@ func TestReplyFailureRetriesWithoutDoubleEffect(t *testing.T) {
 		t.Errorf("replies = %d, want 1", n)
 	}
 	ids := map[string]bool{}
-	for _, e := range w.events.events() {
+	for _, e := range w.events.Events() {
 		ids[e.ID] = true
 	}
 	if len(ids) != 1 {
@@ -361,7 +361,7 @@ func TestSharedPhoneAmbiguity(t *testing.T) {
 	if n := w.deliver(fixture(t, "keyword_confirm_en")); n != 0 {
 		t.Fatalf("%d failures", n)
 	}
-	evs := w.events.events()
+	evs := w.events.Events()
 	if len(evs) != 1 || evs[0].Data["reason"] != ReasonAmbiguousPatient {
 		t.Fatalf("events = %+v, want an ambiguous_patient escalation", evs)
 	}
@@ -369,7 +369,7 @@ func TestSharedPhoneAmbiguity(t *testing.T) {
 		t.Error("an ambiguous keyword changed an appointment")
 	}
 	// The template button names the appointment, so it is not ambiguous.
-	w.events.reset()
+	w.events.Reset()
 	if n := w.deliver(fixture(t, "button_confirm_en")); n != 0 {
 		t.Fatalf("%d failures", n)
 	}
@@ -399,7 +399,7 @@ func TestLateOlderAnswerIsSuperseded(t *testing.T) {
 	if a := w.appointment("appt-es"); a.Response != appointment.ResponseCancelledByPatient {
 		t.Errorf("response = %s, want the newer cancel to stand", a.Response)
 	}
-	if n := len(w.events.events()); n != 1 {
+	if n := len(w.events.Events()); n != 1 {
 		t.Errorf("events = %d, want only the newer answer's", n)
 	}
 }

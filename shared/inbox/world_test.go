@@ -1,6 +1,8 @@
 package inbox
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -94,33 +96,12 @@ func (w *world) sentMessages() []sentMessage {
 // error (HTTP 500); 0 clears it.
 func (w *world) failNextSends(n int) { w.graph.SetFaults(whatsapptest.Faults{ServerErrorNext: n}) }
 
-// eventLog records what would go to the ehr-outbox queue.
-type eventLog struct {
-	mu  sync.Mutex
-	all []clinic.Event
-}
-
-func (e *eventLog) Publish(_ context.Context, evs ...clinic.Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.all = append(e.all, evs...)
-	return nil
-}
-
-func (e *eventLog) events() []clinic.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]clinic.Event(nil), e.all...)
-}
-
-func (e *eventLog) reset() { e.mu.Lock(); e.all = nil; e.mu.Unlock() }
-
 type world struct {
 	t      *testing.T
 	store  *dynamo.Store
 	clock  *platform.FakeClock
 	graph  *whatsapptest.Server
-	events *eventLog
+	events *clinictest.Recorder
 	logs   *syncBuffer
 	svc    *Service
 }
@@ -142,7 +123,7 @@ func newWorld(t *testing.T) *world {
 	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(msgTime.Add(30 * time.Second))
 	w := &world{t: t, store: dynamo.NewStore(client, names, clock, 4), clock: clock,
-		events: &eventLog{}, logs: &syncBuffer{}}
+		events: &clinictest.Recorder{}, logs: &syncBuffer{}}
 	// The Graph API stand-in is the one thing that cannot run here for real; it
 	// posts no status webhooks (no WebhookURL): the tests feed statuses themselves.
 	w.graph = whatsapptest.NewServer(t, whatsapptest.Config{AccessToken: graphToken, AppSecret: "test-app-secret", Clock: clock})

@@ -1,6 +1,8 @@
 package outreach_test
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -29,25 +31,6 @@ const (
 	testAppSecret = "test-app-secret" // the stand-in requires one; it posts no webhooks here
 	testClinic1   = "clinic-s"
 )
-
-// recordingEvents keeps published clinic events.
-type recordingEvents struct {
-	mu  sync.Mutex
-	evs []clinic.Event
-}
-
-func (r *recordingEvents) Publish(_ context.Context, evs ...clinic.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, evs...)
-	return nil
-}
-
-func (r *recordingEvents) snapshot() []clinic.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]clinic.Event(nil), r.evs...)
-}
 
 // recordingDelayer keeps the visibility delay given to each receipt handle; the
 // records are synthetic, so there is no SQS message to change.
@@ -78,7 +61,7 @@ type senderEnv struct {
 	store  *dynamo.Store
 	stub   *whatsapptest.Server
 	client *whatsapp.Client
-	events *recordingEvents
+	events *clinictest.Recorder
 	delays *recordingDelayer
 	halts  int
 	haltMu sync.Mutex
@@ -89,7 +72,7 @@ type senderEnv struct {
 // is injected and counted where issue 5 asks: at the stand-in.
 func newSenderEnv(t *testing.T, faults whatsapptest.Faults) *senderEnv {
 	t.Helper()
-	e := &senderEnv{t: t, ctx: ctxT(t), clock: platform.NewFakeClock(t0), events: &recordingEvents{},
+	e := &senderEnv{t: t, ctx: ctxT(t), clock: platform.NewFakeClock(t0), events: &clinictest.Recorder{},
 		delays: &recordingDelayer{delays: map[string]time.Duration{}}}
 	e.store = newStore(t, e.clock)
 	// The fake clock also drives the stand-in's per-number rate limiter, so its
@@ -435,11 +418,10 @@ func TestTemplateErrorFailsAtOnceWithoutRetry(t *testing.T) {
 	if r.State != reminder.StateFailed || r.ErrorCode != whatsapp.CodeTemplateMissing || r.Reason == "" {
 		t.Errorf("reminder %s code %d reason %q, want failed with 132001 and a reason", r.State, r.ErrorCode, r.Reason)
 	}
-	e.events.mu.Lock()
-	defer e.events.mu.Unlock()
-	if len(e.events.evs) != 1 || e.events.evs[0].Type != clinic.EventMessageFailed ||
-		e.events.evs[0].Data["errorCode"] != whatsapp.CodeTemplateMissing || e.events.evs[0].Data["appointmentId"] != "tpl-1" {
-		t.Errorf("events %+v, want one message.failed with the code", e.events.evs)
+	evs := e.events.Events()
+	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed ||
+		evs[0].Data["errorCode"] != whatsapp.CodeTemplateMissing || evs[0].Data["appointmentId"] != "tpl-1" {
+		t.Errorf("events %+v, want one message.failed with the code", evs)
 	}
 }
 
@@ -506,7 +488,7 @@ func TestLastFailedReceiveTellsTheClinic(t *testing.T) {
 		t.Fatalf("last receive: %+v, %v; want the record failed (it moves to the DLQ)", resp, err)
 	}
 	var failed []clinic.Event
-	for _, ev := range e.events.snapshot() {
+	for _, ev := range e.events.Events() {
 		if ev.Type == clinic.EventMessageFailed {
 			failed = append(failed, ev)
 		}
