@@ -5,6 +5,8 @@ package main
 // and starting it again on the same ports works.
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/localtest"
+
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -17,7 +19,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -147,7 +148,7 @@ func nothingLeft(t *testing.T, children []proc, dynPort, motoPort int, ports ...
 type dev struct {
 	cmd     *exec.Cmd
 	port    int
-	out     *syncBuffer // stdout: JSON logs; stderr: instructions
+	out     *localtest.LogBuffer // stdout: JSON logs; stderr: instructions
 	started time.Time
 	exited  chan struct{}
 	waitErr error
@@ -155,7 +156,7 @@ type dev struct {
 
 func startDev(t *testing.T, bin, root string, port, graphPort int) *dev {
 	t.Helper()
-	d := &dev{port: port, out: &syncBuffer{}, exited: make(chan struct{})}
+	d := &dev{port: port, out: &localtest.LogBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(bin)
 	d.cmd.Dir = root
 	d.cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort))
@@ -394,21 +395,4 @@ func freePort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return p
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -3,7 +3,6 @@ package inbox
 import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
 
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,28 +100,16 @@ type world struct {
 	clock  *platform.FakeClock
 	graph  *whatsapptest.Server
 	events *clinictest.Recorder
-	logs   *syncBuffer
+	logs   *localtest.LogBuffer
 	svc    *Service
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(msgTime.Add(30 * time.Second))
 	w := &world{t: t, store: dynamo.NewStore(client, names, clock, 4), clock: clock,
-		events: &clinictest.Recorder{}, logs: &syncBuffer{}}
+		events: &clinictest.Recorder{}, logs: &localtest.LogBuffer{}}
 	// The Graph API stand-in is the one thing that cannot run here for real; it
 	// posts no status webhooks (no WebhookURL): the tests feed statuses themselves.
 	w.graph = whatsapptest.NewServer(t, whatsapptest.Config{AccessToken: graphToken, AppSecret: "test-app-secret", Clock: clock})

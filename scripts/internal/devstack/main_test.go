@@ -8,6 +8,8 @@ package devstack_test
 // and appointment id.
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/localtest"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -48,7 +50,7 @@ const (
 type world struct {
 	stack    *devstack.Stack
 	cfg      devstack.Config
-	logs     *syncBuffer
+	logs     *localtest.LogBuffer
 	callback *callbackRecorder
 	http     *http.Client
 }
@@ -94,7 +96,7 @@ func startWorld() (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &world{logs: &syncBuffer{}, http: &http.Client{Timeout: 10 * time.Second}}
+	w := &world{logs: &localtest.LogBuffer{}, http: &http.Client{Timeout: 10 * time.Second}}
 	w.callback, err = newCallbackRecorder(devstack.DefaultEHRSecret)
 	if err != nil {
 		return nil, err
@@ -124,30 +126,9 @@ func startWorld() (*world, error) {
 
 // ---- log capture -------------------------------------------------------------
 
-// syncBuffer collects the stack's JSON log lines; writers are many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Len is an offset: lines written after it are the ones a test caused.
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
 // linesSince returns the complete log lines written since offset, decoded.
-func (b *syncBuffer) linesSince(offset int) []map[string]any {
-	b.mu.Lock()
-	data := append([]byte(nil), b.buf.Bytes()[offset:]...)
-	b.mu.Unlock()
+func linesSince(b *localtest.LogBuffer, offset int) []map[string]any {
+	data := b.Since(offset)
 	var out []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
@@ -163,9 +144,9 @@ func (b *syncBuffer) linesSince(offset int) []map[string]any {
 }
 
 // errorsSince returns the lines at level ERROR (or not JSON at all) since offset.
-func (b *syncBuffer) errorsSince(offset int) []string {
+func errorsSince(b *localtest.LogBuffer, offset int) []string {
 	var out []string
-	for _, m := range b.linesSince(offset) {
+	for _, m := range linesSince(b, offset) {
 		if lvl, _ := m["level"].(string); lvl == "ERROR" || lvl == "UNPARSED" {
 			line, _ := json.Marshal(m)
 			out = append(out, string(line))
@@ -181,7 +162,7 @@ func (w *world) dumpOnFailure(t *testing.T, offset int) {
 		if !t.Failed() {
 			return
 		}
-		lines := w.logs.linesSince(offset)
+		lines := linesSince(w.logs, offset)
 		if len(lines) > 200 {
 			lines = lines[len(lines)-200:]
 		}
@@ -352,7 +333,7 @@ func (w *world) queueDepth(t *testing.T, name string) (visible, inFlight, delaye
 func (w *world) waitDrained(t *testing.T, name string, offset int) {
 	t.Helper()
 	eventually(t, waitTimeout, "queue "+name+" to drain", func() (bool, string) {
-		if errs := w.logs.errorsSince(offset); len(errs) > 0 {
+		if errs := errorsSince(w.logs, offset); len(errs) > 0 {
 			t.Fatalf("the stack logged errors while %s drained:\n%s", name, strings.Join(errs, "\n"))
 		}
 		v, f, d := w.queueDepth(t, name)

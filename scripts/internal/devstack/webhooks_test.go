@@ -71,7 +71,7 @@ func TestMetaWebhookExamplesAreProcessed(t *testing.T) {
 			}
 			w.settle(t, offset)
 
-			lines := w.logs.linesSince(offset)
+			lines := linesSince(w.logs, offset)
 			if !round.messages {
 				// Every value with messages or statuses is acknowledged and counted.
 				if got := countMsg(lines, "inbound_unknown_phone_number_id"); got != wantValues {
@@ -122,7 +122,7 @@ func (w *world) settle(t *testing.T, offset int) {
 			t.Errorf("dead-letter queue %s holds %d messages", q.DLQName(), v+f+d)
 		}
 	}
-	if errs := w.logs.errorsSince(offset); len(errs) > 0 {
+	if errs := errorsSince(w.logs, offset); len(errs) > 0 {
 		t.Errorf("the stack logged errors:\n%s", strings.Join(errs, "\n"))
 	}
 	if _, rejected := w.callback.snapshot(); len(rejected) > 0 {
