@@ -95,11 +95,11 @@ func ParseButtonPayload(s string) (ButtonPayload, error) {
 		fields[i] = v
 	}
 	p := ButtonPayload{Action: Action(fields[0]), ClinicID: fields[1], AppointmentID: fields[2], Generation: fields[3]}
-	if !p.Action.Valid() {
-		return ButtonPayload{}, fmt.Errorf("%w: action %q", ErrNotFrontdeskPayload, fields[0])
-	}
-	if p.ClinicID == "" || (p.Action != ActionReopen && p.AppointmentID == "") {
-		return ButtonPayload{}, fmt.Errorf("%w: %s without clinic or appointment", ErrNotFrontdeskPayload, p.Action)
+	// Accept exactly what Encode could have written for a sendable button: a payload
+	// Validate refuses (unknown action, missing ids, over WhatsApp's limit once
+	// encoded) was not written by Frontdesk.
+	if err := p.Validate(); err != nil {
+		return ButtonPayload{}, fmt.Errorf("%w: %v", ErrNotFrontdeskPayload, err)
 	}
 	return p, nil
 }
