@@ -46,6 +46,10 @@ type Config struct {
 	EHRWebhookSecret, EHRAPIToken       string
 	CallbackURL                         string
 	ClinicFile                          string
+	// GraphBaseURL, when set (WHATSAPP_API_BASE_URL), is where Frontdesk sends: a
+	// Meta test number's Graph API or another fake. The built-in stand-in then does
+	// not start and GraphPort is unused.
+	GraphBaseURL string
 	// QuietHours overrides the demo clinic's quiet hours ("21:00-08:00"); empty
 	// disables them so a demo run at night still shows a reminder at once.
 	QuietHours string
@@ -107,6 +111,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		CallbackURL:      get("DEMO_EHR_CALLBACK_URL", ""),
 		ClinicFile:       get("DEMO_CLINIC_FILE", ""),
 		QuietHours:       get("DEMO_QUIET_HOURS", ""),
+		GraphBaseURL:     strings.TrimRight(get("WHATSAPP_API_BASE_URL", ""), "/"),
 	}, nil
 }
 
@@ -153,21 +158,24 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: API port: %w (set PORT)", err)
 	}
-	graphLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.GraphPort))
-	if err != nil {
-		apiLn.Close()
-		return nil, fmt.Errorf("devstack: Graph API stand-in port: %w (set GRAPH_PORT)", err)
-	}
-	s := &Stack{
-		APIURL:   "http://" + apiLn.Addr().String(),
-		GraphURL: "http://" + graphLn.Addr().String(),
+	s := &Stack{APIURL: "http://" + apiLn.Addr().String(), GraphURL: cfg.GraphBaseURL}
+	var graphLn net.Listener
+	if cfg.GraphBaseURL == "" {
+		graphLn, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.GraphPort))
+		if err != nil {
+			apiLn.Close()
+			return nil, fmt.Errorf("devstack: Graph API stand-in port: %w (set GRAPH_PORT)", err)
+		}
+		s.GraphURL = "http://" + graphLn.Addr().String()
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	defer func() {
 		if err != nil {
 			apiLn.Close()
-			graphLn.Close()
+			if graphLn != nil {
+				graphLn.Close()
+			}
 			s.Stop()
 		}
 	}()
@@ -188,16 +196,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, 8)
 
-	validator, err := whatsappspec.Default()
-	if err != nil {
-		return nil, fmt.Errorf("devstack: Meta's OpenAPI spec is needed by the Graph API stand-in: %w", err)
-	}
-	s.Stub, err = whatsapptest.New(whatsapptest.Config{
-		AccessToken: cfg.AccessToken, AppSecret: cfg.AppSecret, Validator: validator,
-		WebhookURL: s.APIURL + "/webhooks/whatsapp", Logger: log.With("component", "graph-stub"),
-	})
-	if err != nil {
-		return nil, err
+	if cfg.GraphBaseURL == "" {
+		if s.Stub, err = newStub(cfg, s.APIURL, log); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Info("sending to WHATSAPP_API_BASE_URL; the Graph API stand-in is not started", "graph_base_url", cfg.GraphBaseURL)
 	}
 
 	secrets := &platform.Secrets{Lookup: func(name string) (string, bool) {
@@ -222,7 +226,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(sq, s.Queues[queue.Inbound])},
 		Log:         log,
 	}
-	s.serve(graphLn, s.Stub)
+	if s.Stub != nil {
+		s.serve(graphLn, s.Stub)
+	}
 
 	s.Sweeper = &outreach.Sweeper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}
 	sender := &outreach.Sender{
@@ -261,6 +267,26 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newStub builds the Graph API stand-in. Without Meta's spec (a laptop with no network
+// the first time) it still starts, checking only the recipient and type of each send,
+// and says so in one line.
+func newStub(cfg Config, apiURL string, log *slog.Logger) (*whatsapptest.Stub, error) {
+	stubCfg := whatsapptest.Config{
+		AccessToken: cfg.AccessToken, AppSecret: cfg.AppSecret,
+		WebhookURL: apiURL + "/webhooks/whatsapp", Logger: log.With("component", "graph-stub"),
+	}
+	if whatsappspec.SpecAvailable() {
+		validator, err := whatsappspec.Default()
+		if err != nil {
+			return nil, fmt.Errorf("devstack: Meta's OpenAPI spec for the Graph API stand-in: %w", err)
+		}
+		stubCfg.Validator = validator
+	} else {
+		log.Warn(whatsappspec.SkipMessage(whatsappspec.SpecPath()))
+	}
+	return whatsapptest.New(stubCfg)
 }
 
 func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {

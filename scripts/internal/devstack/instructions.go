@@ -4,10 +4,14 @@ import "fmt"
 
 // Instructions is what `make dev` prints once everything answers: commands to paste.
 func Instructions(s *Stack, cfg Config) string {
+	graph := fmt.Sprintf("  Graph API stand-in            %[1]s        recorded sends: %[1]s/_stub/messages", s.GraphURL)
+	if s.Stub == nil {
+		graph = fmt.Sprintf("  Graph API (WHATSAPP_API_BASE_URL) %s   the built-in stand-in is not running: step 2 works only against a stand-in", s.GraphURL)
+	}
 	return fmt.Sprintf(`
 Frontdesk is running.
   API (EHR + WhatsApp webhook)  %[1]s        health: %[1]s/healthz   contract: %[1]s/openapi.yaml
-  Graph API stand-in            %[2]s        recorded sends: %[2]s/_stub/messages
+%[6]s
   demo clinic                   %[3]s (phone_number_id %[4]s)
 
 Try it (in another terminal, from the repository):
@@ -29,5 +33,5 @@ Try it (in another terminal, from the repository):
   go run ./scripts/demo say -text "STOP"
 
 Ctrl-C stops everything, local servers included.
-`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken)
+`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph)
 }
