@@ -8,7 +8,7 @@ GO ?= go
 # budget (-fuzztime=10s) lets Go 1.26's fuzz coordinator fail with "context deadline
 # exceeded" at the boundary under load (golang/go#75804), which would make CI flaky.
 # Raise it locally for longer runs (e.g. FUZZTIME=2000000x, or FUZZTIME=60s by hand).
-FUZZTIME ?= 40000x
+FUZZTIME ?= 100000x
 
 .PHONY: help deps build dev test vet unit synth fuzz clean openapi-spec bench
 
