@@ -768,3 +768,33 @@ func TestScopedTokens(t *testing.T) {
 		}
 	}
 }
+
+// The webhook's server-side failures answer like the EHR API's: a generic text
+// and a correlation id naming exactly one ERROR line that holds the cause.
+func TestWebhookServerFailuresHideTheirCause(t *testing.T) {
+	const cause = "arn:aws:secretsmanager:us-east-1:000000000000:secret:frontdesk/test/whatsapp/app-secret-XyZ: AccessDeniedException"
+	logs := &localtest.LogBuffer{}
+	log := platform.NewLogger(logs, nil)
+	clock := platform.NewFakeClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	failing := func(context.Context) (string, error) { return "", fmt.Errorf("get secret %s", cause) }
+	hook := &httpapi.Webhook{AppSecret: failing, VerifyToken: failing, Queue: nil, Log: log}
+	srv := httptest.NewServer(httpapi.NewRouter(nil, hook, log, clock, ""))
+	t.Cleanup(srv.Close)
+	h := &secHarness{harness: &harness{t: t, srv: srv, clock: clock}, logs: logs}
+	body := []byte(`{"object":"whatsapp_business_account","entry":[]}`)
+	for _, req := range []*http.Request{
+		h.metaReq(body, whatsapp.Sign([]byte(metaAppSecret), body)),
+		func() *http.Request {
+			r, _ := http.NewRequest("GET", srv.URL+"/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1", nil)
+			return r
+		}(),
+	} {
+		at := logs.Len()
+		resp := h.do(req)
+		text := readAll(resp)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s: %d %v, want 503 with Retry-After", req.Method, resp.StatusCode, resp.Header)
+		}
+		checkCorrelation(t, h, at, cause, text)
+	}
+}
