@@ -218,7 +218,7 @@ func (s *Service) Prepare(ctx context.Context, c clinic.Clinic, events []ehr.Eve
 			}
 		}
 		stored, _, err := s.Store.GetAppointment(ctx, c.ID, ev.Appointment.ID)
-		if prev, ok := earlier[ev.Appointment.ID]; ok && (errors.Is(err, appointment.ErrNotFound) || stored.OrderingKey == "") {
+		if prev, ok := earlier[ev.Appointment.ID]; ok && (errors.Is(err, appointment.ErrNotFound) || err == nil && stored.OrderingKey == "") {
 			stored, err = prev, nil
 		}
 		switch {
