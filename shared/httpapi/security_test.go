@@ -798,3 +798,27 @@ func TestWebhookServerFailuresHideTheirCause(t *testing.T) {
 		checkCorrelation(t, h, at, cause, text)
 	}
 }
+
+// panickingClinics stands in for a bug deep in a handler.
+type panickingClinics struct{}
+
+func (panickingClinics) GetClinic(context.Context, string) (clinic.Clinic, error) {
+	panic("index out of range in table frontdesk-prod-clinics")
+}
+
+// A panic is answered like any 5xx: generic text, one correlated ERROR line.
+func TestPanicIsAnsweredWithACorrelationID(t *testing.T) {
+	logs := &localtest.LogBuffer{}
+	log := platform.NewLogger(logs, nil)
+	clock := platform.NewFakeClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	api := &httpapi.EHRAPI{Clinics: panickingClinics{}, Clock: clock, Log: log}
+	srv := httptest.NewServer(httpapi.NewRouter(api, nil, log, clock, ""))
+	t.Cleanup(srv.Close)
+	h := &secHarness{harness: &harness{t: t, srv: srv, clock: clock}, logs: logs}
+	resp := h.do(h.bearerReq("GET", "/v1/clinics/"+clinicID+"/appointments/appt-1", "", testToken, nil))
+	body := readAll(resp)
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	checkCorrelation(t, h, 0, "frontdesk-prod-clinics", body)
+}
