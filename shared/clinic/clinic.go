@@ -56,9 +56,6 @@ type Clinic struct {
 // before any lookup: ids become parts of storage keys.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
-// HasWriteToken reports whether the clinic has a token scoped to writes.
-func (c Clinic) HasWriteToken() bool { return c.WriteTokenHash != "" || c.WriteTokenSecretRef != "" }
-
 var (
 	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 	hhmm         = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
