@@ -34,6 +34,7 @@ func newHandler(a *app.App) http.Handler {
 		Verifier:    &ehr.Verifier{Clock: a.Clock},
 		Clock:       a.Clock,
 		Log:         a.Log,
+		Once:        a.Store,
 	}
 	return httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 }

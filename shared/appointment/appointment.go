@@ -88,6 +88,11 @@ type Appointment struct {
 	// Version orders EHR events: an explicit monotonic version, or lastUpdated in
 	// Unix milliseconds. An event with a lower version than stored is stale.
 	Version int64
+	// OrderingKey names what Version was taken from when the EHR offered a choice
+	// (FHIR meta "versionId" or "lastUpdated"). It is fixed for the appointment's
+	// life: the two are on different scales, so switching would make every later
+	// event look stale or every earlier one look new. Empty for native events.
+	OrderingKey string
 
 	Response    Response
 	RespondedAt time.Time

@@ -43,7 +43,18 @@ type Clinic struct {
 	APITokenHash string `json:"apiTokenHash,omitempty"`
 	// APITokenSecretRef, when set, names a secret holding the token instead.
 	APITokenSecretRef string `json:"apiTokenSecretRef,omitempty"`
+	// WriteTokenHash is the hex SHA-256 of the clinic's bearer token for writes
+	// (FHIR pushes from servers that send a fixed header instead of a signature).
+	// A clinic without one may still push with its read token, logged as
+	// deprecated, so Subscriptions set up before tokens were scoped keep working.
+	WriteTokenHash string `json:"writeTokenHash,omitempty"`
+	// WriteTokenSecretRef, when set, names a secret holding the write token instead.
+	WriteTokenSecretRef string `json:"writeTokenSecretRef,omitempty"`
 }
+
+// ValidID reports whether id can be a clinic id. The API checks path ids with it
+// before any lookup: ids become parts of storage keys.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 var (
 	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
@@ -113,6 +124,9 @@ func (c Clinic) Validate() error {
 	}
 	if c.APITokenHash == "" && c.APITokenSecretRef == "" {
 		bad("apiTokenHash or apiTokenSecretRef is required")
+	}
+	if c.WriteTokenHash != "" && strings.EqualFold(c.WriteTokenHash, c.APITokenHash) {
+		bad("writeTokenHash must differ from apiTokenHash: one token for both scopes is no scope")
 	}
 	return errors.Join(errs...)
 }

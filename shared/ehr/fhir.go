@@ -473,7 +473,13 @@ func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
 			a.Duration = time.Duration(*fa.MinutesDuration) * time.Minute
 		}
 	}
-	a.Version = ps.version(fa.Meta, at("meta"))
+	orderings := ps.orderings(fa.Meta, at("meta"))
+	switch {
+	case orderings.VersionID != 0:
+		a.Version, a.OrderingKey = orderings.VersionID, OrderVersionID
+	case orderings.LastUpdated != 0:
+		a.Version, a.OrderingKey = orderings.LastUpdated, OrderLastUpdated
+	}
 
 	// Contained resources resolve "#id" references and are addressed relative to
 	// the Appointment.
@@ -491,7 +497,7 @@ func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
 	}
 	res := resolver{contained: contained, bundle: all}
 
-	ev := Event{}
+	ev := Event{Orderings: orderings}
 	var patientSeen bool
 	for i, part := range fa.Participant {
 		if part.Actor == nil {
@@ -533,24 +539,39 @@ func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
 	return ev, true
 }
 
-// version orders updates: meta.versionId when it is an integer (the usual server
-// behaviour), else meta.lastUpdated in Unix milliseconds.
-func (ps *fhirParser) version(m *fhirMeta, path string) int64 {
+// orderings returns the values an appointment can be ordered by: meta.versionId
+// when it is a positive integer (the usual server behaviour) and meta.lastUpdated
+// in Unix milliseconds. The first one an appointment arrives with stays its key
+// (Event.OrderAgainst), so both are kept.
+func (ps *fhirParser) orderings(m *fhirMeta, path string) Orderings {
+	var out Orderings
+	before := len(ps.p.list)
 	if m != nil {
-		if n, err := strconv.ParseInt(m.VersionID, 10, 64); err == nil && n >= 1 {
-			return n
+		n, err := strconv.ParseInt(m.VersionID, 10, 64)
+		switch {
+		case err == nil && n >= 1 && n <= MaxVersion:
+			out.VersionID = n
+		case m.VersionID != "" && strings.Trim(m.VersionID, "0123456789") == "" && (err != nil || n > MaxVersion):
+			ps.p.add(path+".versionId", "must be at most %d (2^53-1)", MaxVersion)
 		}
 		if m.LastUpdated != "" {
 			t, err := parseInstant(m.LastUpdated)
-			if err != nil {
+			switch {
+			case err != nil:
 				ps.p.add(path+".lastUpdated", "%v", err)
-				return 0
+			case t.After(ps.now.Add(MaxFutureSkew)):
+				ps.p.add(path+".lastUpdated", "must not be more than 5 minutes in the future")
+			case t.UnixMilli() < 1:
+				ps.p.add(path+".lastUpdated", "must be after 1970-01-01T00:00:00Z")
+			default:
+				out.LastUpdated = t.UnixMilli()
 			}
-			return t.UnixMilli()
 		}
 	}
-	ps.p.add(path, "versionId (an integer) or lastUpdated is required so that out-of-order deliveries can be detected")
-	return 0
+	if out == (Orderings{}) && len(ps.p.list) == before {
+		ps.p.add(path, "versionId (an integer) or lastUpdated is required so that out-of-order deliveries can be detected")
+	}
+	return out
 }
 
 func (ps *fhirParser) patient(ref fhirReference, target *resource, path string) (appointment.Patient, bool) {

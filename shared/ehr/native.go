@@ -123,16 +123,24 @@ func ParseNative(body []byte, c clinic.Clinic, appointmentID string, now time.Ti
 		p.add("/updatedAt", "give version or updatedAt, not both")
 	case hasVersion:
 		if n, ok := root.integer(&p, "version", true); ok {
-			if n < 1 {
+			switch {
+			case n < 1:
 				p.add("/version", "must be an integer of at least 1")
+			case n > MaxVersion:
+				p.add("/version", "must be at most %d (2^53-1)", MaxVersion)
 			}
 			a.Version = n
 		}
 	case hasUpdated:
 		if s, ok := root.str(&p, "updatedAt", true); ok {
 			t, err := parseInstant(s)
-			if err != nil {
+			switch {
+			case err != nil:
 				p.add("/updatedAt", "%v", err)
+			case t.After(now.Add(MaxFutureSkew)):
+				p.add("/updatedAt", "must not be more than 5 minutes in the future")
+			case t.UnixMilli() < 1:
+				p.add("/updatedAt", "must be after 1970-01-01T00:00:00Z")
 			}
 			a.Version = t.UnixMilli()
 		}
@@ -185,12 +193,18 @@ func parseConsentObject(o *object, p *problems, clinicID, patientID, defaultSour
 		case err != nil:
 			p.add(o.child("at"), "%v", err)
 		case t.After(now.Add(consentSkew)):
-			p.add(o.child("at"), "must not be in the future")
+			p.add(o.child("at"), "must not be more than 5 minutes in the future")
 		}
 		e.At = t.UTC()
 	}
 	if s, ok := o.str(p, "source", false); ok && o.maxLen(p, "source", s, maxSourceLen) {
-		if s = strings.TrimSpace(s); s != "" {
+		s = strings.TrimSpace(s)
+		switch {
+		case strings.EqualFold(s, consent.SourceWhatsApp):
+			// Only Frontdesk records what the patient said on WhatsApp; a client
+			// claiming it would make its statement look like the patient's own.
+			p.add(o.child("source"), "%q is reserved for statements Frontdesk records from the patient's own WhatsApp messages", consent.SourceWhatsApp)
+		case s != "":
 			e.Source = s
 		}
 	}

@@ -22,9 +22,11 @@ type AppointmentState struct {
 	Location        *appointment.Location `json:"location,omitempty"`
 	PatientID       string                `json:"patientId"`
 	Version         int64                 `json:"version"`
-	Response        *ResponseState        `json:"response,omitempty"`
-	Reminders       []ReminderState       `json:"reminders"`
-	Consent         ConsentSummary        `json:"consent"`
+	// OrderingKey is the FHIR meta element the appointment is ordered by, for its life.
+	OrderingKey string          `json:"orderingKey,omitempty"`
+	Response    *ResponseState  `json:"response,omitempty"`
+	Reminders   []ReminderState `json:"reminders"`
+	Consent     ConsentSummary  `json:"consent"`
 	// Stale is true when a PUT was older than the stored version and not applied.
 	Stale     bool      `json:"stale"`
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
@@ -70,6 +72,7 @@ func NewAppointmentState(a appointment.Appointment, reminders []reminder.Reminde
 		DurationMinutes: int64(a.Duration / time.Minute),
 		PatientID:       a.PatientID,
 		Version:         a.Version,
+		OrderingKey:     a.OrderingKey,
 		Reminders:       make([]ReminderState, 0, len(reminders)),
 		Consent:         ConsentSummary{State: consent.Current(ledger), History: nonNil(consent.Sorted(ledger))},
 		Stale:           stale,

@@ -6,7 +6,10 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
+
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
 // Problem is an RFC 9457 problem details body.
@@ -17,7 +20,22 @@ type Problem struct {
 	Detail   string         `json:"detail,omitempty"`
 	Instance string         `json:"instance,omitempty"`
 	Errors   []FieldProblem `json:"errors,omitempty"`
+	// CorrelationID names the one ERROR log line that holds the real cause of a
+	// 5xx; the answer itself never carries internal error text.
+	CorrelationID string `json:"correlationId,omitempty"`
+
+	// fhirCode is the OperationOutcome issue code when it is more specific than
+	// the status alone gives.
+	fhirCode string
 }
+
+// Problem types beyond the one per status.
+const (
+	ProblemIdempotencyKeyReused = "https://frontdesk.dev/problems/idempotency-key-reused"
+	ProblemOrderingKeyChanged   = "https://frontdesk.dev/problems/ordering-key-changed"
+	ProblemTokenScope           = "https://frontdesk.dev/problems/token-scope"
+	ProblemInternal             = "https://frontdesk.dev/problems/internal"
+)
 
 // FieldProblem points at one bad field with an RFC 6901 JSON pointer.
 type FieldProblem struct {
@@ -38,7 +56,7 @@ var problemTypes = map[int][2]string{
 	http.StatusUnsupportedMediaType:  {"https://frontdesk.dev/problems/unsupported-media-type", "Unsupported content type"},
 	http.StatusUnprocessableEntity:   {"https://frontdesk.dev/problems/unprocessable", "The request cannot be applied"},
 	http.StatusTooManyRequests:       {"https://frontdesk.dev/problems/too-many-requests", "Too many requests"},
-	http.StatusInternalServerError:   {"about:blank", "Internal error"},
+	http.StatusInternalServerError:   {ProblemInternal, "Internal error"},
 	http.StatusServiceUnavailable:    {"https://frontdesk.dev/problems/unavailable", "Temporarily unavailable"},
 }
 
@@ -51,7 +69,32 @@ func NewProblem(status int, detail string) *Problem {
 	return &Problem{Type: t[0], Title: t[1], Status: status, Detail: detail}
 }
 
+// withType returns p with a more specific type than its status's.
+func (p *Problem) withType(typ, fhirCode string) *Problem {
+	p.Type, p.fhirCode = typ, fhirCode
+	return p
+}
+
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+// internalProblem answers a server-side failure: the real error goes to exactly one
+// ERROR log line under a fresh correlation id, and the client gets generic text
+// with that id, never the error (it can hold ARNs, table names, AWS messages).
+func internalProblem(log *slog.Logger, r *http.Request, status int, err error) *Problem {
+	id := platform.NewID()
+	route := ""
+	if r != nil {
+		route = r.Pattern
+	}
+	log.Error("request failed", "correlation_id", id, "route", route, "status", status, "error", err)
+	detail := "an internal error occurred; quote correlation id " + id
+	if status == http.StatusServiceUnavailable {
+		detail = "temporarily unavailable; retry later (correlation id " + id + ")"
+	}
+	p := NewProblem(status, detail)
+	p.CorrelationID = id
+	return p
+}
 
 // WriteProblem answers with problem JSON.
 func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
@@ -60,6 +103,9 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }

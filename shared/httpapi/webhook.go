@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -27,8 +28,7 @@ type Webhook struct {
 func (h *Webhook) verify(w http.ResponseWriter, r *http.Request) {
 	token, err := h.VerifyToken(r.Context())
 	if err != nil {
-		h.Log.Error("webhook verify token unavailable", "error", err)
-		WriteProblem(w, r, NewProblem(http.StatusServiceUnavailable, "verification is not configured"))
+		WriteProblem(w, r, internalProblem(h.Log, r, http.StatusServiceUnavailable, fmt.Errorf("webhook verify token unavailable: %w", err)))
 		return
 	}
 	challenge, ok := whatsapp.VerifyChallenge(r.URL.Query(), token)
@@ -50,8 +50,7 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	secret, err := h.AppSecret(r.Context())
 	if err != nil {
-		h.Log.Error("webhook app secret unavailable", "error", err)
-		WriteProblem(w, r, NewProblem(http.StatusServiceUnavailable, "the webhook is not configured"))
+		WriteProblem(w, r, internalProblem(h.Log, r, http.StatusServiceUnavailable, fmt.Errorf("webhook app secret unavailable: %w", err)))
 		return
 	}
 	if err := whatsapp.VerifySignature([]byte(secret), body, r.Header.Get("X-Hub-Signature-256")); err != nil {
@@ -65,8 +64,7 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.Queue.Put(r.Context(), body); err != nil {
 		// Not 200: Meta keeps the payload and retries, so nothing is lost.
-		h.Log.Error("webhook enqueue failed", "error", err)
-		WriteProblem(w, r, NewProblem(http.StatusServiceUnavailable, "try again"))
+		WriteProblem(w, r, internalProblem(h.Log, r, http.StatusServiceUnavailable, fmt.Errorf("webhook enqueue failed: %w", err)))
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -42,6 +42,12 @@ type Service struct {
 // Errors the HTTP layer maps to statuses.
 var (
 	ErrUnknownPatient = errors.New("intake: the appointment references a patient Frontdesk does not know; send the Patient resource")
+	// ErrContention: the change could not be completed because the same records
+	// kept changing underneath it. The patient and consent may already be written
+	// (they go first, so that a reminder never goes out before its patient exists);
+	// every write is idempotent, so a retry completes the change. It is therefore a
+	// server-side failure (5xx), never a 4xx: a 4xx promises nothing was stored.
+	ErrContention = errors.New("intake: concurrent changes; retry")
 )
 
 // Result is the outcome of applying one appointment event.
@@ -71,7 +77,15 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 	// patient's phone or language back, or reminders would go to an old number.
 	// (Two concurrent events for different appointments of one patient can still
 	// race on the contact; the later write wins.)
-	if stored, existing, err := s.Store.GetAppointment(ctx, c.ID, ev.Appointment.ID); err == nil && ev.Appointment.Version <= stored.Version {
+	stored, existing, err := s.Store.GetAppointment(ctx, c.ID, ev.Appointment.ID)
+	if err == nil {
+		// Before anything is written: a FHIR event without its appointment's
+		// ordering key is refused whole.
+		if ev, err = ev.OrderAgainst(stored); err != nil {
+			return Result{}, err
+		}
+	}
+	if err == nil && ev.Appointment.Version <= stored.Version {
 		// A consent statement is a fact with its own time, whatever event carried
 		// it; the ledger orders by that time, so recording it late is safe.
 		if ev.Consent != nil {
@@ -115,6 +129,12 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
 			return Result{}, err
 		}
+		if found {
+			// The appointment may have been created since the first read.
+			if ev, err = ev.OrderAgainst(stored); err != nil {
+				return Result{}, fmt.Errorf("intake: appointment %s: %w: %w", ev.Appointment.ID, ErrContention, err)
+			}
+		}
 		if found && ev.Appointment.Version <= stored.Version {
 			return s.result(ctx, stored, existing, patient, false, true)
 		}
@@ -124,6 +144,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		if found {
 			next.Revision = stored.Revision
 			next.CreatedAt = stored.CreatedAt
+			if next.OrderingKey == "" {
+				next.OrderingKey = stored.OrderingKey
+			}
 			// A patient's answer belongs to the visit they answered about: it stands
 			// while the visit keeps its time and is void once the clinic moves it.
 			if next.Start.Equal(stored.Start) {
@@ -145,7 +168,7 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		next.Revision++
 		return s.result(ctx, next, mergeReminders(existing, changes), patient, !found, false)
 	}
-	return Result{}, fmt.Errorf("intake: appointment %s: %w after %d attempts", ev.Appointment.ID, appointment.ErrConflict, maxAttempts)
+	return Result{}, fmt.Errorf("intake: appointment %s: %w: %w after %d attempts", ev.Appointment.ID, ErrContention, appointment.ErrConflict, maxAttempts)
 }
 
 func (s *Service) result(ctx context.Context, a appointment.Appointment, rems []reminder.Reminder, p appointment.Patient, created, stale bool) (Result, error) {
@@ -176,21 +199,41 @@ func mergeReminders(existing []reminder.Reminder, changes []reminder.Change) []r
 	return out
 }
 
-// CheckPatients verifies, before anything is written, that every event which only
-// references its patient names one Frontdesk knows, so a FHIR Bundle is refused
-// whole (422) rather than half stored.
-func (s *Service) CheckPatients(ctx context.Context, c clinic.Clinic, events []ehr.Event) error {
+// Prepare checks, before anything is written, everything about events that can
+// only be known from storage: every event that only references its patient names
+// one Frontdesk knows, and every FHIR event carries the ordering key its stored
+// appointment is ordered by. It returns the events ordered on those keys. A FHIR
+// Bundle is thereby refused whole (422) rather than half stored.
+func (s *Service) Prepare(ctx context.Context, c clinic.Clinic, events []ehr.Event) ([]ehr.Event, error) {
+	out := make([]ehr.Event, 0, len(events))
+	// An appointment twice in one Bundle is created by the first entry and
+	// updated by the second, which must then carry the first one's key.
+	earlier := map[string]appointment.Appointment{}
 	for _, ev := range events {
-		if !ev.PatientIncomplete {
-			continue
+		if ev.PatientIncomplete {
+			if _, err := s.Store.GetPatient(ctx, c.ID, ev.Patient.ID); errors.Is(err, appointment.ErrNotFound) {
+				return nil, fmt.Errorf("%w (Appointment/%s references Patient/%s)", ErrUnknownPatient, ev.Appointment.ID, ev.Patient.ID)
+			} else if err != nil {
+				return nil, err
+			}
 		}
-		if _, err := s.Store.GetPatient(ctx, c.ID, ev.Patient.ID); errors.Is(err, appointment.ErrNotFound) {
-			return fmt.Errorf("%w (Appointment/%s references Patient/%s)", ErrUnknownPatient, ev.Appointment.ID, ev.Patient.ID)
-		} else if err != nil {
-			return err
+		stored, _, err := s.Store.GetAppointment(ctx, c.ID, ev.Appointment.ID)
+		if prev, ok := earlier[ev.Appointment.ID]; ok && (errors.Is(err, appointment.ErrNotFound) || err == nil && stored.OrderingKey == "") {
+			stored, err = prev, nil
 		}
+		switch {
+		case errors.Is(err, appointment.ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			if ev, err = ev.OrderAgainst(stored); err != nil {
+				return nil, err
+			}
+		}
+		earlier[ev.Appointment.ID] = ev.Appointment
+		out = append(out, ev)
 	}
-	return nil
+	return out, nil
 }
 
 // View is everything an EHR can read back about one appointment.

@@ -44,6 +44,7 @@ type Config struct {
 	AppSecret, VerifyToken, AccessToken string
 	PhoneNumberID                       string
 	EHRWebhookSecret, EHRAPIToken       string
+	EHRWriteToken                       string // the demo clinic's token for FHIR pushes
 	CallbackURL                         string
 	ClinicFile                          string
 	// GraphBaseURL, when set (WHATSAPP_API_BASE_URL), is where Frontdesk sends: a
@@ -66,6 +67,7 @@ const (
 	DefaultPhoneNumberID = "100000000000001"
 	DefaultEHRSecret     = "whsec_ZGV2LWVoci13ZWJob29rLXNlY3JldC0wMDAwMDAwMDA="
 	DefaultEHRAPIToken   = "dev-ehr-api-token"
+	DefaultEHRWriteToken = "dev-ehr-write-token"
 	DemoClinicID         = "demo-clinic"
 )
 
@@ -108,6 +110,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		PhoneNumberID:    get("DEMO_WHATSAPP_PHONE_NUMBER_ID", DefaultPhoneNumberID),
 		EHRWebhookSecret: get("DEMO_EHR_WEBHOOK_SECRET", DefaultEHRSecret),
 		EHRAPIToken:      get("DEMO_EHR_API_TOKEN", DefaultEHRAPIToken),
+		EHRWriteToken:    get("DEMO_EHR_WRITE_TOKEN", DefaultEHRWriteToken),
 		CallbackURL:      get("DEMO_EHR_CALLBACK_URL", ""),
 		ClinicFile:       get("DEMO_CLINIC_FILE", ""),
 		QuietHours:       get("DEMO_QUIET_HOURS", ""),
@@ -205,7 +208,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 
 	secrets := &platform.Secrets{Lookup: func(name string) (string, bool) {
-		v, ok := map[string]string{"DEMO_EHR_WEBHOOK_SECRET": cfg.EHRWebhookSecret, "DEMO_EHR_API_TOKEN": cfg.EHRAPIToken}[name]
+		v, ok := map[string]string{"DEMO_EHR_WEBHOOK_SECRET": cfg.EHRWebhookSecret, "DEMO_EHR_API_TOKEN": cfg.EHRAPIToken,
+			"DEMO_EHR_WRITE_TOKEN": cfg.EHRWriteToken}[name]
 		return v, ok
 	}}
 	if err := s.seedClinic(ctx, cfg); err != nil {
@@ -218,7 +222,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 
 	api := &httpapi.EHRAPI{
 		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log}, Clinics: s.Store, Idempotency: s.Store,
-		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log,
+		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log, Once: s.Store,
 	}
 	hook := &httpapi.Webhook{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
@@ -298,7 +302,7 @@ func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
 		}
 		path = filepath.Join(root, "scripts", "clinics", "demo-clinic.json")
 	}
-	c, err := clinicfile.Load(path, "", os.LookupEnv)
+	c, err := clinicfile.Load(path, "", "", os.LookupEnv)
 	if err != nil {
 		return err
 	}
