@@ -107,6 +107,7 @@ type Service struct {
 	MaxDelay    time.Duration
 	// Jitter returns a factor in [0,1) that spreads retries of many events for one
 	// clinic whose endpoint recovers, so they do not all arrive at once. Tests fix it.
+	// Called from concurrent deliveries.
 	Jitter func() float64
 }
 
