@@ -48,6 +48,7 @@ type Observability struct {
 	Topic     awssns.Topic
 	Alarms    []awscloudwatch.Alarm
 	DLQAlarms map[string]awscloudwatch.Alarm // by DLQ logical name
+	LogAlarms map[string]awscloudwatch.Alarm // by runbook log key (LogKeyAlarms)
 	Dashboard awscloudwatch.Dashboard
 }
 
@@ -120,6 +121,7 @@ func newObservability(stack awscdk.Stack, f *Frontdesk) *Observability {
 	alarm("SweepLag", fmt.Sprintf("Reminders are being enqueued more than %s after they were due", SweepLagAlarm),
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(MetricNamespace), MetricName: jsii.String(MetricSweepLag),
 			Period: five, Statistic: jsii.String("Maximum")}), SweepLagAlarm.Seconds(), gt)
+	o.LogAlarms = newLogKeyAlarms(stack, f, alarm)
 
 	o.Dashboard = newDashboard(stack, f, o, dlqs)
 	return o

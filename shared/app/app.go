@@ -69,6 +69,7 @@ func (a *App) WhatsAppClient() *whatsapp.Client {
 		BaseURL: a.Env.Optional(platform.EnvWhatsAppAPIBaseURL, platform.DefaultWhatsAppAPIBaseURL),
 		Version: a.Env.Optional(platform.EnvWhatsAppAPIVersion, "v23.0"),
 		Token:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAccessToken),
+		Timeout: a.Env.Duration(platform.EnvWhatsAppAPITimeout, whatsapp.DefaultTimeout),
 	}
 }
 
