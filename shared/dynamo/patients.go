@@ -56,6 +56,7 @@ type consentItem struct {
 	Source     string        `dynamodbav:"source"`
 	Evidence   string        `dynamodbav:"evidence,omitempty"`
 	RecordedAt time.Time     `dynamodbav:"recordedAt,omitempty"`
+	NotApplied string        `dynamodbav:"notApplied,omitempty"`
 }
 
 type consentMarker struct {
@@ -159,7 +160,8 @@ func (s *Store) AppendConsent(ctx context.Context, e consent.Entry) error {
 	pk := patientPK(e.ClinicID, e.PatientID)
 	entrySK := skConsent + formatSortable(e.At) + "#" + e.ID
 	entry, err := marshal(consentItem{PK: pk, SK: entrySK, ClinicID: e.ClinicID, PatientID: e.PatientID, ID: e.ID,
-		State: e.State, At: e.At.UTC(), Source: e.Source, Evidence: e.Evidence, RecordedAt: e.RecordedAt.UTC()})
+		State: e.State, At: e.At.UTC(), Source: e.Source, Evidence: e.Evidence, RecordedAt: e.RecordedAt.UTC(),
+		NotApplied: e.NotApplied})
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
@@ -205,7 +207,7 @@ func (s *Store) ConsentLedger(ctx context.Context, clinicID, patientID string) (
 			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
 		}
 		out = append(out, consent.Entry{ClinicID: it.ClinicID, PatientID: it.PatientID, ID: it.ID, State: it.State,
-			At: it.At, Source: it.Source, Evidence: it.Evidence, RecordedAt: it.RecordedAt})
+			At: it.At, Source: it.Source, Evidence: it.Evidence, RecordedAt: it.RecordedAt, NotApplied: it.NotApplied})
 	}
 	return out, nil
 }
