@@ -98,8 +98,18 @@ func (s *Store) PutPatient(ctx context.Context, p appointment.Patient) error {
 	upd = setOrRemove(upd, AttrPhoneKey, p.ClinicID+"#"+p.Phone, p.Phone != "")
 	upd = setOrRemove(upd, "givenName", p.GivenName, p.GivenName != "")
 	upd = setOrRemove(upd, "language", p.Language, p.Language != "")
-	if err := s.update(ctx, s.names.Patients, patientPK(p.ClinicID, p.ID), skPatient, upd, nil); err != nil {
+	before, err := s.updateOld(ctx, s.names.Patients, patientPK(p.ClinicID, p.ID), skPatient, upd)
+	if err != nil {
 		return wrap(op, err)
+	}
+	oldPhone := ""
+	if v, ok := before["phone"].(*types.AttributeValueMemberS); ok {
+		oldPhone = v.Value
+	}
+	// The link is written after the patient: a failure here fails the EHR call, and
+	// its retry writes both again.
+	if err := s.linkContact(ctx, p.ClinicID, p.ID, oldPhone, p.Phone); err != nil {
+		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
 	if !p.LastInboundAt.IsZero() {
 		if err := s.TouchInbound(ctx, p.ClinicID, p.ID, p.LastInboundAt); err != nil {
