@@ -54,8 +54,8 @@ type Result struct {
 	// Ledger is the patient's consent ledger with their number's WhatsApp STOP /
 	// START (see OnRecord); a statement the event carried that was kept without
 	// being applied has NotApplied set.
-	Ledger []consent.Entry
-	Created     bool
+	Ledger  []consent.Entry
+	Created bool
 	// Stale is true when the event was older than (or as old as) what is stored:
 	// acknowledged, not applied.
 	Stale bool
