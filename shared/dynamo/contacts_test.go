@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,23 @@ func TestSafetyAnswerAtMostOncePerInterval(t *testing.T) {
 	// Another clinic's slot for the same number is its own.
 	if got, _ := s.ClaimSafetyAnswer(ctx, "clinic-b", key, "wamid.F", now.Add(11*time.Minute), contact.SafetyInterval); !got {
 		t.Error("clinic-b's slot was taken by clinic-a's answer")
+	}
+}
+
+// Errors end up in logs: they name patients and contacts by keyed digest only.
+func TestPatientAndContactErrorsCarryDigestsOnly(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	_, err := s.GetPatient(ctx, "clinic-a", "pat-secret-7")
+	if err == nil || strings.Contains(err.Error(), "pat-secret-7") {
+		t.Errorf("GetPatient error %v names the patient", err)
+	}
+	err = s.AppendConsent(ctx, consent.Entry{ClinicID: "clinic-a", PatientID: "pat-secret-7", State: consent.OptedIn, At: time.Now(), Source: "ehr"})
+	if err == nil || strings.Contains(err.Error(), "pat-secret-7") {
+		t.Errorf("AppendConsent error %v names the patient", err)
+	}
+	_, err = s.RecordContactConsent(ctx, "clinic-a", "+15550100143", consent.Entry{})
+	if err == nil || strings.Contains(err.Error(), "5550100143") {
+		t.Errorf("RecordContactConsent error %v names the number", err)
 	}
 }

@@ -65,8 +65,10 @@ type consentMarker struct {
 	EntrySK string `dynamodbav:"entrySk"`
 }
 
+// patientOp names an operation for its error: errors end up in logs, so the
+// patient id is a keyed digest (platform.Hash) there.
 func patientOp(verb, clinicID, patientID string) string {
-	return fmt.Sprintf("%s patient %s/%s", verb, clinicID, patientID)
+	return fmt.Sprintf("%s patient %s/%s", verb, clinicID, platform.Hash(patientID))
 }
 
 // GetPatient reads a patient's contact record.
@@ -157,7 +159,7 @@ func (s *Store) TouchInbound(ctx context.Context, clinicID, patientID string, at
 // AppendConsent adds a ledger entry. It is idempotent by e.ID: appending the same
 // entry again (a redelivered STOP, a retried EHR call) stores nothing new.
 func (s *Store) AppendConsent(ctx context.Context, e consent.Entry) error {
-	op := fmt.Sprintf("append consent %s to %s/%s", e.ID, e.ClinicID, e.PatientID)
+	op := fmt.Sprintf("append consent %s to %s/%s", e.ID, e.ClinicID, platform.Hash(e.PatientID))
 	if err := e.Validate(); err != nil {
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
