@@ -349,7 +349,7 @@ func (s *Service) text(ctx context.Context, in *inbound, body string) error {
 }
 
 // emergency escalates as urgent and sends the fixed safety text in lang (the
-// message's language; "" falls back to the patient's, then the clinic's). Escalate
+// message's language; "" when unclear, then the clinic's default). Escalate
 // first: reaching a human matters more than the answer. The answer names no
 // patient and no appointment, so it is safe for any number, and goes out even to an
 // opted-out number: silence in an emergency is the worse failure. One safety answer
@@ -373,6 +373,9 @@ func (s *Service) emergency(ctx context.Context, in *inbound, lang string) error
 				"contact", platform.Hash(in.contactKey))
 			return nil
 		}
+	}
+	if lang == "" {
+		lang = in.c.DefaultLanguage // the message's language is unclear
 	}
 	in.replyLang = lang
 	return s.reply(ctx, in, in.patientID, replyEmergency, nil, true)

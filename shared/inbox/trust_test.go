@@ -72,6 +72,7 @@ func TestSafetyAnswerFromAnySender(t *testing.T) {
 		{"unknown Mexican number in 521 form", "5215550100174", textMsg("me duele el pecho"), "es"},
 		{"unclear language: the clinic's default", "15550100175", textMsg("stroke? ictus?"), "en"},
 		{"known English patient writing Spanish", "15550100101", textMsg("no puedo respirar"), "es"},
+		{"known Spanish patient, unclear language: the clinic's default", "15550100102", textMsg("stroke? ictus?"), "en"},
 		{"shared family number", "15550100181", textMsg("my son is having a seizure"), "en"},
 		{"a foreign quick reply's text", "15550100176", map[string]any{"type": "button",
 			"button": map[string]string{"payload": "some-other-integration", "text": "chest pain"}}, "en"},
