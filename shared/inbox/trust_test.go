@@ -14,6 +14,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/conversation"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -267,4 +268,56 @@ func TestAnswerForAnEarlierTimeChangesNothing(t *testing.T) {
 			t.Errorf("consent %s", got)
 		}
 	})
+}
+
+// The log capture of the trust scenarios: no phone number, name, message text,
+// wamid, or plain patient id or contact key; the ids appear as keyed digests.
+func TestTrustScenarioLogsCarryDigestsOnly(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	oldGen := reminder.Generation(msgTime.Add(48 * time.Hour))
+	a := w.appointment("appt-en")
+	a.Start, a.Version = a.Start.Add(24*time.Hour), 2
+	if err := w.store.SaveAppointment(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	bodies := [][]byte{
+		w.message("15550100171", textMsg("Please help, I can't breathe")),
+		w.message("15550100172", textMsg("mi mamá tiene dolor en el pecho")),
+		w.message("15550100173", textMsg("meu pai não consegue respirar")),
+		w.message("15550100185", textMsg("STOP")),
+		w.message("15550100101", map[string]any{"type": "button", "button": map[string]string{
+			"payload": "fd1:confirm:clinic-sol:appt-en:" + oldGen, "text": "Confirm"}}),
+		w.message("15550100102", textMsg("STOP")),
+	}
+	for _, b := range bodies {
+		w.clock.Advance(time.Minute)
+		if n := w.deliver(b); n != 0 {
+			t.Fatalf("%d failures", n)
+		}
+	}
+	logs := w.logs.String()
+	assertNoPHI(t, "logs", []byte(logs), bodies...)
+	var wamids []string
+	for _, b := range bodies {
+		var n struct {
+			Entry []struct {
+				Changes []struct {
+					Value struct{ Messages []struct{ ID string } }
+				}
+			}
+		}
+		_ = json.Unmarshal(b, &n)
+		wamids = append(wamids, n.Entry[0].Changes[0].Value.Messages[0].ID)
+	}
+	for _, s := range append(wamids, "pat-en", "pat-es", "+15550100185", "15550100185") {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs hold %q", s)
+		}
+	}
+	for _, want := range []string{"pat-en", "+15550100185", wamids[0]} {
+		if !strings.Contains(logs, platform.Hash(want)) {
+			t.Errorf("no log line carries the digest of %q: the check above could not fail", want)
+		}
+	}
 }
