@@ -321,3 +321,52 @@ func TestTrustScenarioLogsCarryDigestsOnly(t *testing.T) {
 		}
 	}
 }
+
+// Outside the 24-hour window the answer to a stale tap is the reopen template; its
+// payload carries the reply kind where a reminder's carries a generation, and its
+// tap brings the current time with the buttons.
+func TestStaleTapOutsideTheWindowReopens(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	oldGen := reminder.Generation(msgTime.Add(48 * time.Hour))
+	a := w.appointment("appt-en")
+	a.Start, a.Version = a.Start.Add(24*time.Hour), 2
+	if err := w.store.SaveAppointment(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	tap := w.message("15550100101", map[string]any{"type": "button", "button": map[string]string{
+		"payload": "fd1:confirm:clinic-sol:appt-en:" + oldGen, "text": "Confirm"}})
+	w.clock.Advance(25 * time.Hour) // the queue delivers it after the window closed
+	if n := w.deliver(tap); n != 0 {
+		t.Fatal(n)
+	}
+	sent := w.sentMessages()
+	if len(sent) != 1 || sent[0].Template == nil || sent[0].Template.Name != reminder.TemplateReopen {
+		t.Fatalf("sent %+v, want the reopen template", sent)
+	}
+	var payload string
+	for _, c := range sent[0].Template.Components {
+		for _, p := range c.Parameters {
+			if p.Payload != "" {
+				payload = p.Payload
+			}
+		}
+	}
+	if payload != "fd1:reopen:clinic-sol:appt-en:moved" {
+		t.Fatalf("reopen payload %q", payload)
+	}
+	reopen := w.message("15550100101", map[string]any{"type": "button", "button": map[string]string{"payload": payload, "text": "See reply"}})
+	if n := w.deliver(reopen); n != 0 {
+		t.Fatal(n)
+	}
+	sent = w.sentMessages()
+	if len(sent) != 2 || sent[1].Interactive == nil || len(sent[1].Interactive.Action.Buttons) != 3 {
+		t.Fatalf("after the reopen tap: %+v, want the current time with the buttons", sent)
+	}
+	if got := w.appointment("appt-en"); got.Response != appointment.ResponseNone {
+		t.Errorf("response %q, want none", got.Response)
+	}
+	if evs := w.events.Events(); len(evs) != 0 {
+		t.Errorf("clinic events %+v, want none", evs)
+	}
+}
