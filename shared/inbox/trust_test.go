@@ -370,3 +370,19 @@ func TestStaleTapOutsideTheWindowReopens(t *testing.T) {
 		t.Errorf("clinic events %+v, want none", evs)
 	}
 }
+
+// messageID returns the id of the first message in a webhook body.
+func messageID(t *testing.T, body []byte) string {
+	t.Helper()
+	var n struct {
+		Entry []struct {
+			Changes []struct {
+				Value struct{ Messages []struct{ ID string } }
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &n); err != nil || len(n.Entry) == 0 || len(n.Entry[0].Changes) == 0 || len(n.Entry[0].Changes[0].Value.Messages) == 0 {
+		t.Fatalf("no message in the body (%v)", err)
+	}
+	return n.Entry[0].Changes[0].Value.Messages[0].ID
+}
