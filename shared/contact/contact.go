@@ -36,10 +36,13 @@ type Contact struct {
 // OptedOut reports whether the number said STOP and has not said START since.
 func (c Contact) OptedOut() bool { return c.Consent != nil && c.Consent.State == consent.OptedOut }
 
-// Statements returns the contact's WhatsApp statements for merging with a patient's
-// ledger (consent.Current orders them by time with the rest).
+// Statements returns what the number said that bears on each patient reached on it,
+// for merging with the patient's ledger (consent.Current orders by time): a standing
+// STOP. A START only lifts the number's own STOP; it is no patient's consent, so it
+// opts no one in (the patients on the number when it arrived got their own START
+// entry; a patient added later needs the clinic's opt-in).
 func (c Contact) Statements() []consent.Entry {
-	if c.Consent == nil {
+	if !c.OptedOut() {
 		return nil
 	}
 	return []consent.Entry{*c.Consent}

@@ -49,8 +49,8 @@ func TestOptedOutFollowsTheLatestStatement(t *testing.T) {
 		if got := c.c.OptedOut(); got != c.want {
 			t.Errorf("%s: OptedOut = %v, want %v", c.name, got, c.want)
 		}
-		if got := len(c.c.Statements()); got != map[bool]int{true: 1, false: 0}[c.c.Consent != nil] {
-			t.Errorf("%s: %d statements", c.name, got)
+		if got := len(c.c.Statements()); got != map[bool]int{true: 1, false: 0}[c.want] {
+			t.Errorf("%s: %d statements, want the STOP only", c.name, got)
 		}
 	}
 }

@@ -18,23 +18,27 @@ func TestSenderChecksTheNumbersOptOut(t *testing.T) {
 	stop := t0.Add(-time.Hour)
 	cases := []struct {
 		name       string
-		later      *consent.State // a statement for the patient after the STOP
+		booked     consent.State  // the patient's own consent a day before
+		numberSays consent.State  // the number's latest statement, an hour before
+		later      *consent.State // a statement for the patient after it
 		wantState  reminder.State
 		wantReason string
 	}{
-		{"the number said STOP", nil, reminder.StateSkipped, outreach.ReasonOptedOut},
-		{"the patient opted in after it", optedInAfterStop(), reminder.StateSent, ""},
+		{"the number said STOP", consent.OptedIn, consent.OptedOut, nil, reminder.StateSkipped, outreach.ReasonOptedOut},
+		{"the patient opted in after it", consent.OptedIn, consent.OptedOut, optedInAfterStop(), reminder.StateSent, ""},
+		// A START is no patient's consent: a patient without one is not opted in by it.
+		{"the number said START, the patient never opted in", "", consent.OptedIn, nil, reminder.StateSkipped, outreach.ReasonNoConsent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := newSenderEnv(t, whatsapptest.Faults{})
-			e.book("appt-x", consent.OptedIn) // opted in a day before t0
+			e.book("appt-x", c.booked)
 			key, err := contact.KeyOf(phoneFor("appt-x"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := e.store.RecordContactConsent(e.ctx, testClinic1, key, consent.Entry{ClinicID: testClinic1, PatientID: key,
-				ID: "stop-1", State: consent.OptedOut, At: stop, Source: consent.SourceWhatsApp, Evidence: "msg_1"}); err != nil {
+				ID: "statement-1", State: c.numberSays, At: stop, Source: consent.SourceWhatsApp, Evidence: "msg_1"}); err != nil {
 				t.Fatal(err)
 			}
 			if c.later != nil {
