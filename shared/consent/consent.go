@@ -79,18 +79,25 @@ func Admit(onRecord []Entry, e Entry, ch Channel) Entry {
 	switch {
 	case ch == ChannelEmbedded:
 		e.NotApplied = NotAppliedEmbedded
-	case e.Evidence == "" && latestApplied(onRecord).Source == SourceWhatsApp:
+	case e.Evidence == "" && whatsAppStopStands(onRecord):
 		e.NotApplied = NotAppliedNoEvidence
 	}
 	return e
 }
 
-func latestApplied(ledger []Entry) Entry {
-	applied := Applied(ledger)
-	if len(applied) == 0 {
-		return Entry{}
+// whatsAppStopStands reports whether a WhatsApp STOP came after the last applied
+// opt-in (a clinic's opt-out after it does not make it go away).
+func whatsAppStopStands(ledger []Entry) bool {
+	stands := false
+	for _, e := range Sorted(Applied(ledger)) {
+		switch {
+		case e.State == OptedIn:
+			stands = false
+		case e.State == OptedOut && e.Source == SourceWhatsApp:
+			stands = true
+		}
 	}
-	return Sorted(applied)[len(applied)-1]
+	return stands
 }
 
 // Applied returns the entries that count towards the state.

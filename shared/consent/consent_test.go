@@ -77,6 +77,10 @@ func TestAdmitOnlyThePatientOrEvidenceLiftsAnOptOut(t *testing.T) {
 		{"endpoint without evidence after STOP", []Entry{waStop}, entry("e", OptedIn, 2*time.Hour, SourceAPI, ""), ChannelEndpoint, NotAppliedNoEvidence, OptedOut},
 		{"endpoint with evidence after STOP", []Entry{waStop}, entry("e", OptedIn, 2*time.Hour, SourceAPI, "signed form 2026-11-02"), ChannelEndpoint, "", OptedIn},
 		{"endpoint without evidence after a clinic opt-out", []Entry{ehrOut}, entry("e", OptedIn, 2*time.Hour, SourceAPI, ""), ChannelEndpoint, "", OptedIn},
+		{"endpoint without evidence after STOP then a clinic opt-out", []Entry{waStop, entry("ehr-out-2", OptedOut, 90*time.Minute, SourceEHR, "")},
+			entry("e", OptedIn, 2*time.Hour, SourceAPI, ""), ChannelEndpoint, NotAppliedNoEvidence, OptedOut},
+		{"endpoint without evidence after STOP, START, clinic opt-out", []Entry{waStop, entry("start", OptedIn, 80*time.Minute, SourceWhatsApp, "msg_2"),
+			entry("ehr-out-2", OptedOut, 90*time.Minute, SourceEHR, "")}, entry("e", OptedIn, 2*time.Hour, SourceAPI, ""), ChannelEndpoint, "", OptedIn},
 		{"START on WhatsApp", []Entry{waStop}, entry("e", OptedIn, 2*time.Hour, SourceWhatsApp, "msg_2"), ChannelWhatsApp, "", OptedIn},
 		{"opt-out always applies", []Entry{ehrIn}, entry("e", OptedOut, 2*time.Hour, SourceEHR, ""), ChannelEmbedded, "", OptedOut},
 	}
