@@ -245,8 +245,16 @@ func (s *Service) dispatch(ctx context.Context, in *inbound) error {
 				in.intent = string(conversation.Stop)
 				return s.consent(ctx, in, consent.OptedOut)
 			case conversation.Start:
-				in.intent = string(conversation.Start)
-				return s.consent(ctx, in, consent.OptedIn)
+				// Only a number that said STOP has anything to resume; from any other
+				// unknown number "start" is a message for staff.
+				silenced, err := s.isSilenced(ctx, in)
+				if err != nil {
+					return err
+				}
+				if silenced {
+					in.intent = string(conversation.Start)
+					return s.consent(ctx, in, consent.OptedIn)
+				}
 			}
 		}
 		s.UnknownSenders.Add(1)
