@@ -50,17 +50,20 @@ type StackProps struct {
 
 // Frontdesk is the synthesized stack and handles on what it holds (tests use them).
 type Frontdesk struct {
-	Stack     awscdk.Stack
-	Stage     Stage
-	Keys      Keys
-	Tables    map[string]awsdynamodb.Table
-	Queues    map[string]WorkQueue
-	SweepDLQ  awssqs.Queue
-	Secrets   WhatsAppSecrets
-	Functions map[string]*Function
-	SenderESM awslambda.EventSourceMapping
-	API       *API
-	Obs       *Observability
+	Stack    awscdk.Stack
+	Stage    Stage
+	Keys     Keys
+	Tables   map[string]awsdynamodb.Table
+	Queues   map[string]WorkQueue
+	SweepDLQ awssqs.Queue
+	Secrets  WhatsAppSecrets
+	// LogDigestKey keys the digests of patient ids, contact keys and wamids in every
+	// function's logs (one key per deployment, so one id has one digest everywhere).
+	LogDigestKey awssecretsmanager.Secret
+	Functions    map[string]*Function
+	SenderESM    awslambda.EventSourceMapping
+	API          *API
+	Obs          *Observability
 }
 
 // WhatsAppSecrets are created by the stack with a generated placeholder; ops put
@@ -85,6 +88,15 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	newBackups(stack, st, f.Keys, f.Tables)
 	f.Queues = newQueues(stack, st, f.Keys)
 	f.Secrets = newWhatsAppSecrets(stack, st, f.Keys)
+	f.LogDigestKey = awssecretsmanager.NewSecret(stack, jsii.String("LogDigestKey"), &awssecretsmanager.SecretProps{
+		SecretName:    jsii.String("frontdesk/" + st.Name + "/log-digest-key"),
+		Description:   jsii.String("Key of the HMAC digests of ids in logs (scripts/logdigest); generated, never filled by hand"),
+		EncryptionKey: f.Keys.Secrets,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: st.RemovalPolicy(),
+	})
 	f.SweepDLQ = awssqs.NewQueue(stack, jsii.String("SweepDlq"), &awssqs.QueueProps{
 		QueueName:           jsii.String(st.Prefix() + "sweep-dlq"),
 		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
@@ -144,7 +156,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 	st, k, t, q := f.Stage, f.Keys, f.Tables, f.Queues
 	// Every function that builds the store gets the same shard count: a reminder
 	// written with one count and swept with another would never be found.
-	tablePrefix := map[string]string{platform.EnvTablePrefix: st.Prefix(), platform.EnvSweepShards: strconv.Itoa(SweepShards)}
+	tablePrefix := map[string]string{platform.EnvTablePrefix: st.Prefix(), platform.EnvSweepShards: strconv.Itoa(SweepShards),
+		platform.EnvLogDigestKey + "_SECRET_ARN": *f.LogDigestKey.SecretArn()}
 	env := func(base map[string]string, kv ...string) map[string]string {
 		out := map[string]string{}
 		for k, v := range base {
@@ -235,6 +248,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 	for _, s := range specs {
 		a := NewAccess()
 		s.access(a)
+		a.ReadSecret(f.LogDigestKey, k.Secrets)
 		f.Functions[s.spec.Name] = newFunction(f.Stack, st, k, assetRoot, s.spec, a)
 	}
 }

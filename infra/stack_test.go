@@ -764,7 +764,8 @@ func TestLeastPrivilege(t *testing.T) {
 			for _, k := range []string{"TableName", "QueueName", "Name"} {
 				if n, ok := p[k].(string); ok {
 					n = strings.TrimPrefix(n, prefix)
-					return strings.TrimPrefix(n, "frontdesk/"+s.stage.Name+"/whatsapp/")
+					n = strings.TrimPrefix(n, "frontdesk/"+s.stage.Name+"/whatsapp/")
+					return strings.TrimPrefix(n, "frontdesk/"+s.stage.Name+"/")
 				}
 			}
 			return id
@@ -810,6 +811,9 @@ func TestLeastPrivilege(t *testing.T) {
 				return out
 			}
 			w := want[fnName]
+			// Every function reads the deployment's log digest key.
+			w.secrets = append(append([]string{}, w.secrets...), "log-digest-key")
+			sort.Strings(w.secrets)
 			for kind, list := range map[string][]string{"read": w.read, "write": w.write, "send": w.send, "consume": w.consume, "secrets": w.secrets} {
 				if g := keys(got[kind]); !reflect.DeepEqual(g, list) && !(len(g) == 0 && len(list) == 0) {
 					t.Errorf("%s %s: %v, want %v", fnName, kind, g, list)
@@ -852,7 +856,7 @@ func TestSenderHaltsOnlyItsOwnMapping(t *testing.T) {
 }
 
 func TestFunctionEnvironment(t *testing.T) {
-	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards}
+	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
 		FnEHRAPI: {EnvAPIStageName},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
@@ -904,8 +908,8 @@ func TestFunctionEnvironment(t *testing.T) {
 func TestSecretsHaveNoValuesInTemplate(t *testing.T) {
 	forEachStage(t, func(t *testing.T, s *synthesized) {
 		secrets := s.resources("AWS::SecretsManager::Secret")
-		if len(secrets) != 3 {
-			t.Fatalf("%d secrets, want 3", len(secrets))
+		if len(secrets) != 4 {
+			t.Fatalf("%d secrets, want 4 (three WhatsApp secrets, the log digest key)", len(secrets))
 		}
 		for _, sec := range secrets {
 			if sec.P["SecretString"] != nil || sec.P["GenerateSecretString"] == nil || refID(sec.P["KmsKeyId"]) == "" {

@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -51,7 +52,7 @@ func Load(ctx context.Context) (*App, error) {
 		return nil, err
 	}
 	clock := platform.SystemClock{}
-	return &App{
+	a := &App{
 		Env:     env,
 		Log:     log,
 		Clock:   clock,
@@ -59,7 +60,32 @@ func Load(ctx context.Context) (*App, error) {
 		Store:   dynamo.NewStore(platform.DynamoClient(cfg), dynamo.NamesWithPrefix(prefix), clock, shards),
 		SQS:     platform.SQSClient(cfg),
 		Secrets: &platform.Secrets{Client: secretsmanager.NewFromConfig(cfg), TTL: 5 * time.Minute, Clock: clock},
-	}, nil
+	}
+	if err := a.loadDigestKey(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// loadDigestKey sets the deployment's log digest key from LOG_DIGEST_KEY, else
+// the secret named by LOG_DIGEST_KEY_SECRET_ARN. Without either, digests use a
+// per-process random key: still irreversible, but not correlatable across
+// functions, which the warning says.
+func (a *App) loadDigestKey(ctx context.Context) error {
+	key := a.Env.Optional(platform.EnvLogDigestKey, "")
+	if arn := a.Env.Optional(platform.EnvLogDigestKey+"_SECRET_ARN", ""); key == "" && arn != "" {
+		v, err := a.Secrets.Resolve(ctx, arn)
+		if err != nil {
+			return fmt.Errorf("app: log digest key: %w", err)
+		}
+		key = v
+	}
+	if key == "" {
+		a.Log.Warn("log_digest_key_missing", "variable", platform.EnvLogDigestKey)
+		return nil
+	}
+	platform.SetDigestKey([]byte(key))
+	return nil
 }
 
 // WhatsAppClient builds the Graph API client from the environment; the token comes

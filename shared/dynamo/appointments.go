@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -190,7 +191,7 @@ func (s *Store) GetAppointment(ctx context.Context, clinicID, id string) (appoin
 // UpcomingAppointments lists a patient's appointments starting at or after from, in
 // start order, whatever their status (the caller decides which ones matter).
 func (s *Store) UpcomingAppointments(ctx context.Context, clinicID, patientID string, from time.Time, limit int) ([]appointment.Appointment, error) {
-	op := fmt.Sprintf("upcoming appointments of %s/%s", clinicID, patientID)
+	op := fmt.Sprintf("upcoming appointments of %s/%s", clinicID, platform.Hash(patientID)) // errors get logged
 	in, err := keyQuery(s.names.Appointments, IndexPatientUpcoming,
 		expression.Key(AttrPatientKey).Equal(expression.Value(clinicID+"#"+patientID)).
 			And(expression.Key(AttrStart).GreaterThanEqual(expression.Value(formatSortable(from)))), false)

@@ -57,6 +57,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -72,6 +73,10 @@ type Store interface {
 	TouchInbound(ctx context.Context, clinicID, patientID string, at time.Time) error
 	AppendConsent(ctx context.Context, e consent.Entry) error
 	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
+
+	GetContact(ctx context.Context, clinicID, key string) (contact.Contact, error)
+	RecordContactConsent(ctx context.Context, clinicID, key string, e consent.Entry) (bool, error)
+	ClaimSafetyAnswer(ctx context.Context, clinicID, key, wamid string, now time.Time, interval time.Duration) (bool, error)
 
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
 	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error

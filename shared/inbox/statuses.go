@@ -125,7 +125,7 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		return nil
 	}
 	data := map[string]any{
-		"wamid": st.ID, "patientId": rec.PatientID, "messageType": rec.Type,
+		"messageId": messagelog.ID(st.ID), "patientId": rec.PatientID, "messageType": rec.Type,
 		"errorCode": code, "errorClass": class.String(),
 	}
 	if rec.AppointmentID != "" {

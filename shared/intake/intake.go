@@ -13,6 +13,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -28,6 +29,7 @@ type Store interface {
 	PutPatient(ctx context.Context, p appointment.Patient) error
 	AppendConsent(ctx context.Context, e consent.Entry) error
 	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
+	ContactOfPhone(ctx context.Context, clinicID, phone string) (contact.Contact, error)
 }
 
 var _ Store = (*dynamo.Store)(nil)
@@ -55,8 +57,11 @@ type Result struct {
 	Appointment appointment.Appointment
 	Reminders   []reminder.Reminder
 	Patient     appointment.Patient
-	Ledger      []consent.Entry // the patient's consent ledger
-	Created     bool
+	// Ledger is the patient's consent ledger with their number's WhatsApp STOP /
+	// START (see OnRecord); a statement the event carried that was kept without
+	// being applied has NotApplied set.
+	Ledger  []consent.Entry
+	Created bool
 	// Stale is true when the event was older than (or as old as) what is stored:
 	// acknowledged, not applied.
 	Stale bool
@@ -89,7 +94,7 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		// A consent statement is a fact with its own time, whatever event carried
 		// it; the ledger orders by that time, so recording it late is safe.
 		if ev.Consent != nil {
-			if err := s.Store.AppendConsent(ctx, *ev.Consent); err != nil {
+			if err := s.appendEmbedded(ctx, c.ID, ev, ""); err != nil {
 				return Result{}, err
 			}
 		}
@@ -113,7 +118,7 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		}
 	}
 	if ev.Consent != nil {
-		if err := s.Store.AppendConsent(ctx, *ev.Consent); err != nil {
+		if err := s.appendEmbedded(ctx, c.ID, ev, patient.Phone); err != nil {
 			return Result{}, err
 		}
 	}
@@ -172,7 +177,7 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 }
 
 func (s *Service) result(ctx context.Context, a appointment.Appointment, rems []reminder.Reminder, p appointment.Patient, created, stale bool) (Result, error) {
-	ledger, err := s.Store.ConsentLedger(ctx, a.ClinicID, a.PatientID)
+	ledger, err := s.OnRecord(ctx, a.ClinicID, a.PatientID, p.Phone)
 	if err != nil {
 		return Result{}, err
 	}
@@ -249,27 +254,92 @@ func (s *Service) Appointment(ctx context.Context, clinicID, id string) (View, e
 	if err != nil {
 		return View{}, err
 	}
-	ledger, err := s.Store.ConsentLedger(ctx, clinicID, a.PatientID)
+	ledger, err := s.OnRecord(ctx, clinicID, a.PatientID, "")
 	if err != nil {
 		return View{}, err
 	}
 	return View{Appointment: a, Reminders: rems, Ledger: ledger}, nil
 }
 
-// RecordConsent appends one entry (idempotent by entry id) and returns the ledger.
+// RecordConsent appends one consent-endpoint statement (idempotent by entry id) and
+// returns the ledger. An opt-in that may not lift the opt-out on record (a WhatsApp
+// STOP needs evidence) is kept with NotApplied set; see consent.Admit.
 func (s *Service) RecordConsent(ctx context.Context, e consent.Entry) ([]consent.Entry, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.Store.AppendConsent(ctx, e); err != nil {
+	onRecord, err := s.OnRecord(ctx, e.ClinicID, e.PatientID, "")
+	if err != nil {
 		return nil, err
 	}
-	return s.Store.ConsentLedger(ctx, e.ClinicID, e.PatientID)
+	if err := s.Store.AppendConsent(ctx, consent.Admit(without(onRecord, e.ID), e, consent.ChannelEndpoint)); err != nil {
+		return nil, err
+	}
+	return s.OnRecord(ctx, e.ClinicID, e.PatientID, "")
 }
 
-// Consent reads a patient's consent ledger.
+// Consent reads a patient's consent ledger, with their number's STOP / START.
 func (s *Service) Consent(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error) {
-	return s.Store.ConsentLedger(ctx, clinicID, patientID)
+	return s.OnRecord(ctx, clinicID, patientID, "")
+}
+
+// appendEmbedded records the consent an appointment event or FHIR resource carried:
+// it may opt in a patient with no opt-out on record, never lift one (consent.Admit).
+func (s *Service) appendEmbedded(ctx context.Context, clinicID string, ev ehr.Event, phone string) error {
+	onRecord, err := s.OnRecord(ctx, clinicID, ev.Consent.PatientID, phone)
+	if err != nil {
+		return err
+	}
+	return s.Store.AppendConsent(ctx, consent.Admit(without(onRecord, ev.Consent.ID), *ev.Consent, consent.ChannelEmbedded))
+}
+
+// OnRecord is every consent statement that bears on messaging a patient: their
+// ledger and the WhatsApp STOP / START of the number they are reached on (phone;
+// "" reads the stored patient's), which holds for every patient on that number,
+// including patients added after it was sent. The number's statement is left out
+// when the ledger already holds the same message's entry.
+func (s *Service) OnRecord(ctx context.Context, clinicID, patientID, phone string) ([]consent.Entry, error) {
+	ledger, err := s.Store.ConsentLedger(ctx, clinicID, patientID)
+	if err != nil {
+		return nil, err
+	}
+	if phone == "" {
+		p, err := s.Store.GetPatient(ctx, clinicID, patientID)
+		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+			return nil, err
+		}
+		phone = p.Phone
+	}
+	if phone == "" {
+		return ledger, nil
+	}
+	number, err := s.Store.ContactOfPhone(ctx, clinicID, phone)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range number.Statements() {
+		dup := false
+		for _, e := range ledger {
+			dup = dup || (e.Source == consent.SourceWhatsApp && e.Evidence != "" && e.Evidence == st.Evidence)
+		}
+		if !dup {
+			st.PatientID = patientID
+			ledger = append(ledger, st)
+		}
+	}
+	return ledger, nil
+}
+
+// without drops the entry with id: a retried statement is judged against what was
+// on record before its first attempt.
+func without(ledger []consent.Entry, id string) []consent.Entry {
+	out := make([]consent.Entry, 0, len(ledger))
+	for _, e := range ledger {
+		if e.ID != id {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Now is the service clock's time; the HTTP layer stamps consent entries with it.

@@ -21,6 +21,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -34,6 +35,8 @@ type SendReader interface {
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
 	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
 	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
+	// ContactOfPhone is the patient's number: its STOP holds for every patient on it.
+	ContactOfPhone(ctx context.Context, clinicID, phone string) (contact.Contact, error)
 }
 
 // SendLedger records the claim and the outcome of a send.
@@ -380,6 +383,11 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	if err := errors.Join(pErr, lErr); err != nil {
 		return ack, err
 	}
+	number, err := s.Store.ContactOfPhone(ctx, job.ClinicID, p.Phone)
+	if err != nil {
+		return ack, err
+	}
+	ledger = append(ledger, number.Statements()...)
 	if reason := whyNot(a, rem, consent.Current(ledger), now); reason != "" {
 		return s.skip(ctx, j, reason)
 	}

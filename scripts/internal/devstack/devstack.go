@@ -54,6 +54,8 @@ type Config struct {
 	// QuietHours overrides the demo clinic's quiet hours ("21:00-08:00"); empty
 	// disables them so a demo run at night still shows a reminder at once.
 	QuietHours string
+	// LogDigestKey keys the digests of patient ids, contact keys and wamids in logs.
+	LogDigestKey string
 
 	// Log receives the JSON logs (default stdout); ServerLog the local servers' output (default discarded).
 	Log, ServerLog io.Writer
@@ -68,6 +70,7 @@ const (
 	DefaultEHRSecret     = "whsec_ZGV2LWVoci13ZWJob29rLXNlY3JldC0wMDAwMDAwMDA="
 	DefaultEHRAPIToken   = "dev-ehr-api-token"
 	DefaultEHRWriteToken = "dev-ehr-write-token"
+	DefaultLogDigestKey  = "dev-log-digest-key"
 	DemoClinicID         = "demo-clinic"
 )
 
@@ -115,6 +118,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		ClinicFile:       get("DEMO_CLINIC_FILE", ""),
 		QuietHours:       get("DEMO_QUIET_HOURS", ""),
 		GraphBaseURL:     strings.TrimRight(get("WHATSAPP_API_BASE_URL", ""), "/"),
+		LogDigestKey:     get(platform.EnvLogDigestKey, DefaultLogDigestKey),
 	}, nil
 }
 
@@ -150,6 +154,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		logOut = os.Stdout
 	}
 	log := platform.NewLogger(logOut, slog.LevelInfo)
+	if cfg.LogDigestKey != "" {
+		platform.SetDigestKey([]byte(cfg.LogDigestKey))
+	}
 	clock := platform.SystemClock{}
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 5 * time.Second // time.NewTicker panics on zero

@@ -91,6 +91,7 @@ func Start(t *testing.T, env map[string]string) *Stack {
 		platform.EnvWhatsAppVerifyToken: VerifyToken,
 		"AWS_LAMBDA_FUNCTION_NAME":      FunctionName,
 		EHRSecretEnv:                    EHRSecret,
+		platform.EnvLogDigestKey:        "test-log-digest-key",
 		// Whatever the developer's shell says, the functions here must see only
 		// what the stack sets.
 		"API_STAGE_NAME":              "",

@@ -1,0 +1,125 @@
+package dynamo_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/contact"
+)
+
+func TestContactLinksPatientsByCanonicalNumber(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	// The EHR holds one family phone in two forms; WhatsApp writes from a third.
+	for _, p := range []appointment.Patient{
+		{ClinicID: "clinic-a", ID: "pat-mom", Phone: "+525550100143"},
+		{ClinicID: "clinic-a", ID: "pat-kid", Phone: "+5215550100143"},
+		{ClinicID: "clinic-b", ID: "pat-other-clinic", Phone: "+525550100143"},
+	} {
+		if err := s.PutPatient(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := s.GetContact(ctx, "clinic-a", "+525550100143")
+	if err != nil || !slices.Equal(c.PatientIDs, []string{"pat-kid", "pat-mom"}) {
+		t.Fatalf("contact = %+v, %v; want both family members", c, err)
+	}
+	// The child gets their own phone: the link moves.
+	if err := s.PutPatient(ctx, appointment.Patient{ClinicID: "clinic-a", ID: "pat-kid", Phone: "+15550100144"}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = s.GetContact(ctx, "clinic-a", "+525550100143")
+	moved, _ := s.ContactOfPhone(ctx, "clinic-a", "+15550100144")
+	if !slices.Equal(c.PatientIDs, []string{"pat-mom"}) || !slices.Equal(moved.PatientIDs, []string{"pat-kid"}) {
+		t.Fatalf("after the move: family %v, new phone %v", c.PatientIDs, moved.PatientIDs)
+	}
+	none, err := s.GetContact(ctx, "clinic-a", "+15550100199")
+	if err != nil || none.Key != "+15550100199" || none.OptedOut() || len(none.PatientIDs) != 0 {
+		t.Fatalf("unknown number = %+v, %v; want an empty contact", none, err)
+	}
+}
+
+func TestContactConsentKeepsTheNewestStatement(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	key := "+15550100143"
+	st := func(id string, state consent.State, d time.Duration) consent.Entry {
+		return consent.Entry{ClinicID: "clinic-a", PatientID: "-", ID: id, State: state, At: at.Add(d), Source: consent.SourceWhatsApp, Evidence: "msg_" + id}
+	}
+	steps := []struct {
+		e       consent.Entry
+		applied bool
+		out     bool
+	}{
+		{st("stop-1", consent.OptedOut, 0), true, true},
+		{st("stop-1", consent.OptedOut, 0), true, true},               // a retry of the same message
+		{st("start-old", consent.OptedIn, -time.Minute), false, true}, // older, delivered late
+		{st("start-2", consent.OptedIn, time.Minute), true, false},
+		{st("stop-1", consent.OptedOut, 0), false, false}, // the old STOP redelivered after START: START stands
+	}
+	for i, step := range steps {
+		applied, err := s.RecordContactConsent(ctx, "clinic-a", key, step.e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := s.GetContact(ctx, "clinic-a", key)
+		if applied != step.applied || c.OptedOut() != step.out {
+			t.Errorf("step %d (%s): applied %v opted out %v; want %v %v", i, step.e.ID, applied, c.OptedOut(), step.applied, step.out)
+		}
+	}
+}
+
+func TestSafetyAnswerAtMostOncePerInterval(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	key := "+15550100143"
+	steps := []struct {
+		wamid string
+		at    time.Duration
+		want  bool
+	}{
+		{"wamid.A", 0, true},
+		{"wamid.A", time.Second, true},  // the same message retried keeps its slot
+		{"wamid.B", time.Minute, false}, // another message within the interval
+		{"wamid.C", 9*time.Minute + 59*time.Second, false},
+		{"wamid.D", 10 * time.Minute, true}, // the interval has passed
+		{"wamid.E", 11 * time.Minute, false},
+	}
+	for _, step := range steps {
+		got, err := s.ClaimSafetyAnswer(ctx, "clinic-a", key, step.wamid, now.Add(step.at), contact.SafetyInterval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != step.want {
+			t.Errorf("%s at +%s: claimed %v, want %v", step.wamid, step.at, got, step.want)
+		}
+	}
+	// Another clinic's slot for the same number is its own.
+	if got, _ := s.ClaimSafetyAnswer(ctx, "clinic-b", key, "wamid.F", now.Add(11*time.Minute), contact.SafetyInterval); !got {
+		t.Error("clinic-b's slot was taken by clinic-a's answer")
+	}
+}
+
+// Errors end up in logs: they name patients and contacts by keyed digest only.
+func TestPatientAndContactErrorsCarryDigestsOnly(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	_, err := s.GetPatient(ctx, "clinic-a", "pat-secret-7")
+	if err == nil || strings.Contains(err.Error(), "pat-secret-7") {
+		t.Errorf("GetPatient error %v names the patient", err)
+	}
+	err = s.AppendConsent(ctx, consent.Entry{ClinicID: "clinic-a", PatientID: "pat-secret-7", State: consent.OptedIn, At: time.Now(), Source: "ehr"})
+	if err == nil || strings.Contains(err.Error(), "pat-secret-7") {
+		t.Errorf("AppendConsent error %v names the patient", err)
+	}
+	_, err = s.RecordContactConsent(ctx, "clinic-a", "+15550100143", consent.Entry{})
+	if err == nil || strings.Contains(err.Error(), "5550100143") {
+		t.Errorf("RecordContactConsent error %v names the number", err)
+	}
+}
