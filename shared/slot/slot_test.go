@@ -11,7 +11,7 @@ import (
 func TestMatches(t *testing.T) {
 	appt := appointment.Appointment{
 		ClinicID: "demo-clinic", ID: "appt-1", Status: appointment.StatusBooked,
-		Location: appointment.Location{Name: "Main Street Clinic", Address: "100 Example Ave"},
+		Location:     appointment.Location{Name: "Main Street Clinic", Address: "100 Example Ave"},
 		Practitioner: appointment.Practitioner{Display: "Dr. Ana Example"}, VisitType: "FOLLOWUP",
 	}
 	bare := appointment.Appointment{ClinicID: "demo-clinic", ID: "appt-2"}
