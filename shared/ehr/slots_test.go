@@ -295,4 +295,57 @@ func TestSlotOrderAgainst(t *testing.T) {
 	}
 }
 
-var _ = appointment.StatusBooked
+
+func TestSlotBodiesMatchSchema(t *testing.T) {
+	native := schemaFor(t, "NativeSlot")
+	for _, body := range []string{validSlotBody, `{"start":"2025-03-14T14:30:00Z","durationMinutes":15,"status":"busy","updatedAt":"2025-03-10T12:04:00Z"}`} {
+		if err := validateJSON(t, native, []byte(body)); err != nil {
+			t.Errorf("%s: %v", body, err)
+		}
+		if _, err := ParseNativeSlot([]byte(body), testClinic, "s1", testNow); err != nil {
+			t.Errorf("the schema accepts what the parser refuses: %v", err)
+		}
+	}
+	for _, body := range []string{
+		`{"start":"2025-03-14T14:30:00Z","durationMinutes":15,"status":"busy-tentative","version":1}`,
+		`{"start":"2025-03-14T14:30:00Z","durationMinutes":-1,"status":"free","version":1}`,
+		`{"start":"2025-03-14T14:30:00Z","durationMinutes":15,"status":"free","visitType":" x","version":1}`,
+		`{"start":"2025-03-14T14:30:00Z","durationMinutes":15,"status":"free"}`,
+	} {
+		if err := validateJSON(t, native, []byte(body)); err == nil {
+			t.Errorf("the schema accepts %s", body)
+		}
+		if _, err := ParseNativeSlot([]byte(body), testClinic, "s1", testNow); err == nil {
+			t.Errorf("the parser accepts %s", body)
+		}
+	}
+
+	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	full := slot.Slot{ClinicID: "main-street", ID: "slot-1", Start: at, Duration: 30 * time.Minute, Status: slot.Free,
+		Location: "Main Street Clinic", Practitioner: "Dr. Ada Example", VisitType: "FOLLOWUP", Version: 3, OrderingKey: OrderVersionID, UpdatedAt: at}
+	bare := slot.Slot{ClinicID: "main-street", ID: "slot-2", Start: at, Duration: time.Minute, Status: slot.Busy, Version: 1}
+	appt := NewAppointmentState(appointment.Appointment{ClinicID: "c", ID: "a", Status: appointment.StatusBooked, Start: at,
+		PatientID: "p", VisitType: "FOLLOWUP", Waitlist: true}, nil, nil, false)
+	tests := []struct {
+		schema string
+		value  any
+	}{
+		{"SlotAnswer", SlotAnswer{SlotState: NewSlotState(full), Stale: true}},
+		{"SlotAnswer", SlotAnswer{SlotState: NewSlotState(bare)}},
+		{"SlotList", SlotList{ClinicID: "main-street", From: at, To: at.Add(time.Hour), Slots: []SlotState{NewSlotState(full), NewSlotState(bare)}, Next: "abc"}},
+		{"SlotList", SlotList{ClinicID: "main-street", From: at, To: at.Add(time.Hour), Slots: []SlotState{}}},
+		{"AppointmentState", appt},
+	}
+	for _, tc := range tests {
+		b, err := json.Marshal(tc.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validateJSON(t, schemaFor(t, tc.schema), b); err != nil {
+			t.Errorf("%s %s: %v", tc.schema, b, err)
+		}
+	}
+	if b, _ := json.Marshal(appt); !strings.Contains(string(b), `"visitType":"FOLLOWUP"`) || !strings.Contains(string(b), `"waitlist":true`) {
+		t.Errorf("appointment state %s lacks visitType or waitlist", b)
+	}
+}
