@@ -295,7 +295,6 @@ func TestSlotOrderAgainst(t *testing.T) {
 	}
 }
 
-
 func TestSlotBodiesMatchSchema(t *testing.T) {
 	native := schemaFor(t, "NativeSlot")
 	for _, body := range []string{validSlotBody, `{"start":"2025-03-14T14:30:00Z","durationMinutes":15,"status":"busy","updatedAt":"2025-03-10T12:04:00Z"}`} {
