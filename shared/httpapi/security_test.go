@@ -31,6 +31,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/slot"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -43,6 +44,7 @@ const (
 	brokenSecretARN   = "arn:aws:secretsmanager:us-east-1:000000000000:secret:frontdesk/test/clinic/broken-webhook-AbCdEf"
 	metaAppSecret     = "test-meta-app-secret"
 	contendedApptID   = "appt-contended" // its appointment write always loses the optimistic lock
+	contendedSlotID   = "slot-contended" // likewise for a slot
 	secMaxVersion     = "9007199254740991"
 	secOverMaxVersion = "9007199254740992"
 )
@@ -56,6 +58,13 @@ func (s contendedStore) SaveAppointment(ctx context.Context, a appointment.Appoi
 		return &dynamo.ConditionFailedError{Op: "save appointment " + a.ID, Err: fmt.Errorf("revision moved")}
 	}
 	return s.Store.SaveAppointment(ctx, a, rs)
+}
+
+func (s contendedStore) SaveSlot(ctx context.Context, sl slot.Slot) error {
+	if sl.ID == contendedSlotID {
+		return &dynamo.ConditionFailedError{Op: "save slot " + sl.ID, Err: fmt.Errorf("revision moved")}
+	}
+	return s.Store.SaveSlot(ctx, sl)
 }
 
 // secHarness is both APIs through the production router, over DynamoDB Local and
@@ -568,6 +577,10 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "slot: clinic secret unavailable (forced 5xx)", status: 500, typ: httpapi.ProblemInternal, internal: brokenSecretARN,
 			req: func(h *secHarness) *http.Request {
 				return h.signedNow("PUT", "/v1/clinics/"+brokenClinicID+"/slots/slot-1", "application/json", "", slotJSON(nil))
+			}},
+		{name: "slot: optimistic lock lost every time", status: 503, typ: ptUnavail, internal: "conflict after 5 attempts",
+			req: func(h *secHarness) *http.Request {
+				return h.signedNow("PUT", "/v1/clinics/"+clinicID+"/slots/"+contendedSlotID, "application/json", "", slotJSON(nil))
 			}},
 		{name: "slots read: the write token", status: 403, typ: httpapi.ProblemTokenScope, req: func(h *secHarness) *http.Request {
 			return h.bearerReq("GET", slotsWindow, "", secWriteToken, nil)
