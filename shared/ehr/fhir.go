@@ -18,8 +18,8 @@ type Kind string
 
 // Kinds of FHIR bodies.
 const (
-	// KindEvents: appointments to apply (a resource, a Bundle or a Backport
-	// event-notification).
+	// KindEvents: appointments and slots to apply (a resource, a Bundle or a
+	// Backport event-notification).
 	KindEvents Kind = "events"
 	// KindHandshake, KindHeartbeat, KindQueryStatus: Subscriptions Backport
 	// notifications without content; answer 200 and change nothing.
@@ -193,11 +193,11 @@ type resource struct {
 	contained bool
 }
 
-// ParseFHIR parses the body of POST /v1/clinics/{clinicId}/fhir: an Appointment, a
-// Bundle (transaction, batch, collection, searchset) of Appointments with their
-// Patients, Locations and Practitioners, or an R4 Subscriptions Backport
-// notification (a history Bundle whose first entry is a SubscriptionStatus
-// Parameters). Problems come back as a *ValidationError whose pointers are
+// ParseFHIR parses the body of POST /v1/clinics/{clinicId}/fhir: an Appointment or
+// a Slot, a Bundle (transaction, batch, collection, searchset) of Appointments and
+// Slots with their Patients, Schedules, Locations and Practitioners, or an R4
+// Subscriptions Backport notification (a history Bundle whose first entry is a
+// SubscriptionStatus Parameters). Problems come back as a *ValidationError whose pointers are
 // FHIRPath-like ("Bundle.entry[1].resource.start"); OperationOutcome renders it.
 func ParseFHIR(body []byte, c clinic.Clinic, now time.Time) (FHIRResult, error) {
 	var p problems
