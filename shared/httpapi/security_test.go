@@ -616,6 +616,11 @@ func hostileCases(t *testing.T) []hostileCase {
 				return h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken,
 					[]byte(fhirSlot("slot-f5", `{"lastUpdated":"`+at(-time.Minute)+`"}`, "busy")))
 			}},
+		{name: "fhir: Bundle re-keying a slot it creates", status: 422, typ: "business-rule", fhir: true,
+			req: func(h *secHarness) *http.Request {
+				return h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken, fhirBundle(
+					fhirSlot("slot-f6", `{"versionId":"1"}`, "free"), fhirSlot("slot-f6", `{"lastUpdated":"`+at(-time.Minute)+`"}`, "busy")))
+			}},
 		{name: "native: waitlist as a string", status: 400, typ: ptInvalid, pointer: "/waitlist", req: func(h *secHarness) *http.Request {
 			return h.signedNow("PUT", appt, "application/json", "", nativeBody(t, map[string]any{"waitlist": "yes"}))
 		}},
