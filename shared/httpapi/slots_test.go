@@ -170,6 +170,27 @@ func TestFHIRSlotsThroughTheRouter(t *testing.T) {
 		t.Fatalf("busy-tentative stored as %q, want busy", l.Slots[1].Status)
 	}
 
+	// A Subscriptions Backport event-notification carrying the same slots, newer.
+	var note, bundle map[string]any
+	if err := json.Unmarshal(fhirFixture(t, "notification-event"), &note); err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(fhirFixture(t, "bundle-slots")), `"meta": { "versionId": "3" }`, `"meta": { "versionId": "4" }`, 1)
+	newer = strings.Replace(newer, `"status": "free"`, `"status": "busy-unavailable"`, 1)
+	if err := json.Unmarshal([]byte(newer), &bundle); err != nil {
+		t.Fatal(err)
+	}
+	note["entry"] = append(note["entry"].([]any)[:1], bundle["entry"].([]any)...)
+	body, _ := json.Marshal(note)
+	resp = h.bearerPost(fhirPath, "application/fhir+json", testToken, body)
+	expectStatus(t, resp, http.StatusOK)
+	if o := decodeOutcome(t, resp); !strings.Contains(o.Issue[0].Diagnostics, "Slot/slot-901: updated") {
+		t.Fatalf("notification: %+v", o)
+	}
+	if l := h.listSlots(t, window("2026-12-03T00:00:00Z", "2026-12-04T00:00:00Z")); l.Slots[0].Status != "busy" || l.Slots[0].Version != 4 {
+		t.Fatalf("after the notification: %+v", l.Slots[0])
+	}
+
 	// Again: stale. Then a notification that lacks the slot's key is refused whole.
 	resp = h.signed(http.MethodPost, fhirPath, "application/fhir+json", "", fhirFixture(t, "bundle-slots"))
 	expectStatus(t, resp, http.StatusOK)
