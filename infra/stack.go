@@ -183,6 +183,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
+				a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotStart)
 				a.ReadClinicSecrets(st, k.Secrets)
 			}},
 		{FunctionSpec{Name: FnWhatsAppWebhook, Description: "WhatsApp webhook: verify, check signature, enqueue",

@@ -29,6 +29,8 @@ type appointmentItem struct {
 	Practitioner appointment.Practitioner `dynamodbav:"practitioner"`
 	PatientID    string                   `dynamodbav:"patientId"`
 	PatientKey   string                   `dynamodbav:"patientKey"`
+	VisitType    string                   `dynamodbav:"visitType,omitempty"`
+	Waitlist     bool                     `dynamodbav:"waitlist,omitempty"`
 	Version      int64                    `dynamodbav:"version"`
 	OrderingKey  string                   `dynamodbav:"orderingKey,omitempty"`
 	Response     appointment.Response     `dynamodbav:"response,omitempty"`
@@ -43,7 +45,7 @@ func toAppointmentItem(a appointment.Appointment) appointmentItem {
 		PK: appointmentPK(a.ClinicID, a.ID), SK: skAppointment,
 		ClinicID: a.ClinicID, ID: a.ID, Status: a.Status, Start: formatSortable(a.Start), DurationNs: int64(a.Duration),
 		Location: a.Location, Practitioner: a.Practitioner, PatientID: a.PatientID,
-		PatientKey: a.ClinicID + "#" + a.PatientID, Version: a.Version, OrderingKey: a.OrderingKey, Response: a.Response,
+		PatientKey: a.ClinicID + "#" + a.PatientID, VisitType: a.VisitType, Waitlist: a.Waitlist, Version: a.Version, OrderingKey: a.OrderingKey, Response: a.Response,
 		RespondedAt: a.RespondedAt, Revision: a.Revision, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
@@ -55,7 +57,7 @@ func (it appointmentItem) domain() (appointment.Appointment, error) {
 	}
 	return appointment.Appointment{
 		ClinicID: it.ClinicID, ID: it.ID, Status: it.Status, Start: start, Duration: time.Duration(it.DurationNs),
-		Location: it.Location, Practitioner: it.Practitioner, PatientID: it.PatientID, Version: it.Version, OrderingKey: it.OrderingKey,
+		Location: it.Location, Practitioner: it.Practitioner, PatientID: it.PatientID, VisitType: it.VisitType, Waitlist: it.Waitlist, Version: it.Version, OrderingKey: it.OrderingKey,
 		Response: it.Response, RespondedAt: it.RespondedAt, Revision: it.Revision,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}, nil

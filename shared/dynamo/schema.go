@@ -57,6 +57,7 @@ const (
 	TableMessages     = "messages"
 	TableClinics      = "clinics"
 	TableIdempotency  = "idempotency"
+	TableSlots        = "slots"
 )
 
 // Index names.
@@ -65,6 +66,8 @@ const (
 	IndexPatientUpcoming = "patient-upcoming" // a patient's appointments by start time
 	IndexPatientPhone    = "patient-phone"    // patient by clinic + E.164 phone (inbound routing)
 	IndexPhoneNumberID   = "phone-number-id"  // clinic by WhatsApp phone_number_id
+	IndexSlotStart       = "slot-start"       // a clinic's slots by start, whatever their status
+	IndexSlotFree        = "slot-free"        // sparse: a clinic's free slots by start
 )
 
 // Attribute names shared by the definitions and the repositories.
@@ -78,6 +81,8 @@ const (
 	AttrPhoneKey      = "phoneKey"
 	AttrPhoneNumberID = "phoneNumberId"
 	AttrExpiresAt     = "expiresAt"
+	AttrSlotClinic    = "slotClinic"
+	AttrFreeClinic    = "freeClinic"
 )
 
 var (
@@ -118,12 +123,27 @@ func Tables() []Table {
 			Name: TableIdempotency, PK: pk, TTLAttribute: AttrExpiresAt,
 			Retention: "idempotency keys (webhook ids, send claims); expire after a day",
 		},
+		{
+			// Access patterns (see slots.go): a slot by clinic + id (the EHR's
+			// writes); a clinic's slots in a time window (slot-start); a clinic's free
+			// slots in a window (slot-free, sparse: a slot is in it only while free,
+			// so the search for a slot to offer reads free ones only). A hold is a
+			// second item in the slot's partition, so one conditional put makes it
+			// the only hold of that slot, and its expiresAt lets TTL clear it.
+			Name: TableSlots, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "published slots (and holds on them); expire a day after they start",
+			Indexes: []Index{
+				{Name: IndexSlotStart, PK: Key{AttrSlotClinic, String}, SK: &Key{AttrStart, String}},
+				{Name: IndexSlotFree, PK: Key{AttrFreeClinic, String}, SK: &Key{AttrStart, String}},
+			},
+		},
 	}
 }
 
 // TableNames maps logical names to physical ones.
 type TableNames struct {
 	Appointments, Patients, Messages, Clinics, Idempotency string
+	Slots                                                  string
 }
 
 // NamesWithPrefix returns physical table names as "<prefix><logical>".
@@ -134,6 +154,7 @@ func NamesWithPrefix(prefix string) TableNames {
 		Messages:     prefix + TableMessages,
 		Clinics:      prefix + TableClinics,
 		Idempotency:  prefix + TableIdempotency,
+		Slots:        prefix + TableSlots,
 	}
 }
 

@@ -80,6 +80,8 @@ func TestRoutes(t *testing.T) {
 		{"PUT", "/v1/clinics/{clinicId}/appointments/{appointmentId}"},
 		{"GET", "/v1/clinics/{clinicId}/patients/{patientId}/consent"},
 		{"PUT", "/v1/clinics/{clinicId}/patients/{patientId}/consent"},
+		{"PUT", "/v1/clinics/{clinicId}/slots/{slotId}"},
+		{"GET", "/v1/clinics/{clinicId}/slots"},
 		{"GET", "/webhooks/whatsapp"},
 		{"POST", "/webhooks/whatsapp"},
 	}

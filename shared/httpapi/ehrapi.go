@@ -78,13 +78,13 @@ const maxWebhookIDLen = 256
 
 // clinicFor checks the ids in the path, then loads the clinic. Ids become parts of
 // storage keys, so they are checked before any lookup: a clinic id outside the
-// clinic id syntax (2-63 of a-z 0-9 -) cannot exist (404), an appointment or
-// patient id outside the FHIR id syntax (1-64 of A-Z a-z 0-9 - .) is invalid (400).
+// clinic id syntax (2-63 of a-z 0-9 -) cannot exist (404), an appointment, patient
+// or slot id outside the FHIR id syntax (1-64 of A-Z a-z 0-9 - .) is invalid (400).
 func (h *EHRAPI) clinicFor(r *http.Request) (clinic.Clinic, error) {
 	if !clinic.ValidID(r.PathValue("clinicId")) {
 		return clinic.Clinic{}, NewProblem(http.StatusNotFound, "unknown clinic")
 	}
-	for _, name := range []string{"appointmentId", "patientId"} {
+	for _, name := range []string{"appointmentId", "patientId", "slotId"} {
 		if v := r.PathValue(name); v != "" && !ehr.ValidID(v) {
 			return clinic.Clinic{}, NewProblem(http.StatusBadRequest, name+" in the path must be 1-64 characters of A-Z a-z 0-9 - .")
 		}

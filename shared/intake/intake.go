@@ -30,6 +30,7 @@ type Store interface {
 	AppendConsent(ctx context.Context, e consent.Entry) error
 	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
 	ContactOfPhone(ctx context.Context, clinicID, phone string) (contact.Contact, error)
+	SlotStore
 }
 
 var _ Store = (*dynamo.Store)(nil)
@@ -156,6 +157,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 			// while the visit keeps its time and is void once the clinic moves it.
 			if next.Start.Equal(stored.Start) {
 				next.Response, next.RespondedAt = stored.Response, stored.RespondedAt
+			}
+			if ev.Waitlist == nil {
+				next.Waitlist = stored.Waitlist
 			}
 		}
 		changes := reminder.Plan(next, policy, loc, c.QuietHours, existing, now)
