@@ -65,6 +65,7 @@ const (
 	IndexPatientUpcoming = "patient-upcoming" // a patient's appointments by start time
 	IndexPatientPhone    = "patient-phone"    // patient by clinic + E.164 phone (inbound routing)
 	IndexPhoneNumberID   = "phone-number-id"  // clinic by WhatsApp phone_number_id
+	IndexNextAttempt     = "next-attempt"     // sparse: queued or sending reminders by when a sender must look again
 )
 
 // Attribute names shared by the definitions and the repositories.
@@ -78,6 +79,8 @@ const (
 	AttrPhoneKey      = "phoneKey"
 	AttrPhoneNumberID = "phoneNumberId"
 	AttrExpiresAt     = "expiresAt"
+	AttrAttemptShard  = "attemptShard"
+	AttrNextAttemptAt = "nextAttemptAt"
 )
 
 var (
@@ -94,6 +97,7 @@ func Tables() []Table {
 			Indexes: []Index{
 				{Name: IndexDue, PK: Key{AttrDueShard, String}, SK: &Key{AttrDueAt, Number}},
 				{Name: IndexPatientUpcoming, PK: Key{AttrPatientKey, String}, SK: &Key{AttrStart, String}},
+				{Name: IndexNextAttempt, PK: Key{AttrAttemptShard, String}, SK: &Key{AttrNextAttemptAt, Number}},
 			},
 		},
 		{
