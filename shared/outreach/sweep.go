@@ -47,6 +47,9 @@ const (
 	ReasonRetriesExhausted = "retries_exhausted"
 	// ReasonPatientCancelled: the patient asked to cancel this visit.
 	ReasonPatientCancelled = "patient_requested_cancel"
+	// ReasonExpired: failed sends (a WhatsApp outage) held the reminder back until
+	// it was no longer useful; the clinic gets message.failed with this reason.
+	ReasonExpired = "expired"
 )
 
 // Sweep defaults.
