@@ -99,18 +99,18 @@ func (q *recordingRequeue) setFailing(v bool) {
 }
 
 type senderEnv struct {
-	t      *testing.T
-	ctx    context.Context
-	clock  *platform.FakeClock
-	store  *dynamo.Store
-	stub   *whatsapptest.Server
-	client *whatsapp.Client
-	events *clinictest.Recorder
+	t       *testing.T
+	ctx     context.Context
+	clock   *platform.FakeClock
+	store   *dynamo.Store
+	stub    *whatsapptest.Server
+	client  *whatsapp.Client
+	events  *clinictest.Recorder
 	delays  *recordingDelayer
 	requeue *recordingRequeue
 	halts   int
-	haltMu sync.Mutex
-	sender *outreach.Sender
+	haltMu  sync.Mutex
+	sender  *outreach.Sender
 }
 
 // newSenderEnv runs the sender against the Graph API stand-in, so every fault below
