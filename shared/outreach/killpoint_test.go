@@ -239,3 +239,55 @@ func TestKillPointHaltedSenderPastQueueRetention(t *testing.T) {
 	t.Logf("halt of %s: %d jobs enqueued in all (%d per reminder), %d still within retention at resume",
 		outbound.Retention+12*time.Hour, copies, copies/n, len(resume))
 }
+
+// A reminder that must wait for the end of quiet hours waits with a future next
+// attempt time: the reaper never touches it, the job travels as a chain of delayed
+// messages (SQS delays at most 15 minutes) that read and send nothing, and it is sent
+// once when quiet hours end.
+func TestQuietHoursDeferralIsNeverReaped(t *testing.T) {
+	e := newSenderEnv(t, whatsapptest.Faults{})
+	c := testClinic(testClinic1)
+	c.QuietHours = reminder.QuietHours{Start: "09:00", End: "12:00"} // t0 is 10:00 in New York
+	if err := e.store.PutClinic(e.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	quietEnd := time.Date(2031, 3, 10, 16, 0, 0, 0, time.UTC)
+	e.book("quiet-1", consent.OptedIn)
+	recs := e.sweep()
+	for hop := 0; ; hop++ {
+		if hop > 20 {
+			t.Fatal("still deferred after 20 hops")
+		}
+		resp, err := e.sender.Handle(e.ctx, events.SQSEvent{Records: recs})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("hop %d: %v, failures %v; a deferral is acknowledged", hop, err, resp.BatchItemFailures)
+		}
+		if e.acceptedTo("quiet-1") == 1 {
+			break
+		}
+		if n := e.stub.Stats().Requests; n != 0 {
+			t.Fatalf("hop %d: %d Graph requests during quiet hours", hop, n)
+		}
+		r := e.reminder("quiet-1")
+		if r.State != reminder.StateQueued || r.NextAttemptAt.Before(quietEnd) || r.Attempts != 0 {
+			t.Fatalf("hop %d: %s next %v attempts %d; want queued, next attempt at the end of quiet hours, no failed attempt",
+				hop, r.State, r.NextAttemptAt, r.Attempts)
+		}
+		requeued := e.requeue.take()
+		if len(requeued) != 1 || requeued[0].delay > outreach.MaxRequeueDelay || requeued[0].job.NotBefore.Before(quietEnd) {
+			t.Fatalf("hop %d: requeued %+v; want one job, delayed at most 15 min, not before %v", hop, requeued, quietEnd)
+		}
+		e.clock.Advance(requeued[0].delay)
+		if reaped := e.reap(); len(reaped) != 0 {
+			t.Fatalf("hop %d at %v: reaped %d; a reminder deferred on purpose is never reaped", hop, e.clock.Now(), len(reaped))
+		}
+		body, _ := json.Marshal(requeued[0].job)
+		recs = []events.SQSMessage{sqsRecord(requeued[0].id, string(body), 1)}
+	}
+	if now := e.clock.Now(); now.Before(quietEnd) {
+		t.Errorf("sent at %v, inside quiet hours (until %v)", now, quietEnd)
+	}
+	if r := e.reminder("quiet-1"); r.State != reminder.StateSent {
+		t.Errorf("reminder %s, want sent", r.State)
+	}
+}
