@@ -136,8 +136,10 @@ const (
 // the loser is acknowledged without calling Graph. The remaining window: if the
 // process dies after Graph accepted the message but before the "sent" write, the
 // reminder stays "sending" until its lease (Lease, 60 s) expires; SQS redelivers the
-// job after its visibility timeout (180 s), the claim succeeds again, and the patient
-// receives the reminder twice. Graph has no idempotency key that could close it.
+// job after its visibility timeout (180 s), or the reaper re-enqueues it if the job
+// was acknowledged, the claim succeeds again, and the patient receives the reminder
+// twice (never more: the second send is recorded). Graph has no idempotency key that
+// could close it.
 //
 // Throughput: every phone number gets a token bucket (golang.org/x/time/rate) per
 // instance at MessagesPerSecond / Concurrency, with a burst of half a second of that
@@ -326,13 +328,17 @@ func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinic
 	}
 	o, err := s.send(ctx, j, clinics)
 	if err != nil {
-		// An infrastructure failure (storage, network): hand the claim back and retry later.
+		// An infrastructure failure (storage, network): hand the claim back and retry
+		// later through SQS; the reminder's next attempt time follows the visibility
+		// delay so the reaper does not copy a job that is only waiting.
+		delay := s.backoff(j.receives)
 		if j.claimed {
-			if rerr := s.Store.ReleaseSend(context.WithoutCancel(ctx), j.rem, "error", 0); rerr != nil {
+			if rerr := s.Store.DeferSend(context.WithoutCancel(ctx), j.rem, dynamo.Deferral{Reason: "error", Failed: true,
+				Until: s.clock().Now().Add(delay)}); rerr != nil {
 				j.log.LogAttrs(ctx, slog.LevelWarn, "sender.release_failed", slog.String("error", rerr.Error()))
 			}
 		}
-		o = retry(s.backoff(j.receives), err.Error())
+		o = retry(delay, err.Error())
 		s.logRetry(ctx, j, "error", 0, err)
 	}
 	if o.wait {
