@@ -16,6 +16,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
@@ -289,5 +290,48 @@ func TestQuietHoursDeferralIsNeverReaped(t *testing.T) {
 	}
 	if r := e.reminder("quiet-1"); r.State != reminder.StateSent {
 		t.Errorf("reminder %s, want sent", r.State)
+	}
+}
+
+// After a quality block pauses a clinic, its other reminders wait with a future next
+// attempt time (the pause's end): acknowledged and requeued, never reaped, sent once
+// when the pause is over.
+func TestClinicPauseDeferralIsNeverReaped(t *testing.T) {
+	e := newSenderEnv(t, whatsapptest.Faults{TemplateErrors: map[string]int{reminder.TemplateReminder48h: whatsapp.CodeSpamRateLimit}})
+	e.book("pause-1", consent.OptedIn)
+	e.book("pause-2", consent.OptedIn)
+	recs := e.sweep()
+	if len(recs) != 2 {
+		t.Fatalf("%d jobs", len(recs))
+	}
+	if resp, _ := e.sender.Handle(e.ctx, events.SQSEvent{Records: recs[:1]}); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("the blocked send: failures %v, want acknowledged (failed for good)", resp.BatchItemFailures)
+	}
+	e.stub.SetFaults(whatsapptest.Faults{})
+	if resp, _ := e.sender.Handle(e.ctx, events.SQSEvent{Records: recs[1:]}); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("the paused clinic's next job: failures %v, want acknowledged and requeued", resp.BatchItemFailures)
+	}
+	other := recs[1]
+	var job reminder.Job
+	_ = json.Unmarshal([]byte(other.Body), &job)
+	r := reminderState(t, e.ctx, e.store, testClinic1, job.AppointmentID, reminder.KindDayBefore)
+	pauseEnd := t0.Add(outreach.DefaultPause)
+	if r.State != reminder.StateQueued || r.NextAttemptAt.Before(pauseEnd) || r.Attempts != 0 {
+		t.Fatalf("paused reminder: %s next %v attempts %d; want queued until the pause ends (%v), no failed attempt",
+			r.State, r.NextAttemptAt, r.Attempts, pauseEnd)
+	}
+	requeued := e.requeue.take()
+	if len(requeued) != 1 {
+		t.Fatalf("%d jobs requeued, want 1", len(requeued))
+	}
+	e.clock.Advance(outreach.DefaultPause - time.Minute)
+	if reaped := e.reap(); len(reaped) != 0 {
+		t.Fatalf("reaped %d during the pause, want 0", len(reaped))
+	}
+	e.clock.Set(t0.Add(requeued[0].delay))
+	body, _ := json.Marshal(requeued[0].job)
+	e.drive(e.sender, []events.SQSMessage{sqsRecord(requeued[0].id, string(body), 1)}, 2)
+	if n := e.acceptedTo(job.AppointmentID); n != 1 {
+		t.Errorf("sent %d times after the pause, want once", n)
 	}
 }
