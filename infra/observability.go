@@ -29,6 +29,7 @@ const (
 	DimAction               = platform.DimAction
 	MetricSweepLag          = platform.MetricSweepLag
 	MetricRemindersEnqueued = platform.MetricRemindersEnqueued
+	MetricRemindersReaped   = platform.MetricRemindersReaped
 )
 
 // oldestMessageAlarm is how old the oldest message on a work queue may get before
@@ -122,6 +123,10 @@ func newObservability(stack awscdk.Stack, f *Frontdesk) *Observability {
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(MetricNamespace), MetricName: jsii.String(MetricSweepLag),
 			Period: five, Statistic: jsii.String("Maximum")}), SweepLagAlarm.Seconds(), gt)
 	o.LogAlarms = newLogKeyAlarms(stack, f, alarm)
+	alarm("RemindersReaped", "The reaper re-enqueued reminders whose job was lost (a sweep or sender died mid-way, "+
+		"a send went unrecorded, or the sender is halted past the queue's retention): see the reaper.requeued log lines",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(MetricNamespace), MetricName: jsii.String(MetricRemindersReaped),
+			Period: five, Statistic: jsii.String("Sum")}), 0, gt)
 
 	o.Dashboard = newDashboard(stack, f, o, dlqs)
 	return o

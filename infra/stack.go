@@ -202,7 +202,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			Timeout: 50 * time.Second, MemoryMB: 256, Reserved: 1, AsyncDLQ: f.SweepDLQ,
 			Env: env(tablePrefix, platform.EnvOutboundQueueURL, outURL)},
 			func(a *Access) {
-				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue)
+				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue, dynamo.IndexNextAttempt)
 				a.SendTo(q[queue.Outbound].Queue, k.Messaging)
 			}},
 		{FunctionSpec{Name: FnSender, Description: "Sends reminders through the WhatsApp Cloud API",
@@ -218,6 +218,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				a.WriteTable(t[dynamo.TableMessages], k.Data)
 				a.ReadTable(t[dynamo.TableClinics], k.Data)
 				a.ConsumeFrom(q[queue.Outbound].Queue, k.Messaging)
+				a.SendTo(q[queue.Outbound].Queue, k.Messaging) // deferred jobs are requeued
 				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			}},

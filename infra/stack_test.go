@@ -739,7 +739,7 @@ func TestLeastPrivilege(t *testing.T) {
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
-			send: []string{"ehr-outbox"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
+			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		FnInbound: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},

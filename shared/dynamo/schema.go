@@ -68,6 +68,7 @@ const (
 	IndexPhoneNumberID   = "phone-number-id"  // clinic by WhatsApp phone_number_id
 	IndexSlotStart       = "slot-start"       // a clinic's slots by start, whatever their status
 	IndexSlotFree        = "slot-free"        // sparse: a clinic's free slots by start
+	IndexNextAttempt     = "next-attempt"     // sparse: queued or sending reminders by when a sender must look again
 )
 
 // Attribute names shared by the definitions and the repositories.
@@ -83,6 +84,8 @@ const (
 	AttrExpiresAt     = "expiresAt"
 	AttrSlotClinic    = "slotClinic"
 	AttrFreeClinic    = "freeClinic"
+	AttrAttemptShard  = "attemptShard"
+	AttrNextAttemptAt = "nextAttemptAt"
 )
 
 var (
@@ -99,6 +102,7 @@ func Tables() []Table {
 			Indexes: []Index{
 				{Name: IndexDue, PK: Key{AttrDueShard, String}, SK: &Key{AttrDueAt, Number}},
 				{Name: IndexPatientUpcoming, PK: Key{AttrPatientKey, String}, SK: &Key{AttrStart, String}},
+				{Name: IndexNextAttempt, PK: Key{AttrAttemptShard, String}, SK: &Key{AttrNextAttemptAt, Number}},
 			},
 		},
 		{

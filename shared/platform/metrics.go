@@ -25,6 +25,9 @@ const (
 	MetricSweepLag = "SweepLagSeconds"
 	// MetricRemindersEnqueued counts reminders a sweep run enqueued. No dimensions.
 	MetricRemindersEnqueued = "RemindersEnqueued"
+	// MetricRemindersReaped counts reminders a reaper run enqueued again because
+	// their job was lost. No dimensions.
+	MetricRemindersReaped = "RemindersReaped"
 )
 
 // Metric writes one EMF record: CloudWatch Logs turns the log line into a metric

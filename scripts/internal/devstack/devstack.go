@@ -241,9 +241,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		s.serve(graphLn, s.Stub)
 	}
 
-	s.Sweeper = &outreach.Sweeper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}
+	s.Sweeper = &outreach.Sweeper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log,
+		Reaper: &outreach.Reaper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}}
 	sender := &outreach.Sender{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
+		Requeue: outbound,
 		// As the Lambda disables its event source mapping, dev pauses the outbound
 		// consumer (from a goroutine: the halt is called from inside that consumer's
 		// handler, and pausing waits for the poll in progress).
