@@ -228,7 +228,7 @@ func TestSignInAndToday(t *testing.T) {
 		strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("CSP = %q", csp)
 	}
-	if h.Get("X-Frame-Options") != "DENY" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("Cache-Control") != "no-store" {
+	if h.Get("X-Frame-Options") != "DENY" || h.Get("Referrer-Policy") != "same-origin" || h.Get("Cache-Control") != "no-store" {
 		t.Errorf("headers = %v", h)
 	}
 	if strings.Contains(body, "<script>") && !strings.Contains(body, `<script src="/console/static/console.js" defer></script>`) {
