@@ -123,7 +123,7 @@ func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Log.Info("console signed in", "subject", platform.Hash(id.Subject), "clinics", len(clinics))
 	c.setCookie(w, c.sessionCookie(), token, int(staff.AbsoluteTimeout.Seconds()))
-	http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+	http.Redirect(w, r, c.root+l.ReturnTo, http.StatusSeeOther)
 }
 
 type sessionKey struct{}
@@ -157,7 +157,7 @@ func (c *Console) withSession(next http.HandlerFunc) http.HandlerFunc {
 				c.errorPage(w, r, http.StatusForbidden, "Your session has ended. Sign in again; nothing was changed.")
 				return
 			}
-			http.Redirect(w, r, Prefix+"/login?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, c.link("/login")+"?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
 		if post {
@@ -238,7 +238,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	c.setCookie(w, c.sessionCookie(), "", -1)
 	c.Log.Info("console signed out", "subject", platform.Hash(cur.session.Subject))
-	to := Prefix + "/signed-out"
+	to := c.link("/signed-out")
 	if c.Config.LogoutURL != "" {
 		to = c.Config.LogoutURL
 	}

@@ -79,9 +79,10 @@ type Authenticator interface {
 
 // Config is the console's deployment settings.
 type Config struct {
-	// BaseURL is the origin the console is reached at (https://api.example.org); the
-	// callback is BaseURL + /console/callback and state-changing requests must come
-	// from this origin.
+	// BaseURL is where the API is reached (https://api.example.org, or the
+	// execute-api URL with its stage path, which the browser sees but the router does
+	// not); the callback is BaseURL + /console/callback, links and redirects start
+	// with its path, and state-changing requests must come from its origin.
 	BaseURL string
 	// InsecureLoopback allows a plain-http BaseURL on 127.0.0.1 or localhost (make
 	// dev); anywhere else cookies are Secure and the BaseURL must be https.
@@ -108,6 +109,7 @@ type Console struct {
 	Log           *slog.Logger
 
 	base    *url.URL
+	root    string // BaseURL's path: "" on a custom domain, "/<stage>" on the execute-api URL
 	secure  bool
 	pages   map[string]*template.Template
 	handler http.Handler
@@ -119,10 +121,10 @@ func (c *Console) New() error {
 		return errors.New("console: Auth, Sessions, Logins, Clinics, Appointments, Clock and Log are required")
 	}
 	u, err := url.Parse(strings.TrimRight(c.Config.BaseURL, "/"))
-	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return fmt.Errorf("console: base URL %q must be an origin such as https://console.example.org", c.Config.BaseURL)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("console: base URL %q must be an origin such as https://api.example.org, optionally with the stage path", c.Config.BaseURL)
 	}
-	u.Path = ""
+	c.root, u.Path = strings.TrimRight(u.Path, "/"), ""
 	switch {
 	case u.Scheme == "https":
 		c.secure = true
@@ -137,6 +139,9 @@ func (c *Console) New() error {
 	c.handler = c.routes()
 	return nil
 }
+
+// link is the browser's path to a console page.
+func (c *Console) link(p string) string { return c.root + Prefix + p }
 
 func isLoopback(host string) bool { return host == "127.0.0.1" || host == "localhost" || host == "::1" }
 

@@ -269,7 +269,7 @@ func TestSessionCookie(t *testing.T) {
 }
 
 func TestNewRefusesPlainHTTPOffLoopback(t *testing.T) {
-	for _, base := range []string{"http://console.example.org", "http://10.0.0.5:8080", "ftp://x", "https://x.example.org/console"} {
+	for _, base := range []string{"http://console.example.org", "http://10.0.0.5:8080", "ftp://x", "https://x.example.org/?stage=prod"} {
 		c := &console.Console{Config: console.Config{BaseURL: base, InsecureLoopback: true}, Auth: &console.OIDC{},
 			Sessions: (*dynamo.Store)(nil), Logins: (*dynamo.Store)(nil), Clinics: (*dynamo.Store)(nil),
 			Appointments: (*dynamo.Store)(nil), Clock: platform.SystemClock{}, Log: slog.Default()}
@@ -287,6 +287,23 @@ func TestNewRefusesPlainHTTPOffLoopback(t *testing.T) {
 	c.ServeHTTP(rec, httptest.NewRequest("GET", "https://console.example.org/console/signed-out", nil))
 	if rec.Code != 200 || rec.Header().Get("Strict-Transport-Security") == "" {
 		t.Fatalf("https console: %d %v", rec.Code, rec.Header())
+	}
+	// On the execute-api URL the browser sees the stage in every path; the router does not.
+	staged := &console.Console{Config: console.Config{BaseURL: "https://abc123.execute-api.us-east-1.amazonaws.com/prod/"}, Auth: &console.OIDC{},
+		Sessions: (*dynamo.Store)(nil), Logins: (*dynamo.Store)(nil), Clinics: (*dynamo.Store)(nil),
+		Appointments: (*dynamo.Store)(nil), Clock: platform.SystemClock{}, Log: slog.Default()}
+	if err := staged.New(); err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	staged.ServeHTTP(rec, httptest.NewRequest("GET", "https://abc123.execute-api.us-east-1.amazonaws.com/console/signed-out", nil))
+	if body := rec.Body.String(); !strings.Contains(body, `href="/prod/console/login"`) || !strings.Contains(body, `href="/prod/console/static/console.css"`) {
+		t.Fatalf("links without the stage path:\n%s", body)
+	}
+	rec = httptest.NewRecorder()
+	staged.ServeHTTP(rec, httptest.NewRequest("GET", "https://abc123.execute-api.us-east-1.amazonaws.com/console/clinics/clinic-a/today", nil))
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/prod/console/login?return=") {
+		t.Fatalf("signed-out visit: %d %q", rec.Code, loc)
 	}
 	rec = httptest.NewRecorder()
 	c.ServeHTTP(rec, httptest.NewRequest("GET", "https://console.example.org/console/nothing-here", nil))

@@ -39,6 +39,7 @@ func parsePages() (map[string]*template.Template, error) {
 
 // page is what the layout needs besides the page's own data.
 type page struct {
+	Root     string // the path the API is mounted at ("" or the stage, e.g. "/prod")
 	Title    string
 	Staff    string // the signed-in person's name, shown in the header
 	CSRF     string
@@ -63,7 +64,7 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, p page)
 
 func (c *Console) pageFor(r *http.Request, title string) page {
 	cur := sessionOf(r.Context())
-	return page{Title: title, Staff: cur.session.Name, CSRF: cur.session.CSRF, SignedIn: cur.key != ""}
+	return page{Root: c.root, Title: title, Staff: cur.session.Name, CSRF: cur.session.CSRF, SignedIn: cur.key != ""}
 }
 
 // errorPage answers an error as a page that shows nothing but the message.
@@ -81,14 +82,14 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, op string, err er
 }
 
 func (c *Console) signedOut(w http.ResponseWriter, r *http.Request) {
-	c.render(w, http.StatusOK, "signedout", page{Title: "Signed out"})
+	c.render(w, http.StatusOK, "signedout", page{Root: c.root, Title: "Signed out"})
 }
 
 // home sends a member of one clinic straight to its Today page, others to a choice.
 func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 	cur := sessionOf(r.Context())
 	if len(cur.session.Clinics) == 1 {
-		http.Redirect(w, r, Prefix+"/clinics/"+cur.session.Clinics[0]+"/today", http.StatusSeeOther)
+		http.Redirect(w, r, c.link("/clinics/"+cur.session.Clinics[0]+"/today"), http.StatusSeeOther)
 		return
 	}
 	var cs []clinic.Clinic
@@ -239,7 +240,7 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request) {
 	var rows []inboxRow
 	for _, s := range list {
 		rows = append(rows, inboxRow{ConversationSummary: s,
-			Href:   Prefix + "/clinics/" + cl.ID + "/conversations/" + url.PathEscape(s.ID),
+			Href:   c.link("/clinics/" + cl.ID + "/conversations/" + url.PathEscape(s.ID)),
 			Last:   s.LastMessageAt.In(loc).Format("Mon 15:04"),
 			Window: countdown(s.WindowUntil, now)})
 	}
@@ -309,7 +310,7 @@ func (c *Console) showThread(w http.ResponseWriter, r *http.Request, cl clinic.C
 	}
 	now := c.Clock.Now()
 	d := threadData{Thread: t, WindowOpen: now.Before(t.WindowUntil), Countdown: countdown(t.WindowUntil, now),
-		Action: Prefix + "/clinics/" + cl.ID + "/conversations/" + url.PathEscape(id), Notice: notice}
+		Action: c.link("/clinics/" + cl.ID + "/conversations/" + url.PathEscape(id)), Notice: notice}
 	if d.WindowOpen {
 		d.WindowUntil = t.WindowUntil.UTC().Format(time.RFC3339)
 	}
@@ -357,7 +358,7 @@ func (c *Console) reply(w http.ResponseWriter, r *http.Request) {
 	if reopen {
 		notice = "reopened"
 	}
-	http.Redirect(w, r, Prefix+"/clinics/"+cl.ID+"/conversations/"+url.PathEscape(id)+"?notice="+notice, http.StatusSeeOther)
+	http.Redirect(w, r, c.link("/clinics/"+cl.ID+"/conversations/"+url.PathEscape(id))+"?notice="+notice, http.StatusSeeOther)
 }
 
 func (c *Console) close(w http.ResponseWriter, r *http.Request) {
@@ -379,7 +380,7 @@ func (c *Console) close(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, "console: audit close", err)
 		return
 	}
-	http.Redirect(w, r, Prefix+"/clinics/"+cl.ID+"/inbox", http.StatusSeeOther)
+	http.Redirect(w, r, c.link("/clinics/"+cl.ID+"/inbox"), http.StatusSeeOther)
 }
 
 // countdown is the time left in the 24-hour window, as the front desk reads it.
