@@ -25,7 +25,9 @@ type OIDC struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string // empty for a public client (PKCE only)
-	RedirectURL  string
+	// ClientSecretFrom, when set, supplies the secret instead (Secrets Manager).
+	ClientSecretFrom func(context.Context) (string, error)
+	RedirectURL      string
 	// GroupsClaim names the ID token claim listing the user's groups; groups named
 	// clinic:<clinicId> grant that clinic. Default cognito:groups.
 	GroupsClaim string
@@ -33,8 +35,8 @@ type OIDC struct {
 	// AuthStyle is how the client authenticates at the token endpoint; zero
 	// auto-detects (Cognito and most providers accept either).
 	AuthStyle oauth2.AuthStyle
-	Clock       platform.Clock
-	HTTP        *http.Client
+	Clock     platform.Clock
+	HTTP      *http.Client
 
 	mu       sync.Mutex
 	ready    bool
@@ -58,13 +60,19 @@ func (o *OIDC) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("console: OIDC discovery of %s: %w", o.Issuer, err)
 	}
+	secret := o.ClientSecret
+	if o.ClientSecretFrom != nil {
+		if secret, err = o.ClientSecretFrom(ctx); err != nil {
+			return fmt.Errorf("console: OIDC client secret: %w", err)
+		}
+	}
 	scopes := o.Scopes
 	if len(scopes) == 0 {
 		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
 	}
 	endpoint := p.Endpoint()
 	endpoint.AuthStyle = o.AuthStyle
-	o.oauth = oauth2.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL,
+	o.oauth = oauth2.Config{ClientID: o.ClientID, ClientSecret: secret, RedirectURL: o.RedirectURL,
 		Endpoint: endpoint, Scopes: scopes}
 	cfg := &oidc.Config{ClientID: o.ClientID}
 	if o.Clock != nil {
