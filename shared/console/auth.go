@@ -117,7 +117,7 @@ func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 	now := c.Clock.Now()
 	token := randomToken()
 	s := staff.Session{Subject: id.Subject, Name: id.Name, Clinics: clinics, CSRF: randomToken(), SignedIn: now, LastSeen: now}
-	if err := c.Sessions.PutStaffSession(r.Context(), digest(token), s); err != nil {
+	if err := c.Logins.PutStaffSession(r.Context(), digest(token), s); err != nil {
 		c.fail(w, r, "console: store session", err)
 		return
 	}
@@ -193,8 +193,12 @@ func (c *Console) liveSession(w http.ResponseWriter, r *http.Request) (current, 
 		return current{}, false
 	}
 	s.LastSeen = now
-	if err := c.Sessions.PutStaffSession(r.Context(), key, s); err != nil {
-		c.Log.Error("console session refresh failed", "error", err.Error())
+	if err := c.Sessions.RefreshStaffSession(r.Context(), key, s); err != nil {
+		if !errors.Is(err, appointment.ErrNotFound) {
+			c.Log.Error("console session refresh failed", "error", err.Error())
+		}
+		c.setCookie(w, c.sessionCookie(), "", -1)
+		return current{}, false // signed out meanwhile, or unreadable: ask to sign in again
 	}
 	return current{key: key, session: s}, true
 }

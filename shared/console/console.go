@@ -33,19 +33,22 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// SessionStore keeps console sessions and logins in flight server-side, under
-// digests of the random values the browser holds.
+// SessionStore keeps console sessions server-side, under digests of the random
+// values the browser holds. RefreshStaffSession fails on a session that no longer
+// exists, so a request racing a sign-out cannot revive it.
 type SessionStore interface {
-	PutStaffSession(ctx context.Context, key string, s staff.Session) error
 	GetStaffSession(ctx context.Context, key string) (staff.Session, error)
+	RefreshStaffSession(ctx context.Context, key string, s staff.Session) error
 	DeleteStaffSession(ctx context.Context, key string) error
 }
 
-// LoginStore keeps a sign-in between the redirect to the identity provider and its
-// callback; TakeStaffLogin returns it once.
+// LoginStore holds what signing in writes: a sign-in between the redirect to the
+// identity provider and its callback (TakeStaffLogin returns it once), then the
+// new session.
 type LoginStore interface {
 	PutStaffLogin(ctx context.Context, key string, l staff.Login) error
 	TakeStaffLogin(ctx context.Context, key string) (staff.Login, error)
+	PutStaffSession(ctx context.Context, key string, s staff.Session) error
 }
 
 // ClinicReader reads a clinic's configuration (name, time zone).

@@ -132,8 +132,21 @@ func TestStaffSessions(t *testing.T) {
 		got.CSRF != "tok" || !got.SignedIn.Equal(t0) || !got.LastSeen.Equal(ss.LastSeen) {
 		t.Fatalf("GetStaffSession = %+v, %v", got, err)
 	}
+	ss.LastSeen = t0.Add(20 * time.Minute)
+	if err := s.RefreshStaffSession(ctx, "digest-1", ss); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetStaffSession(ctx, "digest-1"); !got.LastSeen.Equal(ss.LastSeen) || got.CSRF != "tok" {
+		t.Fatalf("after refresh: %+v", got)
+	}
 	if err := s.DeleteStaffSession(ctx, "digest-1"); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.RefreshStaffSession(ctx, "digest-1", ss); !errors.Is(err, appointment.ErrNotFound) {
+		t.Fatalf("refresh after sign-out: %v, want ErrNotFound (a racing request must not revive it)", err)
+	}
+	if _, err := s.GetStaffSession(ctx, "digest-1"); !errors.Is(err, appointment.ErrNotFound) {
+		t.Fatalf("refresh after sign-out created %v", err)
 	}
 	if _, err := s.GetStaffSession(ctx, "digest-1"); !errors.Is(err, appointment.ErrNotFound) {
 		t.Fatalf("after delete: %v, want ErrNotFound", err)

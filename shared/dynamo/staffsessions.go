@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -52,6 +53,20 @@ func (s *Store) PutStaffSession(ctx context.Context, key string, ss staff.Sessio
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
 	return wrap(op, s.put(ctx, s.names.Idempotency, item, nil))
+}
+
+// RefreshStaffSession records a request at lastSeen, extending the idle timer, only
+// while the session exists: a page load racing a sign-out must not bring it back.
+// A missing session is appointment.ErrNotFound.
+func (s *Store) RefreshStaffSession(ctx context.Context, key string, ss staff.Session) error {
+	op := "refresh staff session"
+	upd := expression.Set(expression.Name("lastSeen"), expression.Value(ss.LastSeen)).
+		Set(expression.Name(AttrExpiresAt), expression.Value(ss.ExpiresAt().Unix()))
+	err := s.update(ctx, s.names.Idempotency, prefixStaffSession+key, "", upd, condPtr(nPK.AttributeExists()))
+	if conditionFailed(err) {
+		return notFound(op)
+	}
+	return wrap(op, err)
 }
 
 // GetStaffSession reads a session; a missing one is appointment.ErrNotFound. The
