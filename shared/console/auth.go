@@ -114,6 +114,12 @@ func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, http.StatusForbidden, "Your account is not staff of any clinic. Ask your administrator to add you to your clinic's group.")
 		return
 	}
+	if old, err := r.Cookie(c.sessionCookie()); err == nil && old.Value != "" && len(old.Value) <= 128 {
+		// Signing in again replaces the browser's session: the old one ends here too.
+		if err := c.Sessions.DeleteStaffSession(r.Context(), digest(old.Value)); err != nil {
+			c.Log.Warn("console: end the replaced session", "error", err.Error())
+		}
+	}
 	now := c.Clock.Now()
 	token := randomToken()
 	s := staff.Session{Subject: id.Subject, Name: id.Name, Clinics: clinics, CSRF: randomToken(), SignedIn: now, LastSeen: now}

@@ -516,6 +516,22 @@ func TestSessionExpiryAndSignOut(t *testing.T) {
 			t.Fatal("alive after 12 hours")
 		}
 	})
+	t.Run("signing in again ends the previous session", func(t *testing.T) {
+		b := signedIn()
+		u, _ := url.Parse(e.url)
+		kept := b.jar.Cookies(u)
+		if resp, _ := b.signIn(alex, "/console/login"); resp.StatusCode != 200 {
+			t.Fatalf("second sign-in: %d", resp.StatusCode)
+		}
+		if !live(b) {
+			t.Fatal("the new session does not work")
+		}
+		replay := e.browser()
+		replay.jar.SetCookies(u, kept)
+		if live(replay) {
+			t.Fatal("the replaced session still works")
+		}
+	})
 	t.Run("sign-out ends it server-side", func(t *testing.T) {
 		b := signedIn()
 		_, body := b.do("GET", "/console/clinics/clinic-a/today", nil, nil)
