@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -13,8 +14,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -181,13 +185,12 @@ func (c *Console) today(w http.ResponseWriter, r *http.Request) {
 	data := todayData{Day: day.Format("Monday 2 January 2006"), DayISO: day.Format(time.DateOnly),
 		Prev: day.AddDate(0, 0, -1).Format(time.DateOnly), Next: next.Format(time.DateOnly),
 		IsToday: day.Equal(time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc))}
+	names := c.givenNames(r.Context(), cl.ID, appts)
 	for _, sa := range appts {
 		a := sa.Appointment
 		row := todayRow{Time: a.Start.In(loc).Format("15:04"), Patient: a.PatientID, Status: string(a.Status)}
-		if c.Patients != nil {
-			if p, err := c.Patients.GetPatient(r.Context(), cl.ID, a.PatientID); err == nil && p.GivenName != "" {
-				row.Patient = p.GivenName + " (" + a.PatientID + ")"
-			}
+		if n := names[a.PatientID]; n != "" {
+			row.Patient = n + " (" + a.PatientID + ")"
 		}
 		row.Answer, row.AnswerClass = answerOf(a.Response)
 		rs := slices.Clone(sa.Reminders)
@@ -200,6 +203,37 @@ func (c *Console) today(w http.ResponseWriter, r *http.Request) {
 	p := c.pageFor(r, "Today")
 	p.Clinic, p.Section, p.Data = &cl, "today", data
 	c.render(w, http.StatusOK, "today", p)
+}
+
+// givenNames reads each patient of the day once, a few at a time. A name that cannot
+// be read is left out (the row shows the patient id): Today is still useful without it.
+func (c *Console) givenNames(ctx context.Context, clinicID string, appts []dynamo.ScheduledAppointment) map[string]string {
+	names := map[string]string{}
+	if c.Patients == nil {
+		return names
+	}
+	var ids []string
+	for _, sa := range appts {
+		if !slices.Contains(ids, sa.Appointment.PatientID) {
+			ids = append(ids, sa.Appointment.PatientID)
+		}
+	}
+	got := make([]string, len(ids))
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i, id := range ids {
+		g.Go(func() error {
+			if p, err := c.Patients.GetPatient(ctx, clinicID, id); err == nil {
+				got[i] = p.GivenName
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, id := range ids {
+		names[id] = got[i]
+	}
+	return names
 }
 
 // needConversations answers when the conversation service is not wired.

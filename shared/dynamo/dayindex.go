@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -47,6 +48,9 @@ type ScheduledAppointment struct {
 	Reminders   []reminder.Reminder
 }
 
+// parallelReads bounds the concurrent reads of one AppointmentsBetween call.
+const parallelReads = 8
+
 // MaxDayRange bounds AppointmentsBetween: a day in any zone, with margin.
 const MaxDayRange = 48 * time.Hour
 
@@ -58,7 +62,7 @@ func (s *Store) AppointmentsBetween(ctx context.Context, clinicID string, from, 
 		return nil, fmt.Errorf("dynamo: %s: the range must be positive and at most %s", op, MaxDayRange)
 	}
 	lo, hi := formatSortable(from), formatSortable(to)
-	var out []ScheduledAppointment
+	var ids []string
 	for day := from.UTC().Truncate(24 * time.Hour); day.Before(to); day = day.Add(24 * time.Hour) {
 		in, err := keyQuery(s.names.Appointments, "", expression.Key(AttrPK).Equal(expression.Value(dayPK(clinicID, day))), false)
 		if err != nil {
@@ -73,17 +77,35 @@ func (s *Store) AppointmentsBetween(ctx context.Context, clinicID string, from, 
 			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 				return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
 			}
-			if it.DayStart < lo || it.DayStart >= hi {
-				continue
+			if it.DayStart >= lo && it.DayStart < hi {
+				ids = append(ids, it.AppointmentID)
 			}
-			a, rs, err := s.GetAppointment(ctx, clinicID, it.AppointmentID)
+		}
+	}
+	// One read per appointment (it shares its partition with its reminders), a few at
+	// a time, so a full day costs about one round trip per parallelReads appointments.
+	found := make([]*ScheduledAppointment, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelReads)
+	for i, id := range ids {
+		g.Go(func() error {
+			a, rs, err := s.GetAppointment(gctx, clinicID, id)
 			if err != nil {
-				return nil, fmt.Errorf("dynamo: %s: %w", op, err)
+				return err
 			}
-			if a.Start.Before(from) || !a.Start.Before(to) {
-				continue // moved since: its current day has its own entry
+			if !a.Start.Before(from) && a.Start.Before(to) { // else moved since: its current day has its own entry
+				found[i] = &ScheduledAppointment{Appointment: a, Reminders: rs}
 			}
-			out = append(out, ScheduledAppointment{Appointment: a, Reminders: rs})
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("dynamo: %s: %w", op, err)
+	}
+	var out []ScheduledAppointment
+	for _, sa := range found {
+		if sa != nil {
+			out = append(out, *sa)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b ScheduledAppointment) int { return a.Appointment.Start.Compare(b.Appointment.Start) })
