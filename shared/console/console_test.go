@@ -31,6 +31,7 @@ import (
 var (
 	alex   = devoidc.User{Subject: "staff-alex", Name: "Alex Example", Email: "alex@example.org", Groups: []string{"clinic:clinic-a"}}
 	sam    = devoidc.User{Subject: "staff-sam", Name: "Sam Sample", Email: "sam@example.org", Groups: []string{"clinic:clinic-b"}}
+	kim    = devoidc.User{Subject: "staff-kim", Name: "Kim Both", Email: "kim@example.org", Groups: []string{"clinic:clinic-b", "clinic:clinic-a"}}
 	nobody = devoidc.User{Subject: "staff-none", Name: "Noor None", Email: "noor@example.org", Groups: []string{"admins"}}
 )
 
@@ -82,7 +83,7 @@ func start(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idp, err := devoidc.Start(ln, []devoidc.User{alex, sam, nobody})
+	idp, err := devoidc.Start(ln, []devoidc.User{alex, sam, kim, nobody})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func start(t *testing.T) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
-		for _, secret := range []string{"+15550100143", "Robin", "Kai", "Alex Example", "Sam Sample", "chest pain", "30 minutes later", "Old question", "Thanks, we will call you"} {
+		for _, secret := range []string{"+15550100143", "Robin", "Kai", "Alex Example", "Sam Sample", "Kim Both", "chest pain", "30 minutes later", "Old question", "Thanks, we will call you"} {
 			if strings.Contains(logs.String(), secret) {
 				t.Errorf("the console's logs hold %q", secret)
 			}
@@ -439,6 +440,15 @@ func TestOtherClinicIsForbidden(t *testing.T) {
 	resp, _ = e.browser().signIn(nobody, "/console/")
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a user without clinic groups: %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestStaffOfTwoClinicsChooses(t *testing.T) {
+	e := start(t)
+	resp, body := e.browser().signIn(kim, "/console/")
+	if resp.Request.URL.Path != "/console/" || !strings.Contains(body, `href="/console/clinics/clinic-a/today">Alpha Family Clinic`) ||
+		!strings.Contains(body, `href="/console/clinics/clinic-b/today">Beta Clinic`) {
+		t.Fatalf("the clinic choice at %s:\n%s", resp.Request.URL, body)
 	}
 }
 
