@@ -141,8 +141,8 @@ type current struct {
 
 func sessionOf(ctx context.Context) current { v, _ := ctx.Value(sessionKey{}).(current); return v }
 
-func (cur current) staff() httpapi.Staff {
-	return httpapi.Staff{Subject: cur.session.Subject, Name: cur.session.Name, Clinics: cur.session.Clinics}
+func (cur current) principal() httpapi.Principal {
+	return httpapi.Principal{Actor: "staff:" + cur.session.Subject, Clinics: cur.session.Clinics}
 }
 
 // withSession admits requests with a live session: a GET without one is sent to
@@ -230,7 +230,7 @@ func (c *Console) withClinic(next http.HandlerFunc) http.HandlerFunc {
 			c.errorPage(w, r, http.StatusNotFound, "There is no such clinic.")
 			return
 		}
-		if err := httpapi.AuthorizeClinic(sessionOf(r.Context()).staff(), id); err != nil {
+		if err := httpapi.AuthorizeClinic(sessionOf(r.Context()).principal(), id); err != nil {
 			c.Log.Warn("console clinic refused", "subject", platform.Hash(sessionOf(r.Context()).session.Subject), "clinic_id", id)
 			c.errorPage(w, r, http.StatusForbidden, "You are not staff of this clinic.")
 			return

@@ -95,8 +95,8 @@ type Config struct {
 	LogoutURL string
 }
 
-// Console serves the pages. Conversations and Audit may be nil until the
-// conversation service is deployed: the Inbox then says so rather than showing an
+// Console serves the pages. Conversations may be nil until the conversation
+// service is deployed: the Inbox then says so rather than showing an
 // empty list that would look like "nothing to answer".
 type Console struct {
 	Config        Config
@@ -107,7 +107,6 @@ type Console struct {
 	Appointments  DayLister
 	Patients      PatientReader
 	Conversations Conversations
-	Audit         AuditWriter
 	Clock         platform.Clock
 	Log           *slog.Logger
 

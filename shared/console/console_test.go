@@ -108,7 +108,7 @@ func start(t *testing.T) *env {
 		Auth: &console.OIDC{Issuer: idp.Issuer(), ClientID: devoidc.ClientID, ClientSecret: devoidc.ClientSecret,
 			RedirectURL: base + "/console/callback", AuthStyle: oauth2.AuthStyleInParams},
 		Sessions: store, Logins: store, Clinics: store, Appointments: store, Patients: store,
-		Conversations: convs, Audit: convs, Clock: clock, Log: platform.NewLogger(logs, slog.LevelInfo),
+		Conversations: convs, Clock: clock, Log: platform.NewLogger(logs, slog.LevelInfo),
 	}
 	if err := c.New(); err != nil {
 		t.Fatal(err)
@@ -357,13 +357,13 @@ func TestInboxThreadReplyClose(t *testing.T) {
 	}
 	var reads, writes int
 	for _, a := range audits {
-		if a.Actor.Name != "Alex Example" || a.ClinicID != "clinic-a" || a.ConversationID != "conv-emergency" {
+		if a.Actor.Name != "Alex Example" || a.Actor.Subject != "staff-alex" || a.ClinicID != "clinic-a" {
 			t.Fatalf("audit entry %+v", a)
 		}
 		switch a.Action {
-		case console.AuditRead:
+		case consoletest.AuditRead:
 			reads++
-		case console.AuditReply:
+		case consoletest.AuditReply:
 			writes++
 		}
 	}

@@ -8,21 +8,25 @@ import (
 
 // What the Inbox and thread pages need from the conversation service. The console
 // declares these small interfaces so that wiring the service is an adapter of a
-// few lines, and the pages do not depend on how conversations are stored.
+// few lines, and the pages do not depend on how conversations are stored. Every
+// call names the staff member: the service writes the audit trail (who read or
+// answered which conversation, when) for the console exactly as for the API, before
+// it returns anything.
 
 // ConversationLister lists a clinic's open conversations.
 type ConversationLister interface {
-	OpenConversations(ctx context.Context, clinicID string) ([]ConversationSummary, error)
+	OpenConversations(ctx context.Context, clinicID string, by Author) ([]ConversationSummary, error)
 }
 
-// ThreadReader reads one conversation with its messages, oldest first.
+// ThreadReader reads one conversation with its messages, oldest first, and
+// records the read in the audit trail.
 type ThreadReader interface {
-	Thread(ctx context.Context, clinicID, conversationID string) (Thread, error)
+	Thread(ctx context.Context, clinicID, conversationID string, by Author) (Thread, error)
 }
 
 // Replier sends a staff reply (free text inside the 24-hour window, or the reopen
-// template outside it) and closes conversations. The author is the staff member
-// whose name the patient's record and the audit trail show.
+// template outside it) and closes conversations, recording both in the audit
+// trail. The author is the staff member whose name the thread and the trail show.
 type Replier interface {
 	Reply(ctx context.Context, clinicID, conversationID string, reply Reply) error
 	Close(ctx context.Context, clinicID, conversationID string, by Author) error
@@ -35,17 +39,16 @@ type Conversations interface {
 	Replier
 }
 
-// AuditWriter records that a staff member read or answered a conversation.
-type AuditWriter interface {
-	RecordAccess(ctx context.Context, e AuditEntry) error
-}
-
 // Errors the conversation service returns that the console shows as such.
 var (
 	// ErrConversationNotFound: no such conversation in this clinic.
 	ErrConversationNotFound = errors.New("console: conversation not found")
 	// ErrWindowClosed: free text outside the 24-hour window; use the reopen template.
 	ErrWindowClosed = errors.New("console: the 24-hour window is closed")
+	// ErrOptedOut: the patient opted out and has not written since.
+	ErrOptedOut = errors.New("console: the patient opted out")
+	// ErrReopenPending: a reopen template already waits for the patient's answer.
+	ErrReopenPending = errors.New("console: a reopen template is waiting for the patient")
 )
 
 // Author is a staff member acting in the console.
@@ -87,20 +90,4 @@ type Reply struct {
 	Text   string
 	// Reopen sends the approved reopen template; Text is delivered when the patient answers it.
 	Reopen bool
-}
-
-// Audit actions.
-const (
-	AuditRead  = "read"
-	AuditReply = "reply"
-	AuditClose = "close"
-)
-
-// AuditEntry is one line of the audit trail.
-type AuditEntry struct {
-	ClinicID       string
-	ConversationID string
-	Action         string
-	Actor          Author
-	At             time.Time
 }

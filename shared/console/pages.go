@@ -255,7 +255,7 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request) {
 	if !ok || !c.needConversations(w, r) {
 		return
 	}
-	list, err := c.Conversations.OpenConversations(r.Context(), cl.ID)
+	list, err := c.Conversations.OpenConversations(r.Context(), cl.ID, c.author(r))
 	if err != nil {
 		c.fail(w, r, "console: inbox", err)
 		return
@@ -303,16 +303,6 @@ func (c *Console) author(r *http.Request) Author {
 	return Author{Subject: s.Subject, Name: s.Name}
 }
 
-// audit writes the trail entry before the page shows anything: a read that cannot
-// be recorded is not shown.
-func (c *Console) audit(r *http.Request, action string) error {
-	if c.Audit == nil {
-		return errors.New("console: no audit trail configured")
-	}
-	return c.Audit.RecordAccess(r.Context(), AuditEntry{ClinicID: r.PathValue("clinicId"),
-		ConversationID: r.PathValue("conversationId"), Action: action, Actor: c.author(r), At: c.Clock.Now()})
-}
-
 func (c *Console) thread(w http.ResponseWriter, r *http.Request) {
 	cl, loc, ok := c.clinicOf(w, r)
 	if !ok || !c.needConversations(w, r) {
@@ -329,17 +319,13 @@ var notices = map[string]string{
 
 func (c *Console) showThread(w http.ResponseWriter, r *http.Request, cl clinic.Clinic, loc *time.Location, status int, notice string) {
 	id := r.PathValue("conversationId")
-	t, err := c.Conversations.Thread(r.Context(), cl.ID, id)
+	t, err := c.Conversations.Thread(r.Context(), cl.ID, id, c.author(r))
 	if errors.Is(err, ErrConversationNotFound) {
 		c.errorPage(w, r, http.StatusNotFound, "There is no such conversation.")
 		return
 	}
 	if err != nil {
 		c.fail(w, r, "console: read thread", err)
-		return
-	}
-	if err := c.audit(r, AuditRead); err != nil {
-		c.fail(w, r, "console: audit read", err)
 		return
 	}
 	now := c.Clock.Now()
@@ -380,12 +366,14 @@ func (c *Console) reply(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrWindowClosed):
 		c.showThread(w, r, cl, loc, http.StatusConflict, "The 24-hour window has closed: send the reopen template instead.")
 		return
+	case errors.Is(err, ErrOptedOut):
+		c.showThread(w, r, cl, loc, http.StatusConflict, "The patient opted out of WhatsApp messages; nothing was sent. Call them instead.")
+		return
+	case errors.Is(err, ErrReopenPending):
+		c.showThread(w, r, cl, loc, http.StatusConflict, "A reopen template is already waiting for the patient's answer; your earlier text follows it.")
+		return
 	case err != nil:
 		c.fail(w, r, "console: reply", err)
-		return
-	}
-	if err := c.audit(r, AuditReply); err != nil {
-		c.fail(w, r, "console: audit reply", err)
 		return
 	}
 	notice := "sent"
@@ -408,10 +396,6 @@ func (c *Console) close(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		c.fail(w, r, "console: close", err)
-		return
-	}
-	if err := c.audit(r, AuditClose); err != nil {
-		c.fail(w, r, "console: audit close", err)
 		return
 	}
 	http.Redirect(w, r, c.link("/clinics/"+cl.ID+"/inbox"), http.StatusSeeOther)

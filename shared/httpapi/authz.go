@@ -8,12 +8,13 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 )
 
-// Staff is a signed-in person of one or more clinics, as the identity provider
-// asserted it. Name is shown in the audit trail and the console; it is never logged.
-type Staff struct {
-	Subject string
-	Name    string
-	Clinics []string
+// Principal is who calls: a clinic's token, which grants that one clinic
+// (ClinicID), or a signed-in staff member, granted the clinics of their identity
+// provider groups (Clinics). Actor is what the audit trail records.
+type Principal struct {
+	Actor    string
+	ClinicID string
+	Clinics  []string
 }
 
 // ClinicGroupPrefix marks identity-provider groups that grant a clinic: a member of
@@ -36,13 +37,13 @@ func ClinicsFromGroups(groups []string) []string {
 	return out
 }
 
-// AuthorizeClinic is the one place that decides whether a staff member may see a
+// AuthorizeClinic is the one place that decides whether a principal may see a
 // clinic's data: the console and the conversation API both call it before reading
 // anything of the clinic, so the answer cannot differ between them. It returns nil
 // or a 403 problem that names no other clinic.
-func AuthorizeClinic(s Staff, clinicID string) error {
-	if s.Subject == "" || clinicID == "" || !slices.Contains(s.Clinics, clinicID) {
-		return NewProblem(http.StatusForbidden, "you are not staff of this clinic")
+func AuthorizeClinic(p Principal, clinicID string) error {
+	if clinicID == "" || (p.ClinicID != clinicID && !slices.Contains(p.Clinics, clinicID)) {
+		return NewProblem(http.StatusForbidden, "these credentials do not grant access to this clinic's conversations")
 	}
 	return nil
 }

@@ -8,20 +8,24 @@ import (
 )
 
 func TestAuthorizeClinic(t *testing.T) {
-	alex := Staff{Subject: "sub-alex", Name: "Alex Example", Clinics: []string{"demo-clinic"}}
-	both := Staff{Subject: "sub-kim", Name: "Kim Example", Clinics: []string{"demo-clinic", "second-clinic"}}
+	alex := Principal{Actor: "staff:sub-alex", Clinics: []string{"demo-clinic"}}
+	both := Principal{Actor: "staff:sub-kim", Clinics: []string{"demo-clinic", "second-clinic"}}
+	token := Principal{Actor: "token:write", ClinicID: "demo-clinic"}
 	cases := []struct {
 		name   string
-		staff  Staff
+		staff  Principal
 		clinic string
 		ok     bool
 	}{
-		{"own clinic", alex, "demo-clinic", true},
-		{"other clinic", alex, "second-clinic", false},
-		{"member of both, second", both, "second-clinic", true},
-		{"no clinics", Staff{Subject: "sub-x"}, "demo-clinic", false},
-		{"no subject", Staff{Clinics: []string{"demo-clinic"}}, "demo-clinic", false},
+		{"staff, own clinic", alex, "demo-clinic", true},
+		{"staff, other clinic", alex, "second-clinic", false},
+		{"staff of both, second", both, "second-clinic", true},
+		{"staff of no clinic", Principal{Actor: "staff:sub-x"}, "demo-clinic", false},
+		{"token, own clinic", token, "demo-clinic", true},
+		{"token, other clinic", token, "second-clinic", false},
+		{"nothing granted", Principal{}, "demo-clinic", false},
 		{"empty clinic id", alex, "", false},
+		{"empty clinic id, empty token clinic", Principal{}, "", false},
 		{"prefix is not membership", alex, "demo", false},
 	}
 	for _, c := range cases {

@@ -88,7 +88,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	cfg.Port, cfg.GraphPort, cfg.OIDCPort = freePort(t), freePort(t), freePort(t)
 	cfg.TablePrefix, cfg.Log, cfg.SweepEvery = "browser-", logs, time.Second
-	cfg.Conversations, cfg.Audit = convs, convs
+	cfg.Conversations = convs
 	startCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	stack, err := devstack.Start(startCtx, cfg)
@@ -231,8 +231,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	var read, replied bool
 	for _, a := range audits {
-		read = read || a.Action == console.AuditRead && a.Actor.Name == "Dana Demo"
-		replied = replied || a.Action == console.AuditReply && a.Actor.Name == "Dana Demo"
+		read = read || a.Action == consoletest.AuditRead && a.Actor.Name == "Dana Demo"
+		replied = replied || a.Action == consoletest.AuditReply && a.Actor.Name == "Dana Demo"
 		if a.Actor.Name == "Sol Second" {
 			t.Errorf("a refused read was audited as an access: %+v", a)
 		}

@@ -63,10 +63,9 @@ type Config struct {
 
 	// SecondPhoneNumberID is the second demo clinic's WhatsApp number id.
 	SecondPhoneNumberID string
-	// Conversations and Audit back the console's Inbox and thread pages; nil
-	// until the conversation service runs in the dev stack (the Inbox says so).
+	// Conversations backs the console's Inbox and thread pages; nil until the
+	// conversation service runs in the dev stack (the Inbox says so).
 	Conversations console.Conversations
-	Audit         console.AuditWriter
 
 	// Log receives the JSON logs (default stdout); ServerLog the local servers' output (default discarded).
 	Log, ServerLog io.Writer
@@ -316,7 +315,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Auth: &console.OIDC{Issuer: s.OIDC.Issuer(), ClientID: devoidc.ClientID, ClientSecret: devoidc.ClientSecret,
 			RedirectURL: s.APIURL + console.Prefix + "/callback", AuthStyle: oauth2.AuthStyleInParams},
 		Sessions: s.Store, Logins: s.Store, Clinics: s.Store, Appointments: s.Store, Patients: s.Store,
-		Conversations: cfg.Conversations, Audit: cfg.Audit, Clock: clock, Log: log.With("component", "console"),
+		Conversations: cfg.Conversations, Clock: clock, Log: log.With("component", "console"),
 	}
 	if err := cons.New(); err != nil {
 		return nil, err

@@ -11,8 +11,9 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/console"
 )
 
-// Conversations keeps threads in memory per clinic, records every reply, close and
-// audit entry, and marks a staff reply delivered and read at once (as the Graph API
+// Conversations keeps threads in memory per clinic, records every reply and close,
+// writes an audit entry for every list, read, reply and close as the real service
+// does, and marks a staff reply delivered and read at once (as the Graph API
 // stand-in's status webhooks would).
 type Conversations struct {
 	Clock interface{ Now() time.Time }
@@ -20,14 +21,31 @@ type Conversations struct {
 	mu      sync.Mutex
 	threads map[string]map[string]*console.Thread // clinic -> id -> thread
 	Replies []console.Reply
-	Audits  []console.AuditEntry
+	Audits  []AuditEntry
 	Closed  []string
 }
 
-var (
-	_ console.Conversations = (*Conversations)(nil)
-	_ console.AuditWriter   = (*Conversations)(nil)
+// Audit actions.
+const (
+	AuditList  = "list"
+	AuditRead  = "read"
+	AuditReply = "reply"
+	AuditClose = "close"
 )
+
+// AuditEntry is one line of the stand-in's audit trail.
+type AuditEntry struct {
+	ClinicID, ConversationID, Action string
+	Actor                            console.Author
+	At                               time.Time
+}
+
+var _ console.Conversations = (*Conversations)(nil)
+
+// audit must be called with mu held.
+func (c *Conversations) audit(clinicID, id, action string, by console.Author) {
+	c.Audits = append(c.Audits, AuditEntry{ClinicID: clinicID, ConversationID: id, Action: action, Actor: by, At: c.Clock.Now()})
+}
 
 // Add stores a thread for a clinic.
 func (c *Conversations) Add(clinicID string, t console.Thread) {
@@ -43,9 +61,10 @@ func (c *Conversations) Add(clinicID string, t console.Thread) {
 }
 
 // OpenConversations lists open threads, in no particular order (the console sorts).
-func (c *Conversations) OpenConversations(_ context.Context, clinicID string) ([]console.ConversationSummary, error) {
+func (c *Conversations) OpenConversations(_ context.Context, clinicID string, by console.Author) ([]console.ConversationSummary, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.audit(clinicID, "", AuditList, by)
 	var out []console.ConversationSummary
 	for _, t := range c.threads[clinicID] {
 		if t.Open {
@@ -57,13 +76,14 @@ func (c *Conversations) OpenConversations(_ context.Context, clinicID string) ([
 }
 
 // Thread returns a copy of one thread of the clinic.
-func (c *Conversations) Thread(_ context.Context, clinicID, id string) (console.Thread, error) {
+func (c *Conversations) Thread(_ context.Context, clinicID, id string, by console.Author) (console.Thread, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.threads[clinicID][id]
 	if !ok {
 		return console.Thread{}, console.ErrConversationNotFound
 	}
+	c.audit(clinicID, id, AuditRead, by)
 	cp := *t
 	cp.Messages = slices.Clone(t.Messages)
 	return cp, nil
@@ -82,6 +102,7 @@ func (c *Conversations) Reply(_ context.Context, clinicID, id string, r console.
 		return console.ErrWindowClosed
 	}
 	c.Replies = append(c.Replies, r)
+	c.audit(clinicID, id, AuditReply, r.Author)
 	status := "read"
 	if r.Reopen {
 		status = "sent"
@@ -92,7 +113,7 @@ func (c *Conversations) Reply(_ context.Context, clinicID, id string, r console.
 }
 
 // Close closes a thread.
-func (c *Conversations) Close(_ context.Context, clinicID, id string, _ console.Author) error {
+func (c *Conversations) Close(_ context.Context, clinicID, id string, by console.Author) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.threads[clinicID][id]
@@ -101,19 +122,12 @@ func (c *Conversations) Close(_ context.Context, clinicID, id string, _ console.
 	}
 	t.Open = false
 	c.Closed = append(c.Closed, id)
-	return nil
-}
-
-// RecordAccess records an audit entry.
-func (c *Conversations) RecordAccess(_ context.Context, e console.AuditEntry) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.Audits = append(c.Audits, e)
+	c.audit(clinicID, id, AuditClose, by)
 	return nil
 }
 
 // Snapshot returns copies of what was recorded.
-func (c *Conversations) Snapshot() (replies []console.Reply, audits []console.AuditEntry, closed []string) {
+func (c *Conversations) Snapshot() (replies []console.Reply, audits []AuditEntry, closed []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.Replies), slices.Clone(c.Audits), slices.Clone(c.Closed)
