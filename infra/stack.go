@@ -63,6 +63,7 @@ type Frontdesk struct {
 	Functions    map[string]*Function
 	SenderESM    awslambda.EventSourceMapping
 	API          *API
+	Console      *ConsoleAuth
 	Obs          *Observability
 }
 
@@ -110,6 +111,7 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	f.connectQueues()
 	f.scheduleSweep()
 	f.API = newAPI(stack, st, f.Keys, f.Functions[FnEHRAPI].Fn, f.Functions[FnWhatsAppWebhook].Fn)
+	f.Console = f.newConsoleAuth(consoleClinics(contextString(stack, CtxConsoleClinics)), contextString(stack, CtxConsoleDomainPrefix))
 	f.Obs = newObservability(stack, f)
 	addSuppressions(f)
 
@@ -119,6 +121,12 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	awscdk.NewCfnOutput(stack, jsii.String("WhatsAppWebhookUrl"), &awscdk.CfnOutputProps{
 		Value:       jsii.String(*f.API.Rest.Url() + "webhooks/whatsapp"),
 		Description: jsii.String("Callback URL to register with Meta"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{
+		Value: awscdk.Fn_Join(jsii.String(""), &[]*string{f.consoleBaseURL(), jsii.String("/console/")}), Description: jsii.String("Front-desk console"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("StaffUserPoolId"), &awscdk.CfnOutputProps{
+		Value: f.Console.Pool.UserPoolId(), Description: jsii.String("Cognito user pool of clinic staff (add users and clinic:<id> groups here)"),
 	})
 	for name, s := range map[string]awssecretsmanager.Secret{
 		"AccessTokenSecret": f.Secrets.AccessToken, "AppSecretSecret": f.Secrets.AppSecret, "VerifyTokenSecret": f.Secrets.VerifyToken,

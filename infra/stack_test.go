@@ -18,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
@@ -644,7 +645,7 @@ func TestAPIStage(t *testing.T) {
 			}
 			paths[m.P["HttpMethod"].(string)+" "+pathOf(refID(m.P["ResourceId"]))] = m.ID
 		}
-		for _, want := range []string{"ANY /v1/{proxy+}", "GET /healthz", "GET /openapi.yaml", "GET /webhooks/whatsapp", "POST /webhooks/whatsapp"} {
+		for _, want := range []string{"ANY /v1/{proxy+}", "GET /healthz", "GET /openapi.yaml", "GET /webhooks/whatsapp", "POST /webhooks/whatsapp", "ANY /console", "ANY /console/{proxy+}"} {
 			if _, ok := paths[want]; !ok {
 				t.Errorf("route %s missing (have %v)", want, paths)
 			}
@@ -858,7 +859,7 @@ func TestSenderHaltsOnlyItsOwnMapping(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
-		FnEHRAPI: {EnvAPIStageName},
+		FnEHRAPI: {EnvAPIStageName, app.EnvConsoleBaseURL, app.EnvConsoleIssuer, app.EnvConsoleClientID, app.EnvConsoleLogoutURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
 		FnReminderSweep: {platform.EnvOutboundQueueURL},

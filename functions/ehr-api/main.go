@@ -25,6 +25,7 @@ func main() {
 
 func newHandler(a *app.App) http.Handler {
 	stage := a.Env.Optional("API_STAGE_NAME", "")
+	cons := a.Console()
 	a.Ready()
 	api := &httpapi.EHRAPI{
 		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log},
@@ -36,5 +37,12 @@ func newHandler(a *app.App) http.Handler {
 		Log:         a.Log,
 		Once:        a.Store,
 	}
-	return httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
+	router := httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
+	if cons == nil {
+		return router
+	}
+	if err := cons.New(); err != nil {
+		a.Fatal("console configuration", err)
+	}
+	return httpapi.StripStage(stage, cons.Mount(router))
 }
