@@ -44,10 +44,14 @@ type contactItem struct {
 	ConsentEvidence   string        `dynamodbav:"consentEvidence,omitempty"`
 	ConsentRecordedAt time.Time     `dynamodbav:"consentRecordedAt,omitempty"`
 	SafetyAt          int64         `dynamodbav:"safetyAt,omitempty"`
+	BSUID             string        `dynamodbav:"bsuid,omitempty"`
+	ParentBSUID       string        `dynamodbav:"parentBsuid,omitempty"`
+	BSUIDScope        string        `dynamodbav:"bsuidScope,omitempty"`
 }
 
 func (it contactItem) domain() contact.Contact {
-	c := contact.Contact{ClinicID: it.ClinicID, Key: it.Key, PatientIDs: it.PatientIDs, SafetyAnsweredAt: fromUnixNanos(it.SafetyAt)}
+	c := contact.Contact{ClinicID: it.ClinicID, Key: it.Key, PatientIDs: it.PatientIDs, SafetyAnsweredAt: fromUnixNanos(it.SafetyAt),
+		BSUID: it.BSUID, ParentBSUID: it.ParentBSUID, BSUIDScope: it.BSUIDScope}
 	sort.Strings(c.PatientIDs)
 	if it.ConsentState != "" {
 		c.Consent = &consent.Entry{ClinicID: it.ClinicID, ID: it.ConsentID, State: it.ConsentState, At: fromUnixNanos(it.ConsentAt),
