@@ -54,7 +54,7 @@ func (it contactItem) domain() contact.Contact {
 		BSUID: it.BSUID, ParentBSUID: it.ParentBSUID, BSUIDScope: it.BSUIDScope}
 	sort.Strings(c.PatientIDs)
 	if it.ConsentState != "" {
-		c.Consent = &consent.Entry{ClinicID: it.ClinicID, ID: it.ConsentID, State: it.ConsentState, At: fromUnixNanos(it.ConsentAt),
+		c.Consent = &consent.Entry{ClinicID: it.ClinicID, PatientID: it.Key, ID: it.ConsentID, State: it.ConsentState, At: fromUnixNanos(it.ConsentAt),
 			Source: it.ConsentSource, Evidence: it.ConsentEvidence, RecordedAt: it.ConsentRecordedAt}
 	}
 	return c

@@ -77,6 +77,9 @@ type Store interface {
 	GetContact(ctx context.Context, clinicID, key string) (contact.Contact, error)
 	RecordContactConsent(ctx context.Context, clinicID, key string, e consent.Entry) (bool, error)
 	ClaimSafetyAnswer(ctx context.Context, clinicID, key, wamid string, now time.Time, interval time.Duration) (bool, error)
+	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
+
+	IdentityStore
 
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
 	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error
@@ -191,7 +194,7 @@ func (s *Service) processValue(ctx context.Context, v whatsapp.Value) error {
 	}
 	var errs []error
 	for _, m := range v.Messages {
-		if err := s.handleMessage(ctx, c, m); err != nil {
+		if err := s.handleMessage(ctx, c, v, m); err != nil {
 			errs = append(errs, fmt.Errorf("inbox: message %s: %w", platform.Hash(m.ID), err))
 		}
 	}
