@@ -80,6 +80,7 @@ type Store interface {
 	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
 
 	IdentityStore
+	TemplateStore
 
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
 	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error
@@ -161,6 +162,12 @@ func (s *Service) Process(ctx context.Context, body []byte) error {
 	var errs []error
 	for _, entry := range n.Entry {
 		for _, change := range entry.Changes {
+			if change.Template != nil {
+				if err := s.handleTemplate(ctx, entry, change); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
 			if change.Field != whatsapp.FieldMessages {
 				s.log().Info("inbound change ignored", "field", change.Field)
 				continue

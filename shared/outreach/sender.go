@@ -168,6 +168,12 @@ type Sender struct {
 	// Backoff is the visibility delay of a retryable failure on the given receive
 	// (1 = first delivery). Default: 10 s doubling to 15 min, with equal jitter.
 	Backoff func(receiveCount int) time.Duration
+	// Templates, when set, holds back sends of templates Meta paused, disabled or
+	// re-categorised (see templategate.go).
+	Templates TemplateGate
+	// Identity, when set, lets a reminder reach a patient without a phone by the
+	// business-scoped user id last seen for them (see recipient.go).
+	Identity RecipientResolver
 
 	mu          sync.Mutex
 	limiters    map[string]*numberLimiter
@@ -383,7 +389,7 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	if err := errors.Join(pErr, lErr); err != nil {
 		return ack, err
 	}
-	number, err := s.Store.ContactOfPhone(ctx, job.ClinicID, p.Phone)
+	p, number, err := s.addressOf(ctx, c, p)
 	if err != nil {
 		return ack, err
 	}
@@ -402,6 +408,9 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 			s.release(ctx, j, reminder.ReasonQuietHours, 0)
 			return retry(until.Sub(now)+jitter(time.Minute), reminder.ReasonQuietHours), nil
 		}
+	}
+	if o, held, err := s.holdForTemplate(ctx, j, c, p, rem, now); held || err != nil {
+		return o, err
 	}
 	msg, err := composeReminder(c, a, p, rem)
 	if err != nil {

@@ -252,7 +252,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			go func() { _ = s.PauseConsumer(runCtx, queue.Outbound) }()
 			return nil
 		}),
-		Clock: clock, Logger: log,
+		Clock: clock, Logger: log, Templates: s.Store, Identity: s.Store,
 	}
 	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log}
 	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
