@@ -188,6 +188,19 @@ func TestIdentityFixturesThroughTheWebhookRoute(t *testing.T) {
 				t.Errorf("a system notice got %d replies", got)
 			}
 		}},
+		{"identity_user_id_change", func(t *testing.T, sentBefore int) {
+			c, mapped, _ := w.store.ContactByBSUID(ctx, clinicID, testScope, "US.13491208655302749999")
+			if !mapped || c.Key != "+15550100101" {
+				t.Errorf("the changed BSUID resolves to %q mapped=%v; want the number the old one was seen with", c.Key, mapped)
+			}
+			ledger, _ := w.store.IdentityChanges(ctx, clinicID, "+15550100101")
+			if len(ledger) != 2 {
+				t.Errorf("ledger has %d lines, want the number change and the BSUID change", len(ledger))
+			}
+			if got := sends() - sentBefore; got != 0 {
+				t.Errorf("a system notice got %d replies", got)
+			}
+		}},
 	}
 	for _, st := range steps {
 		t.Run(st.fixture, func(t *testing.T) {
@@ -248,4 +261,47 @@ func lastError(logs string) string {
 		return ""
 	}
 	return logs[i:min(len(logs), i+600)]
+}
+
+// Template lifecycle fixtures through the real webhook route, three times each: a
+// category update away from utility and a pause each give one callback to the clinic
+// and one alarm line; the approval gives one callback that the template is usable.
+func TestTemplateLifecycleFixturesThroughTheWebhookRoute(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	waba := testClinic().WABAID
+	alarms := func() int { return strings.Count(w.logs.String(), `"alert":"`+AlertTemplateBlocked+`"`) }
+	steps := []struct {
+		fixture, name, lang string
+		wantBlocked         string
+		wantCallbacks       int // template.status_changed so far
+		wantAlarms          int
+	}{
+		{"template_category_update", "appointment_reminder_48h", "en_US", "template_recategorised", 1, 1},
+		{"template_paused", "appointment_reminder_2h", "en_US", "template_paused", 2, 2},
+		{"template_approved", "appointment_reminder_48h", "en_US", "", 3, 2},
+	}
+	for _, st := range steps {
+		t.Run(st.fixture, func(t *testing.T) {
+			w.postThrice(t, st.fixture)
+			state, err := w.store.TemplateState(ctx, waba, st.name, st.lang)
+			if err != nil || state.Blocked() != st.wantBlocked {
+				t.Fatalf("template %s: blocked %q (%v), want %q", st.name, state.Blocked(), err, st.wantBlocked)
+			}
+			evs := w.eventsOf(clinic.EventTemplateStatusChanged)
+			if len(evs) != st.wantCallbacks {
+				t.Fatalf("template callbacks = %d, want %d", len(evs), st.wantCallbacks)
+			}
+			last := evs[len(evs)-1]
+			if last.ClinicID != clinicID || last.Data["templateName"] != st.name || last.Data["usable"] != (st.wantBlocked == "") {
+				t.Errorf("callback %+v", last)
+			}
+			if got := alarms(); got != st.wantAlarms {
+				t.Errorf("alarm lines = %d, want %d", got, st.wantAlarms)
+			}
+		})
+	}
+	if n := len(w.sentMessages()); n != 0 {
+		t.Errorf("template webhooks sent %d messages", n)
+	}
 }
