@@ -219,10 +219,18 @@ func TestTemplateStateNewestWins(t *testing.T) {
 	}{
 		{func() (bool, error) { return s.RecordTemplateCategory(ctx, waba, name, lang, "MARKETING", at) }, true, "template_recategorised"},
 		{func() (bool, error) { return s.RecordTemplateCategory(ctx, waba, name, lang, "MARKETING", at) }, false, "template_recategorised"},
-		{func() (bool, error) { return s.RecordTemplateStatus(ctx, waba, name, lang, "PAUSED", "low quality", at) }, true, "template_paused"},
-		{func() (bool, error) { return s.RecordTemplateCategory(ctx, waba, name, lang, "UTILITY", at.Add(-time.Hour)) }, false, "template_paused"},
-		{func() (bool, error) { return s.RecordTemplateCategory(ctx, waba, name, lang, "UTILITY", at.Add(time.Hour)) }, true, "template_paused"},
-		{func() (bool, error) { return s.RecordTemplateStatus(ctx, waba, name, lang, "APPROVED", "", at.Add(time.Hour)) }, true, ""},
+		{func() (bool, error) {
+			return s.RecordTemplateStatus(ctx, waba, name, lang, "PAUSED", "low quality", at)
+		}, true, "template_paused"},
+		{func() (bool, error) {
+			return s.RecordTemplateCategory(ctx, waba, name, lang, "UTILITY", at.Add(-time.Hour))
+		}, false, "template_paused"},
+		{func() (bool, error) {
+			return s.RecordTemplateCategory(ctx, waba, name, lang, "UTILITY", at.Add(time.Hour))
+		}, true, "template_paused"},
+		{func() (bool, error) {
+			return s.RecordTemplateStatus(ctx, waba, name, lang, "APPROVED", "", at.Add(time.Hour))
+		}, true, ""},
 	}
 	for i, step := range steps {
 		applied, err := step.do()

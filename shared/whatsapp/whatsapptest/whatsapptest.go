@@ -429,7 +429,7 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 		To        string `json:"to"`
 		Recipient string `json:"recipient"`
 		Type      string `json:"type"`
-		Template *struct {
+		Template  *struct {
 			Name string `json:"name"`
 		} `json:"template"`
 	}
