@@ -170,6 +170,13 @@ func TestBSUIDResolvesToTheContactItWasSeenWith(t *testing.T) {
 	if c, _, _ := s.ContactByBSUID(ctx, "clinic-a", scope, bsuid); c.Key != "+15550100143" {
 		t.Errorf("an older sighting moved the mapping to %s", c.Key)
 	}
+	// A patient the EHR adds on the number later gets the BSUID too.
+	if err := s.PutPatient(ctx, appointment.Patient{ClinicID: "clinic-a", ID: "pat-2", Phone: "+15550100143"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.PatientBSUID(ctx, "clinic-a", "pat-2"); got != bsuid {
+		t.Errorf("a patient added on the number has BSUID %q, want it", got)
+	}
 	// The EHR removes the phone: the patient keeps the BSUID for sends by recipient.
 	if err := s.PutPatient(ctx, appointment.Patient{ClinicID: "clinic-a", ID: "pat-1"}); err != nil {
 		t.Fatal(err)
