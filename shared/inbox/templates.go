@@ -113,7 +113,8 @@ func (s *Service) handleTemplate(ctx context.Context, entry whatsapp.Entry, ch w
 	attrs := []any{"waba_id", waba, "template", t.Name, "language", t.Language, "status", after.Status, "category", after.Category}
 	switch {
 	case was == "" && now != "":
-		s.log().Error("template blocked: its reminders wait", append(attrs, "alert", AlertTemplateBlocked, "reason", now)...)
+		// WARN, not ERROR: Meta acted, nothing in Frontdesk failed; the alert key alarms.
+		s.log().Warn("template blocked: its reminders wait", append(attrs, "alert", AlertTemplateBlocked, "reason", now)...)
 	case was != "" && now == "":
 		s.log().Info("template usable again: its reminders resume", attrs...)
 	default:

@@ -171,6 +171,9 @@ type Sender struct {
 	// Templates, when set, holds back sends of templates Meta paused, disabled or
 	// re-categorised (see templategate.go).
 	Templates TemplateGate
+	// TemplateRecheck is how long such a reminder waits before it is tried again;
+	// default TemplateRecheck (15 min).
+	TemplateRecheck time.Duration
 	// Identity, when set, lets a reminder reach a patient without a phone by the
 	// business-scoped user id last seen for them (see recipient.go).
 	Identity RecipientResolver

@@ -48,7 +48,11 @@ func (s *Sender) holdForTemplate(ctx context.Context, j *sendJob, c clinic.Clini
 	if reason == "" {
 		return ack, false, nil
 	}
-	until := now.Add(TemplateRecheck)
+	recheck := s.TemplateRecheck
+	if recheck <= 0 {
+		recheck = TemplateRecheck
+	}
+	until := now.Add(recheck)
 	if !reminder.Useful(rem, until) {
 		// It would be late by the next check: skipped now, with the template's reason.
 		o, err := s.skip(ctx, j, reason)

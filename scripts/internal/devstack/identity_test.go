@@ -180,3 +180,86 @@ func TestReminderByRecipientWhenThePhoneIsGone(t *testing.T) {
 	}
 	w.assertLogsClean(t, offset, bsuid, "Quinn Invented")
 }
+
+// templateWebhook builds a template lifecycle webhook (field message_template_status_update
+// or template_category_update) for the demo clinic's WABA, in Meta's documented shape.
+func templateWebhook(field string, at time.Time, value map[string]any) []byte {
+	body, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{
+		"id": "200000000000001", "time": at.Unix(),
+		"changes": []any{map[string]any{"field": field, "value": value}},
+	}}})
+	return body
+}
+
+// Issue acceptance, end to end: Meta re-categorises the 48 h reminder template as
+// marketing. No further send of it reaches the Graph API, the clinic gets one
+// template.status_changed callback and ops one alarm line (the webhook delivered
+// three times), the reminder waits instead of failing, and it goes out once Meta
+// approves the template as utility again.
+func TestRecategorisedReminderTemplateHoldsUntilReapproved(t *testing.T) {
+	w := stackFor(t)
+	offset := w.logs.Len()
+	w.dumpOnFailure(t, offset)
+	patient := patientSpec{id: "systest-template-patient", phone: "+15550100173", givenName: "Sam"}
+	apptID := "systest-template-appt"
+	tmpl := map[string]any{"message_template_id": 1234567890123456, "message_template_name": reminder.TemplateReminder48h,
+		"message_template_language": reminder.LangEnglish}
+	recat := map[string]any{"previous_category": "UTILITY", "new_category": "MARKETING"}
+	for k, v := range tmpl {
+		recat[k] = v
+	}
+	// Meta's webhook times have second resolution: the re-categorisation is stamped a
+	// minute before the approval below, so the approval is the later report.
+	body := templateWebhook("template_category_update", time.Now().Add(-time.Minute), recat)
+	for range 3 {
+		w.say(t, body)
+	}
+	w.book(t, apptID, patient, 47*time.Hour)
+	eventually(t, waitTimeout, "the reminder held back by its template", func() (bool, string) {
+		r, ok := reminderOf(w.appointment(t, apptID), string(reminder.KindDayBefore))
+		return ok && r.State == reminder.StateScheduled && r.Reason == "template_recategorised", fmt.Sprintf("%+v", r)
+	})
+	// Several rechecks pass (5 sweeps each) without a send or a failure.
+	eventually(t, waitTimeout, "two rechecks of the held reminder", func() (bool, string) {
+		n := 0
+		for _, l := range linesSince(w.logs, offset) {
+			if l["msg"] == "sender.deferred" {
+				n++
+			}
+		}
+		return n >= 2, fmt.Sprintf("%d deferrals", n)
+	})
+	if n := countSendsTo(w.stack.Stub.Sent(), patient.phone); n != 0 {
+		t.Fatalf("%d sends of a re-categorised template", n)
+	}
+	events, _ := w.callback.snapshot()
+	callbacks := 0
+	for _, e := range events {
+		if e.Type == clinic.EventTemplateStatusChanged && e.Data["templateName"] == reminder.TemplateReminder48h && e.Data["usable"] == false {
+			callbacks++
+		}
+	}
+	alarms := 0
+	for _, l := range linesSince(w.logs, offset) {
+		if l["alert"] == "whatsapp_template_blocked" {
+			alarms++
+		}
+	}
+	if callbacks != 1 || alarms != 1 {
+		t.Fatalf("%d callbacks and %d alarm lines for one re-categorisation delivered three times, want 1 and 1", callbacks, alarms)
+	}
+
+	approved := map[string]any{"event": "APPROVED", "reason": "NONE", "message_template_category": "UTILITY"}
+	for k, v := range tmpl {
+		approved[k] = v
+	}
+	w.say(t, templateWebhook("message_template_status_update", time.Now(), approved))
+	eventually(t, waitTimeout, "the reminder after re-approval", func() (bool, string) {
+		n := countSendsTo(w.stack.Stub.Sent(), patient.phone)
+		return n == 1, fmt.Sprintf("%d sends", n)
+	})
+	if r, _ := reminderOf(w.appointment(t, apptID), string(reminder.KindDayBefore)); r.State == reminder.StateFailed {
+		t.Errorf("the held reminder ended failed")
+	}
+	w.assertLogsClean(t, offset)
+}
