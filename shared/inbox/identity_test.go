@@ -3,12 +3,14 @@ package inbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
@@ -304,4 +306,58 @@ func TestTemplateLifecycleFixturesThroughTheWebhookRoute(t *testing.T) {
 	if n := len(w.sentMessages()); n != 0 {
 		t.Errorf("template webhooks sent %d messages", n)
 	}
+}
+
+// bsuidMessage builds a one-message webhook from a username-only sender: no wa_id,
+// no from, only the BSUID.
+func (w *world) bsuidMessage(bsuid string, msg map[string]any) []byte {
+	body := w.message("15550100199", msg)
+	var n map[string]any
+	_ = json.Unmarshal(body, &n)
+	v := n["entry"].([]any)[0].(map[string]any)["changes"].([]any)[0].(map[string]any)["value"].(map[string]any)
+	v["contacts"] = []any{map[string]any{"profile": map[string]string{"name": "Jane Roe", "username": "@jane.invented"}, "user_id": bsuid}}
+	m := v["messages"].([]any)[0].(map[string]any)
+	delete(m, "from")
+	m["from_user_id"] = bsuid
+	out, _ := json.Marshal(n)
+	return out
+}
+
+// A username-only sender's quick-reply tap and START work as the known patient's.
+func TestUsernameOnlyTapAndStart(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.store.PutClinic(ctx, identityClinic()); err != nil {
+		t.Fatal(err)
+	}
+	w.postThrice(t, "identity_phone_and_bsuid") // the BSUID is seen beside pat-en's number
+	tap := w.bsuidMessage(janeBSUID, map[string]any{"type": "button", "context": map[string]string{"from": "15550100000", "id": "wamid.REMINDER48HEN"},
+		"button": map[string]string{"payload": "fd1:cancel:clinic-sol:appt-en:1772636645", "text": "Cancel"}})
+	for range 3 {
+		if n := w.deliver(tap); n != 0 {
+			t.Fatalf("tap failed: %s", lastError(w.logs.String()))
+		}
+	}
+	if a := w.appointment("appt-en"); a.Response != appointment.ResponseCancelledByPatient {
+		t.Fatalf("appt-en response %q after a username-only Cancel tap", a.Response)
+	}
+	if got := len(w.eventsOf(clinic.EventAppointmentCancelRequested)); got != 1 {
+		t.Errorf("cancel events = %d, want 1", got)
+	}
+	w.clock.Advance(time.Minute)
+	stop := w.bsuidMessage(janeBSUID, textMsg("STOP"))
+	w.clock.Advance(time.Minute)
+	start := w.bsuidMessage(janeBSUID, textMsg("START"))
+	for _, b := range [][]byte{stop, start, start} {
+		if n := w.deliver(b); n != 0 {
+			t.Fatalf("delivery failed: %s", lastError(w.logs.String()))
+		}
+	}
+	if got := w.consentOf("pat-en"); got != consent.OptedIn {
+		t.Errorf("pat-en consent %s after STOP then START by BSUID, want opted in", got)
+	}
+	if c, _ := w.store.GetContact(ctx, clinicID, "+15550100101"); c.OptedOut() {
+		t.Error("the number's STOP was not lifted by the START")
+	}
+	w.assertNoIdentityInLogs()
 }
