@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -114,6 +115,23 @@ func (s *Service) rememberBSUID(ctx context.Context, in *inbound, scope string) 
 	}
 	s.log().Info("inbound bsuid linked", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "contact", platform.Hash(in.contactKey))
 	return nil
+}
+
+// rememberRecipientBSUID keeps the BSUID a delivered status shows beside the number
+// a message went to, so a patient who never writes can still be reached by BSUID if
+// the EHR later removes their phone. Only "delivered" is used: Meta puts the BSUID on
+// sent, delivered and read alike, and one read per message is enough.
+func (s *Service) rememberRecipientBSUID(ctx context.Context, c clinic.Clinic, st whatsapp.Status, at time.Time) error {
+	if st.Status != whatsapp.StatusDelivered || st.RecipientID == "" || st.RecipientUserID == "" {
+		return nil
+	}
+	key, err := contact.KeyOf(st.RecipientID)
+	if err != nil {
+		return nil
+	}
+	in := &inbound{c: c, m: whatsapp.InboundMessage{ID: st.ID}, at: at, contactKey: key,
+		bsuid: st.RecipientUserID, parentBSUID: st.RecipientParentUserID}
+	return s.rememberBSUID(ctx, in, c.PortfolioScope())
 }
 
 // identityNotice acts on Meta's system notices. A number change moves the person's

@@ -361,3 +361,29 @@ func TestUsernameOnlyTapAndStart(t *testing.T) {
 	}
 	w.assertNoIdentityInLogs()
 }
+
+// A delivered status that shows the BSUID beside the number a reminder went to
+// stores it, so a patient who never writes is reachable by BSUID later.
+func TestDeliveredStatusRemembersTheBSUID(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.store.PutClinic(ctx, identityClinic()); err != nil {
+		t.Fatal(err)
+	}
+	body := fixture(t, "status_read")
+	body = bytes.Replace(body, []byte(`"status": "read"`), []byte(`"status": "delivered"`), 1)
+	body = bytes.Replace(body, []byte(`"recipient_id": "15550100101"`), []byte(`"recipient_id": "15550100101", "recipient_user_id": "`+janeBSUID+`"`), 1)
+	if !bytes.Contains(body, []byte(janeBSUID)) || !bytes.Contains(body, []byte(`"delivered"`)) {
+		t.Fatalf("fixture rewrite failed: %s", body)
+	}
+	for range 3 {
+		if n := w.deliver(body); n != 0 {
+			t.Fatalf("status failed: %s", lastError(w.logs.String()))
+		}
+	}
+	got, scope, err := w.store.PatientBSUID(ctx, clinicID, "pat-en")
+	if err != nil || got != janeBSUID || scope != testScope {
+		t.Fatalf("pat-en BSUID %q %q (%v); want the one the delivered status showed", got, scope, err)
+	}
+	w.assertNoIdentityInLogs()
+}
