@@ -241,7 +241,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 				a.WriteTable(t[dynamo.TableMessages], k.Data)
-				a.ReadTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
+				// Writes: template states Meta reports (TEMPLATE# items).
+				a.WriteTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
 				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
 				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)

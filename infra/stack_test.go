@@ -741,7 +741,8 @@ func TestLeastPrivilege(t *testing.T) {
 		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
-		FnInbound: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
+		// clinics: template states Meta reports (TEMPLATE# items).
+		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}

@@ -51,5 +51,7 @@ func newSender(a *app.App) *outreach.Sender {
 		MessagesPerSecond: float64(mps),
 		Concurrency:       concurrency,
 		MaxReceiveCount:   outbound.MaxReceiveCount,
+		Templates:         a.Store,
+		Identity:          a.Store,
 	}
 }

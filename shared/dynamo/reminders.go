@@ -515,3 +515,20 @@ func (s *Store) getRaw(ctx context.Context, table, pk, sk string) (map[string]ty
 	}
 	return out.Item, nil
 }
+
+// DeferReminder gives a claimed reminder back to the due index at until (state
+// scheduled again), with the reason it waits: the SQS job is then acknowledged, so a
+// long wait (a paused template) costs no receives and never reaches the DLQ.
+func (s *Store) DeferReminder(ctx context.Context, r reminder.Reminder, until time.Time, reason string) error {
+	pk, sk := s.reminderKey(r)
+	cond := expression.Name(attrState).Equal(expression.Value(reminder.StateSending)).
+		And(expression.Name(attrGeneration).Equal(expression.Value(r.Generation)))
+	upd := expression.Set(expression.Name(attrState), expression.Value(reminder.StateScheduled)).
+		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
+		Set(expression.Name(AttrDueShard), expression.Value(s.shardOf(pk))).
+		Set(expression.Name(AttrDueAt), expression.Value(dueIndexSeconds(until))).
+		Set(expression.Name(attrReason), expression.Value(reason)).
+		Remove(expression.Name(attrLeaseUntil))
+	return wrap(reminderOp("defer", r.ClinicID, r.AppointmentID, r.Kind),
+		s.update(ctx, s.names.Appointments, pk, sk, upd, &cond))
+}

@@ -77,6 +77,10 @@ type Store interface {
 	GetContact(ctx context.Context, clinicID, key string) (contact.Contact, error)
 	RecordContactConsent(ctx context.Context, clinicID, key string, e consent.Entry) (bool, error)
 	ClaimSafetyAnswer(ctx context.Context, clinicID, key, wamid string, now time.Time, interval time.Duration) (bool, error)
+	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
+
+	IdentityStore
+	TemplateStore
 
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
 	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error
@@ -158,6 +162,12 @@ func (s *Service) Process(ctx context.Context, body []byte) error {
 	var errs []error
 	for _, entry := range n.Entry {
 		for _, change := range entry.Changes {
+			if change.Template != nil {
+				if err := s.handleTemplate(ctx, entry, change); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
 			if change.Field != whatsapp.FieldMessages {
 				s.log().Info("inbound change ignored", "field", change.Field)
 				continue
@@ -191,7 +201,7 @@ func (s *Service) processValue(ctx context.Context, v whatsapp.Value) error {
 	}
 	var errs []error
 	for _, m := range v.Messages {
-		if err := s.handleMessage(ctx, c, m); err != nil {
+		if err := s.handleMessage(ctx, c, v, m); err != nil {
 			errs = append(errs, fmt.Errorf("inbox: message %s: %w", platform.Hash(m.ID), err))
 		}
 	}

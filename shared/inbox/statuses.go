@@ -119,6 +119,9 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		attrs = append(attrs, "error_code", code, "error_class", class.String())
 	}
 	s.log().Info("inbound status applied", attrs...)
+	if err := s.rememberRecipientBSUID(ctx, c, st, at); err != nil {
+		return err
+	}
 	// A failed status that lost to an earlier "read" is not a failure the clinic
 	// needs to hear about; one that moved the record (or a retry after it did) is.
 	if to != messagelog.StatusFailed || !(moved || rec.Status == messagelog.StatusFailed) {
