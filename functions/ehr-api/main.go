@@ -27,7 +27,7 @@ func newHandler(a *app.App) http.Handler {
 	stage := a.Env.Optional("API_STAGE_NAME", "")
 	a.Ready()
 	api := &httpapi.EHRAPI{
-		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log},
+		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics()},
 		Clinics:     a.Store,
 		Idempotency: a.Store,
 		Secrets:     a.Secrets,
@@ -35,6 +35,7 @@ func newHandler(a *app.App) http.Handler {
 		Clock:       a.Clock,
 		Log:         a.Log,
 		Once:        a.Store,
+		Metrics:     a.Store,
 	}
 	return httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 }

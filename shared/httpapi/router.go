@@ -43,6 +43,7 @@ func NewRouter(api *EHRAPI, hook *Webhook, log *slog.Logger, clock platform.Cloc
 		mux.HandleFunc("GET /v1/clinics/{clinicId}/patients/{patientId}/consent", api.getConsent)
 		mux.HandleFunc("PUT /v1/clinics/{clinicId}/slots/{slotId}", api.putSlot)
 		mux.HandleFunc("GET /v1/clinics/{clinicId}/slots", api.getSlots)
+		mux.HandleFunc("GET /v1/clinics/{clinicId}/metrics", api.getMetrics)
 	}
 	if hook != nil {
 		mux.HandleFunc("GET /webhooks/whatsapp", hook.verify)

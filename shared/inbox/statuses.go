@@ -12,6 +12,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -103,6 +104,16 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	attrs := []any{"clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "moved", moved}
 	if moved && rec.Direction == messagelog.Outbound {
 		platform.Count(ctx, s.log(), s.Clock, platform.MetricSendsByStatus, platform.DimStatus, string(to))
+	}
+	if rec.Direction == messagelog.Outbound && rec.AppointmentID != "" && rec.ReminderKind != "" {
+		if err := s.count(ctx, metrics.ReminderStatus(c.ID, c.TimeZone, st.ID, rec.AppointmentID, st.Status, at)...); err != nil {
+			return err
+		}
+	}
+	if rec.Direction == messagelog.Outbound && st.Pricing != nil {
+		if err := s.count(ctx, metrics.Priced(c.ID, c.TimeZone, st.ID, st.Pricing.Category, st.Pricing.Billable, at)...); err != nil {
+			return err
+		}
 	}
 	if rec.AppointmentID != "" && rec.ReminderKind != "" {
 		u := dynamo.ReminderUpdate{WAMID: st.ID, Generation: rec.Generation}

@@ -38,3 +38,21 @@ func (r *Recorder) Record(ctx context.Context, facts ...Fact) error {
 	}
 	return nil
 }
+
+// DashboardCounters are the counters worth a CloudWatch metric each (the
+// dashboard's totals); histogram buckets and pricing categories stay in the
+// per-clinic aggregate.
+var DashboardCounters = []string{
+	RemindersSent, RemindersDelivered, RemindersRead, Bookings, Confirmations, CancelRequests,
+	RescheduleRequests, CancellationsByEHR, NoShows, NoShowsConfirmed, OptOuts, FeedbackCount,
+}
+
+// OnDashboard reports whether counter is one of DashboardCounters.
+func OnDashboard(counter string) bool {
+	for _, c := range DashboardCounters {
+		if c == counter {
+			return true
+		}
+	}
+	return false
+}

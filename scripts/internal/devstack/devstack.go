@@ -20,6 +20,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
+	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
@@ -228,8 +229,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
 
 	api := &httpapi.EHRAPI{
-		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log}, Clinics: s.Store, Idempotency: s.Store,
-		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log, Once: s.Store,
+		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock)}, Clinics: s.Store, Idempotency: s.Store,
+		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log, Once: s.Store, Metrics: s.Store,
 	}
 	hook := &httpapi.Webhook{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
@@ -254,7 +255,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}),
 		Clock: clock, Logger: log,
 	}
-	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log}
+	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock)}
 	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
 
