@@ -20,6 +20,7 @@ var Routes = []string{
 	"GET /v1/clinics/{clinicId}/patients/{patientId}/consent",
 	"PUT /v1/clinics/{clinicId}/slots/{slotId}",
 	"GET /v1/clinics/{clinicId}/slots",
+	"GET /v1/clinics/{clinicId}/metrics",
 	"GET /webhooks/whatsapp",
 	"POST /webhooks/whatsapp",
 }
