@@ -43,7 +43,7 @@ func (r *Recorder) Record(ctx context.Context, facts ...Fact) error {
 // dashboard's totals); histogram buckets and pricing categories stay in the
 // per-clinic aggregate.
 var DashboardCounters = []string{
-	RemindersSent, RemindersDelivered, RemindersRead, Bookings, Confirmations, CancelRequests,
+	RemindersSent, RemindersDelivered, RemindersRead, RemindedAppointments, Bookings, Confirmations, CancelRequests,
 	RescheduleRequests, CancellationsByEHR, NoShows, NoShowsConfirmed, OptOuts, FeedbackCount,
 }
 
