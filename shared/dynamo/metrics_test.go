@@ -13,7 +13,7 @@ func TestCountFactCountsEachKeyOnce(t *testing.T) {
 	s, clock := newStore(t)
 	ctx := ctxT(t)
 	at := time.Date(2026, 11, 1, 23, 30, 0, 0, time.UTC) // 18:30 EST, the DST day in New York
-	facts := metrics.ReminderStatus("clinic-a", "America/New_York", "wamid.HBgLMTU1NTAxMDAxNDM=", "appt-1", "read", at)
+	facts := metrics.ReminderStatus("clinic-a", "America/New_York", "wamid.HBgLMTU1NTAxMDAxNDM=", "appt-1", "accepted", "read", at)
 	for round := 0; round < 3; round++ { // the status webhook delivered three times
 		for _, f := range facts {
 			counted, err := s.CountFact(ctx, f)

@@ -208,7 +208,7 @@ func metricsReport(t *testing.T) json.RawMessage {
 	var days []metrics.DayCounts
 	fb, _ := metrics.Feedback("c", "America/New_York", "fb-1", 4, at)
 	for _, facts := range [][]metrics.Fact{
-		metrics.ReminderStatus("c", "America/New_York", "w1", "a1", "read", at),
+		metrics.ReminderStatus("c", "America/New_York", "w1", "a1", "", "read", at),
 		metrics.Answer("c", "America/New_York", "a1", appointment.ResponseConfirmed, at),
 		metrics.Priced("c", "America/New_York", "w1", "utility", true, at),
 		metrics.HandOffAnswered("c", "America/New_York", "h1", at, at.Add(200*time.Hour)),

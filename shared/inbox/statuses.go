@@ -91,6 +91,18 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		s.log().Warn("inbound status for another clinic's message", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "message_clinic_id", rec.ClinicID)
 		return nil
 	}
+	// Counted before the message moves, from its status before this webhook, so a
+	// retry after a failed count sees the same status and counts the same facts.
+	if rec.Direction == messagelog.Outbound && rec.AppointmentID != "" && rec.ReminderKind != "" {
+		if err := s.count(ctx, metrics.ReminderStatus(c.ID, c.TimeZone, st.ID, rec.AppointmentID, string(rec.Status), st.Status, at)...); err != nil {
+			return err
+		}
+	}
+	if rec.Direction == messagelog.Outbound && st.Pricing != nil && (rec.Status == messagelog.StatusAccepted || st.Status == whatsapp.StatusSent) {
+		if err := s.count(ctx, metrics.Priced(c.ID, c.TimeZone, st.ID, st.Pricing.Category, st.Pricing.Billable, at)...); err != nil {
+			return err
+		}
+	}
 	var code int
 	var class whatsapp.Class
 	if to == messagelog.StatusFailed && len(st.Errors) > 0 {
@@ -104,16 +116,6 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	attrs := []any{"clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "moved", moved}
 	if moved && rec.Direction == messagelog.Outbound {
 		platform.Count(ctx, s.log(), s.Clock, platform.MetricSendsByStatus, platform.DimStatus, string(to))
-	}
-	if rec.Direction == messagelog.Outbound && rec.AppointmentID != "" && rec.ReminderKind != "" {
-		if err := s.count(ctx, metrics.ReminderStatus(c.ID, c.TimeZone, st.ID, rec.AppointmentID, st.Status, at)...); err != nil {
-			return err
-		}
-	}
-	if rec.Direction == messagelog.Outbound && st.Pricing != nil {
-		if err := s.count(ctx, metrics.Priced(c.ID, c.TimeZone, st.ID, st.Pricing.Category, st.Pricing.Billable, at)...); err != nil {
-			return err
-		}
 	}
 	if rec.AppointmentID != "" && rec.ReminderKind != "" {
 		u := dynamo.ReminderUpdate{WAMID: st.ID, Generation: rec.Generation}

@@ -155,26 +155,38 @@ const (
 	StatusRead      = "read"
 )
 
-// ReminderStatus counts a status webhook for a reminder. Meta may skip
-// "delivered" (a "read" arrives alone), so a status counts every earlier step
-// too; each step is keyed by the message, so it is counted once whatever order
-// the webhooks arrive in. The first "sent" also counts the appointment as
-// reminded.
-func ReminderStatus(clinicID, zone, wamid, appointmentID, status string, at time.Time) []Fact {
+// ReminderStatus counts a status webhook for a reminder whose message was in
+// status before (Meta's name, or "" / "accepted" before any status). Meta may
+// skip "delivered" (a "read" arrives alone), so a status counts every step after
+// before up to its own; each step is keyed by the message, so it counts once
+// whatever order or how often the webhooks arrive. The first "sent" also counts
+// the appointment as reminded.
+func ReminderStatus(clinicID, zone, wamid, appointmentID, before, status string, at time.Time) []Fact {
 	steps := []struct{ status, counter string }{
 		{StatusSent, RemindersSent}, {StatusDelivered, RemindersDelivered}, {StatusRead, RemindersRead},
 	}
-	reached := -1
+	from, to := -1, -1
 	for i, s := range steps {
+		if s.status == before {
+			from = i
+		}
 		if s.status == status {
-			reached = i
+			to = i
 		}
 	}
-	if reached < 0 {
+	if to < 0 {
 		return nil
 	}
-	out := []Fact{newFact(clinicID, zone, at, "reminded\x00"+appointmentID, map[string]int64{RemindedAppointments: 1})}
-	for _, s := range steps[:reached+1] {
+	if from >= to {
+		// Redelivered, or a late status behind a later one: what it would count
+		// was counted with the status that moved the message, or is counted now.
+		from = to - 1
+	}
+	var out []Fact
+	if from < 0 {
+		out = append(out, newFact(clinicID, zone, at, "reminded\x00"+appointmentID, map[string]int64{RemindedAppointments: 1}))
+	}
+	for _, s := range steps[from+1 : to+1] {
 		out = append(out, newFact(clinicID, zone, at, "status\x00"+s.status+"\x00"+wamid, map[string]int64{s.counter: 1}))
 	}
 	return out
@@ -193,7 +205,8 @@ func Category(c string) string {
 }
 
 // Priced counts one message Meta priced (the pricing object of its status
-// webhooks: the first status that carries one counts, once per message).
+// webhooks; every status of a message carries the same, so the caller counts the
+// first status's, and the key keeps a message to one count).
 func Priced(clinicID, zone, wamid, category string, billable bool, at time.Time) []Fact {
 	cat := Category(category)
 	add := map[string]int64{prefixCategory + cat: 1}

@@ -67,26 +67,48 @@ func TestParseQueryRefusesBadRanges(t *testing.T) {
 	}
 }
 
-func TestReminderStatusCountsEarlierStepsOnce(t *testing.T) {
+func TestReminderStatusCountsTheStepsSinceTheLastStatus(t *testing.T) {
 	at := time.Date(2026, 11, 3, 15, 0, 0, 0, time.UTC)
-	read := metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", "read", at)
-	sent := metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", "sent", at)
-	if len(read) != 4 || len(sent) != 2 {
-		t.Fatalf("read gave %d facts, sent %d; want 4 (reminded, sent, delivered, read) and 2", len(read), len(sent))
+	counters := func(facts []metrics.Fact) string {
+		var out []string
+		for _, f := range facts {
+			out = append(out, f.Counters()...)
+		}
+		return strings.Join(out, ",")
 	}
-	// The same step of the same message is the same key, whichever status brought it.
-	if read[1].Key != sent[1].Key || read[0].Key != sent[0].Key {
-		t.Error("sent counted by a read status has another key than by the sent status")
+	cases := []struct {
+		name, before, status, want string
+	}{
+		{"first status sent", "accepted", "sent", "remindedAppointments,remindersSent"},
+		{"delivered after sent", "sent", "delivered", "remindersDelivered"},
+		{"read after delivered", "delivered", "read", "remindersRead"},
+		{"read with delivered skipped", "sent", "read", "remindersDelivered,remindersRead"},
+		{"read as the first status", "accepted", "read", "remindedAppointments,remindersSent,remindersDelivered,remindersRead"},
+		{"read redelivered", "read", "read", "remindersRead"},
+		{"delivered late, after read", "read", "delivered", "remindersDelivered"},
+		{"sent redelivered", "sent", "sent", "remindedAppointments,remindersSent"},
+		{"failed counts nothing", "sent", "failed", ""},
 	}
-	other := metrics.ReminderStatus("c1", zone, "wamid.B", "appt-1", "sent", at)
-	if other[0].Key != sent[0].Key || other[1].Key == sent[1].Key {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := counters(metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", tc.before, tc.status, at)); got != tc.want {
+				t.Errorf("%s -> %s counts %q, want %q", tc.before, tc.status, got, tc.want)
+			}
+		})
+	}
+	// A step of a message has one key whichever status counts it.
+	viaRead := metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", "sent", "read", at)
+	viaDelivered := metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", "sent", "delivered", at)
+	if viaRead[0].Key != viaDelivered[0].Key {
+		t.Error("delivered counted by a read status has another key than by the delivered status")
+	}
+	first := metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", "", "sent", at)
+	second := metrics.ReminderStatus("c1", zone, "wamid.B", "appt-1", "", "sent", at)
+	if first[0].Key != second[0].Key || first[1].Key == second[1].Key {
 		t.Error("a second reminder of one appointment must count the appointment once and the message again")
 	}
-	if strings.Contains(read[1].Key, "wamid") {
+	if strings.Contains(first[1].Key, "wamid") {
 		t.Error("keys must not carry the wamid")
-	}
-	if got := metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", "failed", at); got != nil {
-		t.Errorf("failed status counted: %v", got)
 	}
 }
 
@@ -253,7 +275,7 @@ func TestRecorderEmitsFirstCountsOnly(t *testing.T) {
 	emitted := map[string]int64{}
 	r := &metrics.Recorder{Store: &fakeStore{seen: map[string]bool{}}, Emit: func(_ context.Context, c string, n int64) { emitted[c] += n }}
 	for i := 0; i < 3; i++ { // redelivered
-		if err := r.Record(context.Background(), metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", "delivered", at)...); err != nil {
+		if err := r.Record(context.Background(), metrics.ReminderStatus("c1", zone, "wamid.A", "appt-1", "", "delivered", at)...); err != nil {
 			t.Fatal(err)
 		}
 	}
