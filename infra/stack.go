@@ -192,6 +192,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
 				a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotStart)
+				a.WriteTable(t[dynamo.TableMetrics], k.Data)
 				a.ReadClinicSecrets(st, k.Secrets)
 			}},
 		{FunctionSpec{Name: FnWhatsAppWebhook, Description: "WhatsApp webhook: verify, check signature, enqueue",
@@ -244,6 +245,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				// Writes: template states Meta reports (TEMPLATE# items).
 				a.WriteTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
 				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
+				a.WriteTable(t[dynamo.TableMetrics], k.Data)
 				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			}},

@@ -735,14 +735,14 @@ func TestNoWildcardActions(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	type grants struct{ read, write, send, consume, secrets []string }
 	want := map[string]grants{
-		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "patients", "slots"},
+		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "metrics", "patients", "slots"},
 			secrets: []string{"clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		// clinics: template states Meta reports (TEMPLATE# items).
-		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "idempotency", "messages", "patients"},
+		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "idempotency", "messages", "metrics", "patients"},
 			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}
@@ -929,7 +929,7 @@ func TestDashboardCoversTheSignals(t *testing.T) {
 		}
 		body := fmt.Sprint(d[0].P["DashboardBody"])
 		for _, want := range []string{"/webhooks/whatsapp", MetricSendsByStatus, MetricReplies, MetricSweepLag,
-			"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"} {
+			"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", MetricClinicCounts, `"Counter","noShows"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("dashboard lacks %s", want)
 			}

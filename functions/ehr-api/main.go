@@ -28,7 +28,7 @@ func newHandler(a *app.App) http.Handler {
 	cons := a.Console()
 	a.Ready()
 	api := &httpapi.EHRAPI{
-		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log},
+		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics()},
 		Clinics:     a.Store,
 		Idempotency: a.Store,
 		Secrets:     a.Secrets,
@@ -36,6 +36,7 @@ func newHandler(a *app.App) http.Handler {
 		Clock:       a.Clock,
 		Log:         a.Log,
 		Once:        a.Store,
+		Metrics:     a.Store,
 	}
 	router := httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 	if cons == nil {

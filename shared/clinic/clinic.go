@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -54,6 +55,9 @@ type Clinic struct {
 	WriteTokenHash string `json:"writeTokenHash,omitempty"`
 	// WriteTokenSecretRef, when set, names a secret holding the write token instead.
 	WriteTokenSecretRef string `json:"writeTokenSecretRef,omitempty"`
+	// RateCard prices the clinic's WhatsApp messages in its metrics; nil uses
+	// metrics.DefaultRateCard.
+	RateCard *metrics.RateCard `json:"rateCard,omitempty"`
 }
 
 // PortfolioScope names the scope the clinic's BSUIDs belong to: its business
@@ -142,6 +146,11 @@ func (c Clinic) Validate() error {
 	}
 	if c.APITokenHash == "" && c.APITokenSecretRef == "" {
 		bad("apiTokenHash or apiTokenSecretRef is required")
+	}
+	if c.RateCard != nil {
+		if err := c.RateCard.Validate(); err != nil {
+			bad("%v", err)
+		}
 	}
 	if c.WriteTokenHash != "" && strings.EqualFold(c.WriteTokenHash, c.APITokenHash) {
 		bad("writeTokenHash must differ from apiTokenHash: one token for both scopes is no scope")

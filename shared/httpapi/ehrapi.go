@@ -53,6 +53,8 @@ type EHRAPI struct {
 	// Once makes the deprecated_token_scope warning once a day per clinic across
 	// instances; nil means once a day per instance.
 	Once OnceClaimer
+	// Metrics serves GET .../metrics.
+	Metrics MetricsReader
 
 	mu             sync.Mutex
 	deprecatedSeen map[string]string // clinic id -> day the warning was last logged

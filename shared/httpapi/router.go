@@ -20,6 +20,7 @@ var Routes = []string{
 	"GET /v1/clinics/{clinicId}/patients/{patientId}/consent",
 	"PUT /v1/clinics/{clinicId}/slots/{slotId}",
 	"GET /v1/clinics/{clinicId}/slots",
+	"GET /v1/clinics/{clinicId}/metrics",
 	"GET /webhooks/whatsapp",
 	"POST /webhooks/whatsapp",
 }
@@ -43,6 +44,7 @@ func NewRouter(api *EHRAPI, hook *Webhook, log *slog.Logger, clock platform.Cloc
 		mux.HandleFunc("GET /v1/clinics/{clinicId}/patients/{patientId}/consent", api.getConsent)
 		mux.HandleFunc("PUT /v1/clinics/{clinicId}/slots/{slotId}", api.putSlot)
 		mux.HandleFunc("GET /v1/clinics/{clinicId}/slots", api.getSlots)
+		mux.HandleFunc("GET /v1/clinics/{clinicId}/metrics", api.getMetrics)
 	}
 	if hook != nil {
 		mux.HandleFunc("GET /webhooks/whatsapp", hook.verify)

@@ -60,6 +60,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -101,6 +102,22 @@ type Events interface {
 	Publish(ctx context.Context, events ...clinic.Event) error
 }
 
+// Metrics counts the clinic's numbers (metrics.Recorder); each fact at most once,
+// so a redelivered message or status counts nothing more.
+type Metrics interface {
+	Record(ctx context.Context, facts ...metrics.Fact) error
+}
+
+func (s *Service) count(ctx context.Context, facts ...metrics.Fact) error {
+	if s.Metrics == nil || len(facts) == 0 {
+		return nil
+	}
+	if err := s.Metrics.Record(ctx, facts...); err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	return nil
+}
+
 // Messenger sends a WhatsApp message from the clinic's number (whatsapp.Client).
 type Messenger interface {
 	Send(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error)
@@ -127,6 +144,7 @@ type Service struct {
 	Messenger Messenger
 	Clock     platform.Clock
 	Log       *slog.Logger
+	Metrics   Metrics // nil counts nothing
 
 	// Counters for what is acknowledged without being acted on; the log lines with
 	// the same names feed CloudWatch metric filters.

@@ -15,6 +15,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/conversation"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -522,6 +523,9 @@ func (s *Service) consent(ctx context.Context, in *inbound, state consent.State)
 	in.silenced = nil // consent changed under it
 	switch {
 	case state == consent.OptedOut && changed:
+		if err := s.count(ctx, metrics.OptOut(in.c.ID, in.c.TimeZone, in.m.ID, in.at)...); err != nil {
+			return err
+		}
 		in.outcome = outcomeOptedOut
 		return s.reply(ctx, in, in.patientID, replyOptedOut, nil, true)
 	case state == consent.OptedIn && nowState == consent.OptedIn:
@@ -564,6 +568,9 @@ func (s *Service) answer(ctx context.Context, in *inbound, act action, appointme
 		return nil
 	}
 	in.outcome = outcomeAnswered
+	if err := s.count(ctx, metrics.Answer(in.c.ID, in.c.TimeZone, a.ID, a.Response, in.at)...); err != nil {
+		return err
+	}
 	data := map[string]any{
 		"appointmentId": a.ID, "patientId": a.PatientID, "response": string(a.Response),
 		"respondedAt": in.at.UTC(), "messageId": messagelog.ID(in.m.ID), "source": "whatsapp",
