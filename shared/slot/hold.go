@@ -102,11 +102,11 @@ func (p Policy) WithDefaults() Policy {
 }
 
 // Choices picks the slots to list for an appointment's reschedule: free, not held
-// at now (holdUntil gives each held slot's hold end), matching the appointment,
+// at now, matching the appointment,
 // starting after now+MinLead and within the horizon, not at the appointment's own
 // start; earliest first, at most MaxListedSlots. An empty answer means the list is
 // not shown and the reschedule request goes to the clinic as before.
-func Choices(free []Slot, holdUntil map[string]time.Time, a appointment.Appointment, p Policy, now time.Time) []Slot {
+func Choices(free []Slot, a appointment.Appointment, p Policy, now time.Time) []Slot {
 	p = p.WithDefaults()
 	earliest, latest := now.Add(p.MinLead), now.Add(p.Horizon)
 	var out []Slot
@@ -114,7 +114,7 @@ func Choices(free []Slot, holdUntil map[string]time.Time, a appointment.Appointm
 		if s.Status != Free || !Matches(s, a) || s.Start.Before(earliest) || s.Start.After(latest) || s.Start.Equal(a.Start) {
 			continue
 		}
-		if until, held := holdUntil[s.ID]; held && now.Before(until) {
+		if now.Before(s.HeldUntil) {
 			continue
 		}
 		out = append(out, s)

@@ -16,6 +16,11 @@ func appt(id string, start time.Time) appointment.Appointment {
 		Location: appointment.Location{Name: "Main St"}, VisitType: "FOLLOWUP", Waitlist: true}
 }
 
+func held(s Slot, until time.Time) Slot {
+	s.HeldUntil = until
+	return s
+}
+
 func TestChoices(t *testing.T) {
 	a := appt("a1", now0.Add(10*24*time.Hour))
 	mk := func(id string, in time.Duration) Slot {
@@ -32,22 +37,20 @@ func TestChoices(t *testing.T) {
 	cases := []struct {
 		name string
 		free []Slot
-		held map[string]time.Time
 		want []string
 	}{
-		{"none published", nil, nil, nil},
-		{"earliest first, at most nine", many, nil, []string{"m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m09"}},
+		{"none published", nil, nil},
+		{"earliest first, at most nine", many, []string{"m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m09"}},
 		{"too soon and beyond the horizon are left out",
-			[]Slot{mk("soon", time.Hour), mk("late", 15*24*time.Hour), mk("ok", 3*time.Hour)}, nil, []string{"ok"}},
+			[]Slot{mk("soon", time.Hour), mk("late", 15*24*time.Hour), mk("ok", 3*time.Hour)}, []string{"ok"}},
 		{"another visit type, busy and the appointment's own time are left out",
-			[]Slot{other, busy, mk("own", 10*24*time.Hour), mk("ok", 2*24*time.Hour)}, nil, []string{"ok"}},
+			[]Slot{other, busy, mk("own", 10*24*time.Hour), mk("ok", 2*24*time.Hour)}, []string{"ok"}},
 		{"a held slot is left out until its hold expires",
-			[]Slot{mk("held", 24*time.Hour), mk("lapsed", 2*24*time.Hour)},
-			map[string]time.Time{"held": now0.Add(time.Minute), "lapsed": now0}, []string{"lapsed"}},
+			[]Slot{held(mk("held", 24*time.Hour), now0.Add(time.Minute)), held(mk("lapsed", 2*24*time.Hour), now0)}, []string{"lapsed"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := Choices(c.free, c.held, a, Policy{}, now0)
+			got := Choices(c.free, a, Policy{}, now0)
 			var ids []string
 			for _, s := range got {
 				ids = append(ids, s.ID)
