@@ -146,3 +146,17 @@ func TestHoldValidateAndOfferExpiry(t *testing.T) {
 		t.Fatalf("offer expiry with a 1 h template %v", got)
 	}
 }
+
+// The offer's validity is the offer template's TTL: Meta never delivers an offer
+// Frontdesk no longer honours.
+func TestOfferTTLIsTheTemplates(t *testing.T) {
+	for _, lang := range reminder.Languages {
+		tp, err := reminder.TemplateNamed(reminder.TemplateWaitlistOffer, lang, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Duration(tp.MessageSendTTLSeconds) * time.Second; got != DefaultOfferTTL {
+			t.Errorf("%s: template TTL %v, offer validity %v", lang, got, DefaultOfferTTL)
+		}
+	}
+}
