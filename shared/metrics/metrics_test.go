@@ -330,7 +330,7 @@ func TestFreedSlotsCountOncePerReleaseAndFillRate(t *testing.T) {
 		metrics.SlotOffered("clinic-a", zone, "slot-1", released), // a second wave
 		metrics.SlotFilled("clinic-a", zone, "slot-1", released, released.Add(12*time.Minute+40*time.Second)),
 		metrics.SlotFilled("clinic-a", zone, "slot-1", released, released.Add(time.Hour)), // a retry: counted before
-		metrics.SlotFreed("clinic-a", zone, "slot-1", again), // freed again later: a new release
+		metrics.SlotFreed("clinic-a", zone, "slot-1", again),                              // freed again later: a new release
 		metrics.SlotOffered("clinic-a", zone, "slot-1", again),
 		metrics.SlotFreed("clinic-a", zone, "slot-2", released),
 	}
