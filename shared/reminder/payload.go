@@ -22,12 +22,17 @@ const (
 	// generation: the offer is about that slot, whatever the appointment's time.
 	ActionOfferAccept Action = "offer_accept"
 	ActionOfferKeep   Action = "offer_keep"
+	// ActionPickSlot is a row of the reschedule list (Generation: the slot's id);
+	// ActionPickNone its "None of these" row.
+	ActionPickSlot Action = "slot"
+	ActionPickNone Action = "slot_none"
 )
 
 // Valid reports whether a is a known action.
 func (a Action) Valid() bool {
 	switch a {
-	case ActionConfirm, ActionReschedule, ActionCancel, ActionReopen, ActionOfferAccept, ActionOfferKeep:
+	case ActionConfirm, ActionReschedule, ActionCancel, ActionReopen, ActionOfferAccept, ActionOfferKeep,
+		ActionPickSlot, ActionPickNone:
 		return true
 	}
 	return false
