@@ -263,3 +263,44 @@ func TestAppointmentVisitTypeAndWaitlistRoundTrip(t *testing.T) {
 		t.Fatalf("FHIR appointment: visitType %q waitlist %v", got.VisitType, got.Waitlist)
 	}
 }
+
+// A published slot that turns free starts waitlist offers, once however often
+// the EHR says so; a slot published free, or busy again, starts none.
+func TestFreedSlotStartsWaitlistOffers(t *testing.T) {
+	h := newHarness(t)
+	ctx := t.Context()
+	due := func() []string {
+		t.Helper()
+		rs, err := h.store.DueReleases(ctx, clinicID, h.clock.Now().Add(time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range rs {
+			ids = append(ids, r.SlotID)
+		}
+		return ids
+	}
+	start := "2026-12-03T09:00:00-05:00"
+	steps := []struct {
+		slotID, status string
+		version        int
+		want           string
+	}{
+		{"born-free", "free", 1, "[]"},
+		{"freed", "busy", 1, "[]"},
+		{"freed", "free", 2, "[freed]"},
+		{"freed", "free", 3, "[freed]"}, // free again: the running release is kept
+		{"freed", "busy", 4, "[freed]"}, // the waves see it busy and stop
+	}
+	for i, st := range steps {
+		resp := h.signed(http.MethodPut, slotsPath+"/"+st.slotID, "application/json", "", slotBody(start, st.status, st.version))
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			t.Fatalf("step %d: %d %s", i, resp.StatusCode, readAll(resp))
+		}
+		readAll(resp)
+		if got := fmt.Sprint(due()); got != st.want {
+			t.Fatalf("step %d (%s %s): due releases %s, want %s", i, st.slotID, st.status, got, st.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
@@ -17,6 +18,8 @@ type SlotStore interface {
 	GetSlot(ctx context.Context, clinicID, id string) (slot.Slot, error)
 	SaveSlot(ctx context.Context, s slot.Slot) error
 	Slots(ctx context.Context, q dynamo.SlotQuery) (dynamo.SlotPage, error)
+	// StartRelease starts offering a freed slot to the waitlist (once per release).
+	StartRelease(ctx context.Context, clinicID, slotID string, releasedAt, slotStart time.Time) (bool, error)
 }
 
 var _ SlotStore = (*dynamo.Store)(nil)
@@ -66,6 +69,14 @@ func (s *Service) ApplySlot(ctx context.Context, c clinic.Clinic, ev ehr.SlotEve
 		}
 		next.Revision++
 		next.UpdatedAt = s.Clock.Now()
+		// A published slot that turns free was freed (a cancellation, a changed
+		// schedule): the waitlist is offered it. A slot published free is ordinary
+		// availability, found by the reschedule list; it starts no waves.
+		if found && stored.Status != slot.Free && next.Status == slot.Free {
+			if _, err := s.Store.StartRelease(ctx, c.ID, next.ID, next.UpdatedAt, next.Start); err != nil {
+				return SlotResult{}, fmt.Errorf("intake: slot %s freed: %w", next.ID, err)
+			}
+		}
 		return SlotResult{Slot: next, Created: !found}, nil
 	}
 	return SlotResult{}, fmt.Errorf("intake: slot %s: %w: %w after %d attempts", ev.Slot.ID, ErrContention, appointment.ErrConflict, maxAttempts)
