@@ -53,7 +53,7 @@ func TestEventsMatchTheOpenAPIWebhooks(t *testing.T) {
 	if err := store.SaveSlot(ctx, sl); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Choose(ctx, waitlist.Choice{ClinicID: "clinic-a", AppointmentID: "appt-1", PatientID: "pat-1", SlotID: sl.ID,
+	if _, _, err := svc.Choose(ctx, waitlist.Choice{ClinicID: "clinic-a", AppointmentID: "appt-1", PatientID: "pat-1", SlotID: sl.ID,
 		Reason: slot.ReasonReschedule, MessageID: "wamid.pick"}); err != nil {
 		t.Fatal(err)
 	}

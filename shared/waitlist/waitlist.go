@@ -29,11 +29,13 @@ type Store interface {
 
 // Publisher posts an event to the clinic's callback (the ehr-outbox queue).
 type Publisher interface {
-	Publish(ctx context.Context, ev clinic.Event) error
+	Publish(ctx context.Context, events ...clinic.Event) error
 }
 
 // Replier sends the patient an answer through the outbound path. Key is stable
-// for one answer to one event, so a redelivered tap sends nothing twice.
+// for one answer to one event, so a redelivered tap sends nothing twice. Choose
+// also returns its answer, so a caller that answers the tap itself (the inbox,
+// inside the window the tap opened) leaves Replies nil.
 type Replier interface {
 	Reply(ctx context.Context, r Reply) error
 }
@@ -44,6 +46,7 @@ const (
 	AnswerTaken   = "taken"   // someone else was faster (or the slot went); visit unchanged
 	AnswerLapsed  = "lapsed"  // the offer's time ran out; visit unchanged
 	AnswerExpired = "expired" // the clinic did not book the held slot in time; it will be in touch
+	AnswerKept    = "kept"    // the patient declined an offer; visit unchanged, still on the waitlist
 )
 
 // Reply is one answer to a patient, ids and codes only: the outbound adapter
@@ -107,28 +110,28 @@ func ID(parts ...string) string {
 // of the winner publishes the same event id and queues the same answer (both
 // deduplicated downstream), so a crash between the hold and the event loses
 // neither. Every other choice is told, kindly, that the time was taken.
-func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, error) {
+func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, Reply, error) {
 	now := s.Now().UTC()
 	p := s.Policy.WithDefaults()
 	reply := Reply{Key: ID("slot-choice", c.MessageID), ClinicID: c.ClinicID, AppointmentID: c.AppointmentID,
 		PatientID: c.PatientID, ReplyTo: c.MessageID}
 	if c.Reason == slot.ReasonWaitlist && !c.OfferExpiresAt.IsZero() && !now.Before(c.OfferExpiresAt) {
 		reply.Answer = AnswerLapsed
-		return slot.Gone, s.reply(ctx, reply)
+		return slot.Gone, reply, s.reply(ctx, reply)
 	}
 	sl, err := s.Store.GetSlot(ctx, c.ClinicID, c.SlotID)
 	if errors.Is(err, appointment.ErrNotFound) {
 		reply.Answer = AnswerTaken
-		return slot.Gone, s.reply(ctx, reply)
+		return slot.Gone, reply, s.reply(ctx, reply)
 	}
 	if err != nil {
-		return "", fmt.Errorf("waitlist: choose slot: %w", err)
+		return "", Reply{}, fmt.Errorf("waitlist: choose slot: %w", err)
 	}
 	reply.SlotStart = sl.Start
 	claim, cur, err := s.Store.HoldSlot(ctx, slot.Hold{ClinicID: c.ClinicID, SlotID: c.SlotID, SlotStart: sl.Start,
 		AppointmentID: c.AppointmentID, PatientID: c.PatientID, Reason: c.Reason, HeldAt: now, ExpiresAt: now.Add(p.HoldTTL)})
 	if err != nil {
-		return "", fmt.Errorf("waitlist: choose slot: %w", err)
+		return "", Reply{}, fmt.Errorf("waitlist: choose slot: %w", err)
 	}
 	switch claim {
 	case slot.Won, slot.Mine:
@@ -137,7 +140,7 @@ func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, error) {
 			Data: map[string]any{"appointmentId": cur.AppointmentID, "patientId": cur.PatientID, "slotId": cur.SlotID,
 				"start": cur.SlotStart.UTC().Format(time.RFC3339), "reason": string(cur.Reason), "holdExpiresAt": cur.ExpiresAt.UTC().Format(time.RFC3339)}}
 		if err := s.Events.Publish(ctx, ev); err != nil {
-			return "", fmt.Errorf("waitlist: publish reschedule request: %w", err)
+			return "", Reply{}, fmt.Errorf("waitlist: publish reschedule request: %w", err)
 		}
 		reply.Answer = AnswerHeld
 	default:
@@ -145,10 +148,13 @@ func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, error) {
 	}
 	s.log().InfoContext(ctx, "slot_choice", "clinic_id", c.ClinicID, "appointment_id", c.AppointmentID, "slot_id", c.SlotID,
 		"reason", string(c.Reason), "claim", string(claim))
-	return claim, s.reply(ctx, reply)
+	return claim, reply, s.reply(ctx, reply)
 }
 
 func (s *Service) reply(ctx context.Context, r Reply) error {
+	if s.Replies == nil {
+		return nil
+	}
 	if err := s.Replies.Reply(ctx, r); err != nil {
 		return fmt.Errorf("waitlist: answer %s: %w", r.Answer, err)
 	}

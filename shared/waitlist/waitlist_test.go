@@ -26,14 +26,16 @@ type events struct {
 	byID map[string]clinic.Event
 }
 
-func (e *events) Publish(_ context.Context, ev clinic.Event) error {
+func (e *events) Publish(_ context.Context, evs ...clinic.Event) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.byID == nil {
 		e.byID = map[string]clinic.Event{}
 	}
-	if _, ok := e.byID[ev.ID]; !ok {
-		e.byID[ev.ID] = ev
+	for _, ev := range evs {
+		if _, ok := e.byID[ev.ID]; !ok {
+			e.byID[ev.ID] = ev
+		}
 	}
 	return nil
 }
@@ -115,7 +117,7 @@ func TestTwentyConcurrentAcceptancesOneWinner(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, err := svc.Choose(ctx, c)
+				_, _, err := svc.Choose(ctx, c)
 				errs <- err
 			}()
 		}
@@ -179,7 +181,7 @@ func TestChooseAnswers(t *testing.T) {
 		{"another patient after it", choice("a2", "free", "m4", time.Time{}), slot.Taken, waitlist.AnswerTaken},
 	}
 	for _, c := range cases {
-		got, err := svc.Choose(ctx, c.c)
+		got, _, err := svc.Choose(ctx, c.c)
 		if err != nil || got != c.claim {
 			t.Fatalf("%s: %q %v, want %q", c.name, got, err, c.claim)
 		}
@@ -216,7 +218,7 @@ func TestChooseAnswers(t *testing.T) {
 	if got := rp.count()[waitlist.AnswerExpired]; got != 1 {
 		t.Fatalf("%d expiry answers, want 1", got)
 	}
-	if got, err := svc.Choose(ctx, choice("a2", "free", "m5", time.Time{})); err != nil || got != slot.Won {
+	if got, _, err := svc.Choose(ctx, choice("a2", "free", "m5", time.Time{})); err != nil || got != slot.Won {
 		t.Fatalf("after expiry: %q %v", got, err)
 	}
 

@@ -120,7 +120,7 @@ func TestWavesOfferAFreedSlotInJoinOrder(t *testing.T) {
 	svc.Now = clock.Now
 	exp, _, _ := store.OfferExpiry(ctx, c.ID, sl.ID, "w2")
 	clock.Advance(3 * time.Minute)
-	if claim, err := svc.Choose(ctx, waitlist.Choice{ClinicID: c.ID, AppointmentID: "w2", PatientID: "pat-w2", SlotID: sl.ID,
+	if claim, _, err := svc.Choose(ctx, waitlist.Choice{ClinicID: c.ID, AppointmentID: "w2", PatientID: "pat-w2", SlotID: sl.ID,
 		Reason: slot.ReasonWaitlist, MessageID: "wamid.w2", OfferExpiresAt: exp}); err != nil || claim != slot.Won {
 		t.Fatalf("accept: %q %v", claim, err)
 	}
