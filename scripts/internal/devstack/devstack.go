@@ -165,6 +165,7 @@ type Stack struct {
 	Stub       *whatsapptest.Stub
 	Queues     queue.URLs
 	Sweeper    *outreach.Sweeper
+	Waitlist   devWaitlist
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -303,6 +304,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		TemplateRecheck: 5 * cfg.SweepEvery,
 	}
 	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock)}
+	s.Waitlist = newWaitlist(s.Store, graph, clinicEvents, clock, log)
+	in.Slots = s.Waitlist.Desk
 	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
 
@@ -480,6 +483,9 @@ func (s *Stack) sweepLoop(ctx context.Context, every time.Duration, log *slog.Lo
 		sweepCtx, cancel := context.WithTimeout(ctx, every+10*time.Second)
 		if _, err := s.Sweeper.Sweep(sweepCtx); err != nil && ctx.Err() == nil {
 			log.Error("sweep failed", "error", err)
+		}
+		if err := s.Waitlist.Sweep.Run(sweepCtx); err != nil && ctx.Err() == nil {
+			log.Error("waitlist sweep failed", "error", err)
 		}
 		cancel()
 		select {
