@@ -7,7 +7,14 @@ GO ?= go
 # Bounded fuzzing per target inside `make test`; raise it locally for longer runs.
 FUZZTIME ?= 10s
 
-.PHONY: help deps build dev test vet unit synth fuzz clean openapi-spec bench
+# Tools installed with `go install` at pinned versions into a gitignored folder.
+TOOLS_BIN := $(CURDIR)/.local/bin
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE := $(TOOLS_BIN)/aws-lambda-rie-$(RIE_VERSION)
+# Cold starts per function in bench-coldstart (the median is reported).
+COLDSTART_N ?= 7
+
+.PHONY: help deps build dev test vet unit synth fuzz clean openapi-spec bench bench-coldstart
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -54,6 +61,14 @@ bench: ## reminder throughput, sweep scaling and per-handler cost (slow; not par
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case sweep
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case cost
+
+$(RIE):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	mv $(TOOLS_BIN)/aws-lambda-rie $@
+
+bench-coldstart: deps $(RIE) ## each Lambda's cold start under AWS's runtime interface emulator, beside a Go hello-world
+	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/coldstart -rie $(RIE) -n $(COLDSTART_N) -inittrace
 
 openapi-spec: ## download Meta's WhatsApp OpenAPI spec (where ../shared/reference lacks it)
 	./scripts/fetch-openapi-spec.sh
