@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
@@ -24,17 +24,4 @@ func main() {
 }
 
 // newSweeper is main's wiring; the tests run the handler it builds.
-func newSweeper(a *app.App) *outreach.Sweeper {
-	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
-	if err := a.Env.Err(); err != nil {
-		a.Fatal("reminder-sweep: configuration", err)
-	}
-	return &outreach.Sweeper{
-		Store:     a.Store,
-		Outbox:    queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)},
-		Clock:     a.Clock,
-		Logger:    a.Log,
-		BatchSize: outreach.DefaultSweepBatch,
-		Margin:    outreach.DefaultSweepMargin,
-	}
-}
+func newSweeper(a *app.App) *outreach.Sweeper { return sweep.Load(a) }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -35,9 +36,8 @@ type App struct {
 	Secrets *platform.Secrets
 }
 
-// DefaultSweepShards spreads the due index over this many partition keys so a busy
-// minute does not concentrate on one partition.
-const DefaultSweepShards = 8
+// DefaultSweepShards is the due index's shard count when SWEEP_SHARDS is unset.
+const DefaultSweepShards = fnspec.SweepShards
 
 // Load reads the common configuration. Callers read their own variables from a.Env
 // and then call a.Env.Err() once, so every missing variable is reported together.
@@ -67,7 +67,7 @@ func Load(ctx context.Context) (*App, error) {
 func (a *App) WhatsAppClient() *whatsapp.Client {
 	return &whatsapp.Client{
 		BaseURL: a.Env.Optional(platform.EnvWhatsAppAPIBaseURL, platform.DefaultWhatsAppAPIBaseURL),
-		Version: a.Env.Optional(platform.EnvWhatsAppAPIVersion, "v23.0"),
+		Version: a.Env.Optional(platform.EnvWhatsAppAPIVersion, fnspec.WhatsAppAPIVersion),
 		Token:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAccessToken),
 	}
 }

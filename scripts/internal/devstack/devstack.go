@@ -20,12 +20,15 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
+	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
+	"github.com/frontdesk-health/frontdesk/shared/app/inbound"
+	"github.com/frontdesk-health/frontdesk/shared/app/notifier"
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
+	"github.com/frontdesk-health/frontdesk/shared/app/webhook"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
-	"github.com/frontdesk-health/frontdesk/shared/inbox"
-	"github.com/frontdesk-health/frontdesk/shared/intake"
-	"github.com/frontdesk-health/frontdesk/shared/notify"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -186,7 +189,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.Queues, err = queue.CreateQueues(ctx, sq, cfg.TablePrefix); err != nil {
 		return nil, err
 	}
-	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, 8)
+	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, fnspec.SweepShards)
 
 	validator, err := whatsappspec.Default()
 	if err != nil {
@@ -212,20 +215,17 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.Outbound])}
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
 
-	api := &httpapi.EHRAPI{
-		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log}, Clinics: s.Store, Idempotency: s.Store,
-		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log,
-	}
-	hook := &httpapi.Webhook{
+	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log})
+	hook := webhook.New(webhook.Deps{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return cfg.VerifyToken, nil },
 		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(sq, s.Queues[queue.Inbound])},
 		Log:         log,
-	}
+	})
 	s.serve(graphLn, s.Stub)
 
-	s.Sweeper = &outreach.Sweeper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}
-	sender := &outreach.Sender{
+	s.Sweeper = sweep.New(sweep.Deps{Store: s.Store, Outbox: outbound, Clock: clock, Log: log})
+	outboundSender := sender.New(sender.Deps{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
 		// As the Lambda disables its event source mapping, dev pauses the outbound
 		// consumer (from a goroutine: the halt is called from inside that consumer's
@@ -235,14 +235,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			go func() { _ = s.PauseConsumer(runCtx, queue.Outbound) }()
 			return nil
 		}),
-		Clock: clock, Logger: log,
-	}
-	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log}
-	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
-		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
+		Clock: clock, Log: log,
+	})
+	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log})
+	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
+		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log})
 
 	s.gates = map[string]*gate{}
-	for name, handler := range map[string]queue.Handler{queue.Inbound: in.Handle, queue.Outbound: sender.Handle, queue.EHROutbox: notifier.Handle} {
+	for name, handler := range map[string]queue.Handler{queue.Inbound: in.Handle, queue.Outbound: outboundSender.Handle, queue.EHROutbox: clinicNotifier.Handle} {
 		arn, err := queue.QueueARN(ctx, sq, s.Queues[name])
 		if err != nil {
 			return nil, err

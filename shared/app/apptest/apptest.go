@@ -22,6 +22,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -89,11 +90,11 @@ func Start(t *testing.T, env map[string]string) *Stack {
 		platform.EnvWhatsAppAccessToken: AccessToken,
 		platform.EnvWhatsAppAppSecret:   AppSecret,
 		platform.EnvWhatsAppVerifyToken: VerifyToken,
-		"AWS_LAMBDA_FUNCTION_NAME":      FunctionName,
+		fnspec.EnvFunctionName:          FunctionName,
 		EHRSecretEnv:                    EHRSecret,
 		// Whatever the developer's shell says, the functions here must see only
 		// what the stack sets.
-		"API_STAGE_NAME":              "",
+		fnspec.EnvAPIStageName:        "",
 		platform.EnvSweepShards:       "",
 		platform.EnvMessagesPerSecond: "",
 	}

@@ -1,0 +1,35 @@
+// Package inbound builds the inbound handler, the one place its inbox.Service is
+// assembled: the inbound Lambda, the dev stack and the benchmarks all call it.
+package inbound
+
+import (
+	"log/slog"
+
+	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/inbox"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/queue"
+)
+
+// Deps is what differs between the places the inbound handler runs.
+type Deps struct {
+	Store     inbox.Store
+	Events    inbox.Events
+	Messenger inbox.Messenger
+	Clock     platform.Clock
+	Log       *slog.Logger
+}
+
+// New builds the inbound handler.
+func New(d Deps) *inbox.Service {
+	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: d.Messenger, Clock: d.Clock, Log: d.Log}
+}
+
+// Load builds the inbound handler from a Lambda's environment; a missing variable
+// ends the process.
+func Load(a *app.App) *inbox.Service {
+	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
+	graph := a.WhatsAppClient()
+	a.Ready()
+	return New(Deps{Store: a.Store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log})
+}

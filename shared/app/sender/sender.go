@@ -1,0 +1,72 @@
+// Package sender builds the reminder sender, the one place its outreach.Sender is
+// assembled: the sender Lambda, the dev stack and the benchmarks all call it.
+package sender
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/queue"
+)
+
+// Deps is what differs between the places the sender runs.
+type Deps struct {
+	Store      outreach.SendStore
+	Messenger  outreach.Messenger
+	Events     outreach.EventPublisher
+	Visibility outreach.Delayer
+	Halter     outreach.Halter
+	Clock      platform.Clock
+	Log        *slog.Logger
+
+	// Pacing; zero values take the sender's defaults (one instance at 80 msg/s,
+	// 6 s between messages to one recipient).
+	MessagesPerSecond float64
+	Concurrency       int
+	PairGap           time.Duration
+}
+
+// New builds the sender; retries end in the DLQ after the outbound queue's maxReceiveCount.
+func New(d Deps) *outreach.Sender {
+	outbound, _ := queue.Lookup(queue.Outbound)
+	return &outreach.Sender{
+		Store:             d.Store,
+		Messenger:         d.Messenger,
+		Events:            d.Events,
+		Visibility:        d.Visibility,
+		Halter:            d.Halter,
+		Clock:             d.Clock,
+		Logger:            d.Log,
+		MessagesPerSecond: d.MessagesPerSecond,
+		Concurrency:       d.Concurrency,
+		PairGap:           d.PairGap,
+		MaxReceiveCount:   outbound.MaxReceiveCount,
+	}
+}
+
+// Load builds the sender from a Lambda's environment; a missing variable ends the
+// process. halter builds what stops the sender's own event source mapping.
+func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Sender {
+	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
+	outboxURL := a.Env.Required(platform.EnvEHROutboxQueueURL)
+	function := a.Env.Required(fnspec.EnvFunctionName)
+	mps := a.Env.Int(platform.EnvMessagesPerSecond, outreach.DefaultMessagesPerSecond)
+	concurrency := a.Env.Int(platform.EnvSenderConcurrency, 1)
+	graph := a.WhatsAppClient()
+	a.Ready()
+	return New(Deps{
+		Store:             a.Store,
+		Messenger:         graph,
+		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(a.SQS, outboxURL)},
+		Visibility:        queue.NewVisibility(a.SQS, outboundURL),
+		Halter:            halter(function),
+		Clock:             a.Clock,
+		Log:               a.Log,
+		MessagesPerSecond: float64(mps),
+		Concurrency:       concurrency,
+	})
+}

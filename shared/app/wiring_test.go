@@ -1,0 +1,78 @@
+package app_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+)
+
+// TestEachServiceIsBuiltInOnePlace keeps every service struct literal in its
+// builder, so a Lambda, the dev stack, the benchmarks and the test harness cannot
+// drift apart in how they wire a function (a default set in one and not another).
+// The services' own unit tests are exempt: they set knobs the builders do not expose.
+func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
+	builders := map[string]string{
+		"&outreach.Sender{":  "shared/app/sender/sender.go",
+		"&outreach.Sweeper{": "shared/app/sweep/sweep.go",
+		"&inbox.Service{":    "shared/app/inbound/inbound.go",
+		"&notify.Service{":   "shared/app/notifier/notifier.go",
+		"&intake.Service{":   "shared/app/ehrapi/ehrapi.go",
+		"&httpapi.EHRAPI{":   "shared/app/ehrapi/ehrapi.go",
+		"&httpapi.Webhook{":  "shared/app/webhook/webhook.go",
+	}
+	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/"}
+	root, err := platform.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") || rel == "node_modules" || rel == "cdk.out" || rel == "build" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") || rel == "shared/app/wiring_test.go" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for literal, builder := range builders {
+			if !strings.Contains(string(b), literal) {
+				continue
+			}
+			if rel == builder {
+				found[literal] = true
+				continue
+			}
+			exempt := false
+			for _, dir := range serviceTests {
+				exempt = exempt || (strings.HasPrefix(rel, dir) && strings.HasSuffix(rel, "_test.go"))
+			}
+			if !exempt {
+				t.Errorf("%s builds %s itself: call the builder in %s", rel, literal, builder)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for literal, builder := range builders {
+		if !found[literal] {
+			t.Errorf("%s no longer holds %s: update this test's table", builder, literal)
+		}
+	}
+}
