@@ -3,10 +3,12 @@ package app_test
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
@@ -16,13 +18,13 @@ import (
 // The services' own unit tests are exempt: they set knobs the builders do not expose.
 func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 	builders := map[string]string{
-		"&outreach.Sender{":  "shared/app/sender/sender.go",
-		"&outreach.Sweeper{": "shared/app/sweep/sweep.go",
-		"&inbox.Service{":    "shared/app/inbound/inbound.go",
-		"&notify.Service{":   "shared/app/notifier/notifier.go",
-		"&intake.Service{":   "shared/app/ehrapi/ehrapi.go",
-		"&httpapi.EHRAPI{":   "shared/app/ehrapi/ehrapi.go",
-		"&httpapi.Webhook{":  "shared/app/webhook/webhook.go",
+		"&outreach.Sender{":      "shared/app/sender/sender.go",
+		"&outreach.Sweeper{":     "shared/app/sweep/sweep.go",
+		"&inbox.Service{":        "shared/app/inbound/inbound.go",
+		"&notify.Service{":       "shared/app/notifier/notifier.go",
+		"&intake.Service{":       "shared/app/ehrapi/ehrapi.go",
+		"&httpapi.EHRAPI{":       "shared/app/ehrapi/ehrapi.go",
+		"&whatsapphook.Webhook{": "shared/app/webhook/webhook.go",
 	}
 	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/"}
 	root, err := platform.RepoRoot()
@@ -74,5 +76,36 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 		if !found[literal] {
 			t.Errorf("%s no longer holds %s: update this test's table", builder, literal)
 		}
+	}
+}
+
+// TestFunctionsLinkOnlyWhatTheyUse keeps libphonenumber's metadata (milliseconds of
+// package init on every cold start) out of the functions that never parse a phone
+// number; only ehr-api normalises the numbers EHRs send.
+func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	root, err := platform.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const phonenumbers = "github.com/nyaruka/phonenumbers"
+	for _, name := range fnspec.Names() {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", "./functions/"+name)
+			cmd.Dir = root
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list -deps ./functions/%s: %v", name, err)
+			}
+			linked := false
+			for _, pkg := range strings.Fields(string(out)) {
+				linked = linked || pkg == phonenumbers
+			}
+			if want := name == fnspec.EHRAPI; linked != want {
+				t.Errorf("./functions/%s links %s: %v, want %v", name, phonenumbers, linked, want)
+			}
+		})
 	}
 }

@@ -171,7 +171,7 @@ func (h *EHRAPI) problemFor(err error) *Problem {
 	case errors.As(err, &ve):
 		p := NewProblem(http.StatusBadRequest, "the request has invalid fields; see errors")
 		for _, fp := range ve.Problems {
-			p.Errors = append(p.Errors, FieldProblem{Pointer: fp.Pointer, Detail: fp.Detail})
+			p.Errors = append(p.Errors, fp)
 		}
 		return p
 	case errors.Is(err, intake.ErrUnknownPatient):

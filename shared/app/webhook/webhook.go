@@ -9,7 +9,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
-	"github.com/frontdesk-health/frontdesk/shared/httpapi"
+	"github.com/frontdesk-health/frontdesk/shared/httpapi/whatsapphook"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
@@ -18,17 +18,18 @@ import (
 type Deps struct {
 	AppSecret   func(context.Context) (string, error)
 	VerifyToken func(context.Context) (string, error)
-	Queue       httpapi.InboundQueue
+	Queue       whatsapphook.InboundQueue
 	Log         *slog.Logger
 }
 
 // New builds the webhook receiver.
-func New(d Deps) *httpapi.Webhook {
-	return &httpapi.Webhook{AppSecret: d.AppSecret, VerifyToken: d.VerifyToken, Queue: d.Queue, Log: d.Log}
+func New(d Deps) *whatsapphook.Webhook {
+	return &whatsapphook.Webhook{AppSecret: d.AppSecret, VerifyToken: d.VerifyToken, Queue: d.Queue, Log: d.Log}
 }
 
 // Load builds the whatsapp-webhook Lambda's handler from its environment; a missing
-// variable ends the process.
+// variable ends the process. It serves the webhook alone, on a router without the
+// EHR API, so the function links none of the EHR code.
 func Load(a *app.App) http.Handler {
 	hook := New(Deps{
 		AppSecret:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAppSecret),
@@ -38,5 +39,5 @@ func Load(a *app.App) http.Handler {
 	})
 	stage := a.Env.Optional(fnspec.EnvAPIStageName, "")
 	a.Ready()
-	return httpapi.NewRouter(nil, hook, a.Log, a.Clock, stage)
+	return whatsapphook.NewRouter(hook, a.Log, a.Clock, stage)
 }
