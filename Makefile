@@ -9,12 +9,14 @@ FUZZTIME ?= 10s
 
 # Tools installed with `go install` at pinned versions into a gitignored folder.
 TOOLS_BIN := $(CURDIR)/.local/bin
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE := $(TOOLS_BIN)/aws-lambda-rie-$(RIE_VERSION)
 # Cold starts per function in bench-coldstart (the median is reported).
 COLDSTART_N ?= 7
 
-.PHONY: help deps build dev test vet unit synth fuzz clean openapi-spec bench bench-coldstart
+.PHONY: help deps build dev test vet lint unit synth fuzz clean openapi-spec bench bench-coldstart
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -41,6 +43,14 @@ dev: deps ## run the whole system locally (API on 127.0.0.1:8080, Graph API stan
 vet:
 	$(GO) vet ./...
 
+$(GOLANGCI_LINT):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(TOOLS_BIN)/golangci-lint $@
+
+lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml) at the pinned version
+	$(GOLANGCI_LINT) run ./...
+
 unit: deps build
 	$(GO) run ./scripts/localstack -- $(GO) test -count=1 ./...
 
@@ -55,7 +65,7 @@ synth: deps ## synthesize the CDK app offline (cdk-nag errors fail it) and lint 
 	npx cdk synth -q --no-notices
 	./scripts/cfnlint.sh
 
-test: deps vet unit synth fuzz ## run every test: vet, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
+test: deps vet lint unit synth fuzz ## run every test: vet, lint, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
 
 bench: ## reminder throughput, sweep scaling and per-handler cost (slow; not part of make test)
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput

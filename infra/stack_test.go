@@ -40,7 +40,8 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	useBundledNode()
 	start := time.Now()
-	code, err := synthesizeAll()
+	var code int
+	_, err := synthesizeAll()
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "synthesized dev and prod in %s\n", time.Since(start).Round(time.Millisecond))
 	}
@@ -978,8 +979,12 @@ func TestCheckAssetsNamesTheFix(t *testing.T) {
 		t.Fatalf("err %v, want the missing functions and `make build`", err)
 	}
 	for _, name := range FunctionNames {
-		os.MkdirAll(filepath.Join(dir, name), 0o755)
-		os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("x"), 0o755)
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := CheckAssets(dir); err != nil {
 		t.Fatal(err)

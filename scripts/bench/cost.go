@@ -1,13 +1,13 @@
 package main
 
-// The cost case (issue 6): it drives reminders through the whole happy path, each
+// The cost case: it drives reminders through the whole happy path, each
 // step through the handler its Lambda runs, measures handler time, DynamoDB and SQS
 // requests and log bytes, and prices them per 1,000 reminders.
 
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
+	"crypto/md5" //nolint:gosec // G501: SQS defines md5OfBody as the MD5 of the body; an integrity digest, not security
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -596,7 +596,7 @@ func (o *recordingOutbox) take() []reminder.Job {
 func (r *costRig) record(q string, body []byte) events.SQSMessage {
 	id := platform.NewID()
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	sum := md5.Sum(body)
+	sum := md5.Sum(body) //nolint:gosec // G401: the md5OfBody SQS computes
 	return events.SQSMessage{
 		MessageId: id, ReceiptHandle: "bench-" + id, Body: string(body), Md5OfBody: hex.EncodeToString(sum[:]),
 		Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": now,

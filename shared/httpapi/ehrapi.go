@@ -170,9 +170,7 @@ func (h *EHRAPI) problemFor(err error) *Problem {
 	switch {
 	case errors.As(err, &ve):
 		p := NewProblem(http.StatusBadRequest, "the request has invalid fields; see errors")
-		for _, fp := range ve.Problems {
-			p.Errors = append(p.Errors, fp)
-		}
+		p.Errors = append(p.Errors, ve.Problems...)
 		return p
 	case errors.Is(err, intake.ErrUnknownPatient):
 		return NewProblem(http.StatusUnprocessableEntity, err.Error())
