@@ -12,7 +12,7 @@
 // future appointments on DynamoDB Local; the sparse due index keeps the ratio flat.
 // cost: 300 reminders through every function's handler (EHR PUT, sweep, send, status
 // webhooks, inbound), measuring durations, DynamoDB and SQS requests and log bytes,
-// priced per 1,000 reminders as a Markdown table for the README (issue 6).
+// priced per 1,000 reminders as a Markdown table for the README.
 package main
 
 import (

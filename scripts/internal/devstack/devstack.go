@@ -266,7 +266,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
 	path := cfg.ClinicFile
 	if path == "" {
-		root, err := localstack.RepoRoot()
+		root, err := platform.RepoRoot()
 		if err != nil {
 			return err
 		}
