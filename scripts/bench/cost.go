@@ -494,7 +494,7 @@ func newCostRig(ctx context.Context) (*costRig, error) {
 	cfg.Logger = sdkLogger{next: cfg.Logger}
 	dcfg := cfg.Copy()
 	dcfg.APIOptions = append(dcfg.APIOptions, r.meter.capacity)
-	db := platform.DynamoClient(dcfg)
+	db := dynamo.NewClient(dcfg)
 	r.sqs = platform.SQSClient(cfg)
 
 	var b [4]byte

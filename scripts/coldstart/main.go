@@ -276,7 +276,7 @@ func (w *world) reset() error {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	w.prefix = "cold" + hex.EncodeToString(b[:]) + "-"
-	db := platform.DynamoClient(cfg)
+	db := dynamo.NewClient(cfg)
 	if err := dynamo.CreateTables(w.ctx, db, w.prefix); err != nil {
 		return err
 	}

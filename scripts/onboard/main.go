@@ -46,7 +46,7 @@ func run(ctx context.Context, file string, dryRun bool, tokenEnv string) error {
 	if err != nil {
 		return err
 	}
-	store := dynamo.NewStore(platform.DynamoClient(cfg), dynamo.NamesWithPrefix(prefix), platform.SystemClock{}, 0)
+	store := dynamo.NewStore(dynamo.NewClient(cfg), dynamo.NamesWithPrefix(prefix), platform.SystemClock{}, 0)
 	if err := store.PutClinic(ctx, c); err != nil {
 		return err
 	}

@@ -1,5 +1,6 @@
 // Package app builds what every Frontdesk process shares from its environment: the
-// logger, clock, AWS clients, the DynamoDB store, secrets and queue publishers. The
+// logger, clock, AWS clients, secrets and queue publishers (package appstore adds
+// the DynamoDB store). The
 // Lambdas and the dev runner use it, so a function's main stays wiring only and a
 // missing variable is one clear error at start.
 package app
@@ -14,24 +15,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
-// App is the shared wiring of one process.
-//
-// The store's shard count must be the same in every function: the writers (ehr-api,
-// inbound) place scheduled reminders in dueShard N and the sweep reads shards
-// 0..N-1, so it is read here once from SWEEP_SHARDS with one default.
+// App is the shared wiring of one process. The DynamoDB store is built by package
+// appstore, for the functions that have tables.
 type App struct {
 	Env     *platform.Env
 	Log     *slog.Logger
 	Clock   platform.Clock
 	AWS     aws.Config
-	Store   *dynamo.Store
 	SQS     *sqs.Client
 	Secrets *platform.Secrets
 }
@@ -44,8 +40,6 @@ const DefaultSweepShards = fnspec.SweepShards
 func Load(ctx context.Context) (*App, error) {
 	log := platform.NewLogger(os.Stdout, slog.LevelInfo)
 	env := platform.NewEnv()
-	prefix := env.Required(platform.EnvTablePrefix)
-	shards := env.Int(platform.EnvSweepShards, DefaultSweepShards)
 	cfg, err := platform.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -56,7 +50,6 @@ func Load(ctx context.Context) (*App, error) {
 		Log:     log,
 		Clock:   clock,
 		AWS:     cfg,
-		Store:   dynamo.NewStore(platform.DynamoClient(cfg), dynamo.NamesWithPrefix(prefix), clock, shards),
 		SQS:     platform.SQSClient(cfg),
 		Secrets: &platform.Secrets{Client: secretsmanager.NewFromConfig(cfg), TTL: 5 * time.Minute, Clock: clock},
 	}, nil

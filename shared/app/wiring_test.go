@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,9 +80,11 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 	}
 }
 
-// TestFunctionsLinkOnlyWhatTheyUse keeps libphonenumber's metadata (milliseconds of
-// package init on every cold start) out of the functions that never parse a phone
-// number; only ehr-api normalises the numbers EHRs send.
+// TestFunctionsLinkOnlyWhatTheyUse keeps costly packages out of the functions that
+// do not need them: every linked package's init runs at every cold start.
+// libphonenumber decodes its metadata at init, and only ehr-api normalises the
+// numbers EHRs send; the WhatsApp webhook, whose latency Meta watches, has no
+// tables and so no DynamoDB client.
 func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
@@ -90,7 +93,14 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const phonenumbers = "github.com/nyaruka/phonenumbers"
+	const (
+		phonenumbers = "github.com/nyaruka/phonenumbers"
+		dynamodb     = "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	)
+	linksOnly := map[string][]string{ // package: the functions that may link it
+		phonenumbers: {fnspec.EHRAPI},
+		dynamodb:     {fnspec.EHRAPI, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
+	}
 	for _, name := range fnspec.Names() {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command("go", "list", "-deps", "./functions/"+name)
@@ -99,12 +109,14 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("go list -deps ./functions/%s: %v", name, err)
 			}
-			linked := false
+			linked := map[string]bool{}
 			for _, pkg := range strings.Fields(string(out)) {
-				linked = linked || pkg == phonenumbers
+				linked[pkg] = true
 			}
-			if want := name == fnspec.EHRAPI; linked != want {
-				t.Errorf("./functions/%s links %s: %v, want %v", name, phonenumbers, linked, want)
+			for pkg, allowed := range linksOnly {
+				if want := slices.Contains(allowed, name); linked[pkg] != want {
+					t.Errorf("./functions/%s links %s: %v, want %v", name, pkg, linked[pkg], want)
+				}
 			}
 		})
 	}

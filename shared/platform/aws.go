@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -33,15 +32,6 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("platform: load aws config: %w", err)
 	}
 	return cfg, nil
-}
-
-// DynamoClient returns a DynamoDB client, pointed at DYNAMODB_ENDPOINT when set.
-func DynamoClient(cfg aws.Config) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if ep := os.Getenv(EnvDynamoEndpoint); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})
 }
 
 // SQSClient returns an SQS client, pointed at SQS_ENDPOINT when set.

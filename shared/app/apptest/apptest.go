@@ -67,7 +67,7 @@ func Start(t *testing.T, env map[string]string) *Stack {
 	}
 	s := &Stack{
 		Prefix: localtest.Prefix(),
-		Dynamo: platform.DynamoClient(cfg),
+		Dynamo: dynamo.NewClient(cfg),
 		SQS:    platform.SQSClient(cfg),
 	}
 	if err := dynamo.CreateTables(ctx, s.Dynamo, s.Prefix); err != nil {

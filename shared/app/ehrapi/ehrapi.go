@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
@@ -54,7 +55,8 @@ func Intake(store intake.Store, clock platform.Clock, log *slog.Logger) *intake.
 // Load builds the ehr-api Lambda's handler from its environment; a missing
 // variable ends the process.
 func Load(a *app.App) http.Handler {
+	store := appstore.Load(a)
 	stage := a.Env.Optional(fnspec.EnvAPIStageName, "")
 	a.Ready()
-	return httpapi.NewRouter(New(Deps{Store: a.Store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log}), nil, a.Log, a.Clock, stage)
+	return httpapi.NewRouter(New(Deps{Store: store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log}), nil, a.Log, a.Clock, stage)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -28,8 +29,9 @@ func New(d Deps) *inbox.Service {
 // Load builds the inbound handler from a Lambda's environment; a missing variable
 // ends the process.
 func Load(a *app.App) *inbox.Service {
+	store := appstore.Load(a)
 	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
 	graph := a.WhatsAppClient()
 	a.Ready()
-	return New(Deps{Store: a.Store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log})
+	return New(Deps{Store: store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log})
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/notify"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -37,10 +38,11 @@ func New(d Deps) *notify.Service {
 
 // Load builds the notifier from a Lambda's environment; a missing variable ends the process.
 func Load(a *app.App) *notify.Service {
+	store := appstore.Load(a)
 	outboxURL := a.Env.Required(platform.EnvEHROutboxQueueURL)
 	a.Ready()
 	return New(Deps{
-		Clinics:    a.Store,
+		Clinics:    store,
 		Secrets:    a.Secrets,
 		Visibility: queue.NewVisibility(a.SQS, outboxURL),
 		Clock:      a.Clock,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -51,6 +52,7 @@ func New(d Deps) *outreach.Sender {
 // Load builds the sender from a Lambda's environment; a missing variable ends the
 // process. halter builds what stops the sender's own event source mapping.
 func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Sender {
+	store := appstore.Load(a)
 	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
 	outboxURL := a.Env.Required(platform.EnvEHROutboxQueueURL)
 	function := a.Env.Required(fnspec.EnvFunctionName)
@@ -59,7 +61,7 @@ func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Se
 	graph := a.WhatsAppClient()
 	a.Ready()
 	return New(Deps{
-		Store:             a.Store,
+		Store:             store,
 		Messenger:         graph,
 		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(a.SQS, outboxURL)},
 		Visibility:        queue.NewVisibility(a.SQS, outboundURL),

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -33,12 +34,13 @@ func New(d Deps) *outreach.Sweeper {
 
 // Load builds the sweep from a Lambda's environment; a missing variable ends the process.
 func Load(a *app.App) *outreach.Sweeper {
+	store := appstore.Load(a)
 	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
 	if err := a.Env.Err(); err != nil {
 		a.Fatal("reminder-sweep: configuration", err)
 	}
 	return New(Deps{
-		Store:  a.Store,
+		Store:  store,
 		Outbox: queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)},
 		Clock:  a.Clock,
 		Log:    a.Log,
