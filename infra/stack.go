@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -135,6 +136,7 @@ func newWhatsAppSecrets(scope constructs.Construct, st Stage, keys Keys) WhatsAp
 
 func (f *Frontdesk) newFunctions(assetRoot string) {
 	st, k, t, q := f.Stage, f.Keys, f.Tables, f.Queues
+	consumerTimeout := func(name string) time.Duration { return q[name].Def.ConsumerTimeout }
 	// Every variable a function reads (fnspec names them) gets its value here. Every
 	// function that builds the store gets the same shard count: a reminder written
 	// with one count and swept with another would never be found.
@@ -199,6 +201,14 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 	for _, s := range fnspec.Specs() {
 		spec := FunctionSpec{Name: s.Name, Description: s.Description, Timeout: s.Timeout, MemoryMB: s.MemoryMB,
 			Reserved: s.Reserved, Env: map[string]string{}}
+		for q, fn := range queueConsumers {
+			if fn == s.Name && spec.Timeout == 0 {
+				spec.Timeout = consumerTimeout(q)
+			}
+		}
+		if spec.Timeout <= 0 {
+			panic("infra: no timeout for " + s.Name)
+		}
 		for _, name := range append(append([]string(nil), fnspec.Common...), s.Env...) {
 			v, ok := values[name]
 			if !ok {

@@ -495,7 +495,7 @@ func newCostRig(ctx context.Context) (*costRig, error) {
 	dcfg := cfg.Copy()
 	dcfg.APIOptions = append(dcfg.APIOptions, r.meter.capacity)
 	db := dynamo.NewClient(dcfg)
-	r.sqs = platform.SQSClient(cfg)
+	r.sqs = queue.NewClient(cfg)
 
 	var b [4]byte
 	_, _ = rand.Read(b[:])

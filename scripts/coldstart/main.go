@@ -280,7 +280,7 @@ func (w *world) reset() error {
 	if err := dynamo.CreateTables(w.ctx, db, w.prefix); err != nil {
 		return err
 	}
-	if w.queues, err = queue.CreateQueues(w.ctx, platform.SQSClient(cfg), w.prefix); err != nil {
+	if w.queues, err = queue.CreateQueues(w.ctx, queue.NewClient(cfg), w.prefix); err != nil {
 		return err
 	}
 	w.store = dynamo.NewStore(db, dynamo.NamesWithPrefix(w.prefix), platform.SystemClock{}, fnspec.SweepShards)

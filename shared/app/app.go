@@ -1,6 +1,7 @@
 // Package app builds what every Frontdesk process shares from its environment: the
-// logger, clock, AWS clients, secrets and queue publishers (package appstore adds
-// the DynamoDB store). The
+// logger, clock, AWS configuration, secrets and the Graph API client. Each function
+// builds only the clients it uses (queue.NewClient, package appstore), so none
+// links an AWS service client it never calls. The
 // Lambdas and the dev runner use it, so a function's main stays wiring only and a
 // missing variable is one clear error at start.
 package app
@@ -13,11 +14,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
-	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -28,7 +27,6 @@ type App struct {
 	Log     *slog.Logger
 	Clock   platform.Clock
 	AWS     aws.Config
-	SQS     *sqs.Client
 	Secrets *platform.Secrets
 }
 
@@ -50,7 +48,6 @@ func Load(ctx context.Context) (*App, error) {
 		Log:     log,
 		Clock:   clock,
 		AWS:     cfg,
-		SQS:     platform.SQSClient(cfg),
 		Secrets: &platform.Secrets{Client: secretsmanager.NewFromConfig(cfg), TTL: 5 * time.Minute, Clock: clock},
 	}, nil
 }
@@ -63,11 +60,6 @@ func (a *App) WhatsAppClient() *whatsapp.Client {
 		Version: a.Env.Optional(platform.EnvWhatsAppAPIVersion, fnspec.WhatsAppAPIVersion),
 		Token:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAccessToken),
 	}
-}
-
-// Publisher returns an SQS publisher for the queue URL in the named variable.
-func (a *App) Publisher(envName string) *queue.Publisher {
-	return queue.NewPublisher(a.SQS, a.Env.Required(envName))
 }
 
 // Ready reports the collected configuration problems, exiting on any: call it after

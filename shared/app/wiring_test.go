@@ -84,7 +84,7 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 // do not need them: every linked package's init runs at every cold start.
 // libphonenumber decodes its metadata at init, and only ehr-api normalises the
 // numbers EHRs send; the WhatsApp webhook, whose latency Meta watches, has no
-// tables and so no DynamoDB client.
+// tables and so no DynamoDB client; the EHR API publishes to no queue.
 func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
@@ -96,10 +96,12 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	const (
 		phonenumbers = "github.com/nyaruka/phonenumbers"
 		dynamodb     = "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+		sqs          = "github.com/aws/aws-sdk-go-v2/service/sqs"
 	)
 	linksOnly := map[string][]string{ // package: the functions that may link it
 		phonenumbers: {fnspec.EHRAPI},
 		dynamodb:     {fnspec.EHRAPI, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
+		sqs:          {fnspec.WhatsAppWebhook, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
 	}
 	for _, name := range fnspec.Names() {
 		t.Run(name, func(t *testing.T) {

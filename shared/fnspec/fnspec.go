@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/platform"
-	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -55,14 +54,14 @@ const (
 type Spec struct {
 	Name        string
 	Description string
-	Timeout     time.Duration
-	MemoryMB    int
+	// Timeout is zero for a queue consumer: it takes the ConsumerTimeout of the
+	// queue it consumes (shared/queue), which sizes that queue's visibility timeout.
+	Timeout  time.Duration
+	MemoryMB int
 	// Reserved concurrency is set on every function on purpose: it caps what one
 	// function can take from the account pool and what it can push downstream
 	// (the sender's cap is what splits WhatsApp's per-number throughput).
 	Reserved int
-	// Queue is the work queue the function consumes, if any (queue.Inbound, ...).
-	Queue string
 	// Env names the variables the function reads besides the ones every function
 	// reads (Common); the stack sets each of them.
 	Env []string
@@ -73,10 +72,6 @@ var Common = []string{platform.EnvTablePrefix, platform.EnvSweepShards}
 
 // Specs lists every function in a stable order.
 func Specs() []Spec {
-	consumer := func(q string) time.Duration {
-		def, _ := queue.Lookup(q)
-		return def.ConsumerTimeout
-	}
 	return []Spec{
 		{Name: EHRAPI, Description: "EHR API: appointments in, FHIR and native JSON",
 			Timeout: 10 * time.Second, MemoryMB: 512, Reserved: 20,
@@ -91,16 +86,16 @@ func Specs() []Spec {
 			Timeout: 50 * time.Second, MemoryMB: 256, Reserved: 1,
 			Env: []string{platform.EnvOutboundQueueURL}},
 		{Name: Sender, Description: "Sends reminders through the WhatsApp Cloud API",
-			Timeout: consumer(queue.Outbound), MemoryMB: 256, Reserved: SenderConcurrency, Queue: queue.Outbound,
+			MemoryMB: 256, Reserved: SenderConcurrency,
 			Env: []string{platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL,
 				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
 				platform.EnvMessagesPerSecond, platform.EnvSenderConcurrency}},
 		{Name: Inbound, Description: "Handles patient replies, keywords and statuses",
-			Timeout: consumer(queue.Inbound), MemoryMB: 256, Reserved: 10, Queue: queue.Inbound,
+			MemoryMB: 256, Reserved: 10,
 			Env: []string{platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
 				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion}},
 		{Name: EHRNotifier, Description: "Delivers signed callbacks to clinics",
-			Timeout: consumer(queue.EHROutbox), MemoryMB: 256, Reserved: 5, Queue: queue.EHROutbox,
+			MemoryMB: 256, Reserved: 5,
 			Env: []string{platform.EnvEHROutboxQueueURL}},
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Local endpoints: when set, clients talk to DynamoDB Local and moto instead of AWS.
@@ -32,13 +31,4 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("platform: load aws config: %w", err)
 	}
 	return cfg, nil
-}
-
-// SQSClient returns an SQS client, pointed at SQS_ENDPOINT when set.
-func SQSClient(cfg aws.Config) *sqs.Client {
-	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if ep := os.Getenv(EnvSQSEndpoint); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})
 }

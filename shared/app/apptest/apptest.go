@@ -68,7 +68,7 @@ func Start(t *testing.T, env map[string]string) *Stack {
 	s := &Stack{
 		Prefix: localtest.Prefix(),
 		Dynamo: dynamo.NewClient(cfg),
-		SQS:    platform.SQSClient(cfg),
+		SQS:    queue.NewClient(cfg),
 	}
 	if err := dynamo.CreateTables(ctx, s.Dynamo, s.Prefix); err != nil {
 		t.Fatalf("apptest: create tables: %v", err)

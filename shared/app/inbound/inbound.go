@@ -30,7 +30,7 @@ func New(d Deps) *inbox.Service {
 // ends the process.
 func Load(a *app.App) *inbox.Service {
 	store := appstore.Load(a)
-	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
+	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
 	graph := a.WhatsAppClient()
 	a.Ready()
 	return New(Deps{Store: store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log})

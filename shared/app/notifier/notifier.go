@@ -44,7 +44,7 @@ func Load(a *app.App) *notify.Service {
 	return New(Deps{
 		Clinics:    store,
 		Secrets:    a.Secrets,
-		Visibility: queue.NewVisibility(a.SQS, outboxURL),
+		Visibility: queue.NewVisibility(queue.NewClient(a.AWS), outboxURL),
 		Clock:      a.Clock,
 		Log:        a.Log,
 	})

@@ -60,11 +60,12 @@ func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Se
 	concurrency := a.Env.Int(platform.EnvSenderConcurrency, 1)
 	graph := a.WhatsAppClient()
 	a.Ready()
+	sqsClient := queue.NewClient(a.AWS)
 	return New(Deps{
 		Store:             store,
 		Messenger:         graph,
-		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(a.SQS, outboxURL)},
-		Visibility:        queue.NewVisibility(a.SQS, outboundURL),
+		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, outboxURL)},
+		Visibility:        queue.NewVisibility(sqsClient, outboundURL),
 		Halter:            halter(function),
 		Clock:             a.Clock,
 		Log:               a.Log,

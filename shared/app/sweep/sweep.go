@@ -41,7 +41,7 @@ func Load(a *app.App) *outreach.Sweeper {
 	}
 	return New(Deps{
 		Store:  store,
-		Outbox: queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)},
+		Outbox: queue.ReminderOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), outboundURL)},
 		Clock:  a.Clock,
 		Log:    a.Log,
 	})

@@ -34,7 +34,7 @@ func Load(a *app.App) http.Handler {
 	hook := New(Deps{
 		AppSecret:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAppSecret),
 		VerifyToken: a.Secrets.Value(a.Env, platform.EnvWhatsAppVerifyToken),
-		Queue:       queue.InboundQueue{Publisher: a.Publisher(platform.EnvInboundQueueURL)},
+		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvInboundQueueURL))},
 		Log:         a.Log,
 	})
 	stage := a.Env.Optional(fnspec.EnvAPIStageName, "")
