@@ -44,17 +44,21 @@ type StackProps struct {
 
 // Frontdesk is the synthesized stack and handles on what it holds (tests use them).
 type Frontdesk struct {
-	Stack     awscdk.Stack
-	Stage     Stage
-	Keys      Keys
-	Tables    map[string]awsdynamodb.Table
-	Queues    map[string]WorkQueue
-	SweepDLQ  awssqs.Queue
-	Secrets   WhatsAppSecrets
-	Functions map[string]*Function
-	SenderESM awslambda.EventSourceMapping
-	API       *API
-	Obs       *Observability
+	Stack    awscdk.Stack
+	Stage    Stage
+	Keys     Keys
+	Tables   map[string]awsdynamodb.Table
+	Queues   map[string]WorkQueue
+	SweepDLQ awssqs.Queue
+	Secrets  WhatsAppSecrets
+	// LogDigestKey keys the digests of patient ids, contact keys and wamids in every
+	// function's logs (one key per deployment, so one id has one digest everywhere).
+	LogDigestKey awssecretsmanager.Secret
+	Functions    map[string]*Function
+	SenderESM    awslambda.EventSourceMapping
+	API          *API
+	Console      *ConsoleAuth
+	Obs          *Observability
 }
 
 // WhatsAppSecrets are created by the stack with a generated placeholder; ops put
@@ -79,6 +83,15 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	newBackups(stack, st, f.Keys, f.Tables)
 	f.Queues = newQueues(stack, st, f.Keys)
 	f.Secrets = newWhatsAppSecrets(stack, st, f.Keys)
+	f.LogDigestKey = awssecretsmanager.NewSecret(stack, jsii.String("LogDigestKey"), &awssecretsmanager.SecretProps{
+		SecretName:    jsii.String("frontdesk/" + st.Name + "/log-digest-key"),
+		Description:   jsii.String("Key of the HMAC digests of ids in logs (scripts/logdigest); generated, never filled by hand"),
+		EncryptionKey: f.Keys.Secrets,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: st.RemovalPolicy(),
+	})
 	f.SweepDLQ = awssqs.NewQueue(stack, jsii.String("SweepDlq"), &awssqs.QueueProps{
 		QueueName:           jsii.String(st.Prefix() + "sweep-dlq"),
 		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
@@ -92,6 +105,7 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	f.connectQueues()
 	f.scheduleSweep()
 	f.API = newAPI(stack, st, f.Keys, f.Functions[FnEHRAPI].Fn, f.Functions[FnWhatsAppWebhook].Fn)
+	f.Console = f.newConsoleAuth(consoleClinics(contextString(stack, CtxConsoleClinics)), contextString(stack, CtxConsoleDomainPrefix))
 	f.Obs = newObservability(stack, f)
 	addSuppressions(f)
 
@@ -101,6 +115,12 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	awscdk.NewCfnOutput(stack, jsii.String("WhatsAppWebhookUrl"), &awscdk.CfnOutputProps{
 		Value:       jsii.String(*f.API.Rest.Url() + "webhooks/whatsapp"),
 		Description: jsii.String("Callback URL to register with Meta"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{
+		Value: awscdk.Fn_Join(jsii.String(""), &[]*string{f.consoleBaseURL(), jsii.String("/console/")}), Description: jsii.String("Front-desk console"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("StaffUserPoolId"), &awscdk.CfnOutputProps{
+		Value: f.Console.Pool.UserPoolId(), Description: jsii.String("Cognito user pool of clinic staff (add users and clinic:<id> groups here)"),
 	})
 	for name, s := range map[string]awssecretsmanager.Secret{
 		"AccessTokenSecret": f.Secrets.AccessToken, "AppSecretSecret": f.Secrets.AppSecret, "VerifyTokenSecret": f.Secrets.VerifyToken,
@@ -154,6 +174,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 		platform.EnvWhatsAppAPIVersion:           WhatsAppAPIVersion,
 		platform.EnvMessagesPerSecond:            strconv.Itoa(MessagesPerSecond),
 		platform.EnvSenderConcurrency:            strconv.Itoa(SenderConcurrency),
+		fnspec.EnvLogDigestKeySecretARN:          *f.LogDigestKey.SecretArn(),
 	}
 
 	access := map[string]func(a *Access){
@@ -162,6 +183,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 			a.WriteTable(t[dynamo.TableIdempotency], k.Data)
+			a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotStart)
+			a.WriteTable(t[dynamo.TableMetrics], k.Data)
 			a.ReadClinicSecrets(st, k.Secrets)
 		},
 		FnWhatsAppWebhook: func(a *Access) {
@@ -170,7 +193,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.ReadSecret(f.Secrets.VerifyToken, k.Secrets)
 		},
 		FnReminderSweep: func(a *Access) {
-			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue)
+			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue, dynamo.IndexNextAttempt)
 			a.SendTo(q[queue.Outbound].Queue, k.Messaging)
 		},
 		FnSender: func(a *Access) {
@@ -179,6 +202,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.WriteTable(t[dynamo.TableMessages], k.Data)
 			a.ReadTable(t[dynamo.TableClinics], k.Data)
 			a.ConsumeFrom(q[queue.Outbound].Queue, k.Messaging)
+			a.SendTo(q[queue.Outbound].Queue, k.Messaging) // deferred jobs are requeued
 			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 		},
@@ -187,8 +211,10 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 			a.WriteTable(t[dynamo.TableMessages], k.Data)
-			a.ReadTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
+			// Writes: template states Meta reports (TEMPLATE# items).
+			a.WriteTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
 			a.WriteTable(t[dynamo.TableIdempotency], k.Data)
+			a.WriteTable(t[dynamo.TableMetrics], k.Data)
 			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 		},
@@ -225,6 +251,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 		}
 		a := NewAccess()
 		grant(a)
+		a.ReadSecret(f.LogDigestKey, k.Secrets)
 		f.Functions[s.Name] = newFunction(f.Stack, st, k, assetRoot, spec, a)
 	}
 }

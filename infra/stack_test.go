@@ -18,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
@@ -645,7 +646,7 @@ func TestAPIStage(t *testing.T) {
 			}
 			paths[m.P["HttpMethod"].(string)+" "+pathOf(refID(m.P["ResourceId"]))] = m.ID
 		}
-		for _, want := range []string{"ANY /v1/{proxy+}", "GET /healthz", "GET /openapi.yaml", "GET /webhooks/whatsapp", "POST /webhooks/whatsapp"} {
+		for _, want := range []string{"ANY /v1/{proxy+}", "GET /healthz", "GET /openapi.yaml", "GET /webhooks/whatsapp", "POST /webhooks/whatsapp", "ANY /console", "ANY /console/{proxy+}"} {
 			if _, ok := paths[want]; !ok {
 				t.Errorf("route %s missing (have %v)", want, paths)
 			}
@@ -735,13 +736,14 @@ func TestNoWildcardActions(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	type grants struct{ read, write, send, consume, secrets []string }
 	want := map[string]grants{
-		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "patients"},
+		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "metrics", "patients", "slots"},
 			secrets: []string{"clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
-			send: []string{"ehr-outbox"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
-		FnInbound: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
+			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
+		// clinics: template states Meta reports (TEMPLATE# items).
+		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "idempotency", "messages", "metrics", "patients"},
 			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}
@@ -765,7 +767,8 @@ func TestLeastPrivilege(t *testing.T) {
 			for _, k := range []string{"TableName", "QueueName", "Name"} {
 				if n, ok := p[k].(string); ok {
 					n = strings.TrimPrefix(n, prefix)
-					return strings.TrimPrefix(n, "frontdesk/"+s.stage.Name+"/whatsapp/")
+					n = strings.TrimPrefix(n, "frontdesk/"+s.stage.Name+"/whatsapp/")
+					return strings.TrimPrefix(n, "frontdesk/"+s.stage.Name+"/")
 				}
 			}
 			return id
@@ -811,6 +814,9 @@ func TestLeastPrivilege(t *testing.T) {
 				return out
 			}
 			w := want[fnName]
+			// Every function reads the deployment's log digest key.
+			w.secrets = append(append([]string{}, w.secrets...), "log-digest-key")
+			sort.Strings(w.secrets)
 			for kind, list := range map[string][]string{"read": w.read, "write": w.write, "send": w.send, "consume": w.consume, "secrets": w.secrets} {
 				if g := keys(got[kind]); !reflect.DeepEqual(g, list) && !(len(g) == 0 && len(list) == 0) {
 					t.Errorf("%s %s: %v, want %v", fnName, kind, g, list)
@@ -853,9 +859,9 @@ func TestSenderHaltsOnlyItsOwnMapping(t *testing.T) {
 }
 
 func TestFunctionEnvironment(t *testing.T) {
-	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards}
+	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
-		FnEHRAPI: {EnvAPIStageName},
+		FnEHRAPI: {EnvAPIStageName, fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
 		FnReminderSweep: {platform.EnvOutboundQueueURL},
@@ -905,8 +911,8 @@ func TestFunctionEnvironment(t *testing.T) {
 func TestSecretsHaveNoValuesInTemplate(t *testing.T) {
 	forEachStage(t, func(t *testing.T, s *synthesized) {
 		secrets := s.resources("AWS::SecretsManager::Secret")
-		if len(secrets) != 3 {
-			t.Fatalf("%d secrets, want 3", len(secrets))
+		if len(secrets) != 4 {
+			t.Fatalf("%d secrets, want 4 (three WhatsApp secrets, the log digest key)", len(secrets))
 		}
 		for _, sec := range secrets {
 			if sec.P["SecretString"] != nil || sec.P["GenerateSecretString"] == nil || refID(sec.P["KmsKeyId"]) == "" {
@@ -924,7 +930,7 @@ func TestDashboardCoversTheSignals(t *testing.T) {
 		}
 		body := fmt.Sprint(d[0].P["DashboardBody"])
 		for _, want := range []string{"/webhooks/whatsapp", MetricSendsByStatus, MetricReplies, MetricSweepLag,
-			"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"} {
+			"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", MetricClinicCounts, `"Counter","noShows"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("dashboard lacks %s", want)
 			}

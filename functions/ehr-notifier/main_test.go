@@ -1,20 +1,28 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/frontdesk-health/frontdesk/shared/app/apptest"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
 func TestEnvelopeRoundTrips(t *testing.T) {
@@ -117,5 +125,52 @@ func TestDeliverClinicEvent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFailedCallbackDelaysItsRetry: with the queue the function is wired to, a
+// failed callback's message gets its backoff through ChangeMessageVisibility on the
+// receipt handle SQS handed out (an unusable handle or queue URL would only be
+// logged, and the retry would come back after the queue's fixed visibility timeout).
+func TestFailedCallbackDelaysItsRetry(t *testing.T) {
+	st := apptest.Start(t, nil)
+	cb := &callback{status: http.StatusServiceUnavailable}
+	srv := httptest.NewServer(cb)
+	t.Cleanup(srv.Close)
+	st.PutClinic(t, apptest.DemoClinic(srv.URL))
+
+	ev := apptest.Envelope[events.SQSEvent](t, "sqs-ehr-outbox-event.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	url := st.Queues[queue.EHROutbox]
+	if _, err := st.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(ev.Records[0].Body)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 1,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
+	if err != nil || len(got.Messages) != 1 {
+		t.Fatalf("receive: %v, %d messages", err, len(got.Messages))
+	}
+	ev.Records[0].MessageId = aws.ToString(got.Messages[0].MessageId)
+	ev.Records[0].ReceiptHandle = aws.ToString(got.Messages[0].ReceiptHandle)
+	ev.Records[0].Attributes = got.Messages[0].Attributes
+
+	a := st.Load(t)
+	var logs bytes.Buffer
+	a.Log = platform.NewLogger(&logs, slog.LevelDebug)
+	resp, err := newService(a).Handle(ctx, ev)
+	if err != nil || len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("handle: %+v, %v; want the record failed", resp, err)
+	}
+	if len(cb.take()) != 1 {
+		t.Fatal("the clinic's endpoint was not called")
+	}
+	if strings.Contains(logs.String(), "could not delay") {
+		t.Errorf("the retry's backoff was not applied:\n%s", logs.String())
+	}
+	// Hidden for the backoff: not handed out again at once.
+	again, err := st.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 1})
+	if err != nil || len(again.Messages) != 0 {
+		t.Errorf("receive after the failure: %v, %d messages; want none visible", err, len(again.Messages))
 	}
 }

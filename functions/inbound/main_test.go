@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -71,7 +76,7 @@ func TestConfirmTap(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Type != clinic.EventAppointmentConfirmed || got.ClinicID != apptest.ClinicID ||
-		got.Data["appointmentId"] != apptest.AppointmentID || got.Data["wamid"] != tap.ID {
+		got.Data["appointmentId"] != apptest.AppointmentID || got.Data["messageId"] != messagelog.ID(tap.ID) {
 		t.Errorf("clinic event %+v", got)
 	}
 
@@ -114,5 +119,45 @@ func TestUnparseableRecordFails(t *testing.T) {
 	}
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].MessageId {
 		t.Fatalf("batch item failures %v, want the record %s", resp.BatchItemFailures, ev.Records[0].MessageId)
+	}
+}
+
+// TestHungGraphReplyGivesUpOnItsOwn: the patient's reply goes through the same
+// Graph client as every send; when Meta hangs, the call gives up after
+// WHATSAPP_API_TIMEOUT rather than at the invocation's deadline, so the rest of the
+// batch and the record's bookkeeping still run.
+func TestHungGraphReplyGivesUpOnItsOwn(t *testing.T) {
+	release := make(chan struct{})
+	var hits atomic.Int32
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(release) }) // before Close, which waits for the handler
+	st := apptest.Start(t, map[string]string{
+		platform.EnvWhatsAppAPIBaseURL: hung.URL,
+		platform.EnvWhatsAppAPITimeout: "100ms",
+	})
+	c := apptest.DemoClinic("")
+	st.PutClinic(t, c)
+	put := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-put-appointment.json")
+	st.Book(t, c, []byte(put.Body), time.Time{})
+
+	// Lambda hands the handler a context that ends with the invocation.
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	if _, err := newService(st.Load(t)).Handle(ctx, apptest.Envelope[events.SQSEvent](t, "sqs-inbound-webhook.json")); err != nil {
+		t.Fatal(err)
+	}
+	if hits.Load() == 0 {
+		t.Fatal("the reply never reached the Graph API")
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the handler ran until the invocation's deadline: the reply had no timeout of its own")
 	}
 }

@@ -17,6 +17,7 @@ import (
 var (
 	_ outreach.EventPublisher = queue.EventOutbox{}
 	_ outreach.Delayer        = (*queue.Visibility)(nil)
+	_ outreach.Requeuer       = queue.ReminderOutbox{}
 	_ outreach.Halter         = esmHalter{}
 )
 

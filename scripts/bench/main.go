@@ -5,6 +5,7 @@
 //	go run ./scripts/localstack -- go run ./scripts/bench -case throughput
 //	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
 //	go run ./scripts/localstack -- go run ./scripts/bench -case cost
+//	go run ./scripts/bench -case outage          # against a running `make dev`
 //
 // throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
 // instances against the Graph API stand-in enforcing 80 messages/s for one number.
@@ -13,6 +14,9 @@
 // cost: 300 reminders through every function's handler (EHR PUT, sweep, send, status
 // webhooks, inbound), measuring durations, DynamoDB and SQS requests and log bytes,
 // priced per 1,000 reminders as a Markdown table for the README.
+// outage: the outage drill in real time against `make dev`: visits of the demo
+// clinic booked while the Graph API stand-in fails every send for -outage (10 min),
+// then healed; reports how each reminder ended and how long recovery took.
 package main
 
 import (
@@ -32,7 +36,7 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, sweep or cost")
+	which := flag.String("case", "", "throughput, sweep, cost or outage")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
@@ -41,6 +45,9 @@ func main() {
 	large := flag.Int("large", 100000, "sweep: future appointments, second run")
 	runs := flag.Int("runs", 3, "sweep: sweeps per size; cost: runs per step (the median is reported)")
 	costReminders := flag.Int("cost-reminders", 300, "cost: reminders through the path (a multiple of 10 x -runs)")
+	outageReminders := flag.Int("outage-reminders", 100, "outage: visits to book")
+	outage := flag.Duration("outage", 10*time.Minute, "outage: how long every send fails")
+	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -52,8 +59,10 @@ func main() {
 		err = benchSweep(ctx, *due, *small, *large, *runs)
 	case "cost":
 		err = benchCost(ctx, *costReminders, *runs)
+	case "outage":
+		err = benchOutage(ctx, *outageReminders, *outage, *callbackAddr)
 	default:
-		err = fmt.Errorf("-case must be throughput, sweep or cost")
+		err = fmt.Errorf("-case must be throughput, sweep, cost or outage")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

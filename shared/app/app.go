@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -43,13 +45,38 @@ func Load(ctx context.Context) (*App, error) {
 		return nil, err
 	}
 	clock := platform.SystemClock{}
-	return &App{
+	a := &App{
 		Env:     env,
 		Log:     log,
 		Clock:   clock,
 		AWS:     cfg,
 		Secrets: &platform.Secrets{Client: secretsmanager.NewFromConfig(cfg), TTL: 5 * time.Minute, Clock: clock},
-	}, nil
+	}
+	if err := a.loadDigestKey(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// loadDigestKey sets the deployment's log digest key from LOG_DIGEST_KEY, else
+// the secret named by LOG_DIGEST_KEY_SECRET_ARN. Without either, digests use a
+// per-process random key: still irreversible, but not correlatable across
+// functions, which the warning says.
+func (a *App) loadDigestKey(ctx context.Context) error {
+	key := a.Env.Optional(platform.EnvLogDigestKey, "")
+	if arn := a.Env.Optional(fnspec.EnvLogDigestKeySecretARN, ""); key == "" && arn != "" {
+		v, err := a.Secrets.Resolve(ctx, arn)
+		if err != nil {
+			return fmt.Errorf("app: log digest key: %w", err)
+		}
+		key = v
+	}
+	if key == "" {
+		a.Log.Warn("log_digest_key_missing", "variable", platform.EnvLogDigestKey)
+		return nil
+	}
+	platform.SetDigestKey([]byte(key))
+	return nil
 }
 
 // WhatsAppClient builds the Graph API client from the environment; the token comes
@@ -59,6 +86,7 @@ func (a *App) WhatsAppClient() *whatsapp.Client {
 		BaseURL: a.Env.Optional(platform.EnvWhatsAppAPIBaseURL, platform.DefaultWhatsAppAPIBaseURL),
 		Version: a.Env.Optional(platform.EnvWhatsAppAPIVersion, fnspec.WhatsAppAPIVersion),
 		Token:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAccessToken),
+		Timeout: a.Env.Duration(platform.EnvWhatsAppAPITimeout, whatsapp.DefaultTimeout),
 	}
 }
 
@@ -75,4 +103,15 @@ func (a *App) Ready() {
 func (a *App) Fatal(msg string, err error) {
 	a.Log.Error(msg, "error", err)
 	os.Exit(1)
+}
+
+// NewMetrics builds the recorder of the clinics' numbers: the per-clinic aggregate
+// in store (the DynamoDB metrics table), and the dashboard's totals as EMF metrics.
+// The EHR API's and the inbound handler's builders use it.
+func NewMetrics(store metrics.Store, log *slog.Logger, clock platform.Clock) *metrics.Recorder {
+	return &metrics.Recorder{Store: store, Emit: func(ctx context.Context, counter string, n int64) {
+		if metrics.OnDashboard(counter) {
+			platform.Metric(ctx, log, clock, platform.MetricClinicCounts, float64(n), "Count", platform.DimCounter, counter)
+		}
+	}}
 }

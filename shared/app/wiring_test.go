@@ -21,13 +21,15 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 	builders := map[string]string{
 		"&outreach.Sender{":      "shared/app/sender/sender.go",
 		"&outreach.Sweeper{":     "shared/app/sweep/sweep.go",
+		"&outreach.Reaper{":      "shared/app/sweep/sweep.go",
 		"&inbox.Service{":        "shared/app/inbound/inbound.go",
 		"&notify.Service{":       "shared/app/notifier/notifier.go",
 		"&intake.Service{":       "shared/app/ehrapi/ehrapi.go",
 		"&httpapi.EHRAPI{":       "shared/app/ehrapi/ehrapi.go",
 		"&whatsapphook.Webhook{": "shared/app/webhook/webhook.go",
+		"&console.Console{":      "shared/app/ehrapi/ehrapi.go",
 	}
-	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/"}
+	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/"}
 	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

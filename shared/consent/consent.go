@@ -38,6 +38,77 @@ type Entry struct {
 	Source     string    `json:"source"`
 	Evidence   string    `json:"evidence,omitempty"`
 	RecordedAt time.Time `json:"recordedAt"`
+	// NotApplied is why a statement was kept in the ledger without changing the
+	// state (see Admit); empty for a statement that counts.
+	NotApplied string `json:"notApplied,omitempty"`
+}
+
+// Reasons a statement is kept but not applied.
+const (
+	// NotAppliedEmbedded: consent inside an appointment event or a FHIR resource
+	// rides along with scheduling data and is resent with every update, so it may
+	// opt in a patient with no opt-out on record but never lift one.
+	NotAppliedEmbedded = "embedded_consent_cannot_lift_opt_out"
+	// NotAppliedNoEvidence: a patient's WhatsApp STOP is lifted only by the patient
+	// (START) or by a consent statement that carries evidence of a new opt-in.
+	NotAppliedNoEvidence = "evidence_required_to_lift_whatsapp_opt_out"
+)
+
+// Channel is how a statement reached Frontdesk; it decides what it may undo.
+type Channel int
+
+// Channels.
+const (
+	ChannelEmbedded Channel = iota + 1 // inside an appointment event or a FHIR resource
+	ChannelEndpoint                    // the consent endpoint
+	ChannelWhatsApp                    // the patient wrote STOP / START
+)
+
+// Admit returns e as it must be recorded against the statements already on record
+// (the patient's ledger and their number's WhatsApp statements): an opt-in that would
+// lift an opt-out it is not allowed to lift comes back with NotApplied set. Opt-outs
+// always apply: stopping messages is never the unsafe direction.
+func Admit(onRecord []Entry, e Entry, ch Channel) Entry {
+	e.NotApplied = ""
+	if e.State != OptedIn || ch == ChannelWhatsApp {
+		return e
+	}
+	if Current(onRecord) != OptedOut || Current(append(append([]Entry(nil), onRecord...), e)) != OptedIn {
+		return e // nothing to lift, or too old to change anything
+	}
+	switch {
+	case ch == ChannelEmbedded:
+		e.NotApplied = NotAppliedEmbedded
+	case e.Evidence == "" && whatsAppStopStands(onRecord):
+		e.NotApplied = NotAppliedNoEvidence
+	}
+	return e
+}
+
+// whatsAppStopStands reports whether a WhatsApp STOP came after the last applied
+// opt-in (a clinic's opt-out after it does not make it go away).
+func whatsAppStopStands(ledger []Entry) bool {
+	stands := false
+	for _, e := range Sorted(Applied(ledger)) {
+		switch {
+		case e.State == OptedIn:
+			stands = false
+		case e.State == OptedOut && e.Source == SourceWhatsApp:
+			stands = true
+		}
+	}
+	return stands
+}
+
+// Applied returns the entries that count towards the state.
+func Applied(ledger []Entry) []Entry {
+	out := make([]Entry, 0, len(ledger))
+	for _, e := range ledger {
+		if e.NotApplied == "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Validate checks an entry before it is appended.
@@ -55,13 +126,15 @@ func (e Entry) Validate() error {
 	return nil
 }
 
-// Current returns the state the ledger ends in: the entry with the latest At wins
-// (ties go to the later recorded), so a late-arriving old entry cannot undo an opt-out.
+// Current returns the state the ledger ends in: the applied entry with the latest
+// At wins (ties go to the later recorded), so a late-arriving old entry cannot undo
+// an opt-out.
 func Current(ledger []Entry) State {
-	if len(ledger) == 0 {
+	applied := Applied(ledger)
+	if len(applied) == 0 {
 		return Unknown
 	}
-	return Sorted(ledger)[len(ledger)-1].State
+	return Sorted(applied)[len(applied)-1].State
 }
 
 // Sorted returns the ledger in effective order (oldest first).

@@ -65,6 +65,33 @@ func Classify(text string) Intent {
 	return appointmentIntent(tokens)
 }
 
+// EmergencyLanguage returns the language (BCP 47) of the emergency phrases in text:
+// the one whose matching phrase is longest, so "derrame cerebral" reads as Spanish
+// although Portuguese has "derrame". It returns "" when text holds no emergency
+// phrase or two languages match equally well (the caller falls back to a default).
+func EmergencyLanguage(text string) string {
+	tokens := tokenize(text)
+	best, bestLen, tie := "", 0, false
+	for _, lang := range EmergencyLanguages {
+		n := 0
+		for _, p := range emergencyByLanguage[lang]() {
+			if len(p) > n && containsPhrase(tokens, p) {
+				n = len(p)
+			}
+		}
+		switch {
+		case n > bestLen:
+			best, bestLen, tie = lang, n, false
+		case n > 0 && n == bestLen:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
+}
+
 func appointmentIntent(tokens []string) Intent {
 	for _, t := range tokens {
 		if subscriptionWords[t] {

@@ -86,3 +86,26 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+func TestEmergencyLanguageIsTheMessageLanguage(t *testing.T) {
+	cases := []struct{ text, want string }{
+		{"I can't breathe", "en"},
+		{"my chest hurts so much", "en"},
+		{"tengo dolor en el pecho", "es"},
+		{"creo que es un derrame cerebral", "es"}, // "derrame" alone is Portuguese
+		{"não consigo respirar", "pt"},
+		{"dor no peito desde ontem", "pt"},
+		{"see you tomorrow", ""},
+		{"stroke? ictus?", ""}, // two languages equally: the caller's default
+	}
+	for _, c := range cases {
+		if got := EmergencyLanguage(c.text); got != c.want {
+			t.Errorf("EmergencyLanguage(%q) = %q, want %q", c.text, got, c.want)
+		}
+	}
+	for _, lang := range EmergencyLanguages {
+		if len(emergencyByLanguage[lang]()) == 0 {
+			t.Errorf("no emergency phrases for %s", lang)
+		}
+	}
+}

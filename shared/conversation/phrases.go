@@ -8,28 +8,45 @@ import (
 // Phrases are written naturally (accents, apostrophes) and normalised by the same
 // tokenizer as messages, so the lists read like the messages they match.
 
-var emergencyPhrases = phrases(
-	// en
-	"chest pain", "chest pains", "pain in my chest", "my chest hurts", "chest is hurting", "chest tightness",
-	"can't breathe", "cannot breathe", "can not breathe", "unable to breathe", "trouble breathing",
-	"difficulty breathing", "hard to breathe", "struggling to breathe", "shortness of breath", "not breathing",
-	"stopped breathing", "heavy bleeding", "bleeding heavily", "bleeding a lot", "bleeding badly",
-	"won't stop bleeding", "bleeding won't stop", "suicid*", "kill myself", "killing myself", "end my life",
-	"take my life", "want to die", "wanna die", "hurt myself", "overdos*", "stroke", "face drooping",
-	"slurred speech", "unconscious", "passed out", "unresponsive", "not responding", "heart attack", "seizure*",
-	"anaphyla*", "throat is closing", "throat closing",
-	// es
-	"dolor de pecho", "dolor en el pecho", "dolor del pecho", "me duele el pecho", "no puedo respirar",
-	"no puede respirar", "dificultad para respirar", "me cuesta respirar", "me ahogo", "sangrado abundante",
-	"sangrado fuerte", "sangrando mucho", "hemorragia", "quiero morir", "quiero morirme", "me quiero morir",
-	"matarme", "quitarme la vida", "sobredosis", "derrame cerebral", "ictus", "inconsciente", "se desmayó",
-	"desmayado", "desmayada", "infarto", "ataque al corazón", "convulsi*",
-	// pt
-	"dor no peito", "dores no peito", "meu peito dói", "não consigo respirar", "não consegue respirar",
-	"falta de ar", "dificuldade para respirar", "dificuldade de respirar", "sangramento", "sangrando muito",
-	"quero morrer", "me matar", "tirar minha vida", "superdosagem", "derrame", "avc", "desmaiou", "desmaiei",
-	"ataque cardíaco", "convulsão", "convulsionando",
-)
+// emergencyByLanguage keys each language's phrases by its BCP 47 code: the safety
+// answer goes out in the language the message was written in.
+var emergencyByLanguage = map[string]lazyPhrases{
+	"en": phrases(
+		"chest pain", "chest pains", "pain in my chest", "my chest hurts", "chest is hurting", "chest tightness",
+		"can't breathe", "cannot breathe", "can not breathe", "unable to breathe", "trouble breathing",
+		"difficulty breathing", "hard to breathe", "struggling to breathe", "shortness of breath", "not breathing",
+		"stopped breathing", "heavy bleeding", "bleeding heavily", "bleeding a lot", "bleeding badly",
+		"won't stop bleeding", "bleeding won't stop", "suicid*", "kill myself", "killing myself", "end my life",
+		"take my life", "want to die", "wanna die", "hurt myself", "overdos*", "stroke", "face drooping",
+		"slurred speech", "unconscious", "passed out", "unresponsive", "not responding", "heart attack", "seizure*",
+		"anaphyla*", "throat is closing", "throat closing",
+	),
+	"es": phrases(
+		"dolor de pecho", "dolor en el pecho", "dolor del pecho", "me duele el pecho", "no puedo respirar",
+		"no puede respirar", "dificultad para respirar", "me cuesta respirar", "me ahogo", "sangrado abundante",
+		"sangrado fuerte", "sangrando mucho", "hemorragia", "quiero morir", "quiero morirme", "me quiero morir",
+		"matarme", "quitarme la vida", "sobredosis", "derrame cerebral", "ictus", "inconsciente", "se desmayó",
+		"desmayado", "desmayada", "infarto", "ataque al corazón", "convulsi*",
+	),
+	"pt": phrases(
+		"dor no peito", "dores no peito", "meu peito dói", "não consigo respirar", "não consegue respirar",
+		"falta de ar", "dificuldade para respirar", "dificuldade de respirar", "sangramento", "sangrando muito",
+		"quero morrer", "me matar", "tirar minha vida", "superdosagem", "derrame", "avc", "desmaiou", "desmaiei",
+		"ataque cardíaco", "convulsão", "convulsionando",
+	),
+}
+
+// emergencyPhrases are every language's, for Classify.
+var emergencyPhrases = sync.OnceValue(func() [][]string {
+	var all [][]string
+	for _, lang := range EmergencyLanguages {
+		all = append(all, emergencyByLanguage[lang]()...)
+	}
+	return all
+})
+
+// EmergencyLanguages are the languages whose emergency phrases Classify knows.
+var EmergencyLanguages = []string{"en", "es", "pt"}
 
 type keywordIntent struct {
 	intent  Intent

@@ -20,7 +20,7 @@ type Replies struct {
 
 type replyText struct {
 	confirmed, cancelRequested, rescheduleRequested, optedOut, optedIn, safety, handOff,
-	noAppointment, unsupported, help string
+	noAppointment, unsupported, help, moved string
 	soon, today, tomorrow, onDate string
 }
 
@@ -42,6 +42,7 @@ var replyTexts = map[string]replyText{
 		handOff:             "Thank you for your message. The {clinic} team will reply {when}.",
 		noAppointment:       "We could not find an upcoming appointment for you at {clinic}. The team has your message and will reply if needed.",
 		unsupported:         "Sorry, we can only read text messages and button replies. Please write to {clinic} in a text message.",
+		moved:               "Your appointment at {clinic} is now on {date} at {time}. Your answer was about an earlier time, so nothing was changed. Please confirm, reschedule or cancel the new time.",
 		help:                "This is the appointment assistant of {clinic}. Reply CONFIRM, CANCEL or RESCHEDULE about your next appointment, STOP to stop messages, or write your question for the team.",
 		soon:                "shortly",
 		today:               "today at {time}",
@@ -58,6 +59,7 @@ var replyTexts = map[string]replyText{
 		handOff:             "Gracias por su mensaje. El equipo de {clinic} le responderá {when}.",
 		noAppointment:       "No encontramos una próxima cita suya en {clinic}. El equipo tiene su mensaje y le responderá si es necesario.",
 		unsupported:         "Lo sentimos, solo podemos leer mensajes de texto y respuestas con botones. Escriba a {clinic} en un mensaje de texto.",
+		moved:               "Su cita en {clinic} es ahora el {date} a las {time}. Su respuesta era sobre una hora anterior, así que no se ha cambiado nada. Confirme, reprograme o cancele la nueva hora.",
 		help:                "Este es el asistente de citas de {clinic}. Responda CONFIRMAR, CANCELAR o REPROGRAMAR sobre su próxima cita, BAJA para no recibir mensajes, o escriba su pregunta para el equipo.",
 		soon:                "en breve",
 		today:               "hoy a las {time}",
@@ -74,6 +76,7 @@ var replyTexts = map[string]replyText{
 		handOff:             "Obrigado pela sua mensagem. A equipe de {clinic} responderá {when}.",
 		noAppointment:       "Não encontramos uma próxima consulta sua em {clinic}. A equipe recebeu sua mensagem e responderá se necessário.",
 		unsupported:         "Desculpe, só conseguimos ler mensagens de texto e respostas com botões. Escreva para {clinic} em uma mensagem de texto.",
+		moved:               "Sua consulta em {clinic} agora é {date}, às {time}. Sua resposta era sobre um horário anterior, então nada foi alterado. Confirme, remarque ou cancele o novo horário.",
 		help:                "Este é o assistente de consultas de {clinic}. Responda CONFIRMAR, CANCELAR ou REMARCAR sobre sua próxima consulta, SAIR para não receber mensagens, ou escreva sua pergunta para a equipe.",
 		soon:                "em breve",
 		today:               "hoje às {time}",
@@ -98,6 +101,12 @@ func (r Replies) AckCancelRequested(clinic, date, clock string) string {
 // AckRescheduleRequested answers a request for a new time.
 func (r Replies) AckRescheduleRequested(clinic string) string {
 	return fill(r.t.rescheduleRequested, "{clinic}", clinic)
+}
+
+// Moved answers a reply to a reminder about an earlier time of the appointment: it
+// gives the current date and time and changes nothing.
+func (r Replies) Moved(clinic, date, clock string) string {
+	return fill(r.t.moved, "{clinic}", clinic, "{date}", date, "{time}", clock)
 }
 
 // OptedOut is the one acknowledgement of a STOP; after it Frontdesk stays silent.

@@ -4,6 +4,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,19 +20,28 @@ const (
 )
 
 type idempotencyItem struct {
-	PK          string    `dynamodbav:"pk"`
-	State       string    `dynamodbav:"state"`
-	Status      int       `dynamodbav:"status,omitempty"`
-	ContentType string    `dynamodbav:"contentType,omitempty"`
-	Body        []byte    `dynamodbav:"body,omitempty"`
+	PK          string `dynamodbav:"pk"`
+	State       string `dynamodbav:"state"`
+	Status      int    `dynamodbav:"status,omitempty"`
+	ContentType string `dynamodbav:"contentType,omitempty"`
+	Body        []byte `dynamodbav:"body,omitempty"`
+	// Fingerprint binds the key to the request it was first used for (route and
+	// body digest), so the key cannot replay one request's answer for another.
+	Fingerprint string    `dynamodbav:"fingerprint,omitempty"`
 	ExpiresAt   time.Time `dynamodbav:"expiresAt,unixtime"`
 }
+
+// ErrKeyReused is returned by ClaimRequest when the key was first used for a
+// different request (another route or body): neither processed nor replayed.
+var ErrKeyReused = errors.New("dynamo: idempotency key reused for a different request")
 
 // IdempotentResponse is the stored answer to a request that was already processed.
 type IdempotentResponse struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Fingerprint is the request the answer belongs to (see ClaimRequest).
+	Fingerprint string
 }
 
 // claimable: DynamoDB's TTL deletes expired items only eventually (up to days
@@ -44,11 +54,19 @@ func (s *Store) claimable() expression.ConditionBuilder {
 // (nil, nil) and an in-progress marker is stored for ttl. Later callers get the
 // stored response once CompleteIdempotency ran, or ErrInProgress before that.
 func (s *Store) ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*IdempotentResponse, error) {
+	return s.ClaimRequest(ctx, key, "", ttl)
+}
+
+// ClaimRequest is ClaimIdempotency for a key bound to one request: fingerprint
+// (e.g. route and body digest) is stored with the claim and the answer, and a
+// later claim of the key with another fingerprint gets ErrKeyReused, whether the
+// first request is still in progress or done. An empty fingerprint matches any.
+func (s *Store) ClaimRequest(ctx context.Context, key, fingerprint string, ttl time.Duration) (*IdempotentResponse, error) {
 	op := "claim idempotency key " + platform.Hash(key) // keys can hold wamids, which embed phone numbers
 	pk := prefixIdempotency + key
 	// Two rounds: the holder can release the key between our failed claim and our read.
 	for range 2 {
-		item, err := marshal(idempotencyItem{PK: pk, State: idemInProgress, ExpiresAt: s.now().Add(ttl)})
+		item, err := marshal(idempotencyItem{PK: pk, State: idemInProgress, Fingerprint: fingerprint, ExpiresAt: s.now().Add(ttl)})
 		if err != nil {
 			return nil, fmt.Errorf("dynamo: %s: %w", op, err)
 		}
@@ -67,8 +85,10 @@ func (s *Store) ClaimIdempotency(ctx context.Context, key string, ttl time.Durat
 		switch {
 		case !ok:
 			continue
+		case fingerprint != "" && it.Fingerprint != "" && it.Fingerprint != fingerprint:
+			return nil, fmt.Errorf("dynamo: %s: %w", op, ErrKeyReused)
 		case it.State == idemDone:
-			return &IdempotentResponse{Status: it.Status, ContentType: it.ContentType, Body: it.Body}, nil
+			return &IdempotentResponse{Status: it.Status, ContentType: it.ContentType, Body: it.Body, Fingerprint: it.Fingerprint}, nil
 		default:
 			return nil, fmt.Errorf("dynamo: %s: %w", op, ErrInProgress)
 		}
@@ -80,7 +100,7 @@ func (s *Store) ClaimIdempotency(ctx context.Context, key string, ttl time.Durat
 func (s *Store) CompleteIdempotency(ctx context.Context, key string, resp IdempotentResponse, ttl time.Duration) error {
 	op := "complete idempotency key " + platform.Hash(key)
 	item, err := marshal(idempotencyItem{PK: prefixIdempotency + key, State: idemDone, Status: resp.Status,
-		ContentType: resp.ContentType, Body: resp.Body, ExpiresAt: s.now().Add(ttl)})
+		ContentType: resp.ContentType, Body: resp.Body, Fingerprint: resp.Fingerprint, ExpiresAt: s.now().Add(ttl)})
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}

@@ -56,6 +56,7 @@ type consentItem struct {
 	Source     string        `dynamodbav:"source"`
 	Evidence   string        `dynamodbav:"evidence,omitempty"`
 	RecordedAt time.Time     `dynamodbav:"recordedAt,omitempty"`
+	NotApplied string        `dynamodbav:"notApplied,omitempty"`
 }
 
 type consentMarker struct {
@@ -64,8 +65,10 @@ type consentMarker struct {
 	EntrySK string `dynamodbav:"entrySk"`
 }
 
+// patientOp names an operation for its error: errors end up in logs, so the
+// patient id is a keyed digest (platform.Hash) there.
 func patientOp(verb, clinicID, patientID string) string {
-	return fmt.Sprintf("%s patient %s/%s", verb, clinicID, patientID)
+	return fmt.Sprintf("%s patient %s/%s", verb, clinicID, platform.Hash(patientID))
 }
 
 // GetPatient reads a patient's contact record.
@@ -97,8 +100,18 @@ func (s *Store) PutPatient(ctx context.Context, p appointment.Patient) error {
 	upd = setOrRemove(upd, AttrPhoneKey, p.ClinicID+"#"+p.Phone, p.Phone != "")
 	upd = setOrRemove(upd, "givenName", p.GivenName, p.GivenName != "")
 	upd = setOrRemove(upd, "language", p.Language, p.Language != "")
-	if err := s.update(ctx, s.names.Patients, patientPK(p.ClinicID, p.ID), skPatient, upd, nil); err != nil {
+	before, err := s.updateOld(ctx, s.names.Patients, patientPK(p.ClinicID, p.ID), skPatient, upd)
+	if err != nil {
 		return wrap(op, err)
+	}
+	oldPhone := ""
+	if v, ok := before["phone"].(*types.AttributeValueMemberS); ok {
+		oldPhone = v.Value
+	}
+	// The link is written after the patient: a failure here fails the EHR call, and
+	// its retry writes both again.
+	if err := s.linkContact(ctx, p.ClinicID, p.ID, oldPhone, p.Phone); err != nil {
+		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
 	if !p.LastInboundAt.IsZero() {
 		if err := s.TouchInbound(ctx, p.ClinicID, p.ID, p.LastInboundAt); err != nil {
@@ -146,7 +159,7 @@ func (s *Store) TouchInbound(ctx context.Context, clinicID, patientID string, at
 // AppendConsent adds a ledger entry. It is idempotent by e.ID: appending the same
 // entry again (a redelivered STOP, a retried EHR call) stores nothing new.
 func (s *Store) AppendConsent(ctx context.Context, e consent.Entry) error {
-	op := fmt.Sprintf("append consent %s to %s/%s", e.ID, e.ClinicID, e.PatientID)
+	op := fmt.Sprintf("append consent %s to %s/%s", e.ID, e.ClinicID, platform.Hash(e.PatientID))
 	if err := e.Validate(); err != nil {
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
@@ -159,7 +172,8 @@ func (s *Store) AppendConsent(ctx context.Context, e consent.Entry) error {
 	pk := patientPK(e.ClinicID, e.PatientID)
 	entrySK := skConsent + formatSortable(e.At) + "#" + e.ID
 	entry, err := marshal(consentItem{PK: pk, SK: entrySK, ClinicID: e.ClinicID, PatientID: e.PatientID, ID: e.ID,
-		State: e.State, At: e.At.UTC(), Source: e.Source, Evidence: e.Evidence, RecordedAt: e.RecordedAt.UTC()})
+		State: e.State, At: e.At.UTC(), Source: e.Source, Evidence: e.Evidence, RecordedAt: e.RecordedAt.UTC(),
+		NotApplied: e.NotApplied})
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
@@ -205,7 +219,7 @@ func (s *Store) ConsentLedger(ctx context.Context, clinicID, patientID string) (
 			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
 		}
 		out = append(out, consent.Entry{ClinicID: it.ClinicID, PatientID: it.PatientID, ID: it.ID, State: it.State,
-			At: it.At, Source: it.Source, Evidence: it.Evidence, RecordedAt: it.RecordedAt})
+			At: it.At, Source: it.Source, Evidence: it.Evidence, RecordedAt: it.RecordedAt, NotApplied: it.NotApplied})
 	}
 	return out, nil
 }

@@ -57,6 +57,8 @@ const (
 	TableMessages     = "messages"
 	TableClinics      = "clinics"
 	TableIdempotency  = "idempotency"
+	TableSlots        = "slots"
+	TableMetrics      = "metrics"
 )
 
 // Index names.
@@ -65,6 +67,9 @@ const (
 	IndexPatientUpcoming = "patient-upcoming" // a patient's appointments by start time
 	IndexPatientPhone    = "patient-phone"    // patient by clinic + E.164 phone (inbound routing)
 	IndexPhoneNumberID   = "phone-number-id"  // clinic by WhatsApp phone_number_id
+	IndexSlotStart       = "slot-start"       // a clinic's slots by start, whatever their status
+	IndexSlotFree        = "slot-free"        // sparse: a clinic's free slots by start
+	IndexNextAttempt     = "next-attempt"     // sparse: queued or sending reminders by when a sender must look again
 )
 
 // Attribute names shared by the definitions and the repositories.
@@ -78,6 +83,10 @@ const (
 	AttrPhoneKey      = "phoneKey"
 	AttrPhoneNumberID = "phoneNumberId"
 	AttrExpiresAt     = "expiresAt"
+	AttrSlotClinic    = "slotClinic"
+	AttrFreeClinic    = "freeClinic"
+	AttrAttemptShard  = "attemptShard"
+	AttrNextAttemptAt = "nextAttemptAt"
 )
 
 var (
@@ -94,6 +103,7 @@ func Tables() []Table {
 			Indexes: []Index{
 				{Name: IndexDue, PK: Key{AttrDueShard, String}, SK: &Key{AttrDueAt, Number}},
 				{Name: IndexPatientUpcoming, PK: Key{AttrPatientKey, String}, SK: &Key{AttrStart, String}},
+				{Name: IndexNextAttempt, PK: Key{AttrAttemptShard, String}, SK: &Key{AttrNextAttemptAt, Number}},
 			},
 		},
 		{
@@ -118,12 +128,35 @@ func Tables() []Table {
 			Name: TableIdempotency, PK: pk, TTLAttribute: AttrExpiresAt,
 			Retention: "idempotency keys (webhook ids, send claims); expire after a day",
 		},
+		{
+			// Access patterns (see slots.go): a slot by clinic + id (the EHR's
+			// writes); a clinic's slots in a time window (slot-start); a clinic's free
+			// slots in a window (slot-free, sparse: a slot is in it only while free,
+			// so the search for a slot to offer reads free ones only). A hold is a
+			// second item in the slot's partition, so one conditional put makes it
+			// the only hold of that slot, and its expiresAt lets TTL clear it.
+			Name: TableSlots, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "published slots (and holds on them); expire a day after they start",
+			Indexes: []Index{
+				{Name: IndexSlotStart, PK: Key{AttrSlotClinic, String}, SK: &Key{AttrStart, String}},
+				{Name: IndexSlotFree, PK: Key{AttrFreeClinic, String}, SK: &Key{AttrStart, String}},
+			},
+		},
+		{
+			// A clinic's counters per local day (a few items per day, read by one
+			// query over the days of a report) and the markers that make each
+			// event count once (see metrics.go); only the markers expire.
+			Name: TableMetrics, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "per-clinic daily counters (kept) and their dedupe markers (expire)",
+		},
 	}
 }
 
 // TableNames maps logical names to physical ones.
 type TableNames struct {
 	Appointments, Patients, Messages, Clinics, Idempotency string
+	Slots                                                  string
+	Metrics                                                string
 }
 
 // NamesWithPrefix returns physical table names as "<prefix><logical>".
@@ -134,6 +167,8 @@ func NamesWithPrefix(prefix string) TableNames {
 		Messages:     prefix + TableMessages,
 		Clinics:      prefix + TableClinics,
 		Idempotency:  prefix + TableIdempotency,
+		Slots:        prefix + TableSlots,
+		Metrics:      prefix + TableMetrics,
 	}
 }
 

@@ -260,4 +260,5 @@ func condPtr(c expression.ConditionBuilder) *expression.ConditionBuilder { retur
 
 var (
 	nPK = expression.Name(AttrPK)
+	nSK = expression.Name(AttrSK)
 )

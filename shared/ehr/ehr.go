@@ -10,6 +10,7 @@ package ehr
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -35,6 +36,101 @@ type Event struct {
 	// "Patient/123" with no resource to resolve it): Patient carries the id and
 	// nothing else, and the caller must use the stored patient record.
 	PatientIncomplete bool
+	// Waitlist is the EHR's waitlist flag when the event carried one. nil leaves the
+	// stored flag alone: a patient may have joined the waitlist on WhatsApp, and an
+	// EHR that never sends the flag must not take them off it with every update.
+	Waitlist *bool
+	// Orderings holds every value a FHIR event can be ordered by; zero for native
+	// events. Appointment.Version and Appointment.OrderingKey hold the preferred one
+	// until OrderAgainst switches them to the key the stored appointment uses.
+	Orderings Orderings
+}
+
+// Orderings are a FHIR appointment's candidate ordering values; zero means absent.
+type Orderings struct {
+	VersionID   int64 // meta.versionId
+	LastUpdated int64 // meta.lastUpdated in Unix milliseconds
+}
+
+func (o Orderings) get(key string) (int64, bool) {
+	switch key {
+	case OrderVersionID:
+		return o.VersionID, o.VersionID != 0
+	case OrderLastUpdated:
+		return o.LastUpdated, o.LastUpdated != 0
+	}
+	return 0, false
+}
+
+// Ordering keys of FHIR appointments (appointment.Appointment.OrderingKey).
+const (
+	OrderVersionID   = "versionId"
+	OrderLastUpdated = "lastUpdated"
+)
+
+// MaxVersion bounds version and meta.versionId: 2^53-1 is the largest integer a
+// JSON number carries exactly in every client (JavaScript, most JSON libraries), so
+// a larger one would be read differently by the EHR and by Frontdesk, and one huge
+// value would make every later change of the appointment look stale.
+const MaxVersion int64 = 1<<53 - 1
+
+// MaxFutureSkew is how far in the future updatedAt, meta.lastUpdated and a consent
+// "at" may lie. Ordering and the consent ledger let the latest time win, so a
+// far-future time would make every later change stale; clocks drift a little, not more.
+const MaxFutureSkew = 5 * time.Minute
+
+// ErrOrderingKeyChanged: a FHIR event lacks the ordering key (meta.versionId or
+// meta.lastUpdated) its appointment has been ordered by. Re-keying silently would
+// compare values on different scales.
+var ErrOrderingKeyChanged = errors.New("ehr: the notification lacks the ordering key this appointment or slot is ordered by")
+
+// legacyLastUpdatedFloor tells the key of appointments stored before the key was
+// recorded: a lastUpdated in Unix milliseconds is above it (any date after March
+// 1973), a versionId counter far below it.
+const legacyLastUpdatedFloor = 100_000_000_000
+
+// OrderAgainst returns ev ordered on the key stored (the appointment as stored) is
+// ordered by; native events are returned unchanged. An appointment stored without
+// a key (before keys were recorded, or created through the native API) gets the
+// key its stored version's scale shows.
+func (ev Event) OrderAgainst(stored appointment.Appointment) (Event, error) {
+	v, key, err := ev.Orderings.against(stored.OrderingKey, stored.Version, "Appointment/"+ev.Appointment.ID)
+	if err != nil || key == "" {
+		return ev, err
+	}
+	ev.Appointment.Version, ev.Appointment.OrderingKey = v, key
+	return ev, nil
+}
+
+// against picks the value of the key a stored record (of what, "Slot/s1") is
+// ordered by. key is "" for native events (no orderings): they keep their version.
+func (o Orderings) against(storedKey string, storedVersion int64, what string) (int64, string, error) {
+	if o == (Orderings{}) {
+		return 0, "", nil
+	}
+	key := storedKey
+	if key == "" {
+		key = OrderVersionID
+		if storedVersion >= legacyLastUpdatedFloor {
+			key = OrderLastUpdated
+		}
+	}
+	v, ok := o.get(key)
+	if !ok {
+		return 0, "", fmt.Errorf("%w: %s is ordered by meta.%s; send it in every notification", ErrOrderingKeyChanged, what, key)
+	}
+	return v, key, nil
+}
+
+// preferred is the key a record first seen with these orderings is ordered by.
+func (o Orderings) preferred() (int64, string) {
+	switch {
+	case o.VersionID != 0:
+		return o.VersionID, OrderVersionID
+	case o.LastUpdated != 0:
+		return o.LastUpdated, OrderLastUpdated
+	}
+	return 0, ""
 }
 
 // FieldProblem is one thing wrong with a request body.
@@ -176,8 +272,8 @@ func ConsentID(clinicID, patientID string, at time.Time, state consent.State, so
 
 // consentSkew is how far in the future a consent timestamp may lie. Consent.Current
 // lets the latest "at" win, so a far-future opt-in would silently override every
-// later STOP; clocks drift a little, not more.
-const consentSkew = 5 * time.Minute
+// later STOP.
+const consentSkew = MaxFutureSkew
 
 // defaultLanguage returns the clinic's default language in canonical form.
 func defaultLanguage(c clinic.Clinic) string {

@@ -48,6 +48,21 @@ const (
 	// EnvFunctionName is set by the Lambda runtime; the sender finds its own event
 	// source mapping by it.
 	EnvFunctionName = "AWS_LAMBDA_FUNCTION_NAME"
+	// EnvLogDigestKeySecretARN names the Secrets Manager secret holding the
+	// deployment's log digest key (platform.EnvLogDigestKey carries it locally).
+	EnvLogDigestKeySecretARN = platform.EnvLogDigestKey + "_SECRET_ARN"
+)
+
+// Console environment (ehr-api). The console is on when CONSOLE_OIDC_ISSUER is set;
+// the stack sets these only where it deploys the console (infra/console.go), so
+// they are not in the ehr-api's Env list.
+const (
+	EnvConsoleBaseURL      = "CONSOLE_BASE_URL"       // https://api.example.org, or the execute-api URL with the stage
+	EnvConsoleIssuer       = "CONSOLE_OIDC_ISSUER"    // e.g. https://cognito-idp.<region>.amazonaws.com/<pool id>
+	EnvConsoleClientID     = "CONSOLE_OIDC_CLIENT_ID" // the app client (public, PKCE)
+	EnvConsoleClientSecret = "CONSOLE_OIDC_CLIENT_SECRET"
+	EnvConsoleGroupsClaim  = "CONSOLE_OIDC_GROUPS_CLAIM" // default cognito:groups
+	EnvConsoleLogoutURL    = "CONSOLE_LOGOUT_URL"        // the IdP's logout endpoint, optional
 )
 
 // Spec is what differs between the functions, apart from their AWS resources.
@@ -67,8 +82,9 @@ type Spec struct {
 	Env []string
 }
 
-// Common is read by every function: the store's tables and shard count.
-var Common = []string{platform.EnvTablePrefix, platform.EnvSweepShards}
+// Common is read by every function: the store's tables and shard count, and the
+// secret holding the log digest key.
+var Common = []string{platform.EnvTablePrefix, platform.EnvSweepShards, EnvLogDigestKeySecretARN}
 
 // Specs lists every function in a stable order.
 func Specs() []Spec {

@@ -73,6 +73,7 @@ type button struct {
 	pending       replyKind // for reopen: the answer that was waiting
 	clinicID      string
 	appointmentID string
+	generation    string // the plan generation of the reminder the button was on
 }
 
 func parseButton(payload string) (button, bool) {
@@ -80,7 +81,7 @@ func parseButton(payload string) (button, bool) {
 	if err != nil {
 		return button{}, false
 	}
-	b := button{clinicID: p.ClinicID, appointmentID: p.AppointmentID}
+	b := button{clinicID: p.ClinicID, appointmentID: p.AppointmentID, generation: p.Generation}
 	switch p.Action {
 	case reminder.ActionConfirm:
 		b.action = actionConfirm
@@ -90,8 +91,9 @@ func parseButton(payload string) (button, bool) {
 		b.action = actionReschedule
 	case reminder.ActionReopen:
 		// The reopen template carries the pending reply's kind in the payload's
-		// generation field (see reopenTemplate).
-		b.reopen, b.pending = true, replyKind(p.Generation)
+		// generation field (see reopenTemplate): recognised by the action, it is
+		// never read as a generation.
+		b.reopen, b.pending, b.generation = true, replyKind(p.Generation), ""
 	default:
 		return button{}, false
 	}
@@ -111,6 +113,7 @@ const (
 	replyNoAppointment replyKind = "no_appointment"
 	replyUnsupported   replyKind = "unsupported" // media and other non-text: "please write"
 	replyHelp          replyKind = "help"
+	replyMoved         replyKind = "moved" // an answer about an earlier time: the current one, with the buttons
 )
 
 // reopenTemplate is the only answer possible outside the 24-hour window: the
@@ -177,6 +180,29 @@ func replyText(kind replyKind, lang string, c clinic.Clinic, a *appointment.Appo
 		return r.Unsupported(c.Name), nil
 	case replyHelp:
 		return r.Help(c.Name), nil
+	case replyMoved:
+		if a == nil {
+			return "", errors.New("inbox: the current time needs its appointment")
+		}
+		return r.Moved(c.Name, date, clock), nil
 	}
 	return "", fmt.Errorf("inbox: no reply text for %q", kind)
+}
+
+// answerButtons are the reminder's Confirm / Reschedule / Cancel buttons for the
+// appointment's current time, offered again as interactive reply buttons.
+func answerButtons(lang string, c clinic.Clinic, a appointment.Appointment) ([]whatsapp.ReplyButton, error) {
+	t, err := reminder.TemplateNamed(reminder.TemplateReminder48h, lang, c.DefaultLanguage)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]whatsapp.ReplyButton, 0, len(t.Buttons))
+	for _, b := range t.Buttons {
+		p := reminder.ButtonPayload{Action: b.Action, ClinicID: c.ID, AppointmentID: a.ID, Generation: reminder.Generation(a.Start)}
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+		out = append(out, whatsapp.ReplyButton{ID: p.Encode(), Title: b.Text})
+	}
+	return out, nil
 }

@@ -143,8 +143,8 @@ func (w *world) check(c scenario, body []byte, revBefore map[string]int64, sentB
 			t.Errorf("event %+v lacks clinic or id", e)
 		}
 		if c.reason != "" && e.Type == clinic.EventConversationEscalated {
-			if e.Data["reason"] != c.reason || e.Data["urgency"] != c.urgency || e.Data["wamid"] == "" {
-				t.Errorf("escalation data = %v, want reason %s urgency %s and the wamid", e.Data, c.reason, c.urgency)
+			if e.Data["reason"] != c.reason || e.Data["urgency"] != c.urgency || e.Data["messageId"] != messagelog.ID(messageID(t, body)) {
+				t.Errorf("escalation data = %v, want reason %s urgency %s and the message id", e.Data, c.reason, c.urgency)
 			}
 		}
 		if c.appt != "" && (e.Data["appointmentId"] != c.appt || e.Data["response"] != string(c.response)) {
@@ -248,7 +248,8 @@ func TestStatusSequence(t *testing.T) {
 	}
 	evs := w.events.Events()
 	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed || evs[0].Data["errorClass"] != "undeliverable" ||
-		evs[0].Data["appointmentId"] != "appt-es" || evs[0].Data["errorCode"] != 131026 {
+		evs[0].Data["appointmentId"] != "appt-es" || evs[0].Data["errorCode"] != 131026 ||
+		evs[0].Data["messageId"] != messagelog.ID("wamid.REMINDER2HES") || evs[0].Data["wamid"] != nil {
 		t.Errorf("events = %+v, want one message.failed for appt-es (undeliverable)", evs)
 	}
 	if len(w.sentMessages()) != 0 {

@@ -11,16 +11,19 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/conversation"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
 // Escalation reasons and urgencies in conversation.escalated events. Staff read the
-// message itself in the clinic's WhatsApp inbox; the event carries the wamid, never
-// the text.
+// message itself in the clinic's WhatsApp inbox; the event carries Frontdesk's
+// message id (messagelog.ID), never the text or the wamid (it embeds the number).
 const (
 	ReasonEmergency        = "emergency"
 	ReasonFreeText         = "free_text"
@@ -43,7 +46,8 @@ const (
 	outcomeOptedOut   = "opted_out"
 	outcomeOptedIn    = "opted_in"
 	outcomeUnchanged  = "consent_unchanged"
-	outcomeRecorded   = "recorded" // acknowledged and recorded, nothing else to do
+	outcomeRecorded   = "recorded"     // acknowledged and recorded, nothing else to do
+	outcomeStale      = "stale_answer" // an answer about an earlier time of a moved appointment
 )
 
 // maxSaveAttempts bounds optimistic-lock retries against concurrent EHR updates.
@@ -51,11 +55,24 @@ const maxSaveAttempts = 5
 
 // inbound is one message being handled, with what is known about its sender.
 type inbound struct {
-	c        clinic.Clinic
-	m        whatsapp.InboundMessage
-	at       time.Time // the message's own timestamp: answers and the 24 h window count from it
-	phone    string    // E.164
-	patients []appointment.Patient
+	c  clinic.Clinic
+	m  whatsapp.InboundMessage
+	at time.Time // the message's own timestamp: answers and the 24 h window count from it
+	// phone is where replies go: the sender's E.164 number, or their BSUID when the
+	// message came without a number (a username-only sender).
+	phone string
+	// bsuid is the sender's business-scoped user id ("" when Meta sent none).
+	bsuid, parentBSUID string
+	patients           []appointment.Patient
+	// contactKey is the number's contact (contact.KeyOf); "" for a sender id that
+	// is not a possible number.
+	contactKey string
+	// replyLang, when set, is the language to answer in whoever the patient is: the
+	// language an emergency message was written in.
+	replyLang string
+	// answeredGeneration is the plan generation of the reminder the message answers
+	// (from a button payload or the context message), "" when unknown.
+	answeredGeneration string
 
 	// Set while handling, for the message record and the log.
 	patientID     string
@@ -88,6 +105,9 @@ func (in *inbound) patient(id string) appointment.Patient {
 
 // lang is the language to answer in: the patient's, else the clinic's default.
 func (in *inbound) lang(patientID string) string {
+	if in.replyLang != "" {
+		return in.replyLang
+	}
 	if p := in.patient(patientID); p.Language != "" {
 		return p.Language
 	}
@@ -121,7 +141,7 @@ func PhoneCandidates(waID string) []string {
 	return out
 }
 
-func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp.InboundMessage) error {
+func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, v whatsapp.Value, m whatsapp.InboundMessage) error {
 	if m.ID == "" {
 		s.log().Warn("inbound message without id", "clinic_id", c.ID, "type", m.Type)
 		return nil
@@ -137,19 +157,10 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp
 	if err != nil {
 		at = s.now()
 	}
-	in := &inbound{c: c, m: m, at: at, phone: E164FromWaID(m.From)}
-	seen := map[string]bool{}
-	for _, phone := range PhoneCandidates(m.From) {
-		found, err := s.Store.PatientsByPhone(ctx, c.ID, phone)
-		if err != nil {
-			return fmt.Errorf("patients by phone: %w", err)
-		}
-		for _, p := range found {
-			if !seen[p.ID] {
-				seen[p.ID] = true
-				in.patients = append(in.patients, p)
-			}
-		}
+	in := &inbound{c: c, m: m, at: at}
+	in.bsuid, in.parentBSUID = v.SenderUserID(m)
+	if err := s.resolveSender(ctx, in); err != nil {
+		return err
 	}
 	sort.Slice(in.patients, func(i, j int) bool { return in.patients[i].ID < in.patients[j].ID })
 	for i, p := range in.patients {
@@ -178,7 +189,7 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp
 	}
 	s.log().Info("inbound message handled", "clinic_id", c.ID, platform.WAMID("wamid", m.ID), "type", m.Type,
 		"intent", in.intent, "outcome", in.outcome, "patient", platform.Hash(in.patientID), "appointment_id", in.appointmentID,
-		"patients_on_number", len(in.patients))
+		"contact", platform.Hash(in.contactKey), "patients_on_number", len(in.patients))
 	if patientContent(m.Type) {
 		platform.Count(ctx, s.log(), s.Clock, platform.MetricReplies, platform.DimAction, replyAction(in.intent))
 	}
@@ -207,11 +218,41 @@ func patientContent(typ string) bool {
 
 func (s *Service) dispatch(ctx context.Context, in *inbound) error {
 	m := in.m
+	if sys, ok := m.SystemNotice(); ok {
+		return s.identityNotice(ctx, in, sys)
+	}
 	if !patientContent(m.Type) {
 		in.outcome = outcomeRecorded
 		return nil
 	}
+	// Safety first, whoever writes: an emergency from a number no patient has (a
+	// relative's phone), on a shared number, or in a button's text is still one.
+	for _, text := range visibleTexts(m) {
+		if conversation.Classify(text) == conversation.Emergency {
+			return s.emergency(ctx, in, conversation.EmergencyLanguage(text))
+		}
+	}
 	if len(in.patients) == 0 {
+		// STOP / START belong to the number, not to a patient: recorded against the
+		// contact, they hold for every patient the EHR later adds on it.
+		if text, ok := writtenText(m); ok {
+			switch conversation.Classify(text) {
+			case conversation.Stop:
+				in.intent = string(conversation.Stop)
+				return s.consent(ctx, in, consent.OptedOut)
+			case conversation.Start:
+				// Only a number that said STOP has anything to resume; from any other
+				// unknown number "start" is a message for staff.
+				silenced, err := s.isSilenced(ctx, in)
+				if err != nil {
+					return err
+				}
+				if silenced {
+					in.intent = string(conversation.Start)
+					return s.consent(ctx, in, consent.OptedIn)
+				}
+			}
+		}
 		s.UnknownSenders.Add(1)
 		in.intent = "unknown_sender"
 		// No bot answer beyond the hand-off: nothing is known about the sender, and
@@ -263,6 +304,7 @@ func (s *Service) button(ctx context.Context, in *inbound, b button) error {
 		return s.escalate(ctx, in, ReasonUnknownButton, UrgencyNormal, replyHandOff)
 	}
 	if !b.reopen {
+		in.answeredGeneration = b.generation
 		return s.answer(ctx, in, b.action, b.appointmentID)
 	}
 	// "See reply" on the frontdesk_reopen template: the tap opened the window, so
@@ -292,14 +334,7 @@ func (s *Service) text(ctx context.Context, in *inbound, body string) error {
 	in.intent = string(it)
 	switch it {
 	case conversation.Emergency:
-		// Escalate first: reaching a human matters more than the answer. The answer
-		// is the fixed safety text only, never generated, and goes out even to an
-		// opted-out patient: the patient wrote to us, and silence in an emergency is
-		// the worse failure.
-		if err := s.escalate(ctx, in, ReasonEmergency, UrgencyUrgent, ""); err != nil {
-			return err
-		}
-		return s.reply(ctx, in, in.patientID, replyEmergency, nil, true)
+		return s.emergency(ctx, in, conversation.EmergencyLanguage(body))
 	case conversation.Stop:
 		return s.consent(ctx, in, consent.OptedOut)
 	case conversation.Start:
@@ -317,11 +352,75 @@ func (s *Service) text(ctx context.Context, in *inbound, body string) error {
 	return s.escalate(ctx, in, ReasonFreeText, UrgencyNormal, replyHandOff)
 }
 
+// emergency escalates as urgent and sends the fixed safety text in lang (the
+// message's language; "" when unclear, then the clinic's default). Escalate
+// first: reaching a human matters more than the answer. The answer names no
+// patient and no appointment, so it is safe for any number, and goes out even to an
+// opted-out number: silence in an emergency is the worse failure. One safety answer
+// per number per contact.SafetyInterval (each is a paid message); every message
+// still escalates.
+func (s *Service) emergency(ctx context.Context, in *inbound, lang string) error {
+	in.intent = string(conversation.Emergency)
+	if len(in.patients) > 1 {
+		in.patientID = "" // a shared number: nothing says who wrote
+	}
+	if err := s.escalate(ctx, in, ReasonEmergency, UrgencyUrgent, ""); err != nil {
+		return err
+	}
+	if in.contactKey != "" {
+		ok, err := s.Store.ClaimSafetyAnswer(ctx, in.c.ID, in.contactKey, in.m.ID, s.now(), contact.SafetyInterval)
+		if err != nil {
+			return fmt.Errorf("claim safety answer: %w", err)
+		}
+		if !ok {
+			s.log().Info("inbound safety answer already sent", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID),
+				"contact", platform.Hash(in.contactKey))
+			return nil
+		}
+	}
+	if lang == "" {
+		lang = in.c.DefaultLanguage // the message's language is unclear
+	}
+	in.replyLang = lang
+	return s.reply(ctx, in, in.patientID, replyEmergency, nil, true)
+}
+
+// visibleTexts is everything a person typed or tapped whose words can say
+// "emergency": a text, a quick reply's visible text, an interactive reply's title.
+func visibleTexts(m whatsapp.InboundMessage) []string {
+	var out []string
+	switch {
+	case m.Text != nil:
+		out = append(out, m.Text.Body)
+	case m.Button != nil:
+		out = append(out, m.Button.Text)
+	case m.Interactive != nil && m.Interactive.ButtonReply != nil:
+		out = append(out, m.Interactive.ButtonReply.Title)
+	case m.Interactive != nil && m.Interactive.ListReply != nil:
+		out = append(out, m.Interactive.ListReply.Title, m.Interactive.ListReply.Description)
+	}
+	return out
+}
+
+// writtenText is what the sender wrote as words: a text, or the text of a quick
+// reply Frontdesk did not build. Keywords (STOP, START) count only there.
+func writtenText(m whatsapp.InboundMessage) (string, bool) {
+	switch {
+	case m.Type == whatsapp.TypeText && m.Text != nil:
+		return m.Text.Body, true
+	case m.Type == whatsapp.TypeButton && m.Button != nil:
+		if _, ours := parseButton(m.Button.Payload); !ours {
+			return m.Button.Text, true
+		}
+	}
+	return "", false
+}
+
 // escalate hands the conversation to staff: a conversation.escalated event, then
 // the patient's answer (usually when staff will reply; "" for none).
 func (s *Service) escalate(ctx context.Context, in *inbound, reason, urgency string, answer replyKind) error {
 	in.outcome = outcomeEscalated
-	data := map[string]any{"reason": reason, "urgency": urgency, "wamid": in.m.ID, "messageType": in.m.Type}
+	data := map[string]any{"reason": reason, "urgency": urgency, "messageId": messagelog.ID(in.m.ID), "messageType": in.m.Type}
 	if in.patientID != "" {
 		data["patientId"] = in.patientID
 	}
@@ -349,11 +448,41 @@ func sortedIDs(m map[string]bool) []string {
 	return out
 }
 
-// consent records STOP / START for every patient on the number (the number's owner
-// asked), publishes an event per patient whose state changed, and acknowledges
-// once. A second STOP while opted out changes nothing and gets no answer.
+// consent records STOP / START against the number's contact (which the sender
+// checks for every patient it reaches through that number, including patients
+// added later) and in the ledger of every patient on the number, publishes an event
+// per patient whose state changed, and acknowledges once. A second STOP while
+// opted out changes nothing and gets no answer.
 func (s *Service) consent(ctx context.Context, in *inbound, state consent.State) error {
 	changed, nowState := false, consent.Unknown
+	evidence := messagelog.ID(in.m.ID)
+	if in.contactKey != "" {
+		c, err := s.Store.GetContact(ctx, in.c.ID, in.contactKey)
+		if err != nil {
+			return fmt.Errorf("get contact: %w", err)
+		}
+		id := derivedID("consent", in.m.ID, "contact:"+in.contactKey)
+		// A retry of this message finds its own statement stored: count it as a
+		// change so the acknowledgement a failed attempt owed is sent (the reply
+		// claim keeps it to one).
+		before := c.Consent
+		if before != nil && before.ID == id {
+			before = nil
+		}
+		e := consent.Entry{ClinicID: in.c.ID, PatientID: in.contactKey, ID: id, State: state, At: in.at,
+			Source: consent.SourceWhatsApp, Evidence: evidence, RecordedAt: s.now()}
+		applied, err := s.Store.RecordContactConsent(ctx, in.c.ID, in.contactKey, e)
+		if err != nil {
+			return fmt.Errorf("record contact consent: %w", err)
+		}
+		switch {
+		case applied:
+			nowState = state
+			changed = before == nil || before.State != state
+		case c.Consent != nil:
+			nowState = c.Consent.State // a newer statement stands
+		}
+	}
 	for _, p := range in.patients {
 		id := derivedID("consent", in.m.ID, p.ID)
 		ledger, err := s.Store.ConsentLedger(ctx, in.c.ID, p.ID)
@@ -369,12 +498,14 @@ func (s *Service) consent(ctx context.Context, in *inbound, state consent.State)
 			}
 		}
 		e := consent.Entry{ClinicID: in.c.ID, PatientID: p.ID, ID: id, State: state, At: in.at,
-			Source: consent.SourceWhatsApp, Evidence: in.m.ID, RecordedAt: s.now()}
+			Source: consent.SourceWhatsApp, Evidence: evidence, RecordedAt: s.now()}
 		if err := s.Store.AppendConsent(ctx, e); err != nil {
 			return fmt.Errorf("append consent: %w", err)
 		}
 		prev, next := consent.Current(before), consent.Current(append(before, e))
-		nowState = next
+		if in.contactKey == "" {
+			nowState = next
+		}
 		if prev == next {
 			continue
 		}
@@ -384,7 +515,7 @@ func (s *Service) consent(ctx context.Context, in *inbound, state consent.State)
 			typ = clinic.EventPatientOptedIn
 		}
 		ev := clinic.Event{ID: derivedID("event", typ, in.m.ID, p.ID), Type: typ, ClinicID: in.c.ID, OccurredAt: in.at,
-			Data: map[string]any{"patientId": p.ID, "source": consent.SourceWhatsApp, "wamid": in.m.ID, "consentId": id}}
+			Data: map[string]any{"patientId": p.ID, "source": consent.SourceWhatsApp, "messageId": evidence, "consentId": id}}
 		if err := s.publish(ctx, ev); err != nil {
 			return err
 		}
@@ -392,6 +523,9 @@ func (s *Service) consent(ctx context.Context, in *inbound, state consent.State)
 	in.silenced = nil // consent changed under it
 	switch {
 	case state == consent.OptedOut && changed:
+		if err := s.count(ctx, metrics.OptOut(in.c.ID, in.c.TimeZone, in.m.ID, in.at)...); err != nil {
+			return err
+		}
 		in.outcome = outcomeOptedOut
 		return s.reply(ctx, in, in.patientID, replyOptedOut, nil, true)
 	case state == consent.OptedIn && nowState == consent.OptedIn:
@@ -413,6 +547,16 @@ func (s *Service) answer(ctx context.Context, in *inbound, act action, appointme
 		return err
 	}
 	in.appointmentID, in.patientID = a.ID, a.PatientID
+	if in.answeredGeneration != "" && in.answeredGeneration != reminder.Generation(a.Start) {
+		// The reminder answered was about an earlier time of this visit: applying
+		// it would tell the clinic the patient confirmed a time they never saw.
+		// Nothing changes; the patient gets the current time (and the buttons
+		// again, inside the window).
+		in.outcome = outcomeStale
+		s.log().Info("inbound answer for an earlier time", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID),
+			"appointment_id", a.ID, "intent", act.String())
+		return s.reply(ctx, in, a.PatientID, replyMoved, &a, false)
+	}
 	res, a, err := s.applyResponse(ctx, in.c.ID, a, act.response(), in.at)
 	if err != nil {
 		return err
@@ -424,9 +568,12 @@ func (s *Service) answer(ctx context.Context, in *inbound, act action, appointme
 		return nil
 	}
 	in.outcome = outcomeAnswered
+	if err := s.count(ctx, metrics.Answer(in.c.ID, in.c.TimeZone, a.ID, a.Response, in.at)...); err != nil {
+		return err
+	}
 	data := map[string]any{
 		"appointmentId": a.ID, "patientId": a.PatientID, "response": string(a.Response),
-		"respondedAt": in.at.UTC(), "wamid": in.m.ID, "source": "whatsapp",
+		"respondedAt": in.at.UTC(), "messageId": messagelog.ID(in.m.ID), "source": "whatsapp",
 	}
 	if err := s.publish(ctx, newEvent(act.eventType(), in.c.ID, in.m.ID, in.at, data)); err != nil {
 		return err
@@ -443,6 +590,7 @@ func (s *Service) findAppointment(ctx context.Context, in *inbound, appointmentI
 		switch {
 		case err == nil && rec.ClinicID == in.c.ID && rec.AppointmentID != "":
 			appointmentID = rec.AppointmentID
+			in.answeredGeneration = rec.Generation
 		case err != nil && !errors.Is(err, appointment.ErrNotFound):
 			return appointment.Appointment{}, false, fmt.Errorf("context message: %w", err)
 		}

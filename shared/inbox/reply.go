@@ -40,7 +40,14 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 	if in.inWindow(s.now()) {
 		var body string
 		body, err = replyText(kind, lang, in.c, a, s.now())
-		if err == nil {
+		switch {
+		case err == nil && kind == replyMoved && a != nil:
+			var buttons []whatsapp.ReplyButton
+			if buttons, err = answerButtons(lang, in.c, *a); err == nil {
+				msg, err = whatsapp.ReplyButtonsMessage(in.phone, body, buttons)
+				msg = msg.InReplyTo(in.m.ID)
+			}
+		case err == nil:
 			msg, err = whatsapp.TextMessage(in.phone, body)
 			msg = msg.InReplyTo(in.m.ID)
 		}
@@ -100,19 +107,31 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 	return nil
 }
 
-// isSilenced reports whether every patient on the number has opted out: then the
-// bot says nothing more until START.
+// isSilenced reports whether the number is opted out: its own STOP stands (an
+// unknown sender) or every patient on it is opted out, their ledgers merged with
+// the number's STOP / START. Then the bot says nothing more until START.
 func (s *Service) isSilenced(ctx context.Context, in *inbound) (bool, error) {
 	if in.silenced != nil {
 		return *in.silenced, nil
 	}
-	silent := len(in.patients) > 0
+	var number []consent.Entry
+	if in.contactKey != "" {
+		c, err := s.Store.GetContact(ctx, in.c.ID, in.contactKey)
+		if err != nil {
+			return false, fmt.Errorf("get contact: %w", err)
+		}
+		number = c.Statements()
+	}
+	silent := consent.Current(number) == consent.OptedOut
+	if len(in.patients) > 0 {
+		silent = true
+	}
 	for _, p := range in.patients {
 		ledger, err := s.Store.ConsentLedger(ctx, in.c.ID, p.ID)
 		if err != nil {
 			return false, fmt.Errorf("consent ledger: %w", err)
 		}
-		if consent.Current(ledger) != consent.OptedOut {
+		if consent.Current(append(ledger, number...)) != consent.OptedOut {
 			silent = false
 			break
 		}

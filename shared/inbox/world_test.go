@@ -143,14 +143,14 @@ func (w *world) seed() {
 		lang := strings.ToUpper(p.lang[:2])
 		rems := []dynamo.ReminderWrite{
 			{Reminder: reminder.Reminder{ClinicID: clinicID, AppointmentID: p.appt, Kind: reminder.KindDayBefore, DueAt: msgTime.Add(-time.Hour),
-				NotAfter: a.Start, State: reminder.StateSent, WAMID: "wamid.REMINDER48H" + lang, Generation: "g1"}},
+				NotAfter: a.Start, State: reminder.StateSent, WAMID: "wamid.REMINDER48H" + lang, Generation: reminder.Generation(a.Start)}},
 			{Reminder: reminder.Reminder{ClinicID: clinicID, AppointmentID: p.appt, Kind: reminder.KindSameDay, DueAt: msgTime,
-				NotAfter: a.Start, State: reminder.StateSent, WAMID: "wamid.REMINDER2H" + lang, Generation: "g1"}},
+				NotAfter: a.Start, State: reminder.StateSent, WAMID: "wamid.REMINDER2H" + lang, Generation: reminder.Generation(a.Start)}},
 		}
 		must(w.store.SaveAppointment(ctx, a, rems))
 		for _, r := range rems {
 			_, err := w.store.PutMessage(ctx, messagelog.Record{WAMID: r.Reminder.WAMID, Direction: messagelog.Outbound, ClinicID: clinicID,
-				PatientID: p.id, AppointmentID: p.appt, ReminderKind: string(r.Reminder.Kind), Type: "template", Status: messagelog.StatusSent,
+				PatientID: p.id, AppointmentID: p.appt, ReminderKind: string(r.Reminder.Kind), Generation: r.Reminder.Generation, Type: "template", Status: messagelog.StatusSent,
 				CreatedAt: msgTime.Add(-time.Hour)})
 			must(err)
 		}

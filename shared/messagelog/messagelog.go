@@ -2,7 +2,11 @@
 // received, keyed by wamid, with a delivery status that only moves forward. Pure Go.
 package messagelog
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
 
 // Direction of a message.
 type Direction string
@@ -71,4 +75,13 @@ func CanAdvance(from, to Status) bool {
 		}
 	}
 	return false
+}
+
+// ID is Frontdesk's own id for the message with this wamid, for whatever leaves
+// Frontdesk (clinic callbacks, consent evidence): a wamid embeds the patient's phone
+// number. It is stable, so a retried callback carries the same id, and one-way,
+// because a wamid also carries a random part that cannot be guessed from the number.
+func ID(wamid string) string {
+	sum := sha256.Sum256([]byte("frontdesk-message:" + wamid))
+	return "msg_" + hex.EncodeToString(sum[:12])
 }

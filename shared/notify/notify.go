@@ -8,6 +8,16 @@
 // record as a batch item failure and stretches its visibility timeout with a growing
 // backoff, and after the queue's maxReceiveCount the message moves to the DLQ with
 // the reason in the logs. Nothing is dropped silently.
+//
+// Clinics are isolated from each other: every record of a batch is delivered at the
+// same time, each under its own timeout that ends well before the invocation's
+// deadline, so a clinic endpoint that hangs or fails costs only its own records a
+// retry. If the invocation itself timed out, Lambda would hand the whole batch back
+// and every other clinic would get its callbacks twice.
+//
+// Callbacks carry no ordering promise (a standard SQS queue has none either, and a
+// retried event arrives after events that followed it): clinics order by the
+// event's timestamp and deduplicate by webhook-id.
 package notify
 
 import (
@@ -25,6 +35,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -63,10 +74,16 @@ var _ SecretResolver = (*platform.Secrets)(nil)
 // handler knows which attempt is the last one and can say so in the log.
 const (
 	DefaultTimeout     = 10 * time.Second
+	DefaultReserve     = 5 * time.Second
 	DefaultMaxReceives = 8
 	DefaultBaseDelay   = 30 * time.Second
 	DefaultMaxDelay    = 30 * time.Minute
 )
+
+// AlertDeadLetter is the alert key of the line that announces a callback's last
+// attempt (SQS moves it to the DLQ when that attempt fails); a metric filter and an
+// alarm match it. Stable.
+const AlertDeadLetter = "notify_dead_letter"
 
 // Service delivers clinic events.
 type Service struct {
@@ -78,25 +95,72 @@ type Service struct {
 	Clock      platform.Clock
 	Log        *slog.Logger
 
+	// Timeout bounds one delivery (clinic lookup, secret, POST); default
+	// DefaultTimeout. Under a context with a deadline (Lambda's) a delivery also
+	// ends Reserve before it, so the failures are reported and their retries
+	// delayed before the invocation times out.
+	Timeout time.Duration
+	Reserve time.Duration // default DefaultReserve; at most half the time left
+
 	MaxReceives int           // default DefaultMaxReceives
 	BaseDelay   time.Duration // backoff after the first failure; doubles per attempt
 	MaxDelay    time.Duration
 	// Jitter returns a factor in [0,1) that spreads retries of many events for one
 	// clinic whose endpoint recovers, so they do not all arrive at once. Tests fix it.
+	// Called from concurrent deliveries.
 	Jitter func() float64
 }
 
 // Handle is the Lambda handler for the ehr-outbox event source mapping (which must
 // enable ReportBatchItemFailures).
 func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	timeout := s.DeliveryTimeout(ctx)
+	failed := make([]bool, len(ev.Records))
+	var wg sync.WaitGroup
+	for i, rec := range ev.Records {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dctx, cancel := context.WithTimeout(ctx, timeout)
+			e, err := s.deliverRecord(dctx, rec)
+			cancel()
+			if err != nil {
+				failed[i] = true
+				// The invocation's context, not the spent delivery's: the reserve is
+				// kept for this.
+				s.backoff(ctx, rec, e, err)
+			}
+		}()
+	}
+	wg.Wait()
 	var resp events.SQSEventResponse
-	for _, rec := range ev.Records {
-		if err := s.deliverRecord(ctx, rec); err != nil {
+	for i, rec := range ev.Records {
+		if failed[i] {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-			s.backoff(ctx, rec, err)
 		}
 	}
 	return resp, nil
+}
+
+// DeliveryTimeout is how long each delivery of a batch handled under ctx may take:
+// Timeout, shortened so that it ends Reserve before ctx's deadline (the Reserve
+// shrinks to half of what is left when less than twice of it is).
+func (s *Service) DeliveryTimeout(ctx context.Context) time.Duration {
+	d := s.Timeout
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return d
+	}
+	reserve := s.Reserve
+	if reserve <= 0 {
+		reserve = DefaultReserve
+	}
+	// Context deadlines run on the wall clock, whatever clock the service is given.
+	left := time.Until(deadline)
+	return max(min(d, max(left-reserve, left/2)), 0)
 }
 
 // Outcome of one delivery, for logs and tests.
@@ -123,7 +187,9 @@ func (e *DeliveryError) Error() string {
 
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
-func (s *Service) deliverRecord(ctx context.Context, rec events.SQSMessage) error {
+// deliverRecord returns the decoded event (zero when the body is malformed) and the
+// delivery's error.
+func (s *Service) deliverRecord(ctx context.Context, rec events.SQSMessage) (clinic.Event, error) {
 	var e clinic.Event
 	if err := json.Unmarshal([]byte(rec.Body), &e); err != nil || e.ID == "" || e.ClinicID == "" || e.Type == "" {
 		// It can never succeed, but failing it (rather than acking) parks it in the DLQ
@@ -132,16 +198,16 @@ func (s *Service) deliverRecord(ctx context.Context, rec events.SQSMessage) erro
 			err = errors.New("id, type and clinicId are required")
 		}
 		s.log().Error("notify event malformed", "sqs_message_id", rec.MessageId, "error", err)
-		return fmt.Errorf("notify: decode event: %w", err)
+		return clinic.Event{}, fmt.Errorf("notify: decode event: %w", err)
 	}
 	out, err := s.Deliver(ctx, e)
 	attrs := []any{"event_id", e.ID, "event_type", e.Type, "clinic_id", e.ClinicID, "receive_count", queue.ReceiveCount(rec)}
 	if err != nil {
 		s.log().Warn("notify delivery failed", append(attrs, "error", err.Error())...)
-		return err
+		return e, err
 	}
 	s.log().Info("notify event handled", append(attrs, "outcome", string(out))...)
-	return nil
+	return e, nil
 }
 
 // Deliver posts one event to its clinic's callback URL.
@@ -207,15 +273,16 @@ func (s *Service) Deliver(ctx context.Context, e clinic.Event) (Outcome, error) 
 // backoff delays the failed record's next attempt: BaseDelay, doubling per receive,
 // capped at MaxDelay, with jitter. The last attempt is logged as such: SQS moves
 // the message to the DLQ when this receive fails.
-func (s *Service) backoff(ctx context.Context, rec events.SQSMessage, cause error) {
+func (s *Service) backoff(ctx context.Context, rec events.SQSMessage, e clinic.Event, cause error) {
 	n := queue.ReceiveCount(rec)
 	maxReceives := s.MaxReceives
 	if maxReceives == 0 {
 		maxReceives = DefaultMaxReceives
 	}
 	if n >= maxReceives {
-		s.log().Error("notify giving up: message goes to the dead-letter queue",
-			"sqs_message_id", rec.MessageId, "receive_count", n, "error", cause.Error())
+		s.log().Error("notify.dead_letter", "alert", AlertDeadLetter,
+			"sqs_message_id", rec.MessageId, "event_id", e.ID, "event_type", e.Type, "clinic_id", e.ClinicID,
+			"receive_count", n, "error", cause.Error())
 		return
 	}
 	if s.Visibility == nil || rec.ReceiptHandle == "" {

@@ -78,18 +78,34 @@ func (cs *callbackServer) requests() []received {
 }
 
 type delays struct {
-	mu  sync.Mutex
-	got []time.Duration
+	mu        sync.Mutex
+	got       []time.Duration
+	byReceipt map[string]time.Duration
 }
 
-func (d *delays) Delay(_ context.Context, receipt string, dur time.Duration) error {
+func (d *delays) Delay(ctx context.Context, receipt string, dur time.Duration) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if receipt == "" {
 		panic("empty receipt handle")
 	}
+	if ctx.Err() != nil {
+		// SQS would refuse the call too: the retry would not be delayed.
+		return ctx.Err()
+	}
 	d.got = append(d.got, dur)
+	if d.byReceipt == nil {
+		d.byReceipt = map[string]time.Duration{}
+	}
+	d.byReceipt[receipt] = dur
 	return nil
+}
+
+func (d *delays) of(receipt string) (time.Duration, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, ok := d.byReceipt[receipt]
+	return v, ok
 }
 
 type fixture struct {
@@ -214,7 +230,7 @@ func TestRetriesWithGrowingBackoffThenDLQ(t *testing.T) {
 			t.Errorf("delay after receive %d = %v, want %v", i+1, f.vis.got[i], want[i])
 		}
 	}
-	if !strings.Contains(f.logs.String(), "dead-letter") {
+	if !strings.Contains(f.logs.String(), `"alert":"`+notify.AlertDeadLetter+`"`) || !strings.Contains(f.logs.String(), `"msg":"notify.dead_letter"`) {
 		t.Errorf("last attempt not logged as going to the DLQ:\n%s", f.logs.String())
 	}
 }

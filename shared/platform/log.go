@@ -1,12 +1,15 @@
 package platform
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 )
 
 // NewLogger returns the JSON logger every binary uses. Keys are stable so that
@@ -36,12 +39,44 @@ func MaskPhone(phone string) string {
 // Phone returns a log attribute that carries a masked number, never the number.
 func Phone(key, phone string) slog.Attr { return slog.String(key, MaskPhone(phone)) }
 
-// Hash returns a short stable digest for correlating an identifier (a phone number,
-// a patient id from the EHR) across log lines without revealing it.
-func Hash(v string) string {
-	sum := sha256.Sum256([]byte("frontdesk-log:" + v))
-	return hex.EncodeToString(sum[:6])
+// EnvLogDigestKey holds the per-deployment key of log digests (local and dev);
+// deployments name a Secrets Manager secret in EnvLogDigestKey + "_SECRET_ARN".
+const EnvLogDigestKey = "LOG_DIGEST_KEY"
+
+// digestKey keys every log digest. Until SetDigestKey runs it is random for the
+// process, so an unconfigured binary still never logs a reversible digest; it only
+// loses correlation across processes.
+var digestKey atomic.Pointer[[]byte]
+
+func init() {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic("platform: crypto/rand failed: " + err.Error())
+	}
+	digestKey.Store(&k)
 }
+
+// SetDigestKey sets the deployment's log digest key. Every process of a deployment
+// must use the same key so that one id has one digest in all its logs.
+func SetDigestKey(key []byte) {
+	k := append([]byte(nil), key...)
+	digestKey.Store(&k)
+}
+
+// Digest is the keyed digest (HMAC-SHA256, 128 bits, hex) of an identifier that
+// must not appear in logs: a patient id, a contact key, a wamid. Keyed because an
+// unkeyed hash of a short id or a phone number is reversed by trying them all;
+// whoever holds the key can compute an id's digest to find its lines
+// (scripts/logdigest).
+func Digest(key []byte, v string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(v))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+// Hash returns the keyed digest of v under the deployment's key, for correlating
+// an identifier across log lines without revealing it.
+func Hash(v string) string { return Digest(*digestKey.Load(), v) }
 
 // WAMID returns a log attribute for a WhatsApp message id. Meta's wamids are
 // base64 that embeds the recipient's phone number, so logs carry a digest only.

@@ -17,7 +17,10 @@ import (
 const (
 	DefaultBaseURL = "https://graph.facebook.com"
 	DefaultVersion = "v23.0"
-	DefaultTimeout = 15 * time.Second
+	// DefaultTimeout bounds one Graph API call. The sender and inbound Lambdas run
+	// for 30 s and make several calls per invocation, so one hung call must leave
+	// room for the rest of the batch and for recording its outcome.
+	DefaultTimeout = 10 * time.Second
 )
 
 // maxAnswer bounds how much of a Graph answer is read; real answers are a few hundred bytes.
@@ -29,8 +32,9 @@ type Client struct {
 	Version string                                    // default DefaultVersion
 	Token   func(ctx context.Context) (string, error) // system-user access token, looked up per call so rotation needs no restart
 	HTTP    *http.Client                              // default http.DefaultClient
-	// Timeout bounds one call when ctx has no earlier deadline, so a hung connection
-	// cannot eat the sender's whole Lambda budget.
+	// Timeout bounds every call (default DefaultTimeout), also when ctx carries a
+	// later deadline such as the Lambda's: a hung connection must not eat the whole
+	// invocation. An earlier deadline on ctx still wins.
 	Timeout time.Duration
 }
 
@@ -215,15 +219,12 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 	if c.Token == nil {
 		return fmt.Errorf("whatsapp: %s: no token source configured", op)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		timeout := c.Timeout
-		if timeout <= 0 {
-			timeout = DefaultTimeout
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	token, err := c.Token(ctx)
 	if err != nil {
 		return fmt.Errorf("whatsapp: %s: access token: %w", op, err)

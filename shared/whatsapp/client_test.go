@@ -195,3 +195,87 @@ func TestSubmitTemplate(t *testing.T) {
 		t.Fatalf("%+v %v", got, err)
 	}
 }
+
+// TestEveryCallHasItsOwnTimeout: a Lambda's context carries the invocation's
+// deadline (30 s away for the sender and inbound), which used to switch the
+// per-call timeout off, so one hung Graph call ate the whole invocation. Each call
+// must give up after Client.Timeout, with an error the sender retries.
+func TestEveryCallHasItsOwnTimeout(t *testing.T) {
+	m, _ := whatsapp.TextMessage("+15550100143", "x")
+	calls := []struct {
+		name string
+		call func(ctx context.Context, c *whatsapp.Client) error
+	}{
+		{"send", func(ctx context.Context, c *whatsapp.Client) error {
+			_, err := c.Send(ctx, "1065", m)
+			return err
+		}},
+		{"submit template", func(ctx context.Context, c *whatsapp.Client) error {
+			_, err := c.SubmitTemplate(ctx, "waba1", whatsapp.TemplateDefinition{Name: "reminder", Language: "en_US", Category: "UTILITY"})
+			return err
+		}},
+		{"list templates", func(ctx context.Context, c *whatsapp.Client) error {
+			_, err := c.ListTemplates(ctx, "waba1", "")
+			return err
+		}},
+	}
+	deadlines := []struct {
+		name    string
+		timeout time.Duration
+		ctx     time.Duration // the caller's deadline; 0: none
+	}{
+		{"the caller's deadline is later (a Lambda's)", 50 * time.Millisecond, 30 * time.Second},
+		{"no deadline on the caller", 50 * time.Millisecond, 0},
+	}
+	for _, call := range calls {
+		for _, dl := range deadlines {
+			t.Run(call.name+"/"+dl.name, func(t *testing.T) {
+				release := make(chan struct{})
+				c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+					_, _ = io.Copy(io.Discard, r.Body)
+					select {
+					case <-release:
+					case <-r.Context().Done():
+					}
+				})
+				t.Cleanup(func() { close(release) }) // runs before the server's Close
+				c.Timeout = dl.timeout
+				ctx := context.Background()
+				if dl.ctx > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, dl.ctx)
+					defer cancel()
+				}
+				err := call.call(ctx, c)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err = %v, want a deadline error", err)
+				}
+				if got := whatsapp.Classify(err); got != whatsapp.ClassRetryable {
+					t.Errorf("class = %v, want retryable", got)
+				}
+				if ctx.Err() != nil {
+					t.Errorf("the call ran until the caller's deadline instead of its own timeout")
+				}
+			})
+		}
+	}
+}
+
+func TestEarlierCallerDeadlineWins(t *testing.T) {
+	release := make(chan struct{})
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(release) })
+	c.Timeout = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	m, _ := whatsapp.TextMessage("+15550100143", "x")
+	if _, err := c.Send(ctx, "1065", m); !errors.Is(err, context.DeadlineExceeded) || whatsapp.Classify(err) != whatsapp.ClassRetryable {
+		t.Fatalf("err = %v, want a retryable deadline error", err)
+	}
+}

@@ -14,7 +14,9 @@ import (
 
 // Load reads and validates a clinic file, reporting every problem at once.
 // Unknown fields are errors: a misspelt "quietHour" must not silently disable quiet hours.
-func Load(path, tokenEnv string, lookup func(string) (string, bool)) (clinic.Clinic, error) {
+// tokenEnv and writeTokenEnv, when set, name variables holding the clinic's read
+// and write tokens; only their SHA-256 is kept.
+func Load(path, tokenEnv, writeTokenEnv string, lookup func(string) (string, bool)) (clinic.Clinic, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return clinic.Clinic{}, fmt.Errorf("read %s: %w", path, err)
@@ -35,6 +37,14 @@ func Load(path, tokenEnv string, lookup func(string) (string, bool)) (clinic.Cli
 		}
 		c.APITokenHash = ehr.HashToken(token)
 		c.APITokenSecretRef = ""
+	}
+	if writeTokenEnv != "" {
+		token, ok := lookup(writeTokenEnv)
+		if !ok || token == "" {
+			return clinic.Clinic{}, fmt.Errorf("%s is not set", writeTokenEnv)
+		}
+		c.WriteTokenHash = ehr.HashToken(token)
+		c.WriteTokenSecretRef = ""
 	}
 	if err := c.Validate(); err != nil {
 		return clinic.Clinic{}, fmt.Errorf("%s is not a valid clinic file:\n%w", path, err)

@@ -9,7 +9,7 @@ import (
 )
 
 func TestDemoClinicFileIsValid(t *testing.T) {
-	c, err := Load("../../clinics/demo-clinic.json", "", os.LookupEnv)
+	c, err := Load("../../clinics/demo-clinic.json", "", "", os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestClinicFileProblems(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.body), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Load(path, "", os.LookupEnv)
+			_, err := Load(path, "", "", os.LookupEnv)
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -48,13 +48,25 @@ func TestClinicFileProblems(t *testing.T) {
 	}
 }
 
-func TestAPITokenIsStoredHashed(t *testing.T) {
-	lookup := func(k string) (string, bool) { return "s3cret-token", k == "TOKEN" }
-	c, err := Load("../../clinics/demo-clinic.json", "TOKEN", lookup)
+func TestTokensAreStoredHashed(t *testing.T) {
+	tokens := map[string]string{"TOKEN": "s3cret-token", "WRITE_TOKEN": "s3cret-write-token"}
+	lookup := func(k string) (string, bool) { v, ok := tokens[k]; return v, ok }
+	c, err := Load("../../clinics/demo-clinic.json", "TOKEN", "WRITE_TOKEN", lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.APITokenHash == "" || strings.Contains(c.APITokenHash, "s3cret") || c.APITokenSecretRef != "" {
-		t.Fatalf("token not hashed: %+v", c)
+		t.Fatalf("read token not hashed: %+v", c)
+	}
+	if c.WriteTokenHash == "" || strings.Contains(c.WriteTokenHash, "s3cret") || c.WriteTokenSecretRef != "" || c.WriteTokenHash == c.APITokenHash {
+		t.Fatalf("write token not hashed on its own: %+v", c)
+	}
+	// One token for both scopes would be no scope at all.
+	tokens["WRITE_TOKEN"] = tokens["TOKEN"]
+	if _, err := Load("../../clinics/demo-clinic.json", "TOKEN", "WRITE_TOKEN", lookup); err == nil || !strings.Contains(err.Error(), "writeTokenHash must differ") {
+		t.Fatalf("the same token for reads and writes: %v, want refused", err)
+	}
+	if _, err := Load("../../clinics/demo-clinic.json", "", "UNSET_WRITE_TOKEN", lookup); err == nil {
+		t.Fatal("an unset write token variable must be an error")
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
 	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
@@ -26,6 +28,8 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app/sender"
 	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/app/webhook"
+	"github.com/frontdesk-health/frontdesk/shared/console"
+	"github.com/frontdesk-health/frontdesk/shared/console/devoidc"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
@@ -41,17 +45,32 @@ import (
 // Config is the dev stack's settings; ConfigFromEnv documents the defaults.
 type Config struct {
 	Port, GraphPort int
-	SweepEvery      time.Duration
-	TablePrefix     string
+	// OIDCPort is the dev OpenID provider's port (the console's sign-in).
+	OIDCPort    int
+	SweepEvery  time.Duration
+	TablePrefix string
 
 	AppSecret, VerifyToken, AccessToken string
 	PhoneNumberID                       string
 	EHRWebhookSecret, EHRAPIToken       string
+	EHRWriteToken                       string // the demo clinic's token for FHIR pushes
 	CallbackURL                         string
 	ClinicFile                          string
+	// GraphBaseURL, when set (WHATSAPP_API_BASE_URL), is where Frontdesk sends: a
+	// Meta test number's Graph API or another fake. The built-in stand-in then does
+	// not start and GraphPort is unused.
+	GraphBaseURL string
 	// QuietHours overrides the demo clinic's quiet hours ("21:00-08:00"); empty
 	// disables them so a demo run at night still shows a reminder at once.
 	QuietHours string
+	// LogDigestKey keys the digests of patient ids, contact keys and wamids in logs.
+	LogDigestKey string
+
+	// SecondPhoneNumberID is the second demo clinic's WhatsApp number id.
+	SecondPhoneNumberID string
+	// Conversations backs the console's Inbox and thread pages; nil until the
+	// conversation service runs in the dev stack (the Inbox says so).
+	Conversations console.Conversations
 
 	// Log receives the JSON logs (default stdout); ServerLog the local servers' output (default discarded).
 	Log, ServerLog io.Writer
@@ -65,8 +84,24 @@ const (
 	DefaultPhoneNumberID = "100000000000001"
 	DefaultEHRSecret     = "whsec_ZGV2LWVoci13ZWJob29rLXNlY3JldC0wMDAwMDAwMDA="
 	DefaultEHRAPIToken   = "dev-ehr-api-token"
+	DefaultEHRWriteToken = "dev-ehr-write-token"
+	DefaultLogDigestKey  = "dev-log-digest-key"
 	DemoClinicID         = "demo-clinic"
+	// SecondClinicID is a second tenant, so that clinic isolation can be tried by hand.
+	SecondClinicID             = "second-clinic"
+	DefaultSecondPhoneNumberID = "100000000000002"
+	DefaultSecondEHRSecret     = "whsec_ZGV2LXNlY29uZC1jbGluaWMtc2VjcmV0LTAwMDAwMDA="
+	DefaultSecondAPIToken      = "dev-second-api-token"
+	DefaultSecondWriteToken    = "dev-second-write-token"
 )
+
+// StaffUsers are the dev OpenID provider's demo staff: two of the demo clinic and
+// one of the second clinic. Invented people; the console shows their names.
+var StaffUsers = []devoidc.User{
+	{Subject: "dev-dana", Name: "Dana Demo", Email: "dana@demo-clinic.example", Groups: []string{"clinic:" + DemoClinicID}},
+	{Subject: "dev-lee", Name: "Lee Demo", Email: "lee@demo-clinic.example", Groups: []string{"clinic:" + DemoClinicID}},
+	{Subject: "dev-sol", Name: "Sol Second", Email: "sol@second-clinic.example", Groups: []string{"clinic:" + SecondClinicID}},
+}
 
 // ConfigFromEnv reads the dev stack's environment (see the README's table).
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
@@ -95,32 +130,43 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	oidcPort, err := atoi("OIDC_PORT", 8090)
+	if err != nil {
+		return Config{}, err
+	}
 	sweep, err := time.ParseDuration(get("SWEEP_INTERVAL", "5s"))
 	if err != nil {
 		return Config{}, fmt.Errorf("devstack: SWEEP_INTERVAL: %w", err)
 	}
 	return Config{
-		Port: port, GraphPort: graphPort, SweepEvery: sweep, TablePrefix: "dev-",
-		AppSecret:        get("WHATSAPP_APP_SECRET", DefaultAppSecret),
-		VerifyToken:      get("WHATSAPP_VERIFY_TOKEN", DefaultVerifyToken),
-		AccessToken:      get("WHATSAPP_ACCESS_TOKEN", DefaultAccessToken),
-		PhoneNumberID:    get("DEMO_WHATSAPP_PHONE_NUMBER_ID", DefaultPhoneNumberID),
-		EHRWebhookSecret: get("DEMO_EHR_WEBHOOK_SECRET", DefaultEHRSecret),
-		EHRAPIToken:      get("DEMO_EHR_API_TOKEN", DefaultEHRAPIToken),
-		CallbackURL:      get("DEMO_EHR_CALLBACK_URL", ""),
-		ClinicFile:       get("DEMO_CLINIC_FILE", ""),
-		QuietHours:       get("DEMO_QUIET_HOURS", ""),
+		Port: port, GraphPort: graphPort, OIDCPort: oidcPort, SweepEvery: sweep, TablePrefix: "dev-",
+		AppSecret:           get("WHATSAPP_APP_SECRET", DefaultAppSecret),
+		VerifyToken:         get("WHATSAPP_VERIFY_TOKEN", DefaultVerifyToken),
+		AccessToken:         get("WHATSAPP_ACCESS_TOKEN", DefaultAccessToken),
+		PhoneNumberID:       get("DEMO_WHATSAPP_PHONE_NUMBER_ID", DefaultPhoneNumberID),
+		SecondPhoneNumberID: get("SECOND_WHATSAPP_PHONE_NUMBER_ID", DefaultSecondPhoneNumberID),
+		EHRWebhookSecret:    get("DEMO_EHR_WEBHOOK_SECRET", DefaultEHRSecret),
+		EHRAPIToken:         get("DEMO_EHR_API_TOKEN", DefaultEHRAPIToken),
+		EHRWriteToken:       get("DEMO_EHR_WRITE_TOKEN", DefaultEHRWriteToken),
+		CallbackURL:         get("DEMO_EHR_CALLBACK_URL", ""),
+		ClinicFile:          get("DEMO_CLINIC_FILE", ""),
+		QuietHours:          get("DEMO_QUIET_HOURS", ""),
+		GraphBaseURL:        strings.TrimRight(get("WHATSAPP_API_BASE_URL", ""), "/"),
+		LogDigestKey:        get(platform.EnvLogDigestKey, DefaultLogDigestKey),
 	}, nil
 }
 
 // Stack is a running dev system.
 type Stack struct {
 	APIURL, GraphURL string
-	Local            *localstack.Stack
-	Store            *dynamo.Store
-	Stub             *whatsapptest.Stub
-	Queues           queue.URLs
-	Sweeper          *outreach.Sweeper
+	// ConsoleURL is the console's sign-in page; OIDC the dev provider behind it.
+	ConsoleURL string
+	OIDC       *devoidc.Provider
+	Local      *localstack.Stack
+	Store      *dynamo.Store
+	Stub       *whatsapptest.Stub
+	Queues     queue.URLs
+	Sweeper    *outreach.Sweeper
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -145,6 +191,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		logOut = os.Stdout
 	}
 	log := platform.NewLogger(logOut, slog.LevelInfo)
+	if cfg.LogDigestKey != "" {
+		platform.SetDigestKey([]byte(cfg.LogDigestKey))
+	}
 	clock := platform.SystemClock{}
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 5 * time.Second // time.NewTicker panics on zero
@@ -156,21 +205,32 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: API port: %w (set PORT)", err)
 	}
-	graphLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.GraphPort))
+	s := &Stack{APIURL: "http://" + apiLn.Addr().String(), GraphURL: cfg.GraphBaseURL}
+	s.ConsoleURL = s.APIURL + console.Prefix + "/"
+	oidcLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.OIDCPort))
 	if err != nil {
 		apiLn.Close()
-		return nil, fmt.Errorf("devstack: Graph API stand-in port: %w (set GRAPH_PORT)", err)
+		return nil, fmt.Errorf("devstack: OpenID provider port: %w (set OIDC_PORT)", err)
 	}
-	s := &Stack{
-		APIURL:   "http://" + apiLn.Addr().String(),
-		GraphURL: "http://" + graphLn.Addr().String(),
+	var graphLn net.Listener
+	if cfg.GraphBaseURL == "" {
+		graphLn, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.GraphPort))
+		if err != nil {
+			apiLn.Close()
+			oidcLn.Close()
+			return nil, fmt.Errorf("devstack: Graph API stand-in port: %w (set GRAPH_PORT)", err)
+		}
+		s.GraphURL = "http://" + graphLn.Addr().String()
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	defer func() {
 		if err != nil {
 			apiLn.Close()
-			graphLn.Close()
+			oidcLn.Close()
+			if graphLn != nil {
+				graphLn.Close()
+			}
 			s.Stop()
 		}
 	}()
@@ -191,20 +251,18 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, fnspec.SweepShards)
 
-	validator, err := whatsappspec.Default()
-	if err != nil {
-		return nil, fmt.Errorf("devstack: Meta's OpenAPI spec is needed by the Graph API stand-in: %w", err)
-	}
-	s.Stub, err = whatsapptest.New(whatsapptest.Config{
-		AccessToken: cfg.AccessToken, AppSecret: cfg.AppSecret, Validator: validator,
-		WebhookURL: s.APIURL + "/webhooks/whatsapp", Logger: log.With("component", "graph-stub"),
-	})
-	if err != nil {
-		return nil, err
+	if cfg.GraphBaseURL == "" {
+		if s.Stub, err = newStub(cfg, s.APIURL, log); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Info("sending to WHATSAPP_API_BASE_URL; the Graph API stand-in is not started", "graph_base_url", cfg.GraphBaseURL)
 	}
 
 	secrets := &platform.Secrets{Lookup: func(name string) (string, bool) {
-		v, ok := map[string]string{"DEMO_EHR_WEBHOOK_SECRET": cfg.EHRWebhookSecret, "DEMO_EHR_API_TOKEN": cfg.EHRAPIToken}[name]
+		v, ok := map[string]string{"DEMO_EHR_WEBHOOK_SECRET": cfg.EHRWebhookSecret, "DEMO_EHR_API_TOKEN": cfg.EHRAPIToken,
+			"DEMO_EHR_WRITE_TOKEN": cfg.EHRWriteToken, "SECOND_EHR_WEBHOOK_SECRET": DefaultSecondEHRSecret,
+			"SECOND_EHR_API_TOKEN": DefaultSecondAPIToken, "SECOND_EHR_WRITE_TOKEN": DefaultSecondWriteToken}[name]
 		return v, ok
 	}}
 	if err := s.seedClinic(ctx, cfg); err != nil {
@@ -222,11 +280,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(sq, s.Queues[queue.Inbound])},
 		Log:         log,
 	})
-	s.serve(graphLn, s.Stub)
+	if s.Stub != nil {
+		s.serve(graphLn, s.Stub)
+	}
 
 	s.Sweeper = sweep.New(sweep.Deps{Store: s.Store, Outbox: outbound, Clock: clock, Log: log})
 	outboundSender := sender.New(sender.Deps{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
+		Requeue: outbound,
 		// As the Lambda disables its event source mapping, dev pauses the outbound
 		// consumer (from a goroutine: the halt is called from inside that consumer's
 		// handler, and pausing waits for the poll in progress).
@@ -236,6 +297,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			return nil
 		}),
 		Clock: clock, Log: log,
+		// A held template is rechecked every few sweeps, not every 15 minutes.
+		TemplateRecheck: 5 * cfg.SweepEvery,
 	})
 	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log})
 	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
@@ -254,13 +317,46 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.goRun(func() { s.sweepLoop(runCtx, cfg.SweepEvery, log) })
 
+	if s.OIDC, err = devoidc.Start(oidcLn, StaffUsers); err != nil {
+		return nil, err
+	}
+	cons := ehrapi.Console(ehrapi.ConsoleDeps{
+		Config: console.Config{BaseURL: s.APIURL, InsecureLoopback: true},
+		Auth: &console.OIDC{Issuer: s.OIDC.Issuer(), ClientID: devoidc.ClientID, ClientSecret: devoidc.ClientSecret,
+			RedirectURL: s.APIURL + console.Prefix + "/callback", AuthStyle: oauth2.AuthStyleInParams},
+		Store: s.Store, Conversations: cfg.Conversations, Clock: clock, Log: log,
+	})
+	if err := cons.New(); err != nil {
+		return nil, err
+	}
+
 	// Served last, so a 200 from /healthz means every part above is running.
-	s.serve(apiLn, httpapi.NewRouter(api, hook, log, clock, ""))
+	s.serve(apiLn, cons.Mount(httpapi.NewRouter(api, hook, log, clock, "")))
 
 	if err := waitHealthy(ctx, s.APIURL+"/healthz"); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newStub builds the Graph API stand-in. Without Meta's spec (a laptop with no network
+// the first time) it still starts, checking only the recipient and type of each send,
+// and says so in one line.
+func newStub(cfg Config, apiURL string, log *slog.Logger) (*whatsapptest.Stub, error) {
+	stubCfg := whatsapptest.Config{
+		AccessToken: cfg.AccessToken, AppSecret: cfg.AppSecret,
+		WebhookURL: apiURL + "/webhooks/whatsapp", Logger: log.With("component", "graph-stub"),
+	}
+	if whatsappspec.SpecAvailable() {
+		validator, err := whatsappspec.Default()
+		if err != nil {
+			return nil, fmt.Errorf("devstack: Meta's OpenAPI spec for the Graph API stand-in: %w", err)
+		}
+		stubCfg.Validator = validator
+	} else {
+		log.Warn(whatsappspec.SkipMessage(whatsappspec.SpecPath()))
+	}
+	return whatsapptest.New(stubCfg)
 }
 
 func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
@@ -272,7 +368,7 @@ func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
 		}
 		path = filepath.Join(root, "scripts", "clinics", "demo-clinic.json")
 	}
-	c, err := clinicfile.Load(path, "", os.LookupEnv)
+	c, err := clinicfile.Load(path, "", "", os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -289,7 +385,18 @@ func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("devstack: demo clinic: %w", err)
 	}
-	return s.Store.PutClinic(ctx, c)
+	if err := s.Store.PutClinic(ctx, c); err != nil {
+		return err
+	}
+	second := c
+	second.ID, second.Name, second.TimeZone = SecondClinicID, "Second Street Clinic", "America/Chicago"
+	second.PhoneNumberID, second.WABAID = cfg.SecondPhoneNumberID, "200000000000002"
+	second.WebhookSecretRef, second.APITokenSecretRef, second.WriteTokenSecretRef = "env:SECOND_EHR_WEBHOOK_SECRET", "env:SECOND_EHR_API_TOKEN", "env:SECOND_EHR_WRITE_TOKEN"
+	second.APITokenHash, second.WriteTokenHash, second.CallbackURL = "", "", ""
+	if err := second.Validate(); err != nil {
+		return fmt.Errorf("devstack: second clinic: %w", err)
+	}
+	return s.Store.PutClinic(ctx, second)
 }
 
 func (s *Stack) serve(ln net.Listener, h http.Handler) {
@@ -395,6 +502,9 @@ func (s *Stack) Stop() {
 		s.wg.Wait()
 		if s.Stub != nil {
 			s.Stub.Stop()
+		}
+		if s.OIDC != nil {
+			s.OIDC.Stop()
 		}
 		if s.Local != nil {
 			s.Local.Stop()

@@ -1,13 +1,20 @@
 package devstack
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Instructions is what `make dev` prints once everything answers: commands to paste.
 func Instructions(s *Stack, cfg Config) string {
+	graph := fmt.Sprintf("  Graph API stand-in            %[1]s        recorded sends: %[1]s/_stub/messages", s.GraphURL)
+	if s.Stub == nil {
+		graph = fmt.Sprintf("  Graph API (WHATSAPP_API_BASE_URL) %s   the built-in stand-in is not running: step 2 works only against a stand-in", s.GraphURL)
+	}
 	return fmt.Sprintf(`
 Frontdesk is running.
   API (EHR + WhatsApp webhook)  %[1]s        health: %[1]s/healthz   contract: %[1]s/openapi.yaml
-  Graph API stand-in            %[2]s        recorded sends: %[2]s/_stub/messages
+%[6]s
   demo clinic                   %[3]s (phone_number_id %[4]s)
 
 Try it (in another terminal, from the repository):
@@ -28,6 +35,24 @@ Try it (in another terminal, from the repository):
   # Patient messages in free text (keywords, STOP, anything else):
   go run ./scripts/demo say -text "STOP"
 
+Front-desk console: open %[7]s in a browser and pick a demo staff member on the
+development sign-in page (OpenID provider %[8]s):
+%[9]s
 Ctrl-C stops everything, local servers included.
-`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken)
+`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph, s.ConsoleURL, s.oidcIssuer(), staffList())
+}
+
+func (s *Stack) oidcIssuer() string {
+	if s.OIDC == nil {
+		return "not running"
+	}
+	return s.OIDC.Issuer()
+}
+
+func staffList() string {
+	var b strings.Builder
+	for _, u := range StaffUsers {
+		fmt.Fprintf(&b, "  %-12s %-28s %s\n", u.Name, u.Email, strings.Join(u.Groups, " "))
+	}
+	return b.String()
 }

@@ -92,6 +92,7 @@ func Start(t *testing.T, env map[string]string) *Stack {
 		platform.EnvWhatsAppVerifyToken: VerifyToken,
 		fnspec.EnvFunctionName:          FunctionName,
 		EHRSecretEnv:                    EHRSecret,
+		platform.EnvLogDigestKey:        "test-log-digest-key",
 		// Whatever the developer's shell says, the functions here must see only
 		// what the stack sets.
 		fnspec.EnvAPIStageName:        "",

@@ -33,6 +33,8 @@ const (
 	EHRSecretEnv = "FRONTDESK_DEMO_EHR_SECRET"
 	// APIToken is the bearer token in apigw-get-appointment.json.
 	APIToken = "fd_demo_events_token_7Qm2Xw9Lp4Rt"
+	// WriteToken is the clinic's bearer token for FHIR pushes.
+	WriteToken = "fd_demo_events_write_token_3Vn8Kd5Qs1Wz"
 
 	// WhatsApp app configuration; VerifyToken is the hub.verify_token in
 	// apigw-webhook-verify.json. The X-Hub-Signature-256 stored in
@@ -56,6 +58,7 @@ func DemoClinic(callbackURL string) clinic.Clinic {
 		CallbackURL:      callbackURL,
 		WebhookSecretRef: "env:" + EHRSecretEnv,
 		APITokenHash:     ehr.HashToken(APIToken),
+		WriteTokenHash:   ehr.HashToken(WriteToken),
 	}
 }
 

@@ -8,22 +8,30 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
+// Store is what the inbound handler reads and writes, the clinics' metrics included.
+type Store interface {
+	inbox.Store
+	metrics.Store
+}
+
 // Deps is what differs between the places the inbound handler runs.
 type Deps struct {
-	Store     inbox.Store
+	Store     Store
 	Events    inbox.Events
 	Messenger inbox.Messenger
 	Clock     platform.Clock
 	Log       *slog.Logger
 }
 
-// New builds the inbound handler.
+// New builds the inbound handler; it counts the clinics' numbers as it goes.
 func New(d Deps) *inbox.Service {
-	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: d.Messenger, Clock: d.Clock, Log: d.Log}
+	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: d.Messenger, Clock: d.Clock, Log: d.Log,
+		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock)}
 }
 
 // Load builds the inbound handler from a Lambda's environment; a missing variable

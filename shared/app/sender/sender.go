@@ -14,11 +14,21 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
+// Store is what the sender reads and writes: the reminders and their ledger, the
+// template states that hold sends back, and the identities that reach a patient
+// without a phone.
+type Store interface {
+	outreach.SendStore
+	outreach.TemplateGate
+	outreach.RecipientResolver
+}
+
 // Deps is what differs between the places the sender runs.
 type Deps struct {
-	Store      outreach.SendStore
+	Store      Store
 	Messenger  outreach.Messenger
 	Events     outreach.EventPublisher
+	Requeue    outreach.Requeuer // nil: deferrals wait on the queue's visibility timeout
 	Visibility outreach.Delayer
 	Halter     outreach.Halter
 	Clock      platform.Clock
@@ -29,6 +39,9 @@ type Deps struct {
 	MessagesPerSecond float64
 	Concurrency       int
 	PairGap           time.Duration
+	// TemplateRecheck is how long a send held back by its template's state waits;
+	// zero takes the sender's default (the dev stack rechecks sooner).
+	TemplateRecheck time.Duration
 }
 
 // New builds the sender; retries end in the DLQ after the outbound queue's maxReceiveCount.
@@ -38,6 +51,7 @@ func New(d Deps) *outreach.Sender {
 		Store:             d.Store,
 		Messenger:         d.Messenger,
 		Events:            d.Events,
+		Requeue:           d.Requeue,
 		Visibility:        d.Visibility,
 		Halter:            d.Halter,
 		Clock:             d.Clock,
@@ -46,6 +60,9 @@ func New(d Deps) *outreach.Sender {
 		Concurrency:       d.Concurrency,
 		PairGap:           d.PairGap,
 		MaxReceiveCount:   outbound.MaxReceiveCount,
+		Templates:         d.Store,
+		TemplateRecheck:   d.TemplateRecheck,
+		Identity:          d.Store,
 	}
 }
 
@@ -65,6 +82,7 @@ func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Se
 		Store:             store,
 		Messenger:         graph,
 		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, outboxURL)},
+		Requeue:           queue.ReminderOutbox{Publisher: queue.NewPublisher(sqsClient, outboundURL)},
 		Visibility:        queue.NewVisibility(sqsClient, outboundURL),
 		Halter:            halter(function),
 		Clock:             a.Clock,

@@ -12,19 +12,27 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
+// Store is what the sweep and its reaper read and write.
+type Store interface {
+	outreach.DueStore
+	outreach.ReapStore
+}
+
 // Deps is what differs between the places the sweep runs.
 type Deps struct {
-	Store  outreach.DueStore
+	Store  Store
 	Outbox outreach.Outbox
 	Clock  platform.Clock
 	Log    *slog.Logger
 }
 
-// New builds the sweep with the deployed batch size and deadline margin.
+// New builds the sweep with the deployed batch size and deadline margin, and the
+// reaper that re-enqueues lost jobs after each sweep.
 func New(d Deps) *outreach.Sweeper {
 	return &outreach.Sweeper{
 		Store:     d.Store,
 		Outbox:    d.Outbox,
+		Reaper:    &outreach.Reaper{Store: d.Store, Outbox: d.Outbox, Clock: d.Clock, Logger: d.Log},
 		Clock:     d.Clock,
 		Logger:    d.Log,
 		BatchSize: outreach.DefaultSweepBatch,

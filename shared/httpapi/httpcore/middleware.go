@@ -60,8 +60,7 @@ func withLogging(log *slog.Logger, clock platform.Clock, mux *http.ServeMux, nex
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if v := recover(); v != nil {
-				log.Error("http panic", "route", route, "panic", fmt.Sprint(v))
-				WriteProblem(rec, r, NewProblem(http.StatusInternalServerError, "an internal error occurred; it was logged"))
+				WriteProblem(rec, r, InternalProblem(log, r, http.StatusInternalServerError, fmt.Errorf("http panic on %s: %v", route, v)))
 			}
 			log.Info("http request", "method", r.Method, "route", route, "status", rec.status,
 				"duration_ms", clock.Now().Sub(start).Milliseconds())

@@ -8,7 +8,10 @@ package httpcore
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
+
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
 // Problem is an RFC 9457 problem details body, as the OpenAPI document describes
@@ -20,7 +23,17 @@ type Problem struct {
 	Detail   string         `json:"detail,omitempty"`
 	Instance string         `json:"instance,omitempty"`
 	Errors   []FieldProblem `json:"errors,omitempty"`
+	// CorrelationID names the one ERROR log line that holds the real cause of a
+	// 5xx; the answer itself never carries internal error text.
+	CorrelationID string `json:"correlationId,omitempty"`
+
+	// fhirCode is the OperationOutcome issue code when it is more specific than
+	// the status alone gives.
+	fhirCode string
 }
+
+// ProblemInternal is the type of a 5xx whose cause is behind a correlation id.
+const ProblemInternal = "https://frontdesk.dev/problems/internal"
 
 // FieldProblem is one thing wrong with a request body.
 type FieldProblem struct {
@@ -44,7 +57,7 @@ var problemTypes = map[int][2]string{
 	http.StatusUnsupportedMediaType:  {"https://frontdesk.dev/problems/unsupported-media-type", "Unsupported content type"},
 	http.StatusUnprocessableEntity:   {"https://frontdesk.dev/problems/unprocessable", "The request cannot be applied"},
 	http.StatusTooManyRequests:       {"https://frontdesk.dev/problems/too-many-requests", "Too many requests"},
-	http.StatusInternalServerError:   {"about:blank", "Internal error"},
+	http.StatusInternalServerError:   {ProblemInternal, "Internal error"},
 	http.StatusServiceUnavailable:    {"https://frontdesk.dev/problems/unavailable", "Temporarily unavailable"},
 }
 
@@ -57,7 +70,46 @@ func NewProblem(status int, detail string) *Problem {
 	return &Problem{Type: t[0], Title: t[1], Status: status, Detail: detail}
 }
 
+// StatusType is the problem type URI of status's answers when nothing more
+// specific applies.
+func StatusType(status int) string {
+	if t, ok := problemTypes[status]; ok {
+		return t[0]
+	}
+	return "about:blank"
+}
+
+// WithType returns p with a more specific type than its status's, and the FHIR
+// OperationOutcome issue code that goes with it.
+func (p *Problem) WithType(typ, fhirCode string) *Problem {
+	p.Type, p.fhirCode = typ, fhirCode
+	return p
+}
+
+// FHIRCode is the OperationOutcome issue code set by WithType, or "" for the
+// status's own.
+func (p *Problem) FHIRCode() string { return p.fhirCode }
+
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+// InternalProblem answers a server-side failure: the real error goes to exactly one
+// ERROR log line under a fresh correlation id, and the client gets generic text
+// with that id, never the error (it can hold ARNs, table names, AWS messages).
+func InternalProblem(log *slog.Logger, r *http.Request, status int, err error) *Problem {
+	id := platform.NewID()
+	route := ""
+	if r != nil {
+		route = r.Pattern
+	}
+	log.Error("request failed", "correlation_id", id, "route", route, "status", status, "error", err)
+	detail := "an internal error occurred; quote correlation id " + id
+	if status == http.StatusServiceUnavailable {
+		detail = "temporarily unavailable; retry later (correlation id " + id + ")"
+	}
+	p := NewProblem(status, detail)
+	p.CorrelationID = id
+	return p
+}
 
 // WriteProblem answers with problem JSON.
 func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
@@ -66,6 +118,9 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }

@@ -5,6 +5,7 @@ package whatsapphook
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -45,8 +46,7 @@ func NewRouter(h *Webhook, log *slog.Logger, clock platform.Clock, stage string)
 func (h *Webhook) verify(w http.ResponseWriter, r *http.Request) {
 	token, err := h.VerifyToken(r.Context())
 	if err != nil {
-		h.Log.Error("webhook verify token unavailable", "error", err)
-		httpcore.WriteProblem(w, r, httpcore.NewProblem(http.StatusServiceUnavailable, "verification is not configured"))
+		httpcore.WriteProblem(w, r, httpcore.InternalProblem(h.Log, r, http.StatusServiceUnavailable, fmt.Errorf("webhook verify token unavailable: %w", err)))
 		return
 	}
 	challenge, ok := whatsapp.VerifyChallenge(r.URL.Query(), token)
@@ -68,8 +68,7 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	secret, err := h.AppSecret(r.Context())
 	if err != nil {
-		h.Log.Error("webhook app secret unavailable", "error", err)
-		httpcore.WriteProblem(w, r, httpcore.NewProblem(http.StatusServiceUnavailable, "the webhook is not configured"))
+		httpcore.WriteProblem(w, r, httpcore.InternalProblem(h.Log, r, http.StatusServiceUnavailable, fmt.Errorf("webhook app secret unavailable: %w", err)))
 		return
 	}
 	if err := whatsapp.VerifySignature([]byte(secret), body, r.Header.Get("X-Hub-Signature-256")); err != nil {
@@ -83,8 +82,7 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.Queue.Put(r.Context(), body); err != nil {
 		// Not 200: Meta keeps the payload and retries, so nothing is lost.
-		h.Log.Error("webhook enqueue failed", "error", err)
-		httpcore.WriteProblem(w, r, httpcore.NewProblem(http.StatusServiceUnavailable, "try again"))
+		httpcore.WriteProblem(w, r, httpcore.InternalProblem(h.Log, r, http.StatusServiceUnavailable, fmt.Errorf("webhook enqueue failed: %w", err)))
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -4,7 +4,7 @@
 //
 // The spec is read at run time and never copied into the repository: it lives in
 // ../shared/reference beside the repo, or wherever WHATSAPP_OPENAPI_SPEC points
-// (`make openapi-spec` downloads it; see scripts/fetch-openapi-spec.sh).
+// (`make openapi-spec` downloads it at a pinned commit; see scripts/openapispec).
 package whatsappspec
 
 import (
