@@ -90,7 +90,7 @@ func run(offline, keep bool) error {
 	defer func() {
 		_ = syscall.Kill(-dev.Process.Pid, syscall.SIGINT)
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // the stack is being stopped; how it exits is not this command's result
 		case <-time.After(30 * time.Second):
 			_ = syscall.Kill(-dev.Process.Pid, syscall.SIGKILL)
 		}

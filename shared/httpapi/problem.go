@@ -17,7 +17,7 @@ type Problem = httpcore.Problem
 const (
 	ProblemIdempotencyKeyReused = "https://frontdesk.dev/problems/idempotency-key-reused"
 	ProblemOrderingKeyChanged   = "https://frontdesk.dev/problems/ordering-key-changed"
-	ProblemTokenScope           = "https://frontdesk.dev/problems/token-scope"
+	ProblemTokenScope           = "https://frontdesk.dev/problems/token-scope" //nolint:gosec // G101: a problem type URI, not a credential
 	ProblemInternal             = httpcore.ProblemInternal
 )
 
@@ -37,5 +37,3 @@ func internalProblem(log *slog.Logger, r *http.Request, status int, err error) *
 func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) { httpcore.WriteProblem(w, r, p) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { httpcore.WriteJSON(w, status, v) }
-
-func asProblem(err error) *Problem { return httpcore.AsProblem(err) }
