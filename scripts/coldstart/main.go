@@ -317,6 +317,10 @@ func (w *world) env(name string, inittrace bool) []string {
 		platform.EnvWhatsAppVerifyToken: apptest.VerifyToken,
 		fnspec.EnvAPIStageName:          "prod",
 		apptest.EHRSecretEnv:            apptest.EHRSecret,
+		// Deployed functions read the digest key from the secret LOG_DIGEST_KEY_SECRET_ARN
+		// names (one Secrets Manager call at init, not emulated here); the plain
+		// variable stands in for it.
+		platform.EnvLogDigestKey: "coldstart-log-digest-key",
 	}
 	if inittrace {
 		vars["GODEBUG"] = "inittrace=1"
