@@ -77,3 +77,59 @@ func TestRescheduleTapListsPublishedSlotsAndAPickIsSignedToTheClinic(t *testing.
 		return false, fmt.Sprintf("%d events", len(events))
 	})
 }
+
+// On the running stack: a published slot the EHR frees is offered to the
+// waitlisted patients whose visit is later, in join order, three at a time, as
+// the waitlist_offer template (valid under Meta's spec); an opted-out patient
+// gets nothing.
+func TestFreedSlotIsOfferedToTheWaitlistInWaves(t *testing.T) {
+	w := stackFor(t)
+	w.dumpOnFailure(t, w.logs.Len())
+	now := time.Now().UTC()
+	type wp struct{ id, phone, consent string }
+	waiters := []wp{{"wl-a", "+15550100181", "opted_in"}, {"wl-out", "+15550100182", "opted_out"},
+		{"wl-b", "+15550100183", "opted_in"}, {"wl-c", "+15550100184", "opted_in"}, {"wl-d", "+15550100185", "opted_in"}}
+	for i, p := range waiters {
+		body, _ := json.Marshal(map[string]any{"status": "booked", "start": now.Add(time.Duration(5*24+i) * time.Hour).Truncate(time.Minute).Format(time.RFC3339),
+			"durationMinutes": 30, "waitlist": true,
+			"patient": map[string]string{"id": "pat-" + p.id, "phone": p.phone, "givenName": "Wait", "language": "en-US"},
+			"consent": map[string]string{"whatsapp": p.consent, "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "systest", "evidence": "intake form"},
+			"updatedAt": now.Format(time.RFC3339Nano)})
+		var st map[string]any
+		w.signedPUT(t, "/appointments/systest-"+p.id, body, http.StatusCreated, &st)
+	}
+	start := now.Add(28 * time.Hour).Truncate(time.Minute).Format(time.RFC3339)
+	var st map[string]any
+	w.signedPUT(t, "/slots/systest-freed", []byte(fmt.Sprintf(`{"start":%q,"durationMinutes":30,"status":"busy","version":1}`, start)), http.StatusCreated, &st)
+	w.signedPUT(t, "/slots/systest-freed", []byte(fmt.Sprintf(`{"start":%q,"durationMinutes":30,"status":"free","version":2}`, start)), http.StatusOK, &st)
+
+	offersTo := func() map[string]whatsapptest.Recorded {
+		out := map[string]whatsapptest.Recorded{}
+		for _, r := range w.stack.Stub.Sent() {
+			if r.Type == "template" && r.Template == reminder.TemplateWaitlistOffer {
+				out[to(r)] = r
+			}
+		}
+		return out
+	}
+	eventually(t, waitTimeout, "the first wave of offers", func() (bool, string) {
+		got := offersTo()
+		return len(got) >= 3, fmt.Sprintf("%d offers", len(got))
+	})
+	got := offersTo()
+	if len(got) != 3 {
+		t.Fatalf("%d offers in the first wave, want 3", len(got))
+	}
+	for _, p := range []wp{waiters[0], waiters[2], waiters[3]} {
+		r, ok := got[strings.TrimPrefix(p.phone, "+")]
+		if !ok {
+			r, ok = got[p.phone]
+		}
+		if !ok {
+			t.Fatalf("no offer to %s (join order, opted-out skipped); offers to %v", p.id, got)
+		}
+		if err := whatsappspec.ValidateMessage(r.Body); err != nil {
+			t.Fatalf("offer does not match Meta's schema: %v\n%s", err, r.Body)
+		}
+	}
+}
