@@ -51,7 +51,7 @@ func main() {
 	outage := flag.Duration("outage", 10*time.Minute, "outage: how long every send fails")
 	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
 	wl := waitlistModel{Zone: "America/New_York", QuietHours: reminder.QuietHours{Start: "21:00", End: "08:00"}}
-	flag.IntVar(&wl.Weeks, "weeks", 100, "waitlist: simulated weeks")
+	flag.Uint64Var(&wl.Weeks, "weeks", 100, "waitlist: simulated weeks")
 	flag.Uint64Var(&wl.Seed, "seed", 1, "waitlist: the first week's seed")
 	flag.Float64Var(&wl.Cancel, "cancel", 0.05, "waitlist: share of visits the EHR cancels")
 	flag.Float64Var(&wl.Join, "join", 0.25, "waitlist: share of visits on the waitlist")

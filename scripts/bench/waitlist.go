@@ -13,7 +13,7 @@ import (
 
 // waitlistModel is the simulated clinic and the stated acceptance model.
 type waitlistModel struct {
-	Weeks      int     // simulated weeks (each one independent, seeded seed+i)
+	Weeks      uint64  // simulated weeks (each one independent, seeded seed+i)
 	Seed       uint64  // the first week's seed
 	Cancel     float64 // share of the week's appointments the EHR cancels
 	Join       float64 // share of appointments on the waitlist
@@ -40,7 +40,7 @@ func benchWaitlist(m waitlistModel) error {
 	var freed, offered, filled, offers int
 	var minutes []float64
 	for w := range m.Weeks {
-		r := simulateWeek(m, loc, m.Seed+uint64(w))
+		r := simulateWeek(m, loc, m.Seed+w)
 		freed, offered, filled, offers = freed+r.freed, offered+r.offered, filled+r.filled, offers+r.offers
 		minutes = append(minutes, r.minutes...)
 	}
@@ -52,7 +52,7 @@ func benchWaitlist(m waitlistModel) error {
 		return minutes[int(p*float64(len(minutes)-1))]
 	}
 	fmt.Printf("waitlist: %d simulated weeks (seeds %d..%d), cancellations %.0f%%, waitlist %.0f%%, opted out %.0f%%, accept p=%.2f after U(0,%s)\n",
-		m.Weeks, m.Seed, m.Seed+uint64(m.Weeks)-1, 100*m.Cancel, 100*m.Join, 100*m.OptedOut, m.Accept, m.MaxDelay)
+		m.Weeks, m.Seed, m.Seed+m.Weeks-1, 100*m.Cancel, 100*m.Join, 100*m.OptedOut, m.Accept, m.MaxDelay)
 	fmt.Printf("| slots freed | offered | filled | fill rate | offers per fill | release to fill: median | p90 |\n|---|---|---|---|---|---|---|\n")
 	rate, per := 0.0, 0.0
 	if freed > 0 {

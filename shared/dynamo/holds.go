@@ -171,9 +171,10 @@ func (s *Store) ExpiredHolds(ctx context.Context, clinicID string, now time.Time
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	if limit > 0 {
-		in.Limit = aws.Int32(int32(limit))
+	if limit <= 0 || limit > maxSlotPage {
+		limit = maxSlotPage
 	}
+	in.Limit = aws.Int32(int32(limit))
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
 		return nil, wrap(op, err)

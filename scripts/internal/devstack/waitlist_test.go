@@ -92,8 +92,8 @@ func TestFreedSlotIsOfferedToTheWaitlistInWaves(t *testing.T) {
 	for i, p := range waiters {
 		body, _ := json.Marshal(map[string]any{"status": "booked", "start": now.Add(time.Duration(5*24+i) * time.Hour).Truncate(time.Minute).Format(time.RFC3339),
 			"durationMinutes": 30, "waitlist": true,
-			"patient": map[string]string{"id": "pat-" + p.id, "phone": p.phone, "givenName": "Wait", "language": "en-US"},
-			"consent": map[string]string{"whatsapp": p.consent, "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "systest", "evidence": "intake form"},
+			"patient":   map[string]string{"id": "pat-" + p.id, "phone": p.phone, "givenName": "Wait", "language": "en-US"},
+			"consent":   map[string]string{"whatsapp": p.consent, "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "systest", "evidence": "intake form"},
 			"updatedAt": now.Format(time.RFC3339Nano)})
 		var st map[string]any
 		w.signedPUT(t, "/appointments/systest-"+p.id, body, http.StatusCreated, &st)
