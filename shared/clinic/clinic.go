@@ -50,6 +50,9 @@ type Clinic struct {
 	WriteTokenHash string `json:"writeTokenHash,omitempty"`
 	// WriteTokenSecretRef, when set, names a secret holding the write token instead.
 	WriteTokenSecretRef string `json:"writeTokenSecretRef,omitempty"`
+	// ConversationRetentionDays is how long conversation threads (message text) are
+	// kept; 0 means the default of 90 days.
+	ConversationRetentionDays int `json:"conversationRetentionDays,omitempty"`
 }
 
 // ValidID reports whether id can be a clinic id. The API checks path ids with it

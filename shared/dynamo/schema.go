@@ -57,6 +57,11 @@ const (
 	TableMessages     = "messages"
 	TableClinics      = "clinics"
 	TableIdempotency  = "idempotency"
+	// TableConversations holds conversation threads: message text (PHI) kept for
+	// the clinic's retention, then expired.
+	TableConversations = "conversations"
+	// TableAudit holds who read or answered which conversation; kept for years.
+	TableAudit = "audit"
 )
 
 // Index names.
@@ -65,6 +70,7 @@ const (
 	IndexPatientUpcoming = "patient-upcoming" // a patient's appointments by start time
 	IndexPatientPhone    = "patient-phone"    // patient by clinic + E.164 phone (inbound routing)
 	IndexPhoneNumberID   = "phone-number-id"  // clinic by WhatsApp phone_number_id
+	IndexInbox           = "inbox"            // a clinic's conversations by state, urgency and recency
 )
 
 // Attribute names shared by the definitions and the repositories.
@@ -78,6 +84,8 @@ const (
 	AttrPhoneKey      = "phoneKey"
 	AttrPhoneNumberID = "phoneNumberId"
 	AttrExpiresAt     = "expiresAt"
+	AttrInboxKey      = "inboxKey"
+	AttrInboxSort     = "inboxSort"
 )
 
 var (
@@ -118,12 +126,24 @@ func Tables() []Table {
 			Name: TableIdempotency, PK: pk, TTLAttribute: AttrExpiresAt,
 			Retention: "idempotency keys (webhook ids, send claims); expire after a day",
 		},
+		{
+			Name: TableConversations, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "conversation threads with message text; expire after the clinic's retention (default 90 days)",
+			Indexes: []Index{
+				{Name: IndexInbox, PK: Key{AttrInboxKey, String}, SK: &Key{AttrInboxSort, String}},
+			},
+		},
+		{
+			Name: TableAudit, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "access log of conversations (who read or answered which, when); kept 7 years",
+		},
 	}
 }
 
 // TableNames maps logical names to physical ones.
 type TableNames struct {
 	Appointments, Patients, Messages, Clinics, Idempotency string
+	Conversations, Audit                                   string
 }
 
 // NamesWithPrefix returns physical table names as "<prefix><logical>".
@@ -134,6 +154,9 @@ func NamesWithPrefix(prefix string) TableNames {
 		Messages:     prefix + TableMessages,
 		Clinics:      prefix + TableClinics,
 		Idempotency:  prefix + TableIdempotency,
+
+		Conversations: prefix + TableConversations,
+		Audit:         prefix + TableAudit,
 	}
 }
 
