@@ -108,21 +108,26 @@ func newID(clinicID, messageID string) string {
 	return "cnv_" + hex.EncodeToString(sum[:16])
 }
 
-// HandOff puts the message in the contact's conversation and opens it for staff
-// with reason and urgency; an urgent conversation is alerted when it becomes urgent.
-func (s *Service) HandOff(ctx context.Context, c clinic.Clinic, in Inbound, reason, urgency string) (thread.Conversation, error) {
-	return s.record(ctx, c, in, func(conv *thread.Conversation) { conv.Escalate(reason, urgency, in.At) }, true)
+// Ref names a conversation for callbacks: its id and URL, never its content.
+type Ref struct {
+	ID  string
+	URL string
 }
 
-// Received puts a message in the contact's conversation when it has one (it then
-// reopens if closed); found is false when there is none.
-func (s *Service) Received(ctx context.Context, c clinic.Clinic, in Inbound) (thread.Conversation, bool, error) {
-	conv, found, err := s.Store.ConversationOfContact(ctx, c.ID, in.ContactKey)
-	if err != nil || !found {
-		return conv, false, err
-	}
-	conv, err = s.record(ctx, c, in, nil, false)
-	return conv, err == nil, err
+// HandOff puts the message in the contact's conversation and opens it for staff
+// with reason and urgency; an urgent conversation is alerted when it becomes urgent.
+func (s *Service) HandOff(ctx context.Context, c clinic.Clinic, in Inbound, reason, urgency string) (Ref, error) {
+	conv, err := s.record(ctx, c, in, func(conv *thread.Conversation) { conv.Escalate(reason, urgency, in.At) }, true)
+	return Ref{ID: conv.ID, URL: s.URL(c.ID, conv.ID)}, err
+}
+
+// Received puts a message the bot answered in the contact's conversation when it
+// has one. It does not reopen a closed conversation (a tap on Confirm needs no
+// person); a message that does goes through HandOff. It sends staff text that was
+// waiting for the patient to write.
+func (s *Service) Received(ctx context.Context, c clinic.Clinic, in Inbound) (found bool, err error) {
+	conv, err := s.record(ctx, c, in, nil, false)
+	return conv.ID != "", err
 }
 
 func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escalate func(*thread.Conversation), create bool) (thread.Conversation, error) {
@@ -148,8 +153,11 @@ func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escal
 			return conv, fmt.Errorf("handoff: %w", err)
 		}
 		wasUrgent := conv.State == thread.Open && conv.Urgency == thread.Urgent
-		if added || !found {
+		switch {
+		case !found || (added && (escalate != nil || conv.State == thread.Open)):
 			conv.Receive(in.At)
+		case added:
+			conv.Note(in.At)
 		}
 		if escalate != nil {
 			escalate(&conv)

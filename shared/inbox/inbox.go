@@ -59,9 +59,11 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -92,6 +94,17 @@ type Store interface {
 	ReleaseIdempotency(ctx context.Context, key string) error
 }
 
+// Conversations keeps the conversation record (handoff.Service): hand-offs open
+// a conversation staff can read and answer; later messages and the bot's answers
+// join it.
+type Conversations interface {
+	HandOff(ctx context.Context, c clinic.Clinic, in handoff.Inbound, reason, urgency string) (handoff.Ref, error)
+	Received(ctx context.Context, c clinic.Clinic, in handoff.Inbound) (bool, error)
+	BotSaid(ctx context.Context, c clinic.Clinic, contactKey string, m thread.Message) error
+}
+
+var _ Conversations = (*handoff.Service)(nil)
+
 // Events publishes state changes the clinic must learn about (queue.EventOutbox).
 type Events interface {
 	Publish(ctx context.Context, events ...clinic.Event) error
@@ -121,8 +134,10 @@ type Service struct {
 	Store     Store
 	Events    Events
 	Messenger Messenger
-	Clock     platform.Clock
-	Log       *slog.Logger
+	// Conversations, when set, records hand-offs and what follows them.
+	Conversations Conversations
+	Clock         platform.Clock
+	Log           *slog.Logger
 
 	// Counters for what is acknowledged without being acted on; the log lines with
 	// the same names feed CloudWatch metric filters.

@@ -164,6 +164,17 @@ func (c *Conversation) Receive(at time.Time) {
 	c.Unread++
 }
 
+// Note notes an inbound message that needs no person (a closed conversation stays
+// closed), keeping the window and the order right.
+func (c *Conversation) Note(at time.Time) {
+	if at.After(c.LastInboundAt) {
+		c.LastInboundAt = at
+	}
+	if at.After(c.LastMessageAt) {
+		c.LastMessageAt = at
+	}
+}
+
 // Sent notes an outbound message.
 func (c *Conversation) Sent(at time.Time) {
 	if at.After(c.LastMessageAt) {
