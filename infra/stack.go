@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -64,6 +65,9 @@ type Frontdesk struct {
 	SenderESM    awslambda.EventSourceMapping
 	API          *API
 	Obs          *Observability
+	// ConversationAlerts receives urgent conversations (no patient data); each
+	// clinic's on-call subscription filters on the clinicId message attribute.
+	ConversationAlerts awssns.Topic
 }
 
 // WhatsAppSecrets are created by the stack with a generated placeholder; ops put
@@ -104,6 +108,17 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 		EncryptionMasterKey: f.Keys.Messaging,
 		EnforceSSL:          jsii.Bool(true),
 		RemovalPolicy:       st.RemovalPolicy(),
+	})
+
+	f.ConversationAlerts = awssns.NewTopic(stack, jsii.String("ConversationAlertTopic"), &awssns.TopicProps{
+		TopicName:   jsii.String(st.Prefix() + "conversation-alerts"),
+		DisplayName: jsii.String("Frontdesk " + st.Name + " urgent conversations"),
+		MasterKey:   f.Keys.Messaging,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ConversationAlertTopicArn"), &awscdk.CfnOutputProps{
+		Value:       f.ConversationAlerts.TopicArn(),
+		Description: jsii.String("Subscribe each clinic's on-call address with a filter policy on clinicId"),
 	})
 
 	f.newFunctions(props.AssetRoot)
@@ -177,13 +192,21 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 	}{
 		{FunctionSpec{Name: FnEHRAPI, Description: "EHR API: appointments in, FHIR and native JSON",
 			Timeout: 10 * time.Second, MemoryMB: 512, Reserved: 20,
-			Env: env(tablePrefix, EnvAPIStageName, st.Name)},
+			Env: env(tablePrefix, EnvAPIStageName, st.Name,
+				platform.EnvWhatsAppAccessTokenSecretARN, *f.Secrets.AccessToken.SecretArn(),
+				platform.EnvWhatsAppAPIBaseURL, WhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, WhatsAppAPIVersion)},
 			func(a *Access) {
 				a.ReadTable(t[dynamo.TableClinics], k.Data)
 				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
 				a.ReadClinicSecrets(st, k.Secrets)
+				// Staff replies: the conversation record, its audit trail, the message
+				// log for their statuses, and the Graph API token to send them.
+				a.WriteTable(t[dynamo.TableConversations], k.Data, dynamo.IndexInbox)
+				a.WriteTable(t[dynamo.TableAudit], k.Data)
+				a.WriteTable(t[dynamo.TableMessages], k.Data)
+				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			}},
 		{FunctionSpec{Name: FnWhatsAppWebhook, Description: "WhatsApp webhook: verify, check signature, enqueue",
 			Timeout: 10 * time.Second, MemoryMB: 256, Reserved: 20,
@@ -225,9 +248,12 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			Env: env(tablePrefix, platform.EnvInboundQueueURL, inURL,
 				platform.EnvEHROutboxQueueURL, ehrURL,
 				platform.EnvWhatsAppAccessTokenSecretARN, *f.Secrets.AccessToken.SecretArn(),
-				platform.EnvWhatsAppAPIBaseURL, WhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, WhatsAppAPIVersion)},
+				platform.EnvWhatsAppAPIBaseURL, WhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, WhatsAppAPIVersion,
+				platform.EnvConversationAlertTopicARN, *f.ConversationAlerts.TopicArn())},
 			func(a *Access) {
 				a.ConsumeFrom(q[queue.Inbound].Queue, k.Messaging)
+				a.WriteTable(t[dynamo.TableConversations], k.Data)
+				a.PublishTo(f.ConversationAlerts, k.Messaging)
 				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 				a.WriteTable(t[dynamo.TableMessages], k.Data)

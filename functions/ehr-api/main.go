@@ -25,6 +25,7 @@ func main() {
 
 func newHandler(a *app.App) http.Handler {
 	stage := a.Env.Optional("API_STAGE_NAME", "")
+	conversations := a.Conversations(a.WhatsAppClient())
 	a.Ready()
 	api := &httpapi.EHRAPI{
 		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log},
@@ -36,5 +37,6 @@ func newHandler(a *app.App) http.Handler {
 		Log:         a.Log,
 		Once:        a.Store,
 	}
+	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: conversations}
 	return httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 }

@@ -24,6 +24,7 @@ func main() {
 func newService(a *app.App) *inbox.Service {
 	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
 	graph := a.WhatsAppClient()
+	conversations := a.Conversations(graph)
 	a.Ready()
-	return &inbox.Service{Store: a.Store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log}
+	return &inbox.Service{Store: a.Store, Events: events, Messenger: graph, Conversations: conversations, Clock: a.Clock, Log: a.Log}
 }

@@ -13,11 +13,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
+	"github.com/frontdesk-health/frontdesk/shared/topic"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -97,6 +100,18 @@ func (a *App) WhatsAppClient() *whatsapp.Client {
 		Token:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAccessToken),
 		Timeout: a.Env.Duration(platform.EnvWhatsAppAPITimeout, whatsapp.DefaultTimeout),
 	}
+}
+
+// Conversations builds the conversation record's service: staff replies go out
+// through send (the Graph client today), urgent conversations to the SNS topic
+// named by CONVERSATION_ALERT_TOPIC_ARN (a log line without it).
+func (a *App) Conversations(send handoff.Sender) *handoff.Service {
+	var alerter handoff.Alerter = topic.LogAlerts{Log: a.Log}
+	if arn := a.Env.Optional(platform.EnvConversationAlertTopicARN, ""); arn != "" {
+		alerter = topic.Alerts{Client: sns.NewFromConfig(a.AWS), TopicARN: arn}
+	}
+	return &handoff.Service{Store: a.Store, Sender: send, Alerter: alerter, Clock: a.Clock, Log: a.Log,
+		APIBaseURL: a.Env.Optional(platform.EnvAPIBaseURL, "")}
 }
 
 // Publisher returns an SQS publisher for the queue URL in the named variable.

@@ -49,7 +49,7 @@ func TestAlertsReachOnlyTheirClinicsSubscription(t *testing.T) {
 		}
 		policy, _ := json.Marshal(map[string][]string{topic.AttrClinicID: {clinicID}})
 		_, err = snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: tp.TopicArn, Protocol: aws.String("sqs"),
-			Endpoint: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
+			Endpoint:   aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
 			Attributes: map[string]string{"FilterPolicy": string(policy), "RawMessageDelivery": "true"}})
 		if err != nil {
 			t.Fatal(err)

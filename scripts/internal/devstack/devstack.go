@@ -22,6 +22,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
@@ -30,6 +31,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/topic"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
@@ -131,6 +133,9 @@ type Stack struct {
 	Queues           queue.URLs
 	Sweeper          *outreach.Sweeper
 
+	alertsMu sync.Mutex
+	alerts   []topic.Body
+
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	servers []*http.Server
@@ -139,6 +144,20 @@ type Stack struct {
 	// the token, so a paused consumer receives nothing (a received-but-unhandled
 	// message would stay invisible for the queue's whole visibility timeout).
 	gates map[string]*gate
+}
+
+// Alerts returns the urgent-conversation alerts published so far (make dev logs
+// them as conversation_urgent_alert instead of publishing to SNS).
+func (s *Stack) Alerts() []topic.Body {
+	s.alertsMu.Lock()
+	defer s.alertsMu.Unlock()
+	return append([]topic.Body(nil), s.alerts...)
+}
+
+func (s *Stack) recordAlert(b topic.Body) {
+	s.alertsMu.Lock()
+	s.alerts = append(s.alerts, b)
+	s.alertsMu.Unlock()
 }
 
 type gate struct {
@@ -254,7 +273,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}),
 		Clock: clock, Logger: log,
 	}
-	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log}
+	conversations := &handoff.Service{Store: s.Store, Sender: graph, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
+		Clock: clock, Log: log, APIBaseURL: s.APIURL}
+	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: conversations}
+	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Conversations: conversations, Clock: clock, Log: log}
 	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
 
