@@ -131,7 +131,7 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 	w := stackFor(t)
 	offset := w.logs.Len()
 	w.dumpOnFailure(t, offset)
-	p := patientSpec{id: "pat-conv-1", phone: "+15550100161", givenName: "Avery"}
+	p := patientSpec{id: "pat-conv-1", phone: "+15550100131", givenName: "Avery"}
 	w.book(t, "appt-conv-1", p, 72*time.Hour)
 	question := "Can I come 30 minutes later?"
 	wamid := "wamid.systestconv" + platform.NewID()
@@ -262,7 +262,7 @@ func TestConversationReplyOutsideTheWindow(t *testing.T) {
 	w := stackFor(t)
 	offset := w.logs.Len()
 	w.dumpOnFailure(t, offset)
-	p := patientSpec{id: "pat-conv-2", phone: "+15550100162", givenName: "Blake"}
+	p := patientSpec{id: "pat-conv-2", phone: "+15550100132", givenName: "Blake"}
 	w.book(t, "appt-conv-2", p, 72*time.Hour)
 	old := "Is the lab open on Saturday?"
 	if code := w.postWebhook(t, w.inboundAt(strings.TrimPrefix(p.phone, "+"),
@@ -324,7 +324,7 @@ func TestUnknownNumberEmergencyIsUrgentAtTheTop(t *testing.T) {
 	w := stackFor(t)
 	offset := w.logs.Len()
 	w.dumpOnFailure(t, offset)
-	phone := "+15550100163"
+	phone := "+15550100133"
 	text := "my husband has chest pain"
 	alertsBefore := len(w.stack.Alerts())
 	if code := w.postWebhook(t, w.inboundMessage(strings.TrimPrefix(phone, "+"),
@@ -348,7 +348,7 @@ func TestUnknownNumberEmergencyIsUrgentAtTheTop(t *testing.T) {
 		for _, a := range w.stack.Alerts()[alertsBefore:] {
 			if a.ConversationID == top.ID {
 				b, _ := json.Marshal(a)
-				if strings.Contains(string(b), "5550100163") || strings.Contains(string(b), "chest") {
+				if strings.Contains(string(b), "5550100133") || strings.Contains(string(b), "chest") {
 					t.Fatalf("the alert carries patient data: %s", b)
 				}
 				return true, ""
@@ -379,13 +379,13 @@ func TestConversationRoutesRefuseOtherCredentialsAndStoreNothing(t *testing.T) {
 	if err := w.stack.Store.PutClinic(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	bConv := thread.Conversation{ClinicID: b.ID, ID: "cnv_" + strings.Repeat("b", 32), ContactKey: "+15550100164",
+	bConv := thread.Conversation{ClinicID: b.ID, ID: "cnv_" + strings.Repeat("b", 32), ContactKey: "+15550100134",
 		State: thread.Open, Urgency: thread.Urgent, Reason: "emergency", LastMessageAt: time.Now().UTC()}
 	if err := w.stack.Store.CreateConversation(ctx, bConv, thread.DefaultRetention); err != nil {
 		t.Fatal(err)
 	}
 	// One of A's conversations to aim at.
-	p := patientSpec{id: "pat-conv-4", phone: "+15550100165", givenName: "Casey"}
+	p := patientSpec{id: "pat-conv-4", phone: "+15550100135", givenName: "Casey"}
 	w.book(t, "appt-conv-4", p, 72*time.Hour)
 	if code := w.postWebhook(t, w.inboundMessage(strings.TrimPrefix(p.phone, "+"),
 		map[string]any{"type": "text", "text": map[string]string{"body": "Do you take walk-ins?"}})); code != http.StatusOK {
