@@ -53,10 +53,11 @@ synth: deps ## synthesize the CDK app offline (cdk-nag errors fail it) and lint 
 
 test: deps openapi-spec vet unit synth fuzz ## run every test: vet, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
 
-bench: ## reminder throughput, sweep scaling and per-handler cost (slow; not part of make test)
+bench: ## reminder throughput, sweep scaling, per-handler cost and conversation latency (slow; not part of make test)
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case sweep
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case cost
+	$(GO) run ./scripts/bench -case conversation
 
 openapi-spec: ## make sure Meta's WhatsApp OpenAPI spec is here: download it at a pinned commit (SHA-256 checked) where ../shared/reference lacks it
 	$(GO) run ./scripts/openapispec

@@ -5,6 +5,7 @@
 //	go run ./scripts/localstack -- go run ./scripts/bench -case throughput
 //	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
 //	go run ./scripts/localstack -- go run ./scripts/bench -case cost
+//	go run ./scripts/bench -case conversation
 //
 // throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
 // instances against the Graph API stand-in enforcing 80 messages/s for one number.
@@ -13,6 +14,8 @@
 // cost: 300 reminders through every function's handler (EHR PUT, sweep, send, status
 // webhooks, inbound), measuring durations, DynamoDB and SQS requests and log bytes,
 // priced per 1,000 reminders as a Markdown table for the README (issue 6).
+// conversation: through its own dev stack, the median time from a patient's message
+// to the API listing it, and from a staff reply to the Graph API call.
 package main
 
 import (
@@ -32,7 +35,7 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, sweep or cost")
+	which := flag.String("case", "", "throughput, sweep, cost or conversation")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
@@ -41,6 +44,7 @@ func main() {
 	large := flag.Int("large", 100000, "sweep: future appointments, second run")
 	runs := flag.Int("runs", 3, "sweep: sweeps per size; cost: runs per step (the median is reported)")
 	costReminders := flag.Int("cost-reminders", 300, "cost: reminders through the path (a multiple of 10 x -runs)")
+	conversations := flag.Int("conversations", 30, "conversation: messages and replies to time")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -52,8 +56,10 @@ func main() {
 		err = benchSweep(ctx, *due, *small, *large, *runs)
 	case "cost":
 		err = benchCost(ctx, *costReminders, *runs)
+	case "conversation":
+		err = benchConversation(ctx, *conversations)
 	default:
-		err = fmt.Errorf("-case must be throughput, sweep or cost")
+		err = fmt.Errorf("-case must be throughput, sweep, cost or conversation")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
