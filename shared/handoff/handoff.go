@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
@@ -37,6 +38,7 @@ type Store interface {
 	AppendAudit(ctx context.Context, e thread.AuditEntry) error
 	AuditTrail(ctx context.Context, clinicID string, from, to time.Time, cursor string, limit int) ([]thread.AuditEntry, string, error)
 	GetContact(ctx context.Context, clinicID, key string) (contact.Contact, error)
+	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
 	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
 }
 
@@ -343,13 +345,8 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 	if err != nil {
 		return thread.Message{}, err
 	}
-	ct, err := s.Store.GetContact(ctx, c.ID, conv.ContactKey)
-	if err != nil {
-		return thread.Message{}, fmt.Errorf("handoff: %w", err)
-	}
-	conv.OptedOutAt = time.Time{}
-	if ct.OptedOut() {
-		conv.OptedOutAt = ct.Consent.At
+	if conv.OptedOutAt, err = s.standingOptOut(ctx, c.ID, conv); err != nil {
+		return thread.Message{}, err
 	}
 	now := s.now()
 	switch {
@@ -402,6 +399,34 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 	}
 	s.log().Info("handoff staff reply", "clinic_id", c.ID, "conversation_id", id, "message_id", m.ID, "status", m.Status)
 	return m, nil
+}
+
+// standingOptOut is when the contact's number went silent, zero when it did not:
+// its own STOP stands, or every patient on it is opted out (their ledgers merged
+// with the number's STOP), as the inbox decides for its own answers.
+func (s *Service) standingOptOut(ctx context.Context, clinicID string, conv thread.Conversation) (time.Time, error) {
+	ct, err := s.Store.GetContact(ctx, clinicID, conv.ContactKey)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("handoff: %w", err)
+	}
+	if ct.OptedOut() {
+		return ct.Consent.At, nil
+	}
+	var latest time.Time
+	for _, id := range conv.PatientIDs {
+		ledger, err := s.Store.ConsentLedger(ctx, clinicID, id)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("handoff: %w", err)
+		}
+		applied := consent.Applied(append(ledger, ct.Statements()...))
+		if consent.Current(applied) != consent.OptedOut {
+			return time.Time{}, nil // someone on the number may still be written to
+		}
+		if at := consent.Sorted(applied)[len(applied)-1].At; at.After(latest) {
+			latest = at
+		}
+	}
+	return latest, nil
 }
 
 // reopenTemplate is the approved template that asks the patient to open the window;

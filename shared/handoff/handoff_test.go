@@ -79,6 +79,7 @@ func TestReplyRules(t *testing.T) {
 		wroteAgo  time.Duration
 		stopAgo   time.Duration // 0: never said STOP
 		wroteLate bool          // the contact wrote again after its STOP
+		ehrStop   bool          // the STOP came from the EHR, for the one patient on the number
 		template  string
 		wantErr   error
 		wantSend  string // "text" or "template"
@@ -90,17 +91,33 @@ func TestReplyRules(t *testing.T) {
 		{name: "reopen asked inside the window sends the text", wroteAgo: time.Hour, template: thread.TemplateReopen, wantSend: "text", wantState: thread.StatusAccepted},
 		{name: "opted out after the message", wroteAgo: 2 * time.Hour, stopAgo: time.Hour, wantErr: thread.ErrOptedOut},
 		{name: "opted out, then wrote again", wroteAgo: 2 * time.Hour, stopAgo: time.Hour, wroteLate: true, wantSend: "text", wantState: thread.StatusAccepted},
+		{name: "patient opted out through the EHR", wroteAgo: 2 * time.Hour, stopAgo: time.Hour, ehrStop: true, wantErr: thread.ErrOptedOut},
+		{name: "patient opted out through the EHR, then wrote", wroteAgo: 2 * time.Hour, stopAgo: time.Hour, ehrStop: true, wroteLate: true,
+			wantSend: "text", wantState: thread.StatusAccepted},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			ctx := ctxT(t)
 			key := fmt.Sprintf("+155501001%02d", 40+i)
-			ref, err := e.svc.HandOff(ctx, demo, inbound(key, "question", t0.Add(-tc.wroteAgo)), "free_text", thread.Normal)
+			patient := "pat-" + key[1:]
+			first := inbound(key, "question", t0.Add(-tc.wroteAgo))
+			first.PatientIDs = []string{patient}
+			ref, err := e.svc.HandOff(ctx, demo, first, "free_text", thread.Normal)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.stopAgo > 0 {
+			if tc.ehrStop {
+				for _, st := range []struct {
+					s  consent.State
+					at time.Time
+				}{{consent.OptedIn, t0.Add(-30 * 24 * time.Hour)}, {consent.OptedOut, t0.Add(-tc.stopAgo)}} {
+					if err := e.store.AppendConsent(ctx, consent.Entry{ClinicID: demo.ID, PatientID: patient, ID: string(st.s) + key,
+						State: st.s, At: st.at, Source: consent.SourceEHR, RecordedAt: t0}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			} else if tc.stopAgo > 0 {
 				stop := consent.Entry{ClinicID: demo.ID, PatientID: key, ID: "stop-" + key, State: consent.OptedOut,
 					At: t0.Add(-tc.stopAgo), Source: consent.SourceWhatsApp, RecordedAt: t0}
 				if _, err := e.store.RecordContactConsent(ctx, demo.ID, key, stop); err != nil {
@@ -108,7 +125,9 @@ func TestReplyRules(t *testing.T) {
 				}
 			}
 			if tc.wroteLate {
-				if _, err := e.svc.Received(ctx, demo, inbound(key, "sorry, one more thing", t0.Add(-time.Minute))); err != nil {
+				late := inbound(key, "sorry, one more thing", t0.Add(-time.Minute))
+				late.PatientIDs = []string{patient}
+				if _, err := e.svc.Received(ctx, demo, late); err != nil {
 					t.Fatal(err)
 				}
 			}
