@@ -29,6 +29,7 @@ const (
 	prefixConversation = "CONV#"
 	prefixContactConv  = "CCONV#"
 	prefixAudit        = "AUDIT#"
+	prefixThreadWAMID  = "TWAMID#" // a sent thread message by wamid, for Meta's statuses
 	skConvHeader       = "H"
 	skConvMessage      = "M#"
 	skContactConv      = "P"
@@ -218,7 +219,69 @@ func (s *Store) AppendThreadMessage(ctx context.Context, clinicID string, m thre
 	if err != nil {
 		return false, wrap(op, err)
 	}
+	if err := s.linkWAMID(ctx, clinicID, m, retention); err != nil {
+		return false, wrap(op, err)
+	}
 	err = s.put(ctx, s.names.Conversations, item, condPtr(nPK.AttributeNotExists()))
+	if conditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap(op, err)
+}
+
+// linkWAMID lets a status for the message's wamid find it.
+func (s *Store) linkWAMID(ctx context.Context, clinicID string, m thread.Message, retention time.Duration) error {
+	if m.WAMID == "" {
+		return nil
+	}
+	if retention <= 0 {
+		retention = thread.DefaultRetention
+	}
+	item, err := marshal(map[string]any{AttrPK: prefixThreadWAMID + m.WAMID, AttrSK: skContactConv, "clinicId": clinicID,
+		"conversationId": m.ConversationID, "messageSk": messageSK(m.At, m.ID), AttrExpiresAt: m.At.Add(retention).Unix()})
+	if err != nil {
+		return err
+	}
+	return s.put(ctx, s.names.Conversations, item, nil)
+}
+
+// threadStatusBefore lists, for each status Meta reports, the statuses a message may
+// move to it from: moves are forward-only, so a late "delivered" after "read"
+// changes nothing.
+var threadStatusBefore = map[string][]string{
+	"sent":      {thread.StatusAccepted},
+	"delivered": {thread.StatusAccepted, "sent"},
+	"read":      {thread.StatusAccepted, "sent", "delivered"},
+	"failed":    {thread.StatusAccepted, "sent", "delivered"},
+}
+
+// AdvanceThreadMessage moves the thread message sent as wamid to status; moved is
+// false when no thread holds it, it belongs to another clinic, or it is further.
+func (s *Store) AdvanceThreadMessage(ctx context.Context, clinicID, wamid, status string) (bool, error) {
+	op := "advance thread message " + platform.Hash(wamid) + " of " + clinicID
+	before, ok := threadStatusBefore[status]
+	if !ok {
+		return false, nil
+	}
+	var link struct {
+		ClinicID       string `dynamodbav:"clinicId"`
+		ConversationID string `dynamodbav:"conversationId"`
+		MessageSK      string `dynamodbav:"messageSk"`
+	}
+	found, err := s.getItem(ctx, s.names.Conversations, prefixThreadWAMID+wamid, skContactConv, &link)
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	if !found || link.ClinicID != clinicID {
+		return false, nil
+	}
+	vals := make([]expression.OperandBuilder, 0, len(before))
+	for _, b := range before {
+		vals = append(vals, expression.Value(b))
+	}
+	cond := nPK.AttributeExists().And(expression.Name("status").In(vals[0], vals[1:]...))
+	err = s.update(ctx, s.names.Conversations, conversationPK(clinicID, link.ConversationID), link.MessageSK,
+		expression.Set(expression.Name("status"), expression.Value(status)), &cond)
 	if conditionFailed(err) {
 		return false, nil
 	}
@@ -229,6 +292,9 @@ func (s *Store) AppendThreadMessage(ctx context.Context, clinicID string, m thre
 // that went out).
 func (s *Store) MarkThreadMessage(ctx context.Context, clinicID string, m thread.Message) error {
 	op := convOp("mark message in", clinicID, m.ConversationID)
+	if err := s.linkWAMID(ctx, clinicID, m, 0); err != nil {
+		return wrap(op, err)
+	}
 	upd := expression.Set(expression.Name("status"), expression.Value(m.Status))
 	if m.WAMID != "" {
 		upd = upd.Set(expression.Name("wamid"), expression.Value(m.WAMID))

@@ -172,3 +172,37 @@ func TestAuditTrailByTime(t *testing.T) {
 		t.Fatalf("audit [1h, 3h) = %v, want %v", ids, want)
 	}
 }
+
+// Meta's statuses move a sent thread message forward only, and only for its clinic.
+func TestAdvanceThreadMessageForwardOnly(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	m := thread.Message{ConversationID: "cnv_s", ID: "msg_s", At: at, Direction: thread.Outbound, Author: thread.Staff,
+		Type: "text", Text: "reply", Status: thread.StatusAccepted, WAMID: "wamid.s1"}
+	if _, err := s.AppendThreadMessage(ctx, "clinic-a", m, thread.DefaultRetention); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		clinicID, wamid, status string
+		moved                   bool
+		want                    string
+	}{
+		{"clinic-a", "wamid.s1", "sent", true, "sent"},
+		{"clinic-b", "wamid.s1", "read", false, "sent"},
+		{"clinic-a", "wamid.unknown", "read", false, "sent"},
+		{"clinic-a", "wamid.s1", "read", true, "read"},
+		{"clinic-a", "wamid.s1", "delivered", false, "read"},
+		{"clinic-a", "wamid.s1", "deleted", false, "read"},
+	}
+	for _, st := range steps {
+		moved, err := s.AdvanceThreadMessage(ctx, st.clinicID, st.wamid, st.status)
+		if err != nil || moved != st.moved {
+			t.Fatalf("%+v: moved %v, %v", st, moved, err)
+		}
+		msgs, _, err := s.ThreadMessages(ctx, "clinic-a", "cnv_s", "", 10)
+		if err != nil || len(msgs) != 1 || msgs[0].Status != st.want {
+			t.Fatalf("%+v: thread %+v, %v", st, msgs, err)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type Store interface {
 	SaveConversation(ctx context.Context, c thread.Conversation, retention time.Duration) error
 	AppendThreadMessage(ctx context.Context, clinicID string, m thread.Message, retention time.Duration) (bool, error)
 	MarkThreadMessage(ctx context.Context, clinicID string, m thread.Message) error
+	AdvanceThreadMessage(ctx context.Context, clinicID, wamid, status string) (bool, error)
 	ThreadMessages(ctx context.Context, clinicID, conversationID, cursor string, limit int) ([]thread.Message, string, error)
 	ListConversations(ctx context.Context, clinicID string, st thread.State, cursor string, limit int) ([]thread.Conversation, string, error)
 	AppendAudit(ctx context.Context, e thread.AuditEntry) error
@@ -232,33 +233,44 @@ func (s *Service) sendPending(ctx context.Context, c clinic.Clinic, conv thread.
 		return conv, fmt.Errorf("handoff: take pending reply: %w", err)
 	}
 	conv.Revision++
-	wamid, err := s.sendText(ctx, c, conv, p.Text)
-	p.Status, p.WAMID = thread.StatusAccepted, wamid
+	_, err := s.sendText(ctx, c, conv, p.Text, func(wamid string) error {
+		p.Status, p.WAMID = thread.StatusAccepted, wamid
+		return s.Store.MarkThreadMessage(ctx, c.ID, p)
+	})
 	if err != nil {
-		p.Status = "failed"
 		s.log().Error("handoff pending reply failed", "clinic_id", c.ID, "conversation_id", conv.ID, "error", err.Error())
-	}
-	if err := s.Store.MarkThreadMessage(ctx, c.ID, p); err != nil {
-		return conv, fmt.Errorf("handoff: %w", err)
+		if p.WAMID == "" {
+			p.Status = "failed"
+			if err := s.Store.MarkThreadMessage(ctx, c.ID, p); err != nil {
+				return conv, fmt.Errorf("handoff: %w", err)
+			}
+		}
 	}
 	s.log().Info("handoff pending reply sent", "clinic_id", c.ID, "conversation_id", conv.ID, "status", p.Status)
 	return conv, nil
 }
 
-func (s *Service) sendText(ctx context.Context, c clinic.Clinic, conv thread.Conversation, text string) (string, error) {
+func (s *Service) sendText(ctx context.Context, c clinic.Clinic, conv thread.Conversation, text string, record func(wamid string) error) (string, error) {
 	msg, err := whatsapp.TextMessage(conv.ContactKey, text)
 	if err != nil {
 		return "", err
 	}
-	return s.send(ctx, c, conv, msg)
+	return s.send(ctx, c, conv, msg, record)
 }
 
-func (s *Service) send(ctx context.Context, c clinic.Clinic, conv thread.Conversation, msg whatsapp.Message) (string, error) {
+// send sends msg. record, when set, stores the sent message in the thread before
+// the message log gets it: the inbox applies Meta's statuses only once the log
+// has the message, so they then find the thread's copy too.
+func (s *Service) send(ctx context.Context, c clinic.Clinic, conv thread.Conversation, msg whatsapp.Message, record func(wamid string) error) (string, error) {
 	wamid, err := s.Sender.Send(ctx, c.PhoneNumberID, msg)
 	if err != nil {
 		return "", fmt.Errorf("send %s: %w", msg.Type, err)
 	}
-	// Recorded in the message log too, so Meta's statuses for it find their message.
+	if record != nil {
+		if err := record(wamid); err != nil {
+			return wamid, fmt.Errorf("record the sent message: %w", err)
+		}
+	}
 	now := s.now()
 	patientID := ""
 	if len(conv.PatientIDs) == 1 {
@@ -269,6 +281,15 @@ func (s *Service) send(ctx context.Context, c clinic.Clinic, conv thread.Convers
 		s.log().Error("handoff reply not logged", "clinic_id", c.ID, "conversation_id", conv.ID, "error", err.Error())
 	}
 	return wamid, nil
+}
+
+// Delivery moves a thread message to a status Meta reported (sent, delivered,
+// read, failed); a message not in any thread, or already further, is left alone.
+func (s *Service) Delivery(ctx context.Context, clinicID, wamid, status string) error {
+	if _, err := s.Store.AdvanceThreadMessage(ctx, clinicID, wamid, status); err != nil {
+		return fmt.Errorf("handoff: %w", err)
+	}
+	return nil
 }
 
 // Page is one page of a listing.
@@ -363,22 +384,26 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 		return m, err
 	}
 	if conv.InWindow(now) {
-		if m.WAMID, err = s.sendText(ctx, c, conv, r.Text); err != nil {
+		_, err := s.sendText(ctx, c, conv, r.Text, func(wamid string) error {
+			m.WAMID, m.Status = wamid, thread.StatusAccepted
+			_, err := s.Store.AppendThreadMessage(ctx, c.ID, m, retention)
+			return err
+		})
+		if err != nil {
 			return m, fmt.Errorf("handoff: %w", err)
 		}
-		m.Status = thread.StatusAccepted
 	} else {
 		msg, err := reopenTemplate(conv.ContactKey, c)
 		if err != nil {
 			return m, fmt.Errorf("handoff: reopen template: %w", err)
 		}
-		if _, err := s.send(ctx, c, conv, msg); err != nil {
+		if _, err := s.send(ctx, c, conv, msg, nil); err != nil {
 			return m, fmt.Errorf("handoff: %w", err)
 		}
 		m.Status = thread.StatusPending
-	}
-	if _, err := s.Store.AppendThreadMessage(ctx, c.ID, m, retention); err != nil {
-		return m, fmt.Errorf("handoff: %w", err)
+		if _, err := s.Store.AppendThreadMessage(ctx, c.ID, m, retention); err != nil {
+			return m, fmt.Errorf("handoff: %w", err)
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		conv.Sent(now)

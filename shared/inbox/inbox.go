@@ -101,6 +101,7 @@ type Conversations interface {
 	HandOff(ctx context.Context, c clinic.Clinic, in handoff.Inbound, reason, urgency string) (handoff.Ref, error)
 	Received(ctx context.Context, c clinic.Clinic, in handoff.Inbound) (bool, error)
 	BotSaid(ctx context.Context, c clinic.Clinic, contactKey string, m thread.Message) error
+	Delivery(ctx context.Context, clinicID, wamid, status string) error
 }
 
 var _ Conversations = (*handoff.Service)(nil)

@@ -87,6 +87,9 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 		s.log().Error("inbound reply failed permanently", attrs...)
 		return nil
 	}
+	// Before the message log: Meta's statuses wait for the log's record, and then
+	// find the conversation's copy too.
+	s.recordBotReply(ctx, in, msg, wamid)
 	rec := messagelog.Record{
 		WAMID: wamid, Direction: messagelog.Outbound, ClinicID: in.c.ID, PatientID: patientID,
 		Type: msg.Type, Status: messagelog.StatusAccepted, CreatedAt: s.now(), UpdatedAt: s.now(),
@@ -104,7 +107,6 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 		// would repeat the rest. Its statuses will find no record, which is logged.
 		s.log().Error("inbound reply not recorded", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), platform.WAMID("reply_wamid", wamid), "error", err.Error())
 	}
-	s.recordBotReply(ctx, in, msg, wamid)
 	s.log().Info("inbound reply sent", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), platform.WAMID("reply_wamid", wamid), "reply", string(kind), "type", msg.Type)
 	return nil
 }

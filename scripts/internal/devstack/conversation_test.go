@@ -197,6 +197,14 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 			t.Fatalf("the reply failed Meta's spec or was refused: %+v", r)
 		}
 	}
+	eventually(t, waitTimeout, "Meta's statuses on the reply in the thread", func() (bool, string) {
+		for _, m := range w.thread(t, conv.ID) {
+			if m.ID == posted.Message.ID {
+				return m.Status == "read", m.Status
+			}
+		}
+		return false, "missing"
+	})
 	msgs := w.thread(t, conv.ID)
 	last := msgs[len(msgs)-1]
 	if last.Text != answer || last.Author != "staff" || last.AuthorName != "Jordan at the desk" {
