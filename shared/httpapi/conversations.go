@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
@@ -362,14 +363,71 @@ func (a *ConversationAPI) postMessage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, prob)
 		return
 	}
-	m, err := a.Service.Reply(r.Context(), c, p.Actor, r.PathValue("conversationId"), reply)
+	send := func() (int, []byte, error) {
+		m, err := a.Service.Reply(r.Context(), c, p.Actor, r.PathValue("conversationId"), reply)
+		if err != nil {
+			return 0, nil, err
+		}
+		// Without the text: the client has it, and the answer is kept for replays.
+		v := messageView(m)
+		v.Text = ""
+		out, err := json.Marshal(struct {
+			Message MessageView `json:"message"`
+		}{v})
+		return http.StatusAccepted, out, err
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		status, out, err := send()
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.EHR.answer(w, status, mediaJSON, out)
+		return
+	}
+	a.replyOnce(w, r, c, key, body, send)
+}
+
+// replyOnce sends a reply once per Idempotency-Key: a client that retries after a
+// timeout gets the first answer instead of a second WhatsApp message. The key is
+// bound to the request (route and body) like a webhook-id.
+func (a *ConversationAPI) replyOnce(w http.ResponseWriter, r *http.Request, c clinic.Clinic, key string, body []byte, send func() (int, []byte, error)) {
+	if len(key) > maxWebhookIDLen {
+		a.fail(w, r, NewProblem(http.StatusBadRequest, fmt.Sprintf("Idempotency-Key must be at most %d characters", maxWebhookIDLen)))
+		return
+	}
+	id := "conversation-reply:" + c.ID + ":" + key
+	prev, err := a.EHR.Idempotency.ClaimRequest(r.Context(), id, fingerprint(r, body), IdempotencyLease)
+	switch {
+	case errors.Is(err, dynamo.ErrKeyReused):
+		a.fail(w, r, NewProblem(http.StatusUnprocessableEntity, "this Idempotency-Key was already used for another request").
+			withType(ProblemIdempotencyKeyReused, "duplicate"))
+		return
+	case errors.Is(err, dynamo.ErrInProgress):
+		a.fail(w, r, NewProblem(http.StatusConflict, "a request with this Idempotency-Key is being processed; retry later"))
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	case prev != nil:
+		w.Header().Set("Idempotent-Replayed", "true")
+		a.EHR.answer(w, prev.Status, prev.ContentType, prev.Body)
+		return
+	}
+	status, out, err := send()
 	if err != nil {
+		if rerr := a.EHR.Idempotency.ReleaseIdempotency(context.WithoutCancel(r.Context()), id); rerr != nil {
+			a.EHR.Log.Error("release idempotency key", "clinic", c.ID, "error", rerr)
+		}
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, struct {
-		Message MessageView `json:"message"`
-	}{messageView(m)})
+	if err := a.EHR.Idempotency.CompleteIdempotency(context.WithoutCancel(r.Context()), id,
+		dynamo.IdempotentResponse{Status: status, ContentType: mediaJSON, Body: out, Fingerprint: fingerprint(r, body)}, IdempotencyTTL); err != nil {
+		a.EHR.Log.Error("complete idempotency key", "clinic", c.ID, "error", err)
+	}
+	a.EHR.answer(w, status, mediaJSON, out)
 }
 
 func (a *ConversationAPI) closeConversation(w http.ResponseWriter, r *http.Request) {

@@ -188,9 +188,26 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 	if posted.Message.Status != thread.StatusAccepted || posted.Message.Author != "staff" {
 		t.Errorf("posted %+v", posted.Message)
 	}
+	// A client retrying with its Idempotency-Key gets the first answer and sends nothing more.
+	second := "And parking is free after 10."
+	for i := range 2 {
+		req, _ := http.NewRequest(http.MethodPost, w.stack.APIURL+clinicPath+"/conversations/"+conv.ID+"/messages",
+			strings.NewReader(`{"text":"`+second+`","author":"Jordan at the desk"}`))
+		req.Header.Set("Authorization", "Bearer "+w.cfg.EHRWriteToken)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "retry-"+conv.ID)
+		resp, err := w.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || (i == 1) != (resp.Header.Get("Idempotent-Replayed") == "true") {
+			t.Fatalf("keyed reply %d: HTTP %d, replayed %q", i, resp.StatusCode, resp.Header.Get("Idempotent-Replayed"))
+		}
+	}
 	sent := w.stack.Stub.Sent()[before:]
-	if got := sentTexts(sent, p.phone); len(got) != 1 || got[0] != answer {
-		t.Fatalf("the stand-in got %q, want exactly %q", got, answer)
+	if got := sentTexts(sent, p.phone); len(got) != 2 || got[0] != answer || got[1] != second {
+		t.Fatalf("the stand-in got %q, want exactly %q and %q once", got, answer, second)
 	}
 	for _, r := range sent {
 		if r.Invalid || r.HTTPStatus != http.StatusOK {
@@ -205,10 +222,14 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 		}
 		return false, "missing"
 	})
-	msgs := w.thread(t, conv.ID)
-	last := msgs[len(msgs)-1]
-	if last.Text != answer || last.Author != "staff" || last.AuthorName != "Jordan at the desk" {
-		t.Errorf("last message %+v", last)
+	var stored msgView
+	for _, m := range w.thread(t, conv.ID) {
+		if m.ID == posted.Message.ID {
+			stored = m
+		}
+	}
+	if stored.Text != answer || stored.Author != "staff" || stored.AuthorName != "Jordan at the desk" {
+		t.Errorf("the reply in the thread: %+v", stored)
 	}
 	if c, _ := w.conversationOf(t, p.id); c.UnreadCount != 0 {
 		t.Errorf("unread after reading: %d", c.UnreadCount)
@@ -219,7 +240,7 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 	}
 	w.apiJSON(t, http.MethodGet, "/v1/clinics/"+devstack.DemoClinicID+"/audit?from="+url.QueryEscape(start.Add(-time.Minute).Format(time.RFC3339)),
 		nil, http.StatusOK, &audit)
-	reads, replies := 0, 0
+	reads, replies, postedAudited := 0, 0, false
 	for _, e := range audit.Entries {
 		if e.ConversationID != conv.ID {
 			continue
@@ -232,13 +253,12 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 			reads++
 		case thread.AuditReply:
 			replies++
-			if e.MessageID != posted.Message.ID {
-				t.Errorf("audited reply %q, want %q", e.MessageID, posted.Message.ID)
-			}
+			postedAudited = postedAudited || e.MessageID == posted.Message.ID
 		}
 	}
-	if reads < 2 || replies != 1 {
-		t.Errorf("audit has %d reads and %d replies of the conversation, want >= 2 and 1", reads, replies)
+	// Two replies: the first, and the keyed one (its replay sent and audited nothing).
+	if reads < 2 || replies != 2 || !postedAudited {
+		t.Errorf("audit has %d reads and %d replies of the conversation (first reply audited: %v), want >= 2 and 2", reads, replies, postedAudited)
 	}
 
 	var closed convView
@@ -261,7 +281,7 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 		return c.ID == conv.ID && c.State == "open", fmt.Sprintf("%+v", c)
 	})
 	w.waitDrained(t, "ehr-outbox", offset)
-	w.assertLogsClean(t, offset, question, answer, "Avery", "Jordan at the desk", "One more question about parking", wamid)
+	w.assertLogsClean(t, offset, question, answer, second, "Avery", "Jordan at the desk", "One more question about parking", wamid)
 }
 
 // Outside the 24-hour window a reply is 409 window-closed; with the reopen template
