@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
@@ -65,11 +67,67 @@ func (w *world) api(t *testing.T, method, path, token string, body []byte) (int,
 	return resp.StatusCode, b
 }
 
+// openAPISchema compiles one component schema of the served OpenAPI document.
+func openAPISchema(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	var doc any
+	if err := yaml.Unmarshal(ehr.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(doc)
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource("openapi.json", inst); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("openapi.json#/components/schemas/" + name)
+	if err != nil {
+		t.Fatalf("compile %s: %v", name, err)
+	}
+	return sch
+}
+
+// matchesSchema fails unless body is valid against the document's schema name.
+func matchesSchema(t *testing.T, name string, body []byte) {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("%s: %v: %s", name, err, body)
+	}
+	if err := openAPISchema(t, name).Validate(v); err != nil {
+		t.Errorf("the answer does not match the OpenAPI schema %s: %v\n%s", name, err, body)
+	}
+}
+
+// responseSchemas names the schema of each conversation route's 2xx answer.
+func responseSchema(method, path string) string {
+	switch {
+	case strings.Contains(path, "/audit"):
+		return "AuditTrail"
+	case strings.HasSuffix(path, "/close"):
+		return "Conversation"
+	case strings.Contains(path, "/messages") && method == http.MethodGet:
+		return "ConversationThread"
+	case strings.Contains(path, "/conversations?") || strings.HasSuffix(path, "/conversations"):
+		return "ConversationList"
+	}
+	return ""
+}
+
 func (w *world) apiJSON(t *testing.T, method, path string, body []byte, wantStatus int, into any) {
 	t.Helper()
 	code, b := w.api(t, method, path, w.cfg.EHRWriteToken, body)
 	if code != wantStatus {
 		t.Fatalf("%s %s: HTTP %d, want %d: %s", method, path, code, wantStatus, b)
+	}
+	if name := responseSchema(method, path); name != "" && code < 300 {
+		matchesSchema(t, name, b)
+	} else if code >= 400 {
+		matchesSchema(t, "Problem", b)
 	}
 	if into != nil {
 		if err := json.Unmarshal(b, into); err != nil {
@@ -165,7 +223,8 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 		events, _ := w.callback.snapshot()
 		for _, e := range events {
 			if e.Type == clinic.EventConversationEscalated && e.Data["conversationId"] == conv.ID {
-				b, _ := json.Marshal(e)
+				b := e.Raw
+				matchesSchema(t, "ConversationEscalated", b)
 				if strings.Contains(string(b), question) || strings.Contains(string(b), "Avery") {
 					t.Fatalf("the callback carries the text or the name: %s", b)
 				}
@@ -337,7 +396,9 @@ func TestConversationReplyOutsideTheWindow(t *testing.T) {
 	eventually(t, waitTimeout, "the stored text marked sent", func() (bool, string) {
 		for _, m := range w.thread(t, conv.ID) {
 			if m.ID == posted.Message.ID {
-				return m.Status == thread.StatusAccepted && m.Text == staffText, fmt.Sprintf("%+v", m)
+				// Sent; Meta's statuses then move it on.
+				sent := slices.Contains([]string{thread.StatusAccepted, "sent", "delivered", "read"}, m.Status)
+				return sent && m.Text == staffText, fmt.Sprintf("%+v", m)
 			}
 		}
 		return false, "missing"
@@ -459,6 +520,7 @@ func TestConversationRoutesRefuseOtherCredentialsAndStoreNothing(t *testing.T) {
 				body = reply
 			}
 			code, got := w.api(t, r[0], r[1], tc.token, body)
+			matchesSchema(t, "Problem", got)
 			if code != tc.status || !strings.Contains(string(got), `"type"`) || (tc.problem != "" && !strings.Contains(string(got), tc.problem)) {
 				t.Errorf("%s: %s %s: HTTP %d %s, want %d problem %s", tc.name, r[0], r[1], code, got, tc.status, tc.problem)
 			}
@@ -491,6 +553,7 @@ func TestConversationRoutesRefuseOtherCredentialsAndStoreNothing(t *testing.T) {
 		{"audit over 31 days", http.MethodGet, clinicPath + "/audit?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", nil, http.StatusBadRequest, ""},
 	} {
 		code, got := w.api(t, tc.method, tc.path, w.cfg.EHRWriteToken, tc.body)
+		matchesSchema(t, "Problem", got)
 		if code != tc.status || (tc.problem != "" && !strings.Contains(string(got), tc.problem)) {
 			t.Errorf("%s: HTTP %d %s, want %d %s", tc.name, code, got, tc.status, tc.problem)
 		}

@@ -361,6 +361,8 @@ type callbackEvent struct {
 	ID        string         `json:"id"`
 	ClinicID  string         `json:"clinicId"`
 	Data      map[string]any `json:"data"`
+	// Raw is the body as posted, for checks against the OpenAPI document.
+	Raw []byte `json:"-"`
 }
 
 func newCallbackRecorder(secret string) (*callbackRecorder, error) {
@@ -390,7 +392,7 @@ func (c *callbackRecorder) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad body", http.StatusBadRequest)
 		return
 	}
-	e.WebhookID = r.Header.Get(standardwebhooks.HeaderWebhookID)
+	e.WebhookID, e.Raw = r.Header.Get(standardwebhooks.HeaderWebhookID), body
 	c.mu.Lock()
 	c.events = append(c.events, e)
 	c.mu.Unlock()
