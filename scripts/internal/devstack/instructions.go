@@ -32,6 +32,13 @@ Try it (in another terminal, from the repository):
   # Patient messages in free text (keywords, STOP, anything else):
   go run ./scripts/demo say -text "STOP"
 
+  # 5. A question for the front desk opens a conversation; list it, read it, answer it (write token):
+  go run ./scripts/demo say -text "Can I come 30 minutes later?"
+  curl -s -H 'Authorization: Bearer %[7]s' %[1]s/v1/clinics/%[3]s/conversations
+  curl -s -H 'Authorization: Bearer %[7]s' %[1]s/v1/clinics/%[3]s/conversations/<id>/messages
+  curl -s -X POST -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/json' \
+    -d '{"text":"Yes, see you at 10:30","author":"Sam"}' %[1]s/v1/clinics/%[3]s/conversations/<id>/messages
+
 Ctrl-C stops everything, local servers included.
-`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph)
+`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph, cfg.EHRWriteToken)
 }
