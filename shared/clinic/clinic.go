@@ -128,6 +128,9 @@ func (c Clinic) Validate() error {
 	if c.APITokenHash == "" && c.APITokenSecretRef == "" {
 		bad("apiTokenHash or apiTokenSecretRef is required")
 	}
+	if c.ConversationRetentionDays < 0 || c.ConversationRetentionDays > 3650 {
+		bad("conversationRetentionDays %d must be 1-3650 days, or absent for the default of 90", c.ConversationRetentionDays)
+	}
 	if c.WriteTokenHash != "" && strings.EqualFold(c.WriteTokenHash, c.APITokenHash) {
 		bad("writeTokenHash must differ from apiTokenHash: one token for both scopes is no scope")
 	}
