@@ -120,7 +120,8 @@ func convOp(verb, clinicID, id string) string {
 }
 
 // ConversationOfContact returns the contact's conversation; found is false when the
-// contact never had one.
+// contact never had one, or when its conversation expired (then only the returned
+// ID is set: pass it to CreateConversation as the one the new conversation replaces).
 func (s *Store) ConversationOfContact(ctx context.Context, clinicID, contactKey string) (thread.Conversation, bool, error) {
 	var ptr struct {
 		ID string `dynamodbav:"conversationId"`
@@ -135,7 +136,7 @@ func (s *Store) ConversationOfContact(ctx context.Context, clinicID, contactKey 
 	}
 	c, err := s.GetConversation(ctx, clinicID, ptr.ID)
 	if errors.Is(err, thread.ErrNotFound) {
-		return thread.Conversation{}, false, nil // expired after the clinic's retention
+		return thread.Conversation{ID: ptr.ID}, false, nil // expired after the clinic's retention
 	}
 	return c, err == nil, err
 }
@@ -168,9 +169,10 @@ func (s *Store) conversationItem(c thread.Conversation, retention time.Duration)
 	return marshal(it)
 }
 
-// CreateConversation stores a new conversation and makes it the contact's one. It
-// fails with ErrConditionFailed when the contact got a conversation concurrently.
-func (s *Store) CreateConversation(ctx context.Context, c thread.Conversation, retention time.Duration) error {
+// CreateConversation stores a new conversation and makes it the contact's one,
+// replacing the expired conversation replaces ("" for none). It fails with
+// ErrConditionFailed when the contact got a conversation concurrently.
+func (s *Store) CreateConversation(ctx context.Context, c thread.Conversation, retention time.Duration, replaces string) error {
 	op := convOp("create", c.ClinicID, c.ID)
 	item, err := s.conversationItem(c, retention)
 	if err != nil {
@@ -186,13 +188,22 @@ func (s *Store) CreateConversation(ctx context.Context, c thread.Conversation, r
 	if err != nil {
 		return wrap(op, err)
 	}
-	put := func(item map[string]types.AttributeValue) types.TransactWriteItem {
+	ptrCond := nPK.AttributeNotExists()
+	if replaces != "" {
+		ptrCond = ptrCond.Or(expression.Name("conversationId").Equal(expression.Value(replaces)))
+	}
+	replaceable, err := expression.NewBuilder().WithCondition(ptrCond).Build()
+	if err != nil {
+		return wrap(op, err)
+	}
+	put := func(item map[string]types.AttributeValue, ex expression.Expression) types.TransactWriteItem {
 		return types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(s.names.Conversations), Item: item,
-			ConditionExpression: notExists.Condition(), ExpressionAttributeNames: notExists.Names(),
+			TableName: aws.String(s.names.Conversations), Item: item, ConditionExpression: ex.Condition(),
+			ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
 		}}
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{put(ptr), put(item)}})
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		put(ptr, replaceable), put(item, notExists)}})
 	return wrap(op, err)
 }
 

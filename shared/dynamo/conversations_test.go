@@ -7,7 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 )
 
@@ -31,13 +37,13 @@ func TestInboxOrderAndCursors(t *testing.T) {
 	for i, c := range convs {
 		conv := thread.Conversation{ClinicID: "clinic-a", ID: c.id, ContactKey: fmt.Sprintf("+1555010016%d", i), State: c.state,
 			Urgency: c.urgency, LastMessageAt: base.Add(c.last)}
-		if err := s.CreateConversation(ctx, conv, thread.DefaultRetention); err != nil {
+		if err := s.CreateConversation(ctx, conv, thread.DefaultRetention, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Another clinic's conversation never shows.
 	if err := s.CreateConversation(ctx, thread.Conversation{ClinicID: "clinic-b", ID: "cnv_b", ContactKey: "+15550100169",
-		State: thread.Open, Urgency: thread.Urgent, LastMessageAt: base.Add(time.Hour)}, thread.DefaultRetention); err != nil {
+		State: thread.Open, Urgency: thread.Urgent, LastMessageAt: base.Add(time.Hour)}, thread.DefaultRetention, ""); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -82,7 +88,7 @@ func TestInboxOrderAndCursors(t *testing.T) {
 	}
 	// One contact, one conversation: a second creation loses.
 	err = s.CreateConversation(ctx, thread.Conversation{ClinicID: "clinic-a", ID: "cnv_dup", ContactKey: "+15550100160",
-		State: thread.Open}, thread.DefaultRetention)
+		State: thread.Open}, thread.DefaultRetention, "")
 	if !errors.Is(err, dynamo.ErrConditionFailed) {
 		t.Fatalf("second conversation for a contact: %v, want ErrConditionFailed", err)
 	}
@@ -98,7 +104,7 @@ func TestThreadMessagesAndRevisions(t *testing.T) {
 	ctx := ctxT(t)
 	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	conv := thread.Conversation{ClinicID: "clinic-a", ID: "cnv_t", ContactKey: "+15550100170", State: thread.Open, LastMessageAt: at}
-	if err := s.CreateConversation(ctx, conv, thread.DefaultRetention); err != nil {
+	if err := s.CreateConversation(ctx, conv, thread.DefaultRetention, ""); err != nil {
 		t.Fatal(err)
 	}
 	for i := 5; i >= 1; i-- { // stored out of order
@@ -204,5 +210,39 @@ func TestAdvanceThreadMessageForwardOnly(t *testing.T) {
 		if err != nil || len(msgs) != 1 || msgs[0].Status != st.want {
 			t.Fatalf("%+v: thread %+v, %v", st, msgs, err)
 		}
+	}
+}
+
+// After the clinic's retention the header expires; the contact's next hand-off
+// starts a new conversation in place of the expired one, and only in its place.
+func TestConversationAfterExpiry(t *testing.T) {
+	client, names := localtest.Dynamo(t)
+	s := dynamo.NewStore(client, names, platform.NewFakeClock(t0), 1)
+	ctx := ctxT(t)
+	at := time.Date(2026, 8, 1, 9, 0, 0, 0, time.UTC)
+	old := thread.Conversation{ClinicID: "clinic-a", ID: "cnv_old", ContactKey: "+15550100180", State: thread.Closed, LastMessageAt: at}
+	if err := s.CreateConversation(ctx, old, thread.DefaultRetention, ""); err != nil {
+		t.Fatal(err)
+	}
+	// What DynamoDB's TTL does to the header.
+	if _, err := client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(names.Conversations),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "CONV#clinic-a#cnv_old"}, "sk": &types.AttributeValueMemberS{Value: "H"},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := s.ConversationOfContact(ctx, "clinic-a", "+15550100180")
+	if err != nil || found || got.ID != "cnv_old" {
+		t.Fatalf("after expiry: %+v found %v, %v; want not found, naming the expired id", got, found, err)
+	}
+	fresh := thread.Conversation{ClinicID: "clinic-a", ID: "cnv_new", ContactKey: "+15550100180", State: thread.Open, LastMessageAt: at.Add(100 * 24 * time.Hour)}
+	if err := s.CreateConversation(ctx, fresh, thread.DefaultRetention, "cnv_other"); !errors.Is(err, dynamo.ErrConditionFailed) {
+		t.Fatalf("replacing a conversation that is not the contact's: %v, want ErrConditionFailed", err)
+	}
+	if err := s.CreateConversation(ctx, fresh, thread.DefaultRetention, "cnv_old"); err != nil {
+		t.Fatal(err)
+	}
+	if got, found, err := s.ConversationOfContact(ctx, "clinic-a", "+15550100180"); err != nil || !found || got.ID != "cnv_new" {
+		t.Fatalf("after the new hand-off: %+v found %v, %v", got, found, err)
 	}
 }

@@ -29,7 +29,7 @@ import (
 type Store interface {
 	ConversationOfContact(ctx context.Context, clinicID, contactKey string) (thread.Conversation, bool, error)
 	GetConversation(ctx context.Context, clinicID, id string) (thread.Conversation, error)
-	CreateConversation(ctx context.Context, c thread.Conversation, retention time.Duration) error
+	CreateConversation(ctx context.Context, c thread.Conversation, retention time.Duration, replaces string) error
 	SaveConversation(ctx context.Context, c thread.Conversation, retention time.Duration) error
 	AppendThreadMessage(ctx context.Context, clinicID string, m thread.Message, retention time.Duration) (bool, error)
 	MarkThreadMessage(ctx context.Context, clinicID string, m thread.Message) error
@@ -143,7 +143,9 @@ func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escal
 		if !found && !create {
 			return conv, nil
 		}
+		expired := ""
 		if !found {
+			expired = conv.ID // the contact's conversation that expired, if any
 			// Derived from the message, so a retry of it after a failed write creates
 			// the same conversation rather than a second one.
 			conv = thread.Conversation{ClinicID: c.ID, ID: newID(c.ID, in.MessageID), ContactKey: in.ContactKey,
@@ -175,7 +177,7 @@ func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escal
 		}
 		if !found {
 			conv.Revision = 0
-			err = s.Store.CreateConversation(ctx, conv, retention)
+			err = s.Store.CreateConversation(ctx, conv, retention, expired)
 		} else {
 			err = s.Store.SaveConversation(ctx, conv, retention)
 		}

@@ -470,7 +470,7 @@ func TestConversationRoutesRefuseOtherCredentialsAndStoreNothing(t *testing.T) {
 	}
 	bConv := thread.Conversation{ClinicID: b.ID, ID: "cnv_" + strings.Repeat("b", 32), ContactKey: "+15550100134",
 		State: thread.Open, Urgency: thread.Urgent, Reason: "emergency", LastMessageAt: time.Now().UTC()}
-	if err := w.stack.Store.CreateConversation(ctx, bConv, thread.DefaultRetention); err != nil {
+	if err := w.stack.Store.CreateConversation(ctx, bConv, thread.DefaultRetention, ""); err != nil {
 		t.Fatal(err)
 	}
 	// One of A's conversations to aim at.
