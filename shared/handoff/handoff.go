@@ -89,9 +89,6 @@ type Inbound struct {
 	Choice     string
 }
 
-// ErrBadID is returned for a conversation id that cannot exist.
-var ErrBadID = errors.New("handoff: not a conversation id")
-
 var idPattern = regexp.MustCompile(`^cnv_[0-9a-f]{32}$`)
 
 // ValidID reports whether id can name a conversation; callers check path ids with
@@ -135,13 +132,14 @@ func (s *Service) Received(ctx context.Context, c clinic.Clinic, in Inbound) (fo
 
 func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escalate func(*thread.Conversation), create bool) (thread.Conversation, error) {
 	retention := thread.Retention(c.ConversationRetentionDays)
+	appended := false // by an earlier attempt of this call, which then lost a race
 	for attempt := 1; ; attempt++ {
 		conv, found, err := s.Store.ConversationOfContact(ctx, c.ID, in.ContactKey)
 		if err != nil {
 			return conv, fmt.Errorf("handoff: %w", err)
 		}
 		if !found && !create {
-			return conv, nil
+			return thread.Conversation{}, nil
 		}
 		expired := ""
 		if !found {
@@ -157,6 +155,8 @@ func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escal
 		if err != nil {
 			return conv, fmt.Errorf("handoff: %w", err)
 		}
+		added = added || appended
+		appended = added
 		wasUrgent := conv.State == thread.Open && conv.Urgency == thread.Urgent
 		switch {
 		case !found || (added && (escalate != nil || conv.State == thread.Open)):

@@ -280,3 +280,40 @@ func (e *env) id(t *testing.T, key string) string {
 	}
 	return c.ID
 }
+
+// Messages from a new contact handled at the same moment (several inbound workers)
+// make one conversation that counts every one of them.
+func TestConcurrentHandOffsMakeOneConversation(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	key := "+15550100152"
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.svc.HandOff(ctx, demo, inbound(key, fmt.Sprintf("message %d", i), t0.Add(time.Duration(i)*time.Second)), "free_text", thread.Normal)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, found, err := e.store.ConversationOfContact(ctx, demo.ID, key)
+	if err != nil || !found {
+		t.Fatalf("%v %v", found, err)
+	}
+	msgs, _, err := e.store.ThreadMessages(ctx, demo.ID, c.ID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != n || c.Unread != n {
+		t.Fatalf("%d messages in the thread, unread %d; want %d and %d", len(msgs), c.Unread, n, n)
+	}
+}
