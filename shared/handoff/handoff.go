@@ -80,6 +80,7 @@ type Service struct {
 // Inbound is one message from a contact, as the inbox saw it.
 type Inbound struct {
 	ContactKey string
+	ReplyTo    string // where replies go; the contact key when empty
 	PatientIDs []string
 	GivenName  string // when one patient is on the number
 	MessageID  string // messagelog.ID of the wamid
@@ -168,6 +169,9 @@ func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escal
 			escalate(&conv)
 		}
 		conv.PatientIDs, conv.GivenName = in.PatientIDs, in.GivenName
+		if in.ReplyTo != "" {
+			conv.ReplyTo = in.ReplyTo
+		}
 		if !wasUrgent && conv.State == thread.Open && conv.Urgency == thread.Urgent && s.Alerter != nil {
 			// Before the save: a failed save retries the whole message, and a second
 			// alert is better than none.
@@ -253,7 +257,7 @@ func (s *Service) sendPending(ctx context.Context, c clinic.Clinic, conv thread.
 }
 
 func (s *Service) sendText(ctx context.Context, c clinic.Clinic, conv thread.Conversation, text string, record func(wamid string) error) (string, error) {
-	msg, err := whatsapp.TextMessage(conv.ContactKey, text)
+	msg, err := whatsapp.TextMessage(replyTo(conv), text)
 	if err != nil {
 		return "", err
 	}
@@ -283,6 +287,13 @@ func (s *Service) send(ctx context.Context, c clinic.Clinic, conv thread.Convers
 		s.log().Error("handoff reply not logged", "clinic_id", c.ID, "conversation_id", conv.ID, "error", err.Error())
 	}
 	return wamid, nil
+}
+
+func replyTo(c thread.Conversation) string {
+	if c.ReplyTo != "" {
+		return c.ReplyTo
+	}
+	return c.ContactKey
 }
 
 // Delivery moves a thread message to a status Meta reported (sent, delivered,
@@ -395,7 +406,7 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 			return m, fmt.Errorf("handoff: %w", err)
 		}
 	} else {
-		msg, err := reopenTemplate(conv.ContactKey, c)
+		msg, err := reopenTemplate(replyTo(conv), c)
 		if err != nil {
 			return m, fmt.Errorf("handoff: reopen template: %w", err)
 		}

@@ -36,7 +36,10 @@ func (g *graph) Send(_ context.Context, _ string, m whatsapp.Message) (string, e
 
 type alerts struct{ got []handoff.Alert }
 
-func (a *alerts) Alert(_ context.Context, al handoff.Alert) error { a.got = append(a.got, al); return nil }
+func (a *alerts) Alert(_ context.Context, al handoff.Alert) error {
+	a.got = append(a.got, al)
+	return nil
+}
 
 var t0 = time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC)
 

@@ -95,7 +95,10 @@ const MaxAuthorLen = 64
 type Conversation struct {
 	ClinicID   string
 	ID         string
-	ContactKey string   // never leaves Frontdesk: it is the phone number
+	ContactKey string // never leaves Frontdesk: it is the phone number
+	// ReplyTo is where WhatsApp replies go (the number, or the user id Meta gave
+	// a sender without one), as the contact's latest message came.
+	ReplyTo    string
 	PatientIDs []string // the clinic's patients on the contact's number
 	GivenName  string   // when exactly one patient is on the number
 	Reason     string   // of the latest hand-off
