@@ -67,6 +67,7 @@ type conversationItem struct {
 	ID            string       `dynamodbav:"conversationId"`
 	ContactKey    string       `dynamodbav:"contactKey"`
 	ReplyTo       string       `dynamodbav:"replyTo,omitempty"`
+	Language      string       `dynamodbav:"language,omitempty"`
 	PatientIDs    []string     `dynamodbav:"patientIds,omitempty"`
 	GivenName     string       `dynamodbav:"givenName,omitempty"`
 	Reason        string       `dynamodbav:"reason,omitempty"`
@@ -88,7 +89,7 @@ type conversationItem struct {
 
 func (it conversationItem) domain() thread.Conversation {
 	c := thread.Conversation{
-		ClinicID: it.ClinicID, ID: it.ID, ContactKey: it.ContactKey, ReplyTo: it.ReplyTo, PatientIDs: it.PatientIDs, GivenName: it.GivenName,
+		ClinicID: it.ClinicID, ID: it.ID, ContactKey: it.ContactKey, ReplyTo: it.ReplyTo, Language: it.Language, PatientIDs: it.PatientIDs, GivenName: it.GivenName,
 		Reason: it.Reason, Urgency: it.Urgency, State: it.State, OpenedAt: it.OpenedAt, ClosedAt: it.ClosedAt,
 		LastMessageAt: it.LastMessageAt, LastInboundAt: it.LastInboundAt, OptedOutAt: it.OptedOutAt, Unread: it.Unread,
 		Revision: it.Revision,
@@ -159,7 +160,7 @@ func (s *Store) GetConversation(ctx context.Context, clinicID, id string) (threa
 func (s *Store) conversationItem(c thread.Conversation, retention time.Duration) (map[string]types.AttributeValue, error) {
 	it := conversationItem{
 		PK: conversationPK(c.ClinicID, c.ID), SK: skConvHeader, InboxKey: inboxKey(c.ClinicID, c.State), InboxSort: inboxSort(c),
-		ClinicID: c.ClinicID, ID: c.ID, ContactKey: c.ContactKey, ReplyTo: c.ReplyTo, PatientIDs: c.PatientIDs, GivenName: c.GivenName,
+		ClinicID: c.ClinicID, ID: c.ID, ContactKey: c.ContactKey, ReplyTo: c.ReplyTo, Language: c.Language, PatientIDs: c.PatientIDs, GivenName: c.GivenName,
 		Reason: c.Reason, Urgency: c.Urgency, State: c.State, OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt,
 		LastMessageAt: c.LastMessageAt, LastInboundAt: c.LastInboundAt, OptedOutAt: c.OptedOutAt, Unread: c.Unread,
 		Revision: c.Revision + 1, ExpiresAt: c.LastMessageAt.Add(retention).Unix(),

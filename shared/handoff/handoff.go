@@ -81,6 +81,7 @@ type Service struct {
 type Inbound struct {
 	ContactKey string
 	ReplyTo    string // where replies go; the contact key when empty
+	Language   string // the contact's language (BCP 47); the clinic's default when empty
 	PatientIDs []string
 	GivenName  string // when one patient is on the number
 	MessageID  string // messagelog.ID of the wamid
@@ -171,6 +172,9 @@ func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escal
 		conv.PatientIDs, conv.GivenName = in.PatientIDs, in.GivenName
 		if in.ReplyTo != "" {
 			conv.ReplyTo = in.ReplyTo
+		}
+		if in.Language != "" {
+			conv.Language = in.Language
 		}
 		if !wasUrgent && conv.State == thread.Open && conv.Urgency == thread.Urgent && s.Alerter != nil {
 			// Before the save: a failed save retries the whole message, and a second
@@ -406,7 +410,7 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 			return m, fmt.Errorf("handoff: %w", err)
 		}
 	} else {
-		msg, err := reopenTemplate(replyTo(conv), c)
+		msg, err := reopenTemplate(replyTo(conv), conv.Language, c)
 		if err != nil {
 			return m, fmt.Errorf("handoff: reopen template: %w", err)
 		}
@@ -469,8 +473,8 @@ func (s *Service) standingOptOut(ctx context.Context, clinicID string, conv thre
 
 // reopenTemplate is the approved template that asks the patient to open the window;
 // its button names no appointment and carries the pending kind "staff_reply".
-func reopenTemplate(to string, c clinic.Clinic) (whatsapp.Message, error) {
-	t, err := reminder.TemplateNamed(reminder.TemplateReopen, c.DefaultLanguage, c.DefaultLanguage)
+func reopenTemplate(to, lang string, c clinic.Clinic) (whatsapp.Message, error) {
+	t, err := reminder.TemplateNamed(reminder.TemplateReopen, lang, c.DefaultLanguage)
 	if err != nil {
 		return whatsapp.Message{}, err
 	}

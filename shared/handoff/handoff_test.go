@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -318,5 +319,23 @@ func TestConcurrentHandOffsMakeOneConversation(t *testing.T) {
 	}
 	if len(msgs) != n || c.Unread != n {
 		t.Fatalf("%d messages in the thread, unread %d; want %d and %d", len(msgs), c.Unread, n, n)
+	}
+}
+
+// The reopen template goes out in the language the contact was answered in.
+func TestReopenTemplateInTheContactsLanguage(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	in := inbound("+15550100153", "¿Puedo llegar más tarde?", t0.Add(-30*time.Hour))
+	in.Language = "es-MX"
+	ref, err := e.svc.HandOff(ctx, demo, in, "free_text", thread.Normal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Reply(ctx, demo, "token:write", ref.ID, thread.Reply{Text: "Sí", Author: "Sam", Template: "reopen"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.graph.sent) != 1 || e.graph.sent[0].Template == nil || !strings.HasPrefix(e.graph.sent[0].Template.Language.Code, "es") {
+		t.Fatalf("sent %+v, want the reopen template in Spanish", e.graph.sent)
 	}
 }

@@ -85,7 +85,8 @@ type inbound struct {
 
 // threadInbound is the message as the conversation record keeps it.
 func (in *inbound) threadInbound() handoff.Inbound {
-	out := handoff.Inbound{ContactKey: in.contactKey, ReplyTo: in.phone, MessageID: messagelog.ID(in.m.ID), At: in.at, Type: in.m.Type}
+	out := handoff.Inbound{ContactKey: in.contactKey, ReplyTo: in.phone, MessageID: messagelog.ID(in.m.ID), At: in.at, Type: in.m.Type,
+		Language: in.lang(in.patientID)}
 	for _, p := range in.patients {
 		out.PatientIDs = append(out.PatientIDs, p.ID)
 	}

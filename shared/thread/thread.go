@@ -98,7 +98,9 @@ type Conversation struct {
 	ContactKey string // never leaves Frontdesk: it is the phone number
 	// ReplyTo is where WhatsApp replies go (the number, or the user id Meta gave
 	// a sender without one), as the contact's latest message came.
-	ReplyTo    string
+	ReplyTo string
+	// Language is the one the contact is answered in (BCP 47), for templates.
+	Language   string
 	PatientIDs []string // the clinic's patients on the contact's number
 	GivenName  string   // when exactly one patient is on the number
 	Reason     string   // of the latest hand-off
