@@ -10,7 +10,7 @@ GO ?= go
 # Raise it locally for longer runs (e.g. FUZZTIME=2000000x, or FUZZTIME=60s by hand).
 FUZZTIME ?= 100000x
 
-.PHONY: help deps build dev test vet unit synth fuzz clean openapi-spec bench
+.PHONY: help deps build dev test vet unit synth fuzz clean openapi-spec bench chromium
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -51,7 +51,16 @@ synth: deps ## synthesize the CDK app offline (cdk-nag errors fail it) and lint 
 	npx cdk synth -q --no-notices
 	./scripts/cfnlint.sh
 
-test: deps openapi-spec vet unit synth fuzz ## run every test: vet, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
+# The console's browser tests drive Debian's chromium; install it where apt-get can,
+# otherwise stop with one line naming the package.
+chromium: ## make sure Chromium is installed (the console's browser tests)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	{ if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium for the console's browser tests"; \
+		apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	  else echo "make test needs Chromium: install the package chromium (apt-get install chromium)"; exit 1; fi; }
+
+test: deps openapi-spec chromium vet unit synth fuzz ## run every test: vet, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
 
 bench: ## reminder throughput, sweep scaling, per-handler cost and conversation latency (slow; not part of make test)
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput

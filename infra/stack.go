@@ -64,6 +64,7 @@ type Frontdesk struct {
 	Functions    map[string]*Function
 	SenderESM    awslambda.EventSourceMapping
 	API          *API
+	Console      *ConsoleAuth
 	Obs          *Observability
 	// ConversationAlerts receives urgent conversations (no patient data); each
 	// clinic's on-call subscription filters on the clinicId message attribute.
@@ -125,6 +126,7 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	f.connectQueues()
 	f.scheduleSweep()
 	f.API = newAPI(stack, st, f.Keys, f.Functions[FnEHRAPI].Fn, f.Functions[FnWhatsAppWebhook].Fn)
+	f.Console = f.newConsoleAuth(consoleClinics(contextString(stack, CtxConsoleClinics)), contextString(stack, CtxConsoleDomainPrefix))
 	f.Obs = newObservability(stack, f)
 	addSuppressions(f)
 
@@ -134,6 +136,12 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	awscdk.NewCfnOutput(stack, jsii.String("WhatsAppWebhookUrl"), &awscdk.CfnOutputProps{
 		Value:       jsii.String(*f.API.Rest.Url() + "webhooks/whatsapp"),
 		Description: jsii.String("Callback URL to register with Meta"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{
+		Value: awscdk.Fn_Join(jsii.String(""), &[]*string{f.consoleBaseURL(), jsii.String("/console/")}), Description: jsii.String("Front-desk console"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("StaffUserPoolId"), &awscdk.CfnOutputProps{
+		Value: f.Console.Pool.UserPoolId(), Description: jsii.String("Cognito user pool of clinic staff (add users and clinic:<id> groups here)"),
 	})
 	for name, s := range map[string]awssecretsmanager.Secret{
 		"AccessTokenSecret": f.Secrets.AccessToken, "AppSecretSecret": f.Secrets.AppSecret, "VerifyTokenSecret": f.Secrets.VerifyToken,
@@ -200,6 +208,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
+				a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotStart)
+				a.WriteTable(t[dynamo.TableMetrics], k.Data)
 				a.ReadClinicSecrets(st, k.Secrets)
 				// Staff replies: the conversation record, its audit trail, the message
 				// log for their statuses, and the Graph API token to send them.
@@ -224,7 +234,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			Timeout: 50 * time.Second, MemoryMB: 256, Reserved: 1, AsyncDLQ: f.SweepDLQ,
 			Env: env(tablePrefix, platform.EnvOutboundQueueURL, outURL)},
 			func(a *Access) {
-				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue)
+				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue, dynamo.IndexNextAttempt)
 				a.SendTo(q[queue.Outbound].Queue, k.Messaging)
 			}},
 		{FunctionSpec{Name: FnSender, Description: "Sends reminders through the WhatsApp Cloud API",
@@ -240,6 +250,7 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				a.WriteTable(t[dynamo.TableMessages], k.Data)
 				a.ReadTable(t[dynamo.TableClinics], k.Data)
 				a.ConsumeFrom(q[queue.Outbound].Queue, k.Messaging)
+				a.SendTo(q[queue.Outbound].Queue, k.Messaging) // deferred jobs are requeued
 				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			}},
@@ -257,8 +268,10 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 				a.WriteTable(t[dynamo.TableMessages], k.Data)
-				a.ReadTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
+				// Writes: template states Meta reports (TEMPLATE# items).
+				a.WriteTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
 				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
+				a.WriteTable(t[dynamo.TableMetrics], k.Data)
 				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			}},

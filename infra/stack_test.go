@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -644,7 +645,7 @@ func TestAPIStage(t *testing.T) {
 			}
 			paths[m.P["HttpMethod"].(string)+" "+pathOf(refID(m.P["ResourceId"]))] = m.ID
 		}
-		for _, want := range []string{"ANY /v1/{proxy+}", "GET /healthz", "GET /openapi.yaml", "GET /webhooks/whatsapp", "POST /webhooks/whatsapp"} {
+		for _, want := range []string{"ANY /v1/{proxy+}", "GET /healthz", "GET /openapi.yaml", "GET /webhooks/whatsapp", "POST /webhooks/whatsapp", "ANY /console", "ANY /console/{proxy+}"} {
 			if _, ok := paths[want]; !ok {
 				t.Errorf("route %s missing (have %v)", want, paths)
 			}
@@ -734,13 +735,14 @@ func TestNoWildcardActions(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	type grants struct{ read, write, send, consume, secrets []string }
 	want := map[string]grants{
-		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "patients"},
+		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
 			secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
-			send: []string{"ehr-outbox"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
-		FnInbound: {read: []string{"clinics"}, write: []string{"appointments", "conversations", "idempotency", "messages", "patients"},
+			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
+		// clinics: template states Meta reports (TEMPLATE# items).
+		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "conversations", "idempotency", "messages", "metrics", "patients"},
 			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}
@@ -858,7 +860,8 @@ func TestSenderHaltsOnlyItsOwnMapping(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
-		FnEHRAPI: {EnvAPIStageName, platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion},
+		FnEHRAPI: {EnvAPIStageName, platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
+			app.EnvConsoleBaseURL, app.EnvConsoleIssuer, app.EnvConsoleClientID, app.EnvConsoleLogoutURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
 		FnReminderSweep: {platform.EnvOutboundQueueURL},
@@ -928,7 +931,7 @@ func TestDashboardCoversTheSignals(t *testing.T) {
 		}
 		body := fmt.Sprint(d[0].P["DashboardBody"])
 		for _, want := range []string{"/webhooks/whatsapp", MetricSendsByStatus, MetricReplies, MetricSweepLag,
-			"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"} {
+			"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", MetricClinicCounts, `"Counter","noShows"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("dashboard lacks %s", want)
 			}

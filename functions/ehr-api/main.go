@@ -26,9 +26,10 @@ func main() {
 func newHandler(a *app.App) http.Handler {
 	stage := a.Env.Optional("API_STAGE_NAME", "")
 	conversations := a.Conversations(a.WhatsAppClient())
+	cons := a.Console()
 	a.Ready()
 	api := &httpapi.EHRAPI{
-		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log},
+		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics()},
 		Clinics:     a.Store,
 		Idempotency: a.Store,
 		Secrets:     a.Secrets,
@@ -36,7 +37,15 @@ func newHandler(a *app.App) http.Handler {
 		Clock:       a.Clock,
 		Log:         a.Log,
 		Once:        a.Store,
+		Metrics:     a.Store,
 	}
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: conversations}
-	return httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
+	router := httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
+	if cons == nil {
+		return router
+	}
+	if err := cons.New(); err != nil {
+		a.Fatal("console configuration", err)
+	}
+	return httpapi.StripStage(stage, cons.Mount(router))
 }

@@ -215,6 +215,8 @@ var envelopeTypes = map[string]func(testing.TB, string){
 	"apigw-put-appointment.json":    apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-get-appointment.json":    apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-list-conversations.json": apptest.RoundTrip[events.APIGatewayProxyRequest],
+	"apigw-put-slot.json":           apptest.RoundTrip[events.APIGatewayProxyRequest],
+	"apigw-get-slots.json":          apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-webhook-verify.json":     apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-webhook-message.json":    apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"eventbridge-sweep.json":        apptest.RoundTrip[events.CloudWatchEvent],

@@ -26,5 +26,5 @@ func newService(a *app.App) *inbox.Service {
 	graph := a.WhatsAppClient()
 	conversations := a.Conversations(graph)
 	a.Ready()
-	return &inbox.Service{Store: a.Store, Events: events, Messenger: graph, Conversations: conversations, Clock: a.Clock, Log: a.Log}
+	return &inbox.Service{Store: a.Store, Events: events, Messenger: graph, Conversations: conversations, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics()}
 }

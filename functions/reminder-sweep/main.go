@@ -29,9 +29,11 @@ func newSweeper(a *app.App) *outreach.Sweeper {
 	if err := a.Env.Err(); err != nil {
 		a.Fatal("reminder-sweep: configuration", err)
 	}
+	outbox := queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)}
 	return &outreach.Sweeper{
 		Store:     a.Store,
-		Outbox:    queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)},
+		Outbox:    outbox,
+		Reaper:    &outreach.Reaper{Store: a.Store, Outbox: outbox, Clock: a.Clock, Logger: a.Log},
 		Clock:     a.Clock,
 		Logger:    a.Log,
 		BatchSize: outreach.DefaultSweepBatch,

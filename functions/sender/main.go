@@ -17,6 +17,7 @@ import (
 var (
 	_ outreach.EventPublisher = queue.EventOutbox{}
 	_ outreach.Delayer        = (*queue.Visibility)(nil)
+	_ outreach.Requeuer       = queue.ReminderOutbox{}
 	_ outreach.Halter         = esmHalter{}
 )
 
@@ -42,6 +43,7 @@ func newSender(a *app.App) *outreach.Sender {
 		Store:             a.Store,
 		Messenger:         graph,
 		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(a.SQS, outboxURL)},
+		Requeue:           queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)},
 		Visibility:        queue.NewVisibility(a.SQS, outboundURL),
 		Halter:            esmHalter{client: lambdasvc.NewFromConfig(a.AWS), function: function, log: a.Log},
 		Clock:             a.Clock,
@@ -49,5 +51,7 @@ func newSender(a *app.App) *outreach.Sender {
 		MessagesPerSecond: float64(mps),
 		Concurrency:       concurrency,
 		MaxReceiveCount:   outbound.MaxReceiveCount,
+		Templates:         a.Store,
+		Identity:          a.Store,
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
@@ -518,7 +519,7 @@ func newCostRig(ctx context.Context) (*costRig, error) {
 	secrets := &platform.Secrets{Lookup: func(name string) (string, bool) { return r.ehrSecret, name == secretName }}
 	ehrLog := logger(fnEHRAPI)
 	r.ehrAPI = httpapi.NewRouter(&httpapi.EHRAPI{
-		Intake: &intake.Service{Store: r.store, Clock: clock, Log: ehrLog}, Clinics: r.store, Idempotency: r.store,
+		Intake: &intake.Service{Store: r.store, Clock: clock, Log: ehrLog, Metrics: app.NewMetrics(r.store, ehrLog, clock)}, Clinics: r.store, Idempotency: r.store,
 		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: ehrLog,
 	}, nil, ehrLog, clock, "")
 	hookLog := logger(fnWebhook)
@@ -550,7 +551,9 @@ func newCostRig(ctx context.Context) (*costRig, error) {
 		Halter: outreach.HaltFunc(func(context.Context, string) error { return nil }), Clock: clock, Logger: logger(fnSender),
 		MessagesPerSecond: 1e6, Concurrency: 1, PairGap: time.Millisecond, MaxReceiveCount: outbound.MaxReceiveCount,
 	}
-	r.inbound = &inbox.Service{Store: r.store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: logger(fnInbound)}
+	inLog := logger(fnInbound)
+	r.inbound = &inbox.Service{Store: r.store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: inLog,
+		Metrics: app.NewMetrics(r.store, inLog, clock)}
 	logger(fnNotifier) // nothing on the happy path reaches it; the report checks its queue stayed empty
 	return r, nil
 }

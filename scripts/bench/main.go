@@ -6,6 +6,7 @@
 //	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
 //	go run ./scripts/localstack -- go run ./scripts/bench -case cost
 //	go run ./scripts/bench -case conversation
+//	go run ./scripts/bench -case outage          # against a running `make dev`
 //
 // throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
 // instances against the Graph API stand-in enforcing 80 messages/s for one number.
@@ -13,7 +14,10 @@
 // future appointments on DynamoDB Local; the sparse due index keeps the ratio flat.
 // cost: 300 reminders through every function's handler (EHR PUT, sweep, send, status
 // webhooks, inbound), measuring durations, DynamoDB and SQS requests and log bytes,
-// priced per 1,000 reminders as a Markdown table for the README (issue 6).
+// priced per 1,000 reminders as a Markdown table for the README.
+// outage: the outage drill in real time against `make dev`: visits of the demo
+// clinic booked while the Graph API stand-in fails every send for -outage (10 min),
+// then healed; reports how each reminder ended and how long recovery took.
 // conversation: through its own dev stack, the median time from a patient's message
 // to the API listing it, and from a staff reply to the Graph API call.
 package main
@@ -35,7 +39,7 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, sweep, cost or conversation")
+	which := flag.String("case", "", "throughput, sweep, cost, outage or conversation")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
@@ -45,6 +49,9 @@ func main() {
 	runs := flag.Int("runs", 3, "sweep: sweeps per size; cost: runs per step (the median is reported)")
 	costReminders := flag.Int("cost-reminders", 300, "cost: reminders through the path (a multiple of 10 x -runs)")
 	conversations := flag.Int("conversations", 30, "conversation: messages and replies to time")
+	outageReminders := flag.Int("outage-reminders", 100, "outage: visits to book")
+	outage := flag.Duration("outage", 10*time.Minute, "outage: how long every send fails")
+	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -56,10 +63,12 @@ func main() {
 		err = benchSweep(ctx, *due, *small, *large, *runs)
 	case "cost":
 		err = benchCost(ctx, *costReminders, *runs)
+	case "outage":
+		err = benchOutage(ctx, *outageReminders, *outage, *callbackAddr)
 	case "conversation":
 		err = benchConversation(ctx, *conversations)
 	default:
-		err = fmt.Errorf("-case must be throughput, sweep, cost or conversation")
+		err = fmt.Errorf("-case must be throughput, sweep, cost, outage or conversation")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

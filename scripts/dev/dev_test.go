@@ -159,7 +159,7 @@ func startDev(t *testing.T, bin, root string, port, graphPort int, env ...string
 	d := &dev{port: port, out: &localtest.LogBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(bin)
 	d.cmd.Dir = root
-	d.cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort))
+	d.cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort), "OIDC_PORT="+strconv.Itoa(freePort(t)))
 	d.cmd.Env = append(d.cmd.Env, env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.started = time.Now()

@@ -72,7 +72,7 @@ func run(offline, keep bool) error {
 	}
 	defer stopSpec()
 	port, graphPort := freePort(), freePort()
-	env := append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort),
+	env := append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort), "OIDC_PORT="+strconv.Itoa(freePort()),
 		whatsappspec.EnvSpecURL+"="+specURL, whatsappspec.EnvSpec+"=")
 	env = withoutVar(env, whatsappspec.EnvSpec) // as on a laptop: nothing points at a spec
 

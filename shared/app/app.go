@@ -18,6 +18,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/topic"
@@ -132,4 +133,19 @@ func (a *App) Ready() {
 func (a *App) Fatal(msg string, err error) {
 	a.Log.Error(msg, "error", err)
 	os.Exit(1)
+}
+
+// Metrics is the recorder of the clinics' numbers: the per-clinic aggregate in
+// DynamoDB, and the dashboard's totals as EMF metrics.
+func (a *App) Metrics() *metrics.Recorder {
+	return NewMetrics(a.Store, a.Log, a.Clock)
+}
+
+// NewMetrics builds the recorder over store; the dev runner and tests use it.
+func NewMetrics(store metrics.Store, log *slog.Logger, clock platform.Clock) *metrics.Recorder {
+	return &metrics.Recorder{Store: store, Emit: func(ctx context.Context, counter string, n int64) {
+		if metrics.OnDashboard(counter) {
+			platform.Metric(ctx, log, clock, platform.MetricClinicCounts, float64(n), "Count", platform.DimCounter, counter)
+		}
+	}}
 }

@@ -85,6 +85,13 @@ type Appointment struct {
 	Location     Location
 	Practitioner Practitioner
 	PatientID    string
+	// VisitType is the EHR's code for the kind of visit (FHIR serviceType or
+	// appointmentType); a slot that names a visit type suits only appointments of it.
+	VisitType string
+	// Waitlist is true while the patient wants an earlier time: a matching slot that
+	// becomes free may be offered to them. (Not FHIR's "waitlist" status, which is an
+	// appointment that has no time yet.)
+	Waitlist bool
 	// Version orders EHR events: an explicit monotonic version, or lastUpdated in
 	// Unix milliseconds. An event with a lower version than stored is stale.
 	Version int64

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -23,18 +24,22 @@ type Hours struct {
 
 // Clinic is one tenant.
 type Clinic struct {
-	ID              string              `json:"id"`
-	Name            string              `json:"name"`
-	TimeZone        string              `json:"timeZone"` // IANA
-	Country         string              `json:"country"`  // ISO 3166-1 alpha-2, for national phone numbers
-	PhoneNumberID   string              `json:"phoneNumberId"`
-	WABAID          string              `json:"wabaId"`
-	DefaultLanguage string              `json:"defaultLanguage"` // BCP 47
-	QuietHours      reminder.QuietHours `json:"quietHours"`
-	Hours           Hours               `json:"hours"`
-	ReminderPolicy  reminder.Policy     `json:"reminderPolicy"`
-	EmergencyNumber string              `json:"emergencyNumber"`
-	CallbackURL     string              `json:"callbackUrl,omitempty"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	TimeZone      string `json:"timeZone"` // IANA
+	Country       string `json:"country"`  // ISO 3166-1 alpha-2, for national phone numbers
+	PhoneNumberID string `json:"phoneNumberId"`
+	WABAID        string `json:"wabaId"`
+	// BusinessPortfolioID is the Meta business portfolio that owns the WABA. A
+	// WhatsApp user's business-scoped user id (BSUID) is only valid inside one
+	// portfolio, so stored BSUIDs carry it and are used only while it matches.
+	BusinessPortfolioID string              `json:"businessPortfolioId,omitempty"`
+	DefaultLanguage     string              `json:"defaultLanguage"` // BCP 47
+	QuietHours          reminder.QuietHours `json:"quietHours"`
+	Hours               Hours               `json:"hours"`
+	ReminderPolicy      reminder.Policy     `json:"reminderPolicy"`
+	EmergencyNumber     string              `json:"emergencyNumber"`
+	CallbackURL         string              `json:"callbackUrl,omitempty"`
 	// WebhookSecretRef names where the clinic's Standard Webhooks "whsec_" secret lives:
 	// a Secrets Manager ARN, or "env:NAME" for local development. It signs both
 	// directions: the EHR's requests to Frontdesk and Frontdesk's callbacks.
@@ -53,6 +58,20 @@ type Clinic struct {
 	// ConversationRetentionDays is how long conversation threads (message text) are
 	// kept; 0 means the default of 90 days.
 	ConversationRetentionDays int `json:"conversationRetentionDays,omitempty"`
+	// RateCard prices the clinic's WhatsApp messages in its metrics; nil uses
+	// metrics.DefaultRateCard.
+	RateCard *metrics.RateCard `json:"rateCard,omitempty"`
+}
+
+// PortfolioScope names the scope the clinic's BSUIDs belong to: its business
+// portfolio, or its WABA while the portfolio is not configured (a WABA belongs to
+// one portfolio, so this never joins two portfolios; it only stops recognising
+// BSUIDs stored under the WABA once the portfolio is set).
+func (c Clinic) PortfolioScope() string {
+	if c.BusinessPortfolioID != "" {
+		return "portfolio:" + c.BusinessPortfolioID
+	}
+	return "waba:" + c.WABAID
 }
 
 // ValidID reports whether id can be a clinic id. The API checks path ids with it
@@ -101,6 +120,9 @@ func (c Clinic) Validate() error {
 	if !digits.MatchString(c.WABAID) {
 		bad("wabaId %q must be the WhatsApp Business Account id (digits)", c.WABAID)
 	}
+	if c.BusinessPortfolioID != "" && !digits.MatchString(c.BusinessPortfolioID) {
+		bad("businessPortfolioId %q must be the Meta business portfolio id (digits)", c.BusinessPortfolioID)
+	}
 	if c.DefaultLanguage == "" {
 		bad("defaultLanguage is required")
 	}
@@ -130,6 +152,11 @@ func (c Clinic) Validate() error {
 	}
 	if c.ConversationRetentionDays < 0 || c.ConversationRetentionDays > 3650 {
 		bad("conversationRetentionDays %d must be 1-3650 days, or absent for the default of 90", c.ConversationRetentionDays)
+	}
+	if c.RateCard != nil {
+		if err := c.RateCard.Validate(); err != nil {
+			bad("%v", err)
+		}
 	}
 	if c.WriteTokenHash != "" && strings.EqualFold(c.WriteTokenHash, c.APITokenHash) {
 		bad("writeTokenHash must differ from apiTokenHash: one token for both scopes is no scope")

@@ -29,6 +29,8 @@ type appointmentItem struct {
 	Practitioner appointment.Practitioner `dynamodbav:"practitioner"`
 	PatientID    string                   `dynamodbav:"patientId"`
 	PatientKey   string                   `dynamodbav:"patientKey"`
+	VisitType    string                   `dynamodbav:"visitType,omitempty"`
+	Waitlist     bool                     `dynamodbav:"waitlist,omitempty"`
 	Version      int64                    `dynamodbav:"version"`
 	OrderingKey  string                   `dynamodbav:"orderingKey,omitempty"`
 	Response     appointment.Response     `dynamodbav:"response,omitempty"`
@@ -43,7 +45,7 @@ func toAppointmentItem(a appointment.Appointment) appointmentItem {
 		PK: appointmentPK(a.ClinicID, a.ID), SK: skAppointment,
 		ClinicID: a.ClinicID, ID: a.ID, Status: a.Status, Start: formatSortable(a.Start), DurationNs: int64(a.Duration),
 		Location: a.Location, Practitioner: a.Practitioner, PatientID: a.PatientID,
-		PatientKey: a.ClinicID + "#" + a.PatientID, Version: a.Version, OrderingKey: a.OrderingKey, Response: a.Response,
+		PatientKey: a.ClinicID + "#" + a.PatientID, VisitType: a.VisitType, Waitlist: a.Waitlist, Version: a.Version, OrderingKey: a.OrderingKey, Response: a.Response,
 		RespondedAt: a.RespondedAt, Revision: a.Revision, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
@@ -55,7 +57,7 @@ func (it appointmentItem) domain() (appointment.Appointment, error) {
 	}
 	return appointment.Appointment{
 		ClinicID: it.ClinicID, ID: it.ID, Status: it.Status, Start: start, Duration: time.Duration(it.DurationNs),
-		Location: it.Location, Practitioner: it.Practitioner, PatientID: it.PatientID, Version: it.Version, OrderingKey: it.OrderingKey,
+		Location: it.Location, Practitioner: it.Practitioner, PatientID: it.PatientID, VisitType: it.VisitType, Waitlist: it.Waitlist, Version: it.Version, OrderingKey: it.OrderingKey,
 		Response: it.Response, RespondedAt: it.RespondedAt, Revision: it.Revision,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}, nil
@@ -81,7 +83,7 @@ func (s *Store) SaveAppointment(ctx context.Context, a appointment.Appointment, 
 	if a.ClinicID == "" || a.ID == "" {
 		return fmt.Errorf("dynamo: %s: clinic and appointment id are required", op)
 	}
-	if len(reminders)+1 > maxTransactItems {
+	if len(reminders)+2 > maxTransactItems { // the appointment, its clinic-day index entry, the reminders
 		return fmt.Errorf("dynamo: %s: %d reminders exceed one transaction", op, len(reminders))
 	}
 	now := s.now()
@@ -104,6 +106,11 @@ func (s *Store) SaveAppointment(ctx context.Context, a appointment.Appointment, 
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
 	items := []types.TransactWriteItem{put}
+	day, err := marshal(toDayIndexItem(stored))
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: day index: %w", op, err)
+	}
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.names.Appointments), Item: day}})
 	pk := appointmentPK(a.ClinicID, a.ID)
 	for _, w := range reminders {
 		r := w.Reminder

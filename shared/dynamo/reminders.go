@@ -25,11 +25,15 @@ const (
 	attrReason     = "reason"
 	attrErrorCode  = "errorCode"
 	attrWAMID      = "wamid"
+	attrReaps      = "reaps"
 )
 
 // reminderItem is a reminder row. Due always holds the due time; DueShard and DueAt
 // (unix seconds) exist only while the reminder is scheduled, which is what makes the
 // "due" index sparse: a sweep reads only reminders still waiting to be enqueued.
+// Likewise AttemptShard and NextAttemptAt (unix seconds) exist only while it is
+// queued or sending: the "next-attempt" index lists exactly the reminders a sender
+// owes an attempt, so the reaper finds lost jobs without a scan.
 type reminderItem struct {
 	PK            string         `dynamodbav:"pk"`
 	SK            string         `dynamodbav:"sk"`
@@ -48,6 +52,9 @@ type reminderItem struct {
 	DueAt         int64          `dynamodbav:"dueAt,omitempty"`
 	LeaseUntil    int64          `dynamodbav:"leaseUntil,omitempty"` // unix ns
 	Attempts      int            `dynamodbav:"attempts,omitempty"`
+	AttemptShard  string         `dynamodbav:"attemptShard,omitempty"`
+	NextAttemptAt int64          `dynamodbav:"nextAttemptAt,omitempty"`
+	Reaps         int            `dynamodbav:"reaps,omitempty"`
 }
 
 // dueIndexSeconds rounds up so a reminder is never listed before its due time.
@@ -68,6 +75,14 @@ func (s *Store) toReminderItem(pk string, r reminder.Reminder) reminderItem {
 	if r.State == reminder.StateScheduled {
 		it.DueShard, it.DueAt = s.shardOf(pk), dueIndexSeconds(r.DueAt)
 	}
+	if r.State == reminder.StateQueued || r.State == reminder.StateSending {
+		next := r.NextAttemptAt
+		if next.IsZero() {
+			next = s.now()
+		}
+		it.AttemptShard, it.NextAttemptAt = s.shardOf(pk), dueIndexSeconds(next)
+		it.Attempts, it.Reaps = r.Attempts, r.Reaps
+	}
 	return it
 }
 
@@ -76,11 +91,15 @@ func decodeReminder(av map[string]types.AttributeValue) (reminder.Reminder, erro
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 		return reminder.Reminder{}, fmt.Errorf("decode reminder: %w", err)
 	}
-	return reminder.Reminder{
+	r := reminder.Reminder{
 		ClinicID: it.ClinicID, AppointmentID: it.AppointmentID, Kind: it.Kind, DueAt: it.Due, NotAfter: it.NotAfter,
 		State: it.State, Reason: it.Reason, ErrorCode: it.ErrorCode, WAMID: it.WAMID, Generation: it.Generation,
-		UpdatedAt: it.UpdatedAt,
-	}, nil
+		UpdatedAt: it.UpdatedAt, Attempts: it.Attempts, Reaps: it.Reaps,
+	}
+	if it.NextAttemptAt != 0 {
+		r.NextAttemptAt = time.Unix(it.NextAttemptAt, 0).UTC()
+	}
+	return r, nil
 }
 
 func reminderOp(verb string, clinicID, appointmentID string, kind reminder.Kind) string {
@@ -170,8 +189,12 @@ func (s *Store) MarkQueued(ctx context.Context, r reminder.Reminder) error {
 	pk, sk := s.reminderKey(r)
 	cond := expression.Name(attrState).Equal(expression.Value(reminder.StateScheduled)).
 		And(expression.Name(attrGeneration).Equal(expression.Value(r.Generation)))
+	// Expected on the queue at once: if the enqueue never happens (the sweep died
+	// between this write and the enqueue) the reaper finds it a few minutes later.
 	upd := expression.Set(expression.Name(attrState), expression.Value(reminder.StateQueued)).
 		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
+		Set(expression.Name(AttrAttemptShard), expression.Value(s.shardOf(pk))).
+		Set(expression.Name(AttrNextAttemptAt), expression.Value(dueIndexSeconds(s.now()))).
 		Remove(expression.Name(AttrDueShard)).Remove(expression.Name(AttrDueAt))
 	return wrap(reminderOp("mark queued", r.ClinicID, r.AppointmentID, r.Kind),
 		s.update(ctx, s.names.Appointments, pk, sk, upd, &cond))
@@ -186,7 +209,8 @@ func (s *Store) UnmarkQueued(ctx context.Context, r reminder.Reminder) error {
 	upd := expression.Set(expression.Name(attrState), expression.Value(reminder.StateScheduled)).
 		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
 		Set(expression.Name(AttrDueShard), expression.Value(s.shardOf(pk))).
-		Set(expression.Name(AttrDueAt), expression.Value(dueIndexSeconds(r.DueAt)))
+		Set(expression.Name(AttrDueAt), expression.Value(dueIndexSeconds(r.DueAt))).
+		Remove(expression.Name(AttrAttemptShard)).Remove(expression.Name(AttrNextAttemptAt))
 	return wrap(reminderOp("unmark queued", r.ClinicID, r.AppointmentID, r.Kind),
 		s.update(ctx, s.names.Appointments, pk, sk, upd, &cond))
 }
@@ -219,28 +243,187 @@ func (s *Store) ClaimSend(ctx context.Context, r reminder.Reminder, leaseUntil t
 		state.Equal(expression.Value(reminder.StateQueued)).Or(
 			state.Equal(expression.Value(reminder.StateSending)).
 				And(expression.Name(attrLeaseUntil).LessThan(expression.Value(unixNanos(s.now()))))))
+	// The lease's end is when the reaper may look: a sender that died holding the
+	// claim leaves the reminder listed, due once the lease has run out.
 	upd := expression.Set(state, expression.Value(reminder.StateSending)).
 		Set(expression.Name(attrLeaseUntil), expression.Value(unixNanos(leaseUntil))).
-		Set(expression.Name(attrUpdatedAt), expression.Value(s.now()))
+		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
+		Set(expression.Name(AttrAttemptShard), expression.Value(s.shardOf(pk))).
+		Set(expression.Name(AttrNextAttemptAt), expression.Value(dueIndexSeconds(leaseUntil))).
+		Remove(expression.Name(attrReaps))
 	return wrap(reminderOp("claim send", r.ClinicID, r.AppointmentID, r.Kind),
 		s.update(ctx, s.names.Appointments, pk, sk, upd, &cond))
 }
 
-// ReleaseSend gives a claimed reminder back (a retryable send failure): it returns
-// to queued, its lease is dropped and its attempt count grows.
+// ReleaseSend gives a claimed reminder back after a retryable send failure: it
+// returns to queued, its lease is dropped, its attempt count grows and its next
+// attempt is due now.
 func (s *Store) ReleaseSend(ctx context.Context, r reminder.Reminder, reason string, code int) error {
+	return s.DeferSend(ctx, r, Deferral{Reason: reason, ErrorCode: code, Failed: true, Until: s.now()})
+}
+
+// Deferral says why and until when a claimed reminder waits.
+type Deferral struct {
+	Reason    string
+	ErrorCode int
+	// Failed counts the wait as a failed attempt (an outage, throttling), which
+	// lengthens the next backoff; quiet hours and pacing are not failures.
+	Failed bool
+	// Until is the reminder's next attempt time.
+	Until time.Time
+}
+
+// DeferSend gives a claimed reminder back until d.Until: it returns to queued with
+// its lease dropped and its next attempt time set, so the reaper leaves it alone
+// until then.
+func (s *Store) DeferSend(ctx context.Context, r reminder.Reminder, d Deferral) error {
 	pk, sk := s.reminderKey(r)
 	cond := expression.Name(attrState).Equal(expression.Value(reminder.StateSending)).
 		And(expression.Name(attrGeneration).Equal(expression.Value(r.Generation)))
-	attempts := expression.Name(attrAttempts)
 	upd := expression.Set(expression.Name(attrState), expression.Value(reminder.StateQueued)).
-		Set(attempts, expression.Plus(expression.IfNotExists(attempts, expression.Value(0)), expression.Value(1))).
 		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
+		Set(expression.Name(AttrAttemptShard), expression.Value(s.shardOf(pk))).
+		Set(expression.Name(AttrNextAttemptAt), expression.Value(dueIndexSeconds(d.Until))).
 		Remove(expression.Name(attrLeaseUntil))
-	upd = setOrRemove(upd, attrReason, reason, reason != "")
-	upd = setOrRemove(upd, attrErrorCode, code, code != 0)
-	return wrap(reminderOp("release send", r.ClinicID, r.AppointmentID, r.Kind),
+	if d.Failed {
+		attempts := expression.Name(attrAttempts)
+		upd = upd.Set(attempts, expression.Plus(expression.IfNotExists(attempts, expression.Value(0)), expression.Value(1)))
+	}
+	upd = setOrRemove(upd, attrReason, d.Reason, d.Reason != "")
+	upd = setOrRemove(upd, attrErrorCode, d.ErrorCode, d.ErrorCode != 0)
+	return wrap(reminderOp("defer send", r.ClinicID, r.AppointmentID, r.Kind),
 		s.update(ctx, s.names.Appointments, pk, sk, upd, &cond))
+}
+
+// StalledReminders lists queued or sending reminders of one shard whose next
+// attempt time is at or before before, oldest first: their job was lost (a sweep
+// that died before enqueueing, a sender that died holding a claim, a message past
+// the queue's retention). A non-nil cursor means there may be more.
+func (s *Store) StalledReminders(ctx context.Context, shard int, before time.Time, limit int, startAfter *AttemptCursor) ([]reminder.Reminder, *AttemptCursor, error) {
+	op := fmt.Sprintf("stalled reminders shard %d", shard)
+	if shard < 0 || shard >= s.shards {
+		return nil, nil, fmt.Errorf("dynamo: %s: shard out of range 0..%d", op, s.shards-1)
+	}
+	in, err := keyQuery(s.names.Appointments, IndexNextAttempt,
+		expression.Key(AttrAttemptShard).Equal(expression.Value(fmt.Sprintf("%02d", shard))).
+			And(expression.Key(AttrNextAttemptAt).LessThanEqual(expression.Value(before.Unix()))), false)
+	if err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	in.ScanIndexForward = aws.Bool(true)
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(limit))
+	}
+	if startAfter != nil {
+		in.ExclusiveStartKey = startAfter.key()
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	rs := make([]reminder.Reminder, 0, len(out.Items))
+	for _, av := range out.Items {
+		r, err := decodeReminder(av)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dynamo: %s: %w", op, err)
+		}
+		rs = append(rs, r)
+	}
+	var cur *AttemptCursor
+	if len(out.LastEvaluatedKey) > 0 {
+		var c AttemptCursor
+		if err := attributevalue.UnmarshalMap(out.LastEvaluatedKey, &c); err != nil {
+			return nil, nil, fmt.Errorf("dynamo: %s: cursor: %w", op, err)
+		}
+		cur = &c
+	}
+	return rs, cur, nil
+}
+
+// AttemptCursor continues a StalledReminders listing.
+type AttemptCursor struct {
+	PK            string `dynamodbav:"pk"`
+	SK            string `dynamodbav:"sk"`
+	AttemptShard  string `dynamodbav:"attemptShard"`
+	NextAttemptAt int64  `dynamodbav:"nextAttemptAt"`
+}
+
+func (c *AttemptCursor) key() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: c.PK}, AttrSK: &types.AttributeValueMemberS{Value: c.SK},
+		AttrAttemptShard:  &types.AttributeValueMemberS{Value: c.AttemptShard},
+		AttrNextAttemptAt: &types.AttributeValueMemberN{Value: strconv.FormatInt(c.NextAttemptAt, 10)},
+	}
+}
+
+// MarkReaped records that the reaper is enqueueing a new job for a stalled reminder
+// (as StalledReminders returned it) and moves its next attempt time to next. The
+// condition on the listed next attempt time makes overlapping reapers enqueue it
+// once; a reminder that moved on meanwhile (claimed, sent, re-planned) gets
+// ErrConditionFailed.
+func (s *Store) MarkReaped(ctx context.Context, r reminder.Reminder, next time.Time) error {
+	pk, sk := s.reminderKey(r)
+	state := expression.Name(attrState)
+	cond := expression.Name(attrGeneration).Equal(expression.Value(r.Generation)).
+		And(expression.Name(AttrNextAttemptAt).Equal(expression.Value(r.NextAttemptAt.Unix()))).
+		And(state.Equal(expression.Value(reminder.StateQueued)).Or(state.Equal(expression.Value(reminder.StateSending))))
+	reaps := expression.Name(attrReaps)
+	upd := expression.Set(expression.Name(AttrNextAttemptAt), expression.Value(dueIndexSeconds(next))).
+		Set(reaps, expression.Plus(expression.IfNotExists(reaps, expression.Value(0)), expression.Value(1))).
+		Set(expression.Name(attrUpdatedAt), expression.Value(s.now()))
+	return wrap(reminderOp("mark reaped", r.ClinicID, r.AppointmentID, r.Kind),
+		s.update(ctx, s.names.Appointments, pk, sk, upd, &cond))
+}
+
+// BackfillAttemptIndex lists every reminder that is queued or sending but not yet
+// in the next-attempt index (written before the index existed) and adds it, due
+// at once (queued) or when its lease ends (sending), so the reaper can find any
+// whose job is gone. It scans the table: a one-off for a deploy, not a routine
+// path. It returns how many reminders it added; running it again adds none.
+func (s *Store) BackfillAttemptIndex(ctx context.Context) (int, error) {
+	const op = "backfill next-attempt index"
+	filt := expression.Name(AttrSK).BeginsWith(skReminder).
+		And(expression.AttributeNotExists(expression.Name(AttrAttemptShard))).
+		And(expression.Name(attrState).In(expression.Value(reminder.StateQueued), expression.Value(reminder.StateSending)))
+	ex, err := expression.NewBuilder().WithFilter(filt).Build()
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+		TableName: aws.String(s.names.Appointments), FilterExpression: ex.Filter(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+	})
+	added := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return added, wrap(op, err)
+		}
+		for _, av := range page.Items {
+			var it reminderItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return added, fmt.Errorf("dynamo: %s: decode: %w", op, err)
+			}
+			next := dueIndexSeconds(s.now())
+			if it.State == reminder.StateSending && it.LeaseUntil != 0 {
+				next = dueIndexSeconds(time.Unix(0, it.LeaseUntil))
+			}
+			cond := expression.Name(attrState).Equal(expression.Value(it.State)).
+				And(expression.AttributeNotExists(expression.Name(AttrAttemptShard)))
+			upd := expression.Set(expression.Name(AttrAttemptShard), expression.Value(s.shardOf(it.PK))).
+				Set(expression.Name(AttrNextAttemptAt), expression.Value(next))
+			err := s.update(ctx, s.names.Appointments, it.PK, it.SK, upd, &cond)
+			switch {
+			case err == nil:
+				added++
+			case conditionFailed(err):
+				// Moved on (sent, claimed through the new code) since the scan: nothing to add.
+			default:
+				return added, wrap(reminderOp("backfill", it.ClinicID, it.AppointmentID, it.Kind), err)
+			}
+		}
+	}
+	return added, nil
 }
 
 func setOrRemove(u expression.UpdateBuilder, name string, v any, set bool) expression.UpdateBuilder {
@@ -278,7 +461,8 @@ func (s *Store) AdvanceReminder(ctx context.Context, clinicID, appointmentID str
 	upd := expression.Set(expression.Name(attrState), expression.Value(to)).
 		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
 		Remove(expression.Name(AttrDueShard)).Remove(expression.Name(AttrDueAt)).
-		Remove(expression.Name(attrLeaseUntil))
+		Remove(expression.Name(attrLeaseUntil)).
+		Remove(expression.Name(AttrAttemptShard)).Remove(expression.Name(AttrNextAttemptAt))
 	if u.WAMID != "" {
 		upd = upd.Set(expression.Name(attrWAMID), expression.Value(u.WAMID))
 	}
@@ -330,4 +514,21 @@ func (s *Store) getRaw(ctx context.Context, table, pk, sk string) (map[string]ty
 		return nil, nil
 	}
 	return out.Item, nil
+}
+
+// DeferReminder gives a claimed reminder back to the due index at until (state
+// scheduled again), with the reason it waits: the SQS job is then acknowledged, so a
+// long wait (a paused template) costs no receives and never reaches the DLQ.
+func (s *Store) DeferReminder(ctx context.Context, r reminder.Reminder, until time.Time, reason string) error {
+	pk, sk := s.reminderKey(r)
+	cond := expression.Name(attrState).Equal(expression.Value(reminder.StateSending)).
+		And(expression.Name(attrGeneration).Equal(expression.Value(r.Generation)))
+	upd := expression.Set(expression.Name(attrState), expression.Value(reminder.StateScheduled)).
+		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
+		Set(expression.Name(AttrDueShard), expression.Value(s.shardOf(pk))).
+		Set(expression.Name(AttrDueAt), expression.Value(dueIndexSeconds(until))).
+		Set(expression.Name(attrReason), expression.Value(reason)).
+		Remove(expression.Name(attrLeaseUntil))
+	return wrap(reminderOp("defer", r.ClinicID, r.AppointmentID, r.Kind),
+		s.update(ctx, s.names.Appointments, pk, sk, upd, &cond))
 }

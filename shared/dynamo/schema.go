@@ -61,7 +61,9 @@ const (
 	// the clinic's retention, then expired.
 	TableConversations = "conversations"
 	// TableAudit holds who read or answered which conversation; kept for years.
-	TableAudit = "audit"
+	TableAudit   = "audit"
+	TableSlots   = "slots"
+	TableMetrics = "metrics"
 )
 
 // Index names.
@@ -71,6 +73,9 @@ const (
 	IndexPatientPhone    = "patient-phone"    // patient by clinic + E.164 phone (inbound routing)
 	IndexPhoneNumberID   = "phone-number-id"  // clinic by WhatsApp phone_number_id
 	IndexInbox           = "inbox"            // a clinic's conversations by state, urgency and recency
+	IndexSlotStart       = "slot-start"       // a clinic's slots by start, whatever their status
+	IndexSlotFree        = "slot-free"        // sparse: a clinic's free slots by start
+	IndexNextAttempt     = "next-attempt"     // sparse: queued or sending reminders by when a sender must look again
 )
 
 // Attribute names shared by the definitions and the repositories.
@@ -86,6 +91,10 @@ const (
 	AttrExpiresAt     = "expiresAt"
 	AttrInboxKey      = "inboxKey"
 	AttrInboxSort     = "inboxSort"
+	AttrSlotClinic    = "slotClinic"
+	AttrFreeClinic    = "freeClinic"
+	AttrAttemptShard  = "attemptShard"
+	AttrNextAttemptAt = "nextAttemptAt"
 )
 
 var (
@@ -102,6 +111,7 @@ func Tables() []Table {
 			Indexes: []Index{
 				{Name: IndexDue, PK: Key{AttrDueShard, String}, SK: &Key{AttrDueAt, Number}},
 				{Name: IndexPatientUpcoming, PK: Key{AttrPatientKey, String}, SK: &Key{AttrStart, String}},
+				{Name: IndexNextAttempt, PK: Key{AttrAttemptShard, String}, SK: &Key{AttrNextAttemptAt, Number}},
 			},
 		},
 		{
@@ -137,6 +147,27 @@ func Tables() []Table {
 			Name: TableAudit, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
 			Retention: "access log of conversations (who read or answered which, when); kept 7 years",
 		},
+		{
+			// Access patterns (see slots.go): a slot by clinic + id (the EHR's
+			// writes); a clinic's slots in a time window (slot-start); a clinic's free
+			// slots in a window (slot-free, sparse: a slot is in it only while free,
+			// so the search for a slot to offer reads free ones only). A hold is a
+			// second item in the slot's partition, so one conditional put makes it
+			// the only hold of that slot, and its expiresAt lets TTL clear it.
+			Name: TableSlots, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "published slots (and holds on them); expire a day after they start",
+			Indexes: []Index{
+				{Name: IndexSlotStart, PK: Key{AttrSlotClinic, String}, SK: &Key{AttrStart, String}},
+				{Name: IndexSlotFree, PK: Key{AttrFreeClinic, String}, SK: &Key{AttrStart, String}},
+			},
+		},
+		{
+			// A clinic's counters per local day (a few items per day, read by one
+			// query over the days of a report) and the markers that make each
+			// event count once (see metrics.go); only the markers expire.
+			Name: TableMetrics, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "per-clinic daily counters (kept) and their dedupe markers (expire)",
+		},
 	}
 }
 
@@ -144,19 +175,22 @@ func Tables() []Table {
 type TableNames struct {
 	Appointments, Patients, Messages, Clinics, Idempotency string
 	Conversations, Audit                                   string
+	Slots                                                  string
+	Metrics                                                string
 }
 
 // NamesWithPrefix returns physical table names as "<prefix><logical>".
 func NamesWithPrefix(prefix string) TableNames {
 	return TableNames{
-		Appointments: prefix + TableAppointments,
-		Patients:     prefix + TablePatients,
-		Messages:     prefix + TableMessages,
-		Clinics:      prefix + TableClinics,
-		Idempotency:  prefix + TableIdempotency,
-
+		Appointments:  prefix + TableAppointments,
+		Patients:      prefix + TablePatients,
+		Messages:      prefix + TableMessages,
+		Clinics:       prefix + TableClinics,
+		Idempotency:   prefix + TableIdempotency,
 		Conversations: prefix + TableConversations,
 		Audit:         prefix + TableAudit,
+		Slots:         prefix + TableSlots,
+		Metrics:       prefix + TableMetrics,
 	}
 }
 

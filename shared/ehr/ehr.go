@@ -35,6 +35,10 @@ type Event struct {
 	// "Patient/123" with no resource to resolve it): Patient carries the id and
 	// nothing else, and the caller must use the stored patient record.
 	PatientIncomplete bool
+	// Waitlist is the EHR's waitlist flag when the event carried one. nil leaves the
+	// stored flag alone: a patient may have joined the waitlist on WhatsApp, and an
+	// EHR that never sends the flag must not take them off it with every update.
+	Waitlist *bool
 	// Orderings holds every value a FHIR event can be ordered by; zero for native
 	// events. Appointment.Version and Appointment.OrderingKey hold the preferred one
 	// until OrderAgainst switches them to the key the stored appointment uses.
@@ -77,7 +81,7 @@ const MaxFutureSkew = 5 * time.Minute
 // ErrOrderingKeyChanged: a FHIR event lacks the ordering key (meta.versionId or
 // meta.lastUpdated) its appointment has been ordered by. Re-keying silently would
 // compare values on different scales.
-var ErrOrderingKeyChanged = errors.New("ehr: the notification lacks the ordering key this appointment is ordered by")
+var ErrOrderingKeyChanged = errors.New("ehr: the notification lacks the ordering key this appointment or slot is ordered by")
 
 // legacyLastUpdatedFloor tells the key of appointments stored before the key was
 // recorded: a lastUpdated in Unix milliseconds is above it (any date after March
@@ -89,22 +93,43 @@ const legacyLastUpdatedFloor = 100_000_000_000
 // a key (before keys were recorded, or created through the native API) gets the
 // key its stored version's scale shows.
 func (ev Event) OrderAgainst(stored appointment.Appointment) (Event, error) {
-	if ev.Orderings == (Orderings{}) {
-		return ev, nil
-	}
-	key := stored.OrderingKey
-	if key == "" {
-		key = OrderVersionID
-		if stored.Version >= legacyLastUpdatedFloor {
-			key = OrderLastUpdated
-		}
-	}
-	v, ok := ev.Orderings.get(key)
-	if !ok {
-		return ev, fmt.Errorf("%w: Appointment/%s is ordered by meta.%s; send it in every notification", ErrOrderingKeyChanged, ev.Appointment.ID, key)
+	v, key, err := ev.Orderings.against(stored.OrderingKey, stored.Version, "Appointment/"+ev.Appointment.ID)
+	if err != nil || key == "" {
+		return ev, err
 	}
 	ev.Appointment.Version, ev.Appointment.OrderingKey = v, key
 	return ev, nil
+}
+
+// against picks the value of the key a stored record (of what, "Slot/s1") is
+// ordered by. key is "" for native events (no orderings): they keep their version.
+func (o Orderings) against(storedKey string, storedVersion int64, what string) (int64, string, error) {
+	if o == (Orderings{}) {
+		return 0, "", nil
+	}
+	key := storedKey
+	if key == "" {
+		key = OrderVersionID
+		if storedVersion >= legacyLastUpdatedFloor {
+			key = OrderLastUpdated
+		}
+	}
+	v, ok := o.get(key)
+	if !ok {
+		return 0, "", fmt.Errorf("%w: %s is ordered by meta.%s; send it in every notification", ErrOrderingKeyChanged, what, key)
+	}
+	return v, key, nil
+}
+
+// preferred is the key a record first seen with these orderings is ordered by.
+func (o Orderings) preferred() (int64, string) {
+	switch {
+	case o.VersionID != 0:
+		return o.VersionID, OrderVersionID
+	case o.LastUpdated != 0:
+		return o.LastUpdated, OrderLastUpdated
+	}
+	return 0, ""
 }
 
 // FieldProblem is one thing wrong with a request body.

@@ -18,8 +18,8 @@ type Kind string
 
 // Kinds of FHIR bodies.
 const (
-	// KindEvents: appointments to apply (a resource, a Bundle or a Backport
-	// event-notification).
+	// KindEvents: appointments and slots to apply (a resource, a Bundle or a
+	// Backport event-notification).
 	KindEvents Kind = "events"
 	// KindHandshake, KindHeartbeat, KindQueryStatus: Subscriptions Backport
 	// notifications without content; answer 200 and change nothing.
@@ -32,6 +32,7 @@ const (
 type FHIRResult struct {
 	Kind   Kind
 	Events []Event
+	Slots  []SlotEvent
 	// SubscriptionRef and EventsSinceStart come from a Backport notification's
 	// SubscriptionStatus (for gap detection and logs).
 	SubscriptionRef  string
@@ -63,15 +64,40 @@ type (
 		Actor *fhirReference `json:"actor"`
 	}
 	fhirAppointment struct {
-		ResourceType    string            `json:"resourceType"`
-		ID              string            `json:"id"`
-		Meta            *fhirMeta         `json:"meta"`
-		Contained       []json.RawMessage `json:"contained"`
-		Status          string            `json:"status"`
-		Start           string            `json:"start"`
-		End             string            `json:"end"`
-		MinutesDuration *int64            `json:"minutesDuration"`
-		Participant     []fhirParticipant `json:"participant"`
+		ResourceType    string                `json:"resourceType"`
+		ID              string                `json:"id"`
+		Meta            *fhirMeta             `json:"meta"`
+		Contained       []json.RawMessage     `json:"contained"`
+		Status          string                `json:"status"`
+		Start           string                `json:"start"`
+		End             string                `json:"end"`
+		MinutesDuration *int64                `json:"minutesDuration"`
+		Participant     []fhirParticipant     `json:"participant"`
+		ServiceType     []fhirCodeableConcept `json:"serviceType"`
+		AppointmentType *fhirCodeableConcept  `json:"appointmentType"`
+		Extension       []fhirExtension       `json:"extension"`
+	}
+	fhirExtension struct {
+		URL          string `json:"url"`
+		ValueBoolean *bool  `json:"valueBoolean"`
+	}
+	fhirSlot struct {
+		ResourceType    string                `json:"resourceType"`
+		ID              string                `json:"id"`
+		Meta            *fhirMeta             `json:"meta"`
+		Contained       []json.RawMessage     `json:"contained"`
+		Schedule        *fhirReference        `json:"schedule"`
+		Status          string                `json:"status"`
+		Start           string                `json:"start"`
+		End             string                `json:"end"`
+		ServiceType     []fhirCodeableConcept `json:"serviceType"`
+		AppointmentType *fhirCodeableConcept  `json:"appointmentType"`
+	}
+	fhirSchedule struct {
+		ResourceType string                `json:"resourceType"`
+		ID           string                `json:"id"`
+		Actor        []fhirReference       `json:"actor"`
+		ServiceType  []fhirCodeableConcept `json:"serviceType"`
 	}
 	fhirHumanName struct {
 		Use    string   `json:"use"`
@@ -167,11 +193,11 @@ type resource struct {
 	contained bool
 }
 
-// ParseFHIR parses the body of POST /v1/clinics/{clinicId}/fhir: an Appointment, a
-// Bundle (transaction, batch, collection, searchset) of Appointments with their
-// Patients, Locations and Practitioners, or an R4 Subscriptions Backport
-// notification (a history Bundle whose first entry is a SubscriptionStatus
-// Parameters). Problems come back as a *ValidationError whose pointers are
+// ParseFHIR parses the body of POST /v1/clinics/{clinicId}/fhir: an Appointment or
+// a Slot, a Bundle (transaction, batch, collection, searchset) of Appointments and
+// Slots with their Patients, Schedules, Locations and Practitioners, or an R4
+// Subscriptions Backport notification (a history Bundle whose first entry is a
+// SubscriptionStatus Parameters). Problems come back as a *ValidationError whose pointers are
 // FHIRPath-like ("Bundle.entry[1].resource.start"); OperationOutcome renders it.
 func ParseFHIR(body []byte, c clinic.Clinic, now time.Time) (FHIRResult, error) {
 	var p problems
@@ -196,12 +222,15 @@ func ParseFHIR(body []byte, c clinic.Clinic, now time.Time) (FHIRResult, error) 
 	case "Appointment":
 		res.Kind = KindEvents
 		res.Events = ps.appointments([]resource{{typ: "Appointment", path: "Appointment", raw: raw}}, nil)
+	case "Slot":
+		res.Kind = KindEvents
+		res.Slots = ps.slots([]resource{{typ: "Slot", path: "Slot", raw: raw}}, nil)
 	case "Bundle":
 		res = ps.bundle(raw)
 	case "":
 		p.add("resourceType", "is required")
 	default:
-		p.add("resourceType", "must be Appointment or Bundle, got %s", quote(head.ResourceType))
+		p.add("resourceType", "must be Appointment, Slot or Bundle, got %s", quote(head.ResourceType))
 	}
 	if err := p.err(); err != nil {
 		return FHIRResult{}, err
@@ -289,7 +318,8 @@ func (ps *fhirParser) bundle(raw json.RawMessage) FHIRResult {
 	}
 	switch b.Type {
 	case "transaction", "batch", "collection", "searchset":
-		return FHIRResult{Kind: KindEvents, Events: ps.bundleEvents(b, 0)}
+		events, slots := ps.bundleEvents(b, 0)
+		return FHIRResult{Kind: KindEvents, Events: events, Slots: slots}
 	case "history":
 		return ps.notification(b)
 	case "":
@@ -300,17 +330,17 @@ func (ps *fhirParser) bundle(raw json.RawMessage) FHIRResult {
 	return FHIRResult{}
 }
 
-// bundleEvents resolves the Appointments of entries[from:] against every resource
-// in the Bundle.
-func (ps *fhirParser) bundleEvents(b fhirBundle, from int) []Event {
-	var all, appts []resource
+// bundleEvents resolves the Appointments and Slots of entries[from:] against every
+// resource in the Bundle.
+func (ps *fhirParser) bundleEvents(b fhirBundle, from int) ([]Event, []SlotEvent) {
+	var all, appts, slots []resource
 	for i := from; i < len(b.Entry); i++ {
 		e := b.Entry[i]
 		path := fmt.Sprintf("Bundle.entry[%d]", i)
 		if e.Request != nil && strings.EqualFold(e.Request.Method, "DELETE") {
 			// Dropping it would lose a change; guessing what a delete means for the
 			// patient (cancel? nothing?) is worse.
-			ps.p.add(path+".request.method", "DELETE is not supported: send the Appointment with status cancelled or entered-in-error")
+			ps.p.add(path+".request.method", "DELETE is not supported: send the Appointment with status cancelled or entered-in-error, or the Slot with status busy")
 			continue
 		}
 		if len(e.Resource) == 0 || isNull(e.Resource) {
@@ -326,14 +356,17 @@ func (ps *fhirParser) bundleEvents(b fhirBundle, from int) []Event {
 		}
 		r := resource{typ: head.ResourceType, id: head.ID, path: path + ".resource", raw: e.Resource, fullURL: e.FullURL}
 		all = append(all, r)
-		if r.typ == "Appointment" {
+		switch r.typ {
+		case "Appointment":
 			appts = append(appts, r)
+		case "Slot":
+			slots = append(slots, r)
 		}
 	}
-	if len(appts) == 0 && len(ps.p.list) == 0 {
-		ps.p.add("Bundle.entry", "contains no Appointment")
+	if len(appts) == 0 && len(slots) == 0 && len(ps.p.list) == 0 {
+		ps.p.add("Bundle.entry", "contains no Appointment or Slot")
 	}
-	return ps.appointments(appts, all)
+	return ps.appointments(appts, all), ps.slots(slots, all)
 }
 
 // notification handles a Subscriptions Backport notification Bundle.
@@ -386,7 +419,7 @@ func (ps *fhirParser) notification(b fhirBundle) FHIRResult {
 			ps.p.add("Bundle.entry", "event-notification carries no resources: configure the Subscription with content full-resource")
 			return res
 		}
-		res.Events = ps.bundleEvents(b, 1)
+		res.Events, res.Slots = ps.bundleEvents(b, 1)
 	case "":
 		ps.p.add(where+".parameter", "type (valueCode) is required")
 	default:
@@ -474,12 +507,7 @@ func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
 		}
 	}
 	orderings := ps.orderings(fa.Meta, at("meta"))
-	switch {
-	case orderings.VersionID != 0:
-		a.Version, a.OrderingKey = orderings.VersionID, OrderVersionID
-	case orderings.LastUpdated != 0:
-		a.Version, a.OrderingKey = orderings.LastUpdated, OrderLastUpdated
-	}
+	a.Version, a.OrderingKey = orderings.preferred()
 
 	// Contained resources resolve "#id" references and are addressed relative to
 	// the Appointment.
@@ -532,6 +560,11 @@ func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
 		ps.p.add(at("participant"), "no participant references a Patient: Frontdesk needs to know whom to remind")
 	}
 	a.PatientID = ev.Patient.ID
+	a.VisitType = ps.visitType(fa.ServiceType, fa.AppointmentType, r.path)
+	ev.Waitlist = ps.waitlist(fa.Extension, at("extension"))
+	if ev.Waitlist != nil {
+		a.Waitlist = *ev.Waitlist
+	}
 	ev.Appointment = a
 	if len(ps.p.list) > before {
 		return Event{}, false

@@ -51,13 +51,41 @@ func FuzzParseFHIR(f *testing.F) {
 			_ = OperationOutcome(err) // must not panic either
 			return
 		}
-		if res.Kind == KindEvents && len(res.Events) == 0 {
+		if res.Kind == KindEvents && len(res.Events) == 0 && len(res.Slots) == 0 {
 			t.Error("KindEvents with no events")
 		}
 		for _, ev := range res.Events {
 			checkEvent(t, ev)
 		}
+		for _, ev := range res.Slots {
+			checkSlot(t, ev)
+		}
 	})
+}
+
+func FuzzParseNativeSlot(f *testing.F) {
+	f.Add([]byte(`{"start":"2025-03-14T09:30:00Z","durationMinutes":30,"status":"free","location":{"name":"A"},"visitType":"NEW","version":1}`))
+	f.Add([]byte(`{"start":"2025-03-14T09:30:00Z","durationMinutes":30,"status":"busy","updatedAt":"2025-03-10T12:00:00Z"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := ParseNativeSlot(body, testClinic, "slot-1", testNow)
+		if err != nil {
+			if ev != (SlotEvent{}) {
+				t.Errorf("error %v with a non-zero event", err)
+			}
+			return
+		}
+		checkSlot(t, ev)
+	})
+}
+
+func checkSlot(t *testing.T, ev SlotEvent) {
+	t.Helper()
+	if err := ev.Slot.Validate(); err != nil {
+		t.Errorf("accepted slot fails Validate: %v", err)
+	}
+	if !ValidID(ev.Slot.ID) || ev.Slot.Version < 1 || ev.Slot.Version > MaxVersion && ev.Orderings.LastUpdated == 0 {
+		t.Errorf("bad slot id %q or version %d", ev.Slot.ID, ev.Slot.Version)
+	}
 }
 
 func checkEvent(t *testing.T, ev Event) {

@@ -1,6 +1,8 @@
 package ehr
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -16,7 +18,23 @@ const (
 	maxTextLen         = 500
 	maxEvidenceLen     = 2000
 	maxSourceLen       = 64
+	maxCodeLen         = 64
 )
+
+// codePattern is the FHIR code type (no leading, trailing or double whitespace).
+// A visit type is compared exactly, so stray spaces would silently break matching.
+var codePattern = regexp.MustCompile(`^[^\s]+( [^\s]+)*$`)
+
+// visitTypeProblem says what is wrong with a visit type code, or "".
+func visitTypeProblem(s string) string {
+	switch {
+	case len(s) > maxCodeLen:
+		return fmt.Sprintf("must be at most %d characters", maxCodeLen)
+	case !codePattern.MatchString(s):
+		return "must be a code: no leading, trailing or repeated whitespace"
+	}
+	return ""
+}
 
 // ParseNative parses the body of PUT /v1/clinics/{clinicId}/appointments/{appointmentId}.
 // appointmentID comes from the path. now is when the request arrived; it stamps
@@ -36,7 +54,7 @@ func ParseNative(body []byte, c clinic.Clinic, appointmentID string, now time.Ti
 	if !ok {
 		return Event{}, p.err()
 	}
-	root.only(&p, "status", "start", "durationMinutes", "location", "practitioner", "patient", "consent", "version", "updatedAt")
+	root.only(&p, "status", "start", "durationMinutes", "location", "practitioner", "visitType", "waitlist", "patient", "consent", "version", "updatedAt")
 
 	a := appointment.Appointment{ClinicID: c.ID, ID: appointmentID, UpdatedAt: now}
 
@@ -74,6 +92,17 @@ func ParseNative(body []byte, c clinic.Clinic, appointmentID string, now time.Ti
 		if s, ok := pr.str(&p, "display", false); ok && pr.maxLen(&p, "display", s, maxTextLen) {
 			a.Practitioner.Display = strings.TrimSpace(s)
 		}
+	}
+
+	if s, ok := root.str(&p, "visitType", false); ok {
+		if d := visitTypeProblem(s); d != "" {
+			p.add("/visitType", "%s", d)
+		}
+		a.VisitType = s
+	}
+	waitlist := root.boolean(&p, "waitlist")
+	if waitlist != nil {
+		a.Waitlist = *waitlist
 	}
 
 	pat := appointment.Patient{ClinicID: c.ID, UpdatedAt: now, Language: defaultLanguage(c)}
@@ -114,25 +143,36 @@ func ParseNative(body []byte, c clinic.Clinic, appointmentID string, now time.Ti
 		}
 	}
 
+	a.Version = nativeVersion(root, &p, now)
+
+	if err := p.err(); err != nil {
+		return Event{}, err
+	}
+	return Event{Appointment: a, Patient: pat, Consent: entry, Waitlist: waitlist}, nil
+}
+
+// nativeVersion reads the ordering value of a native body: version, or updatedAt in
+// Unix milliseconds, bounded so that one value cannot make every later change stale.
+func nativeVersion(root *object, p *problems, now time.Time) int64 {
 	_, hasVersion := root.get("version")
 	_, hasUpdated := root.get("updatedAt")
 	switch {
 	case hasVersion && hasUpdated:
 		// The two are on different scales (a counter vs Unix milliseconds); mixing
-		// them for one appointment would make ordering meaningless.
+		// them for one record would make ordering meaningless.
 		p.add("/updatedAt", "give version or updatedAt, not both")
 	case hasVersion:
-		if n, ok := root.integer(&p, "version", true); ok {
+		if n, ok := root.integer(p, "version", true); ok {
 			switch {
 			case n < 1:
 				p.add("/version", "must be an integer of at least 1")
 			case n > MaxVersion:
 				p.add("/version", "must be at most %d (2^53-1)", MaxVersion)
 			}
-			a.Version = n
+			return n
 		}
 	case hasUpdated:
-		if s, ok := root.str(&p, "updatedAt", true); ok {
+		if s, ok := root.str(p, "updatedAt", true); ok {
 			t, err := parseInstant(s)
 			switch {
 			case err != nil:
@@ -142,16 +182,12 @@ func ParseNative(body []byte, c clinic.Clinic, appointmentID string, now time.Ti
 			case t.UnixMilli() < 1:
 				p.add("/updatedAt", "must be after 1970-01-01T00:00:00Z")
 			}
-			a.Version = t.UnixMilli()
+			return t.UnixMilli()
 		}
 	default:
 		p.add("/version", "version (integer) or updatedAt (RFC 3339) is required so that out-of-order deliveries can be detected")
 	}
-
-	if err := p.err(); err != nil {
-		return Event{}, err
-	}
-	return Event{Appointment: a, Patient: pat, Consent: entry}, nil
+	return 0
 }
 
 // ParseConsent parses the body of PUT /v1/clinics/{clinicId}/patients/{patientId}/consent:

@@ -208,6 +208,20 @@ func (o *object) integer(p *problems, key string, required bool) (int64, bool) {
 	return int64(f), true
 }
 
+// boolean reads a boolean member; nil when absent (or null).
+func (o *object) boolean(p *problems, key string) *bool {
+	raw, ok := o.get(key)
+	if !ok {
+		return nil
+	}
+	var b bool
+	if k := jsonKind(raw); k != "boolean" || json.Unmarshal(raw, &b) != nil {
+		p.add(o.child(key), "must be a boolean, got %s", jsonKind(raw))
+		return nil
+	}
+	return &b
+}
+
 // object reads a nested object member.
 func (o *object) object(p *problems, key string, required bool) (*object, bool) {
 	raw, ok := o.get(key)

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/slot"
+
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -21,7 +23,10 @@ type AppointmentState struct {
 	DurationMinutes int64                 `json:"durationMinutes,omitempty"`
 	Location        *appointment.Location `json:"location,omitempty"`
 	PatientID       string                `json:"patientId"`
-	Version         int64                 `json:"version"`
+	VisitType       string                `json:"visitType,omitempty"`
+	// Waitlist is always present: false is an answer too.
+	Waitlist bool  `json:"waitlist"`
+	Version  int64 `json:"version"`
 	// OrderingKey is the FHIR meta element the appointment is ordered by, for its life.
 	OrderingKey string          `json:"orderingKey,omitempty"`
 	Response    *ResponseState  `json:"response,omitempty"`
@@ -71,6 +76,8 @@ func NewAppointmentState(a appointment.Appointment, reminders []reminder.Reminde
 		Start:           a.Start.UTC(),
 		DurationMinutes: int64(a.Duration / time.Minute),
 		PatientID:       a.PatientID,
+		VisitType:       a.VisitType,
+		Waitlist:        a.Waitlist,
 		Version:         a.Version,
 		OrderingKey:     a.OrderingKey,
 		Reminders:       make([]ReminderState, 0, len(reminders)),
@@ -103,4 +110,51 @@ func nonNil(l []consent.Entry) []consent.Entry {
 		return []consent.Entry{}
 	}
 	return l
+}
+
+// SlotState is one slot as the EHR sent it, in the answers of the slot routes.
+type SlotState struct {
+	ClinicID        string                    `json:"clinicId"`
+	SlotID          string                    `json:"slotId"`
+	Start           time.Time                 `json:"start"`
+	DurationMinutes int64                     `json:"durationMinutes"`
+	Status          slot.Status               `json:"status"`
+	Location        *appointment.Location     `json:"location,omitempty"`
+	Practitioner    *appointment.Practitioner `json:"practitioner,omitempty"`
+	VisitType       string                    `json:"visitType,omitempty"`
+	Version         int64                     `json:"version"`
+	OrderingKey     string                    `json:"orderingKey,omitempty"`
+	UpdatedAt       time.Time                 `json:"updatedAt,omitzero"`
+}
+
+// SlotAnswer is the body of PUT .../slots/{slotId}.
+type SlotAnswer struct {
+	SlotState
+	// Stale is true when the PUT was older than the stored version and not applied.
+	Stale bool `json:"stale"`
+}
+
+// SlotList is the body of GET .../slots.
+type SlotList struct {
+	ClinicID string      `json:"clinicId"`
+	From     time.Time   `json:"from"`
+	To       time.Time   `json:"to"`
+	Slots    []SlotState `json:"slots"`
+	// Next is the cursor of the following page; absent on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// NewSlotState builds the answer for a stored slot.
+func NewSlotState(s slot.Slot) SlotState {
+	st := SlotState{
+		ClinicID: s.ClinicID, SlotID: s.ID, Start: s.Start.UTC(), DurationMinutes: int64(s.Duration / time.Minute),
+		Status: s.Status, VisitType: s.VisitType, Version: s.Version, OrderingKey: s.OrderingKey, UpdatedAt: s.UpdatedAt,
+	}
+	if s.Location != "" {
+		st.Location = &appointment.Location{Name: s.Location}
+	}
+	if s.Practitioner != "" {
+		st.Practitioner = &appointment.Practitioner{Display: s.Practitioner}
+	}
+	return st
 }

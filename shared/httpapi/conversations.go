@@ -46,24 +46,8 @@ type ConversationAPI struct {
 	Service *handoff.Service
 }
 
-// Principal is who calls: today a clinic's write token, later a staff session.
-// Actor is what the audit trail records.
-type Principal struct {
-	Actor    string
-	ClinicID string
-}
-
 // ActorWriteToken is the audit actor of a clinic's write token.
 const ActorWriteToken = "token:write"
-
-// AuthorizeClinic is the one check that a principal may read and answer a
-// clinic's conversations; token authentication and staff sessions both end here.
-func AuthorizeClinic(p Principal, clinicID string) error {
-	if p.ClinicID == "" || p.ClinicID != clinicID {
-		return NewProblem(http.StatusForbidden, "these credentials do not grant access to this clinic's conversations")
-	}
-	return nil
-}
 
 // principalFromToken authenticates a bearer token against the clinic's tokens.
 // Only the write token reads conversations (they hold names and reasons); the

@@ -55,6 +55,8 @@ type EHRAPI struct {
 	// Once makes the deprecated_token_scope warning once a day per clinic across
 	// instances; nil means once a day per instance.
 	Once OnceClaimer
+	// Metrics serves GET .../metrics.
+	Metrics MetricsReader
 
 	mu             sync.Mutex
 	deprecatedSeen map[string]string // clinic id -> day the warning was last logged
@@ -80,13 +82,13 @@ const maxWebhookIDLen = 256
 
 // clinicFor checks the ids in the path, then loads the clinic. Ids become parts of
 // storage keys, so they are checked before any lookup: a clinic id outside the
-// clinic id syntax (2-63 of a-z 0-9 -) cannot exist (404), an appointment or
-// patient id outside the FHIR id syntax (1-64 of A-Z a-z 0-9 - .) is invalid (400).
+// clinic id syntax (2-63 of a-z 0-9 -) cannot exist (404), an appointment, patient
+// or slot id outside the FHIR id syntax (1-64 of A-Z a-z 0-9 - .) is invalid (400).
 func (h *EHRAPI) clinicFor(r *http.Request) (clinic.Clinic, error) {
 	if !clinic.ValidID(r.PathValue("clinicId")) {
 		return clinic.Clinic{}, NewProblem(http.StatusNotFound, "unknown clinic")
 	}
-	for _, name := range []string{"appointmentId", "patientId"} {
+	for _, name := range []string{"appointmentId", "patientId", "slotId"} {
 		if v := r.PathValue(name); v != "" && !ehr.ValidID(v) {
 			return clinic.Clinic{}, NewProblem(http.StatusBadRequest, name+" in the path must be 1-64 characters of A-Z a-z 0-9 - .")
 		}

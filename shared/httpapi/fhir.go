@@ -113,6 +113,10 @@ func (h *EHRAPI) postFHIR(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return 0, "", nil, err
 			}
+			slots, err := h.Intake.PrepareSlots(r.Context(), c, res.Slots)
+			if err != nil {
+				return 0, "", nil, err
+			}
 			for i, ev := range events {
 				applied, err := h.Intake.Apply(r.Context(), c, ev)
 				if err != nil {
@@ -133,8 +137,19 @@ func (h *EHRAPI) postFHIR(w http.ResponseWriter, r *http.Request) {
 				out.Issue = append(out.Issue, outcomeIssue{Severity: "information", Code: "informational",
 					Diagnostics: fmt.Sprintf("Appointment/%s: %s", ev.Appointment.ID, what)})
 			}
+			for i, ev := range slots {
+				applied, err := h.Intake.ApplySlot(r.Context(), c, ev)
+				if err != nil {
+					if applied := len(events) + i; applied > 0 {
+						err = fmt.Errorf("%w: Bundle applied up to entry %d: %w", intake.ErrContention, applied, err)
+					}
+					return 0, "", nil, err
+				}
+				out.Issue = append(out.Issue, outcomeIssue{Severity: "information", Code: "informational",
+					Diagnostics: fmt.Sprintf("Slot/%s: %s", ev.Slot.ID, outcomeWord(applied.Created, applied.Stale))})
+			}
 			if len(out.Issue) == 0 {
-				out.Issue = append(out.Issue, outcomeIssue{Severity: "information", Code: "informational", Diagnostics: "no appointments in the payload"})
+				out.Issue = append(out.Issue, outcomeIssue{Severity: "information", Code: "informational", Diagnostics: "no appointments or slots in the payload"})
 			}
 		}
 		if deprecatedScope {
@@ -143,4 +158,14 @@ func (h *EHRAPI) postFHIR(w http.ResponseWriter, r *http.Request) {
 		b, err := json.Marshal(out)
 		return http.StatusOK, mediaFHIRJSON, b, err
 	})
+}
+
+func outcomeWord(created, stale bool) string {
+	switch {
+	case stale:
+		return "stale: older than stored, not applied"
+	case created:
+		return "created"
+	}
+	return "updated"
 }

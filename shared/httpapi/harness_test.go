@@ -71,6 +71,7 @@ func newHarness(t *testing.T) *harness {
 		Verifier: &ehr.Verifier{Clock: clock, Tolerance: 5 * time.Minute},
 		Clock:    clock,
 		Log:      log,
+		Metrics:  store,
 	}
 	srv := httptest.NewServer(httpapi.NewRouter(api, nil, log, clock, ""))
 	t.Cleanup(srv.Close)
@@ -136,7 +137,7 @@ func readAll(r *http.Response) string {
 func (h *harness) itemCounts() map[string]int {
 	h.t.Helper()
 	out := map[string]int{}
-	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency} {
+	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Conversations, h.names.Audit, h.names.Slots, h.names.Metrics} {
 		res, err := h.client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(name), Select: "COUNT"})
 		if err != nil {
 			h.t.Fatal(err)

@@ -18,6 +18,9 @@ var Routes = []string{
 	"POST /v1/clinics/{clinicId}/fhir",
 	"PUT /v1/clinics/{clinicId}/patients/{patientId}/consent",
 	"GET /v1/clinics/{clinicId}/patients/{patientId}/consent",
+	"PUT /v1/clinics/{clinicId}/slots/{slotId}",
+	"GET /v1/clinics/{clinicId}/slots",
+	"GET /v1/clinics/{clinicId}/metrics",
 	"GET /webhooks/whatsapp",
 	"POST /webhooks/whatsapp",
 	"GET /v1/clinics/{clinicId}/conversations",
@@ -44,6 +47,9 @@ func NewRouter(api *EHRAPI, hook *Webhook, log *slog.Logger, clock platform.Cloc
 		mux.HandleFunc("POST /v1/clinics/{clinicId}/fhir", api.postFHIR)
 		mux.HandleFunc("PUT /v1/clinics/{clinicId}/patients/{patientId}/consent", api.putConsent)
 		mux.HandleFunc("GET /v1/clinics/{clinicId}/patients/{patientId}/consent", api.getConsent)
+		mux.HandleFunc("PUT /v1/clinics/{clinicId}/slots/{slotId}", api.putSlot)
+		mux.HandleFunc("GET /v1/clinics/{clinicId}/slots", api.getSlots)
+		mux.HandleFunc("GET /v1/clinics/{clinicId}/metrics", api.getMetrics)
 	}
 	if api != nil && api.Conversations != nil {
 		conv := api.Conversations

@@ -28,9 +28,11 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/slot"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -43,6 +45,7 @@ const (
 	brokenSecretARN   = "arn:aws:secretsmanager:us-east-1:000000000000:secret:frontdesk/test/clinic/broken-webhook-AbCdEf"
 	metaAppSecret     = "test-meta-app-secret"
 	contendedApptID   = "appt-contended" // its appointment write always loses the optimistic lock
+	contendedSlotID   = "slot-contended" // likewise for a slot
 	secMaxVersion     = "9007199254740991"
 	secOverMaxVersion = "9007199254740992"
 )
@@ -56,6 +59,13 @@ func (s contendedStore) SaveAppointment(ctx context.Context, a appointment.Appoi
 		return &dynamo.ConditionFailedError{Op: "save appointment " + a.ID, Err: fmt.Errorf("revision moved")}
 	}
 	return s.Store.SaveAppointment(ctx, a, rs)
+}
+
+func (s contendedStore) SaveSlot(ctx context.Context, sl slot.Slot) error {
+	if sl.ID == contendedSlotID {
+		return &dynamo.ConditionFailedError{Op: "save slot " + sl.ID, Err: fmt.Errorf("revision moved")}
+	}
+	return s.Store.SaveSlot(ctx, sl)
 }
 
 // secHarness is both APIs through the production router, over DynamoDB Local and
@@ -95,7 +105,7 @@ func newSecHarness(t *testing.T) *secHarness {
 	logs := &localtest.LogBuffer{}
 	log := platform.NewLogger(logs, nil)
 	api := &httpapi.EHRAPI{
-		Intake:      &intake.Service{Store: contendedStore{store}, Clock: clock, Log: log},
+		Intake:      &intake.Service{Store: contendedStore{store}, Clock: clock, Log: log, Metrics: &metrics.Recorder{Store: store}},
 		Clinics:     store,
 		Idempotency: store,
 		// As in AWS: ARNs go to Secrets Manager; this one has no client, so the
@@ -107,6 +117,7 @@ func newSecHarness(t *testing.T) *secHarness {
 		Clock:    clock,
 		Log:      log,
 		Once:     store,
+		Metrics:  store,
 	}
 	hook := &httpapi.Webhook{
 		AppSecret:   func(context.Context) (string, error) { return metaAppSecret, nil },
@@ -126,7 +137,7 @@ func (h *secHarness) snapshot() string {
 	h.t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
-	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency} {
+	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Conversations, h.names.Audit, h.names.Slots, h.names.Metrics} {
 		var items []string
 		p := dynamodb.NewScanPaginator(h.client, &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)})
 		for p.HasMorePages() {
@@ -258,6 +269,34 @@ func fhirAppointment(id, meta, patientID string) string {
  "participant":[{"actor":{"reference":"#p1"}}]}`, id, meta, patientID)
 }
 
+// fhirSlot is a FHIR Slot with a contained Schedule; meta is its JSON meta.
+func fhirSlot(id, meta, status string) string {
+	return fmt.Sprintf(`{"resourceType":"Slot","id":%q,"meta":%s,"status":%q,
+ "start":"2026-12-03T09:00:00-05:00","end":"2026-12-03T09:30:00-05:00",
+ "contained":[{"resourceType":"Schedule","id":"s","actor":[{"reference":"Practitioner/p1","display":"Dr. Ana Example"}]}],
+ "schedule":{"reference":"#s"}}`, id, meta, status)
+}
+
+// slotJSON is a valid native slot body with fields replaced (raw JSON values) or removed ("").
+func slotJSON(set map[string]string) []byte {
+	fields := map[string]string{"start": `"2026-12-03T09:00:00-05:00"`, "durationMinutes": "30", "status": `"free"`,
+		"location": `{"name":"Main Street Clinic"}`, "visitType": `"FOLLOWUP"`, "version": "1"}
+	for k, v := range set {
+		if v == "" {
+			delete(fields, k)
+		} else {
+			fields[k] = v
+		}
+	}
+	var parts []string
+	for _, k := range []string{"start", "durationMinutes", "status", "location", "visitType", "version", "updatedAt"} {
+		if v, ok := fields[k]; ok {
+			parts = append(parts, fmt.Sprintf("%q:%s", k, v))
+		}
+	}
+	return []byte("{" + strings.Join(parts, ",") + "}")
+}
+
 func fhirBundle(resources ...string) []byte {
 	var entries []string
 	for _, r := range resources {
@@ -309,6 +348,9 @@ func hostileCases(t *testing.T) []hostileCase {
 	}
 	metaBody := []byte(`{"object":"whatsapp_business_account","entry":[]}`)
 	fhirV1 := fhirAppointment("appt-f1", `{"versionId":"1"}`, "pat-300")
+	slotPath := "/v1/clinics/" + clinicID + "/slots/slot-1"
+	slotsWindow := "/v1/clinics/" + clinicID + "/slots?from=2026-12-01T00:00:00Z&to=2026-12-08T00:00:00Z"
+	metricsPath := "/v1/clinics/" + clinicID + "/metrics"
 	return []hostileCase{
 		// Authentication of signed writes.
 		{name: "native: wrong signature", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
@@ -498,6 +540,126 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "fhir: 2 KB clinic id", status: 404, typ: "not-found", fhir: true, req: func(h *secHarness) *http.Request {
 			return h.bearerReq("POST", "/v1/clinics/"+long+"/fhir", "application/fhir+json", secWriteToken, []byte(fhirV1))
 		}},
+		// Slots: the same rules as appointments.
+		{name: "slot: bad status", status: 400, typ: ptInvalid, pointer: "/status", req: func(h *secHarness) *http.Request {
+			return h.signedNow("PUT", slotPath, "application/json", "", slotJSON(map[string]string{"status": `"open"`}))
+		}},
+		{name: "slot: negative duration", status: 400, typ: ptInvalid, pointer: "/durationMinutes", req: func(h *secHarness) *http.Request {
+			return h.signedNow("PUT", slotPath, "application/json", "", slotJSON(map[string]string{"durationMinutes": "-30"}))
+		}},
+		{name: "slot: updatedAt in the year 9999", status: 400, typ: ptInvalid, pointer: "/updatedAt", req: func(h *secHarness) *http.Request {
+			return h.signedNow("PUT", slotPath, "application/json", "", slotJSON(map[string]string{"version": "", "updatedAt": `"9999-12-31T00:00:00Z"`}))
+		}},
+		{name: "slot: updatedAt an hour ahead", status: 400, typ: ptInvalid, pointer: "/updatedAt", req: func(h *secHarness) *http.Request {
+			return h.signedNow("PUT", slotPath, "application/json", "", slotJSON(map[string]string{"version": "", "updatedAt": `"` + at(hour) + `"`}))
+		}},
+		{name: "slot: version 2^53", status: 400, typ: ptInvalid, pointer: "/version", req: func(h *secHarness) *http.Request {
+			return h.signedNow("PUT", slotPath, "application/json", "", slotJSON(map[string]string{"version": secOverMaxVersion}))
+		}},
+		{name: "slot: visitType with a leading space", status: 400, typ: ptInvalid, pointer: "/visitType", req: func(h *secHarness) *http.Request {
+			return h.signedNow("PUT", slotPath, "application/json", "", slotJSON(map[string]string{"visitType": `" FOLLOWUP"`}))
+		}},
+		{name: "slot: the read token on PUT (signature required)", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("PUT", slotPath, "application/json", testToken, slotJSON(nil))
+		}},
+		{name: "slot: wrong signature", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
+			r := h.signedNow("PUT", slotPath, "application/json", "", slotJSON(nil))
+			r.Header.Set("webhook-signature", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+			return r
+		}},
+		{name: "slot: # in the slot id", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.signedNow("PUT", "/v1/clinics/"+clinicID+"/slots/slot%231", "application/json", "", slotJSON(nil))
+		}},
+		{name: "slot: reused webhook-id, different body", status: 422, typ: httpapi.ProblemIdempotencyKeyReused,
+			setup: func(h *secHarness) {
+				expectStatus(h.t, h.do(h.signedNow("PUT", slotPath, "application/json", "msg_slot_reuse", slotJSON(nil))), 201)
+			},
+			req: func(h *secHarness) *http.Request {
+				return h.signedNow("PUT", slotPath, "application/json", "msg_slot_reuse", slotJSON(map[string]string{"status": `"busy"`}))
+			}},
+		{name: "slot: clinic secret unavailable (forced 5xx)", status: 500, typ: httpapi.ProblemInternal, internal: brokenSecretARN,
+			req: func(h *secHarness) *http.Request {
+				return h.signedNow("PUT", "/v1/clinics/"+brokenClinicID+"/slots/slot-1", "application/json", "", slotJSON(nil))
+			}},
+		{name: "slot: optimistic lock lost every time", status: 503, typ: ptUnavail, internal: "conflict after 5 attempts",
+			req: func(h *secHarness) *http.Request {
+				return h.signedNow("PUT", "/v1/clinics/"+clinicID+"/slots/"+contendedSlotID, "application/json", "", slotJSON(nil))
+			}},
+		{name: "slots read: the write token", status: 403, typ: httpapi.ProblemTokenScope, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", slotsWindow, "", secWriteToken, nil)
+		}},
+		{name: "slots read: a window of 32 days", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", "/v1/clinics/"+clinicID+"/slots?from=2026-12-01T00:00:00Z&to=2027-01-02T00:00:00Z", "", testToken, nil)
+		}},
+		{name: "slots read: a forged cursor", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", slotsWindow+"&cursor=%27%3B--", "", testToken, nil)
+		}},
+		{name: "metrics: from after to", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-14&to=2026-11-01", "", testToken, nil)
+		}},
+		{name: "metrics: a range of 367 days", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2025-11-01&to=2026-11-02", "", testToken, nil)
+		}},
+		{name: "metrics: interval month", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-01&to=2026-11-14&interval=month", "", testToken, nil)
+		}},
+		{name: "metrics: February 30th", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-02-01&to=2026-02-30", "", testToken, nil)
+		}},
+		{name: "metrics: a date-time instead of a date", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-01T00:00:00Z&to=2026-11-14", "", testToken, nil)
+		}},
+		{name: "metrics: no from or to", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath, "", testToken, nil)
+		}},
+		{name: "metrics: the write token", status: 403, typ: httpapi.ProblemTokenScope, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-01&to=2026-11-14", "", secWriteToken, nil)
+		}},
+		{name: "metrics: no token", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-01&to=2026-11-14", "", "", nil)
+		}},
+		{name: "metrics: unknown clinic", status: 404, typ: "https://frontdesk.dev/problems/not-found", req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", "/v1/clinics/no-such-clinic/metrics?from=2026-11-01&to=2026-11-14", "", testToken, nil)
+		}},
+		{name: "fhir: Slot whose Schedule is only referenced", status: 400, typ: "invalid", fhir: true, pointer: "Slot.schedule.reference",
+			req: func(h *secHarness) *http.Request {
+				body := strings.Replace(fhirSlot("slot-f1", `{"versionId":"1"}`, "free"), `"reference":"#s"`, `"reference":"Schedule/s9"`, 1)
+				return h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken, []byte(body))
+			}},
+		{name: "fhir: Bundle with a valid Slot and one of status open", status: 400, typ: "invalid", fhir: true,
+			pointer: "Bundle.entry[1].resource.status",
+			req: func(h *secHarness) *http.Request {
+				return h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken,
+					fhirBundle(fhirSlot("slot-f2", `{"versionId":"1"}`, "free"), fhirSlot("slot-f3", `{"versionId":"1"}`, "open")))
+			}},
+		{name: "fhir: Bundle with an appointment and a Slot lastUpdated an hour ahead", status: 400, typ: "invalid", fhir: true,
+			pointer: "Bundle.entry[1].resource.meta.lastUpdated",
+			req: func(h *secHarness) *http.Request {
+				return h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken,
+					fhirBundle(fhirAppointment("appt-f8", `{"versionId":"1"}`, "pat-300"), fhirSlot("slot-f4", `{"lastUpdated":"`+at(hour)+`"}`, "free")))
+			}},
+		{name: "fhir: re-keying a versionId slot to lastUpdated", status: 422, typ: "business-rule", fhir: true,
+			setup: func(h *secHarness) {
+				expectStatus(h.t, h.do(h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken, []byte(fhirSlot("slot-f5", `{"versionId":"1"}`, "free")))), 200)
+			},
+			req: func(h *secHarness) *http.Request {
+				return h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken,
+					[]byte(fhirSlot("slot-f5", `{"lastUpdated":"`+at(-time.Minute)+`"}`, "busy")))
+			}},
+		{name: "fhir: Bundle re-keying a slot it creates", status: 422, typ: "business-rule", fhir: true,
+			req: func(h *secHarness) *http.Request {
+				return h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken, fhirBundle(
+					fhirSlot("slot-f6", `{"versionId":"1"}`, "free"), fhirSlot("slot-f6", `{"lastUpdated":"`+at(-time.Minute)+`"}`, "busy")))
+			}},
+		{name: "native: waitlist as a string", status: 400, typ: ptInvalid, pointer: "/waitlist", req: func(h *secHarness) *http.Request {
+			return h.signedNow("PUT", appt, "application/json", "", nativeBody(t, map[string]any{"waitlist": "yes"}))
+		}},
+		{name: "fhir: waitlist extension without valueBoolean", status: 400, typ: "invalid", fhir: true, pointer: "Appointment.extension[0].valueBoolean",
+			req: func(h *secHarness) *http.Request {
+				body := strings.Replace(fhirAppointment("appt-f9", `{"versionId":"1"}`, "pat-300"), `"status":"booked",`,
+					`"status":"booked","extension":[{"url":"`+ehr.WaitlistExtensionURL+`","valueString":"yes"}],`, 1)
+				return h.bearerReq("POST", fhir, "application/fhir+json", secWriteToken, []byte(body))
+			}},
 		// Server-side failures: generic text and a correlation id, never internals.
 		{name: "fhir: clinic secret unavailable (forced 5xx)", status: 500, typ: "exception", fhir: true, internal: brokenSecretARN,
 			req: func(h *secHarness) *http.Request {

@@ -43,6 +43,7 @@ type SendReader interface {
 type SendLedger interface {
 	ClaimSend(ctx context.Context, r reminder.Reminder, leaseUntil time.Time) error
 	ReleaseSend(ctx context.Context, r reminder.Reminder, reason string, code int) error
+	DeferSend(ctx context.Context, r reminder.Reminder, d dynamo.Deferral) error
 	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u dynamo.ReminderUpdate) (bool, error)
 	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
 }
@@ -67,6 +68,12 @@ type Messenger interface {
 // EventPublisher tells the clinic about a state change (queue.EventOutbox implements it).
 type EventPublisher interface {
 	Publish(ctx context.Context, evs ...clinic.Event) error
+}
+
+// Requeuer puts a deferred job back on the outbound queue as a new message that
+// becomes visible after delay (queue.ReminderOutbox implements it).
+type Requeuer interface {
+	Requeue(ctx context.Context, job reminder.Job, delay time.Duration) error
 }
 
 // Delayer sets how long a failed SQS record stays invisible before it is retried
@@ -98,6 +105,9 @@ const (
 	DefaultPause             = 15 * time.Minute
 	DefaultHaltCooldown      = time.Minute
 	DefaultSendTimeout       = 10 * time.Second
+	// MaxRequeueDelay is SQS's longest message delay: a deferral longer than that
+	// travels as a chain of delayed messages carrying the job's NotBefore.
+	MaxRequeueDelay = 15 * time.Minute
 	// maxVisibilityDelay is SQS's own ceiling for ChangeMessageVisibility.
 	maxVisibilityDelay = 12 * time.Hour
 	// recordRetries bounds the retries of the bookkeeping writes after a successful
@@ -129,8 +139,10 @@ const (
 // the loser is acknowledged without calling Graph. The remaining window: if the
 // process dies after Graph accepted the message but before the "sent" write, the
 // reminder stays "sending" until its lease (Lease, 60 s) expires; SQS redelivers the
-// job after its visibility timeout (180 s), the claim succeeds again, and the patient
-// receives the reminder twice. Graph has no idempotency key that could close it.
+// job after its visibility timeout (180 s), or the reaper re-enqueues it if the job
+// was acknowledged, the claim succeeds again, and the patient receives the reminder
+// twice (never more: the second send is recorded). Graph has no idempotency key that
+// could close it.
 //
 // Throughput: every phone number gets a token bucket (golang.org/x/time/rate) per
 // instance at MessagesPerSecond / Concurrency, with a burst of half a second of that
@@ -146,10 +158,20 @@ const (
 //
 // Timeouts are retried as the notes say, which has its own duplicate window: a call
 // that times out after Meta accepted the message is sent again on retry.
+//
+// Waiting is not failing: a job that must wait (a Graph API outage, throughput or
+// pair-rate errors, pair pacing, quiet hours, a paused clinic) records its attempt
+// count and next attempt time on the reminder, is acknowledged, and goes back on
+// the queue as a new, delayed message (Requeue). So an outage of any length costs
+// no SQS receives and sends nothing to the DLQ; only jobs this sender cannot work
+// through (its storage or the requeue itself failing) spend the receive budget.
+// When the outage ends, each reminder still useful is sent; one that stopped being
+// useful while it was held back is skipped as "expired" and the clinic is told once.
 type Sender struct {
 	Store      SendStore
 	Messenger  Messenger
 	Events     EventPublisher
+	Requeue    Requeuer // nil: deferrals wait on the queue's visibility timeout instead
 	Visibility Delayer
 	Halter     Halter
 	Clock      platform.Clock
@@ -165,9 +187,18 @@ type Sender struct {
 	Pause             time.Duration // how long a quality or policy block pauses a clinic here; default 15 min
 	HaltCooldown      time.Duration // after a halt, records are handed back untouched this long; default 1 min
 	SendTimeout       time.Duration // bounds one Graph call; default 10 s
-	// Backoff is the visibility delay of a retryable failure on the given receive
-	// (1 = first delivery). Default: 10 s doubling to 15 min, with equal jitter.
-	Backoff func(receiveCount int) time.Duration
+	// Backoff is how long a reminder waits after its attempt-th failed send (a Graph
+	// API error that is not the message's fault). Default: DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+	// Templates, when set, holds back sends of templates Meta paused, disabled or
+	// re-categorised (see templategate.go).
+	Templates TemplateGate
+	// TemplateRecheck is how long such a reminder waits before it is tried again;
+	// default TemplateRecheck (15 min).
+	TemplateRecheck time.Duration
+	// Identity, when set, lets a reminder reach a patient without a phone by the
+	// business-scoped user id last seen for them (see recipient.go).
+	Identity RecipientResolver
 
 	mu          sync.Mutex
 	limiters    map[string]*numberLimiter
@@ -181,16 +212,18 @@ type numberLimiter struct {
 	slowUntil time.Time
 }
 
-// DefaultBackoff doubles from 10 s per receive up to 15 min, plus up to half again
-// as jitter so records failed together by one outage do not come back together. The
-// floor stays above the pair pacing gap, so a retry is not refused by the slot its own
-// failed attempt reserved.
-func DefaultBackoff(receiveCount int) time.Duration {
+// DefaultBackoff doubles from 10 s per failed attempt up to 10 min, plus up to half
+// again as jitter so records failed together by one outage do not come back
+// together: never more than 15 min, SQS's longest message delay, so a reminder is
+// tried at least every 15 minutes and goes out within minutes of Meta's recovery.
+// The floor stays above the pair pacing gap, so a retry is not refused by the slot
+// its own failed attempt reserved.
+func DefaultBackoff(attempt int) time.Duration {
 	d := 10 * time.Second
-	for i := 1; i < receiveCount && d < 15*time.Minute; i++ {
+	for i := 1; i < attempt && d < 10*time.Minute; i++ {
 		d *= 2
 	}
-	d = min(d, 15*time.Minute)
+	d = min(d, 10*time.Minute)
 	return d + rand.N(d/2+1)
 }
 
@@ -261,6 +294,11 @@ type outcome struct {
 	fail   bool
 	delay  time.Duration // visibility delay of a failed record; noDelay: leave it
 	reason string        // why a failed record comes back (logged if it is its last receive)
+	// wait marks a deferral: the job is requeued after delay rather than failed,
+	// when a Requeuer is set.
+	wait bool
+	// notBefore, on a deferral longer than SQS's delay, is when the job may run.
+	notBefore time.Time
 }
 
 var ack = outcome{}
@@ -295,18 +333,77 @@ func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinic
 	}
 	j.log = j.log.With(slog.String("job_id", j.job.ID()), slog.String("clinic_id", j.job.ClinicID),
 		slog.String("appointment_id", j.job.AppointmentID), slog.String("kind", string(j.job.Kind)))
+	if wait := j.job.NotBefore.Sub(s.clock().Now()); wait > 0 {
+		// One hop of a deferral longer than SQS's delay: the reminder already records
+		// its next attempt time, so nothing is read or written until then.
+		return s.requeue(ctx, j, outcome{fail: true, delay: wait, reason: "not_before", wait: true, notBefore: j.job.NotBefore})
+	}
 	o, err := s.send(ctx, j, clinics)
 	if err != nil {
-		// An infrastructure failure (storage, network): hand the claim back and retry later.
+		// An infrastructure failure (storage, network): hand the claim back and retry
+		// later through SQS; the reminder's next attempt time follows the visibility
+		// delay so the reaper does not copy a job that is only waiting.
+		delay := s.backoff(j.receives)
 		if j.claimed {
-			if rerr := s.Store.ReleaseSend(context.WithoutCancel(ctx), j.rem, "error", 0); rerr != nil {
+			if rerr := s.Store.DeferSend(context.WithoutCancel(ctx), j.rem, dynamo.Deferral{Reason: "error", Failed: true,
+				Until: s.clock().Now().Add(delay)}); rerr != nil {
 				j.log.LogAttrs(ctx, slog.LevelWarn, "sender.release_failed", slog.String("error", rerr.Error()))
 			}
 		}
-		o = retry(s.backoff(j.receives), err.Error())
+		o = retry(delay, err.Error())
 		s.logRetry(ctx, j, "error", 0, err)
 	}
+	if o.wait {
+		return s.requeue(ctx, j, o)
+	}
 	return o
+}
+
+// requeue acknowledges a deferred job after putting a new, delayed copy of it on
+// the queue. Without a Requeuer, or when the requeue fails, the record is failed
+// with the delay as its visibility instead (which spends a receive).
+func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) outcome {
+	if s.Requeue == nil {
+		return o
+	}
+	job := j.job
+	job.NotBefore = time.Time{}
+	delay := o.delay
+	if !o.notBefore.IsZero() || delay > MaxRequeueDelay {
+		job.NotBefore = o.notBefore
+		if job.NotBefore.IsZero() {
+			job.NotBefore = s.clock().Now().Add(delay)
+		}
+		delay = min(delay, MaxRequeueDelay)
+	}
+	if err := s.Requeue.Requeue(context.WithoutCancel(ctx), job, delay); err != nil {
+		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.requeue_failed", slog.String("reason", o.reason), slog.String("error", err.Error()))
+		return o
+	}
+	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.deferred", slog.String("reason", o.reason),
+		slog.Int64("delay_ms", o.delay.Milliseconds()))
+	return ack
+}
+
+// deferClaimed makes a claimed reminder wait d: its next attempt time (and, for a
+// failed attempt, its attempt count) is recorded on the reminder, where it survives
+// redelivery and tells the reaper the job is not lost.
+func (s *Sender) deferClaimed(ctx context.Context, j *sendJob, d time.Duration, reason string, code int, failed bool) (outcome, error) {
+	d = max(d, 0)
+	if j.claimed {
+		err := s.Store.DeferSend(context.WithoutCancel(ctx), j.rem, dynamo.Deferral{Reason: reason, ErrorCode: code,
+			Failed: failed, Until: s.clock().Now().Add(d)})
+		j.claimed = false
+		if errors.Is(err, dynamo.ErrConditionFailed) {
+			// The lease ran out and another delivery took the claim: that one carries on.
+			j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "claim_lost"))
+			return ack, nil
+		}
+		if err != nil {
+			return ack, fmt.Errorf("outreach: defer %s: %w", j.job.ID(), err)
+		}
+	}
+	return outcome{fail: true, delay: d, reason: reason, wait: true}, nil
 }
 
 func (s *Sender) logRetry(ctx context.Context, j *sendJob, class string, code int, err error) {
@@ -325,10 +422,6 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	}
 	if err != nil {
 		return ack, err
-	}
-	if until, ok := s.pausedUntil(c.ID); ok {
-		// The clinic's number is paused after a quality or policy block: keep the job.
-		return retry(until.Sub(s.clock().Now()), "clinic_paused"), nil
 	}
 	a, rems, err := s.Store.GetAppointment(ctx, job.ClinicID, job.AppointmentID)
 	if errors.Is(err, appointment.ErrNotFound) {
@@ -383,13 +476,22 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	if err := errors.Join(pErr, lErr); err != nil {
 		return ack, err
 	}
-	number, err := s.Store.ContactOfPhone(ctx, job.ClinicID, p.Phone)
+	p, number, err := s.addressOf(ctx, c, p)
 	if err != nil {
 		return ack, err
 	}
 	ledger = append(ledger, number.Statements()...)
 	if reason := whyNot(a, rem, consent.Current(ledger), now); reason != "" {
+		if rem.Attempts > 0 && stoppedBeingUseful(reason) {
+			// Held back by failed sends until it was no longer useful: the clinic must
+			// hear that this reminder never reached the patient.
+			return s.expire(ctx, j, reason)
+		}
 		return s.skip(ctx, j, reason)
+	}
+	if until, ok := s.pausedUntil(c.ID); ok {
+		// The clinic's number is paused after a quality or policy block: keep the job.
+		return s.deferClaimed(ctx, j, until.Sub(now), "clinic_paused", 0, false)
 	}
 	if loc, err := c.Location(); err == nil {
 		// The plan keeps due times out of quiet hours; a reminder that is late (a
@@ -397,11 +499,16 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 		// still useful, else skip.
 		if _, until, quiet := c.QuietHours.Period(now, loc); quiet {
 			if !reminder.Useful(rem, until) {
+				if rem.Attempts > 0 {
+					return s.expire(ctx, j, reminder.ReasonQuietHours)
+				}
 				return s.skip(ctx, j, reminder.ReasonQuietHours)
 			}
-			s.release(ctx, j, reminder.ReasonQuietHours, 0)
-			return retry(until.Sub(now)+jitter(time.Minute), reminder.ReasonQuietHours), nil
+			return s.deferClaimed(ctx, j, until.Sub(now)+jitter(time.Minute), reminder.ReasonQuietHours, 0, false)
 		}
+	}
+	if o, held, err := s.holdForTemplate(ctx, j, c, p, rem, now); held || err != nil {
+		return o, err
 	}
 	msg, err := composeReminder(c, a, p, rem)
 	if err != nil {
@@ -418,8 +525,7 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	if wait > 0 {
 		// Another message to this patient went out moments ago: come back when the
 		// pair limit allows, without counting it as a failure.
-		s.release(ctx, j, "pair_pacing", 0)
-		return retry(wait+jitter(time.Second), "pair_pacing"), nil
+		return s.deferClaimed(ctx, j, wait+jitter(time.Second), "pair_pacing", 0, false)
 	}
 	return s.deliver(ctx, j, c, a, msg)
 }
@@ -430,8 +536,7 @@ func (s *Sender) deliver(ctx context.Context, j *sendJob, c clinic.Clinic, a app
 	for attempt := 1; ; attempt++ {
 		if err := s.limiter(c.PhoneNumberID).Wait(ctx); err != nil {
 			// The budget is not available before this invocation's deadline.
-			s.release(ctx, j, "throughput_budget", 0)
-			return retry(jitter(2*time.Second), "throughput_budget"), nil
+			return s.deferClaimed(ctx, j, jitter(2*time.Second), "throughput_budget", 0, false)
 		}
 		wamid, err := s.sendOnce(ctx, c.PhoneNumberID, msg)
 		if err == nil {
@@ -515,21 +620,19 @@ func (s *Sender) sendFailed(ctx context.Context, j *sendJob, c clinic.Clinic, er
 	}
 	switch class {
 	case whatsapp.ClassRetryable, whatsapp.ClassRateLimited:
-		s.release(ctx, j, class.String(), code)
+		// An outage or Meta's rate limit: wait longer after each failed attempt.
 		s.logRetry(ctx, j, class.String(), code, err)
-		return retry(s.backoff(j.receives), err.Error()), nil
+		return s.deferClaimed(ctx, j, s.backoff(j.rem.Attempts+1), class.String(), code, true)
 	case whatsapp.ClassThroughput:
 		// Not the message's fault: slow the number down and come back soon.
 		s.slowDown(c.PhoneNumberID)
-		s.release(ctx, j, class.String(), code)
 		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.throughput", slog.String("phone_number_id", c.PhoneNumberID),
 			slog.Int("code", code))
-		return retry(jitter(2*time.Second), err.Error()), nil
+		return s.deferClaimed(ctx, j, jitter(2*time.Second), class.String(), code, true)
 	case whatsapp.ClassPairRate:
 		// Only this recipient is too busy: push its slot and retry after the gap.
-		s.release(ctx, j, class.String(), code)
 		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.pair_rate", slog.Int("code", code))
-		return retry(s.pairGap()+jitter(s.pairGap()), err.Error()), nil
+		return s.deferClaimed(ctx, j, s.pairGap()+jitter(s.pairGap()), class.String(), code, true)
 	case whatsapp.ClassAuth:
 		return s.halt(ctx, j, err), nil
 	}
@@ -613,6 +716,48 @@ func (s *Sender) skip(ctx context.Context, j *sendJob, reason string) (outcome, 
 	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", reason))
 	platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
 	return ack, nil
+}
+
+// expire records a reminder that failed sends held back until it stopped being
+// useful, and tells the clinic once: only the delivery that moves the reminder
+// publishes, and the event id is stable.
+func (s *Sender) expire(ctx context.Context, j *sendJob, why string) (outcome, error) {
+	job := j.job
+	bg := context.WithoutCancel(ctx)
+	moved, err := s.Store.AdvanceReminder(bg, job.ClinicID, job.AppointmentID, job.Kind,
+		reminder.StateSkipped, dynamo.ReminderUpdate{Reason: ReasonExpired, Generation: job.Generation})
+	if err != nil {
+		return ack, fmt.Errorf("outreach: expire %s: %w", job.ID(), err)
+	}
+	j.claimed = false
+	if !moved {
+		return ack, nil
+	}
+	j.log.LogAttrs(ctx, slog.LevelWarn, "sender.expired", slog.String("reason", ReasonExpired),
+		slog.String("because", why), slog.Int("attempts", j.rem.Attempts))
+	platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
+	ev := clinic.Event{
+		ID: eventID(job, ReasonExpired), Type: clinic.EventMessageFailed, ClinicID: job.ClinicID, OccurredAt: s.clock().Now(),
+		Data: map[string]any{"appointmentId": job.AppointmentID, "reminderKind": string(job.Kind),
+			"errorCode": j.rem.ErrorCode, "reason": ReasonExpired},
+	}
+	if s.Events != nil {
+		if err := retryInPlace(func() error { return s.Events.Publish(bg, ev) }); err != nil {
+			j.log.LogAttrs(ctx, slog.LevelError, "sender.event_lost", slog.String("alert", AlertEventLost),
+				slog.String("event_id", ev.ID), slog.String("error", err.Error()))
+		}
+	}
+	return ack, nil
+}
+
+// stoppedBeingUseful reports whether a skip reason is the reminder's window closing
+// (rather than a decision of the patient or the clinic).
+func stoppedBeingUseful(reason string) bool {
+	switch reason {
+	case reminder.ReasonPastVisit, reminder.ReasonSuperseded, reminder.ReasonFollowUpExpired:
+		return true
+	}
+	return false
 }
 
 // release hands a claimed reminder back so a later delivery of the job can claim it.

@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -54,18 +55,62 @@ func (d *recordingDelayer) take(handle string) (time.Duration, bool) {
 	return v, ok
 }
 
+// recordingRequeue stands in for the outbound queue's requeue: it keeps each
+// deferred job with its delay, and fails while failing is set (an SQS outage).
+type recordingRequeue struct {
+	mu      sync.Mutex
+	jobs    []requeuedJob
+	n       int
+	failing bool
+}
+
+type requeuedJob struct {
+	id    string // a fresh SQS message id
+	job   reminder.Job
+	delay time.Duration
+}
+
+func (q *recordingRequeue) Requeue(_ context.Context, job reminder.Job, delay time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.failing {
+		return errors.New("queue: publish: simulated outage")
+	}
+	if delay > outreach.MaxRequeueDelay {
+		return fmt.Errorf("delay %s exceeds SQS's 15 minutes", delay)
+	}
+	q.n++
+	q.jobs = append(q.jobs, requeuedJob{id: fmt.Sprintf("%s#requeue-%d", job.ID(), q.n), job: job, delay: delay})
+	return nil
+}
+
+func (q *recordingRequeue) take() []requeuedJob {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.jobs
+	q.jobs = nil
+	return out
+}
+
+func (q *recordingRequeue) setFailing(v bool) {
+	q.mu.Lock()
+	q.failing = v
+	q.mu.Unlock()
+}
+
 type senderEnv struct {
-	t      *testing.T
-	ctx    context.Context
-	clock  *platform.FakeClock
-	store  *dynamo.Store
-	stub   *whatsapptest.Server
-	client *whatsapp.Client
-	events *clinictest.Recorder
-	delays *recordingDelayer
-	halts  int
-	haltMu sync.Mutex
-	sender *outreach.Sender
+	t       *testing.T
+	ctx     context.Context
+	clock   *platform.FakeClock
+	store   *dynamo.Store
+	stub    *whatsapptest.Server
+	client  *whatsapp.Client
+	events  *clinictest.Recorder
+	delays  *recordingDelayer
+	requeue *recordingRequeue
+	halts   int
+	haltMu  sync.Mutex
+	sender  *outreach.Sender
 }
 
 // newSenderEnv runs the sender against the Graph API stand-in, so every fault below
@@ -73,7 +118,7 @@ type senderEnv struct {
 func newSenderEnv(t *testing.T, faults whatsapptest.Faults) *senderEnv {
 	t.Helper()
 	e := &senderEnv{t: t, ctx: ctxT(t), clock: platform.NewFakeClock(t0), events: &clinictest.Recorder{},
-		delays: &recordingDelayer{delays: map[string]time.Duration{}}}
+		delays: &recordingDelayer{delays: map[string]time.Duration{}}, requeue: &recordingRequeue{}}
 	e.store = newStore(t, e.clock)
 	// The fake clock also drives the stand-in's per-number rate limiter, so its
 	// budget refills only when drive advances time, never with the wall clock.
@@ -90,7 +135,7 @@ func newSenderEnv(t *testing.T, faults whatsapptest.Faults) *senderEnv {
 
 // newSender is one sender instance (one Lambda execution environment).
 func (e *senderEnv) newSender() *outreach.Sender {
-	return &outreach.Sender{Store: e.store, Messenger: e.client, Events: e.events, Visibility: e.delays,
+	return &outreach.Sender{Store: e.store, Messenger: e.client, Events: e.events, Visibility: e.delays, Requeue: e.requeue,
 		Halter: outreach.HaltFunc(func(context.Context, string) error {
 			e.haltMu.Lock()
 			e.halts++
@@ -142,7 +187,8 @@ func sqsRecord(id, body string, receives int) events.SQSMessage {
 
 // drive invokes the handler like the event source mapping does: failed records come
 // back with their receive count raised once the fake clock passes their visibility
-// delay. No sleeps: the clock jumps to the latest delay. It returns the rounds used.
+// delay, and requeued jobs come back as new messages after their delay. No sleeps:
+// the clock jumps to the latest delay. It returns the rounds used.
 func (e *senderEnv) drive(s *outreach.Sender, recs []events.SQSMessage, maxRounds int) int {
 	e.t.Helper()
 	for round := 1; len(recs) > 0; round++ {
@@ -168,6 +214,11 @@ func (e *senderEnv) drive(s *outreach.Sender, recs []events.SQSMessage, maxRound
 			}
 			n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
 			next = append(next, sqsRecord(r.MessageId, r.Body, n+1))
+		}
+		for _, q := range e.requeue.take() {
+			wait = max(wait, q.delay)
+			body, _ := json.Marshal(q.job)
+			next = append(next, sqsRecord(q.id, string(body), 1))
 		}
 		recs = next
 		e.clock.Advance(wait)
@@ -474,9 +525,12 @@ func TestMalformedJobIsAcknowledged(t *testing.T) {
 }
 
 // A reminder whose every attempt failed reaches the DLQ; the clinic hears of it at
-// once, and the reminder stays claimable so that a redrive can still send it.
+// once, and the reminder stays claimable so that a redrive can still send it. A
+// Graph API outage alone never gets here (its jobs are requeued); with the queue
+// refusing the requeue as well, the receive budget is all that is left.
 func TestLastFailedReceiveTellsTheClinic(t *testing.T) {
 	e := newSenderEnv(t, whatsapptest.Faults{ServerErrorEvery: 1})
+	e.requeue.setFailing(true)
 	e.book("dlq-1", consent.OptedIn)
 	recs := e.sweep()
 	if len(recs) != 1 {

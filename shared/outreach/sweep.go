@@ -47,6 +47,9 @@ const (
 	ReasonRetriesExhausted = "retries_exhausted"
 	// ReasonPatientCancelled: the patient asked to cancel this visit.
 	ReasonPatientCancelled = "patient_requested_cancel"
+	// ReasonExpired: failed sends (a WhatsApp outage) held the reminder back until
+	// it was no longer useful; the clinic gets message.failed with this reason.
+	ReasonExpired = "expired"
 )
 
 // Sweep defaults.
@@ -68,9 +71,10 @@ const (
 // stopped sweep leaves its work in the index for the next one, and the cost of a
 // sweep grows with the number of due reminders, not with the number of appointments.
 //
-// One window is not closed here: a process that dies between MarkQueued and Enqueue
-// (the sweep stops Margin before its deadline to make that unlikely) leaves the
-// reminder queued but not on the queue; it is then neither swept nor sent.
+// A process that dies between MarkQueued and Enqueue (the sweep stops Margin before
+// its deadline to make that unlikely) leaves the reminder queued but not on the
+// queue; MarkQueued lists it in the next-attempt index as expected at once, so the
+// Reaper enqueues it a few minutes later.
 type Sweeper struct {
 	Store     DueStore
 	Outbox    Outbox
@@ -78,6 +82,8 @@ type Sweeper struct {
 	Logger    *slog.Logger
 	BatchSize int           // jobs per Enqueue call; default and maximum 10
 	Margin    time.Duration // stop this long before the context deadline; default 3 s
+	// Reaper, when set, runs after each sweep: the same schedule finds lost jobs.
+	Reaper *Reaper
 }
 
 // SweepStats describes one sweep.
@@ -92,6 +98,8 @@ type SweepStats struct {
 	// Lag is how late the most overdue enqueued reminder was (0 when none): the
 	// dashboard's sweep lag, alarmed on.
 	Lag time.Duration
+	// Reaped counts reminders the reaper enqueued again (their job was lost).
+	Reaped int
 }
 
 // Handle is the Lambda entry point for the EventBridge schedule. A returned error
@@ -102,6 +110,7 @@ func (s *Sweeper) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		slog.String("event_id", ev.ID), slog.Int("due", st.Due), slog.Int("enqueued", st.Enqueued),
 		slog.Int("skipped", st.Skipped), slog.Int("lost", st.Lost), slog.Int("requeued", st.Requeued),
 		slog.Bool("stopped", st.Stopped), slog.Int64("duration_ms", st.Duration.Milliseconds()),
+		slog.Int("reaped", st.Reaped),
 	}
 	if !ev.Time.IsZero() {
 		// How late this sweep ran against its schedule: the "sweep lag" dashboard metric.
@@ -189,6 +198,13 @@ shards:
 	// enqueued would strand it (enqueue puts it back in the index on failure).
 	if err := run.flush(context.WithoutCancel(ctx)); err != nil {
 		errs = append(errs, fmt.Errorf("outreach: sweep: %w", err))
+	}
+	if s.Reaper != nil && !run.stats.Stopped {
+		rs, err := s.Reaper.Reap(ctx)
+		run.stats.Reaped = rs.Requeued
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	run.stats.Duration = clock.Now().Sub(start)
 	log := s.logger()

@@ -25,6 +25,14 @@ const (
 	MetricSweepLag = "SweepLagSeconds"
 	// MetricRemindersEnqueued counts reminders a sweep run enqueued. No dimensions.
 	MetricRemindersEnqueued = "RemindersEnqueued"
+	// MetricRemindersReaped counts reminders a reaper run enqueued again because
+	// their job was lost. No dimensions.
+	MetricRemindersReaped = "RemindersReaped"
+	// MetricClinicCounts is the clinics' numbers summed over every clinic, each
+	// counted once when its event is first recorded: dimension Counter = a name
+	// in metrics.DashboardCounters (bookings, confirmations, noShows, ...).
+	MetricClinicCounts = "ClinicCounts"
+	DimCounter         = "Counter"
 )
 
 // Metric writes one EMF record: CloudWatch Logs turns the log line into a metric

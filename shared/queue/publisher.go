@@ -257,6 +257,17 @@ func (o ReminderOutbox) Enqueue(ctx context.Context, jobs []reminder.Job) error 
 	return o.Publisher.Publish(ctx, msgs)
 }
 
+// Requeue publishes one job again as a new message, visible after delay (at most
+// SQS's 15 minutes). A new message starts at receive count zero: a deferred job
+// does not move toward the DLQ however often it waits.
+func (o ReminderOutbox) Requeue(ctx context.Context, job reminder.Job, delay time.Duration) error {
+	body, err := json.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("queue: encode reminder job %s: %w", job.ID(), err)
+	}
+	return o.Publisher.Publish(ctx, []Message{{ID: job.ID(), Body: body, Delay: delay}})
+}
+
 // EventOutbox puts clinic notifications on the ehr-outbox queue.
 type EventOutbox struct{ *Publisher }
 

@@ -10,6 +10,9 @@ type Job struct {
 	Kind          Kind      `json:"kind"`
 	Generation    string    `json:"generation"`
 	DueAt         time.Time `json:"dueAt"`
+	// NotBefore holds a job back longer than SQS's 15-minute delivery delay (quiet
+	// hours): a sender receiving it earlier enqueues it again, unread and unsent.
+	NotBefore time.Time `json:"notBefore,omitzero"`
 }
 
 // ID is the job's stable identity (SQS batch entry ids and logs use it).

@@ -50,6 +50,17 @@ type Reminder struct {
 	// message queued for an old start time is recognised as moved.
 	Generation string
 	UpdatedAt  time.Time
+	// Attempts counts sends that failed for reasons outside the message (a Graph API
+	// outage, throttling). It lives on the reminder, not on the queue message, so
+	// the retry backoff survives redelivery and re-enqueueing.
+	Attempts int
+	// NextAttemptAt is, while the reminder is queued or sending, when a sender is
+	// expected to look at it again (a retry's time, the end of a send lease). Long
+	// past, the reminder's job was lost and the reaper enqueues a new one.
+	NextAttemptAt time.Time
+	// Reaps counts how often the reaper re-enqueued the reminder since its last
+	// claim; it spaces out re-enqueues while no sender consumes the queue.
+	Reaps int
 }
 
 // Pending reports whether the reminder has not been handed to WhatsApp yet.

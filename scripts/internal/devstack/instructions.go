@@ -1,6 +1,9 @@
 package devstack
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Instructions is what `make dev` prints once everything answers: commands to paste.
 func Instructions(s *Stack, cfg Config) string {
@@ -34,11 +37,29 @@ Try it (in another terminal, from the repository):
 
   # 5. A question for the front desk opens a conversation; list it, read it, answer it (write token):
   go run ./scripts/demo say -text "Can I come 30 minutes later?"
-  curl -s -H 'Authorization: Bearer %[7]s' %[1]s/v1/clinics/%[3]s/conversations
-  curl -s -H 'Authorization: Bearer %[7]s' %[1]s/v1/clinics/%[3]s/conversations/<id>/messages
-  curl -s -X POST -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/json' \
+  curl -s -H 'Authorization: Bearer %[10]s' %[1]s/v1/clinics/%[3]s/conversations
+  curl -s -H 'Authorization: Bearer %[10]s' %[1]s/v1/clinics/%[3]s/conversations/<id>/messages
+  curl -s -X POST -H 'Authorization: Bearer %[10]s' -H 'Content-Type: application/json' \
     -d '{"text":"Yes, see you at 10:30","author":"Sam"}' %[1]s/v1/clinics/%[3]s/conversations/<id>/messages
 
+Front-desk console: open %[7]s in a browser and pick a demo staff member on the
+development sign-in page (OpenID provider %[8]s):
+%[9]s
 Ctrl-C stops everything, local servers included.
-`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph, cfg.EHRWriteToken)
+`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph, s.ConsoleURL, s.oidcIssuer(), staffList(), cfg.EHRWriteToken)
+}
+
+func (s *Stack) oidcIssuer() string {
+	if s.OIDC == nil {
+		return "not running"
+	}
+	return s.OIDC.Issuer()
+}
+
+func staffList() string {
+	var b strings.Builder
+	for _, u := range StaffUsers {
+		fmt.Fprintf(&b, "  %-12s %-28s %s\n", u.Name, u.Email, strings.Join(u.Groups, " "))
+	}
+	return b.String()
 }

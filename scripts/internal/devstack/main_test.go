@@ -108,6 +108,9 @@ func startWorld() (*world, error) {
 		return nil, err
 	}
 	w.cfg.Port, w.cfg.GraphPort = port, graphPort
+	if w.cfg.OIDCPort, err = localstack.FreePort(); err != nil {
+		return nil, err
+	}
 	w.cfg.SweepEvery = 200 * time.Millisecond
 	w.cfg.TablePrefix = "systest-"
 	w.cfg.CallbackURL = w.callback.srv.URL
