@@ -10,6 +10,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/console"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
@@ -44,6 +45,9 @@ func newHandler(a *app.App) http.Handler {
 	if cons == nil {
 		return router
 	}
+	// The console's Inbox and thread pages run on the same conversation service
+	// as the API routes: one audit trail, one reply path.
+	cons.Conversations = &console.Handoff{Service: conversations, Clinics: a.Store}
 	if err := cons.New(); err != nil {
 		a.Fatal("console configuration", err)
 	}

@@ -15,8 +15,8 @@ const (
 )
 
 // Console builds the front-desk console from the environment, or returns nil when
-// the deployment has none. Conversations and audit stay nil until the conversation
-// service is deployed; the Inbox then says so.
+// the deployment has none. The caller sets Conversations (ehr-api: the conversation
+// service through console.Handoff).
 func (a *App) Console() *console.Console {
 	issuer := a.Env.Optional(EnvConsoleIssuer, "")
 	if issuer == "" {

@@ -68,8 +68,8 @@ type Config struct {
 
 	// SecondPhoneNumberID is the second demo clinic's WhatsApp number id.
 	SecondPhoneNumberID string
-	// Conversations backs the console's Inbox and thread pages; nil until the
-	// conversation service runs in the dev stack (the Inbox says so).
+	// Conversations backs the console's Inbox and thread pages; nil uses the dev
+	// stack's conversation service (the one the API routes use).
 	Conversations console.Conversations
 
 	// Log receives the JSON logs (default stdout); ServerLog the local servers' output (default discarded).
@@ -351,6 +351,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			RedirectURL: s.APIURL + console.Prefix + "/callback", AuthStyle: oauth2.AuthStyleInParams},
 		Sessions: s.Store, Logins: s.Store, Clinics: s.Store, Appointments: s.Store, Patients: s.Store,
 		Conversations: cfg.Conversations, Clock: clock, Log: log.With("component", "console"),
+	}
+	if cons.Conversations == nil {
+		cons.Conversations = &console.Handoff{Service: conversations, Clinics: s.Store}
 	}
 	if err := cons.New(); err != nil {
 		return nil, err
