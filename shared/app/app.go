@@ -111,7 +111,7 @@ func (a *App) Conversations(send handoff.Sender) *handoff.Service {
 	if arn := a.Env.Optional(platform.EnvConversationAlertTopicARN, ""); arn != "" {
 		alerter = topic.Alerts{Client: sns.NewFromConfig(a.AWS), TopicARN: arn}
 	}
-	return &handoff.Service{Store: a.Store, Sender: send, Alerter: alerter, Clock: a.Clock, Log: a.Log,
+	return &handoff.Service{Store: a.Store, Sender: send, Alerter: alerter, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics(),
 		APIBaseURL: a.Env.Optional(platform.EnvAPIBaseURL, "")}
 }
 

@@ -74,6 +74,7 @@ type conversationItem struct {
 	Urgency       string       `dynamodbav:"urgency,omitempty"`
 	State         thread.State `dynamodbav:"state"`
 	OpenedAt      time.Time    `dynamodbav:"openedAt,omitempty"`
+	AnsweredAt    time.Time    `dynamodbav:"answeredAt,omitempty"`
 	ClosedAt      time.Time    `dynamodbav:"closedAt,omitempty"`
 	LastMessageAt time.Time    `dynamodbav:"lastMessageAt,omitempty"`
 	LastInboundAt time.Time    `dynamodbav:"lastInboundAt,omitempty"`
@@ -90,7 +91,7 @@ type conversationItem struct {
 func (it conversationItem) domain() thread.Conversation {
 	c := thread.Conversation{
 		ClinicID: it.ClinicID, ID: it.ID, ContactKey: it.ContactKey, ReplyTo: it.ReplyTo, Language: it.Language, PatientIDs: it.PatientIDs, GivenName: it.GivenName,
-		Reason: it.Reason, Urgency: it.Urgency, State: it.State, OpenedAt: it.OpenedAt, ClosedAt: it.ClosedAt,
+		Reason: it.Reason, Urgency: it.Urgency, State: it.State, OpenedAt: it.OpenedAt, AnsweredAt: it.AnsweredAt, ClosedAt: it.ClosedAt,
 		LastMessageAt: it.LastMessageAt, LastInboundAt: it.LastInboundAt, OptedOutAt: it.OptedOutAt, Unread: it.Unread,
 		Revision: it.Revision,
 	}
@@ -161,7 +162,7 @@ func (s *Store) conversationItem(c thread.Conversation, retention time.Duration)
 	it := conversationItem{
 		PK: conversationPK(c.ClinicID, c.ID), SK: skConvHeader, InboxKey: inboxKey(c.ClinicID, c.State), InboxSort: inboxSort(c),
 		ClinicID: c.ClinicID, ID: c.ID, ContactKey: c.ContactKey, ReplyTo: c.ReplyTo, Language: c.Language, PatientIDs: c.PatientIDs, GivenName: c.GivenName,
-		Reason: c.Reason, Urgency: c.Urgency, State: c.State, OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt,
+		Reason: c.Reason, Urgency: c.Urgency, State: c.State, OpenedAt: c.OpenedAt, AnsweredAt: c.AnsweredAt, ClosedAt: c.ClosedAt,
 		LastMessageAt: c.LastMessageAt, LastInboundAt: c.LastInboundAt, OptedOutAt: c.OptedOutAt, Unread: c.Unread,
 		Revision: c.Revision + 1, ExpiresAt: c.LastMessageAt.Add(retention).Unix(),
 	}

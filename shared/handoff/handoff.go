@@ -19,6 +19,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
@@ -63,6 +64,12 @@ type Alerter interface {
 	Alert(ctx context.Context, a Alert) error
 }
 
+// Metrics records the clinic's numbers (metrics.Recorder); the service counts the
+// time from a hand-off to staff's first answer.
+type Metrics interface {
+	Record(ctx context.Context, facts ...metrics.Fact) error
+}
+
 var _ Store = (*dynamo.Store)(nil)
 
 // Service keeps conversations.
@@ -72,6 +79,7 @@ type Service struct {
 	Alerter Alerter
 	Clock   platform.Clock
 	Log     *slog.Logger
+	Metrics Metrics // nil counts nothing
 	// APIBaseURL makes conversation URLs absolute in callbacks and alerts; empty
 	// gives the path alone.
 	APIBaseURL string
@@ -397,6 +405,7 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 	}
 	m := thread.Message{ConversationID: id, ID: "msg_" + platform.NewID()[:24], At: now, Direction: thread.Outbound,
 		Author: thread.Staff, AuthorName: r.Author, Type: whatsapp.TypeText, Text: r.Text}
+	firstAnswer, handedOffAt := conv.AwaitsFirstAnswer(), conv.OpenedAt
 	if err := s.audit(ctx, c.ID, actor, thread.AuditReply, id, m.ID); err != nil {
 		return m, err
 	}
@@ -424,6 +433,7 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 	}
 	for attempt := 1; ; attempt++ {
 		conv.Sent(now)
+		conv.Answered(now)
 		if m.Status == thread.StatusPending {
 			p := m
 			conv.Pending = &p
@@ -439,8 +449,27 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 			return m, err
 		}
 	}
+	if firstAnswer {
+		s.countAnswer(ctx, c, id, handedOffAt, now)
+	}
 	s.log().Info("handoff staff reply", "clinic_id", c.ID, "conversation_id", id, "message_id", m.ID, "status", m.Status)
 	return m, nil
+}
+
+// countAnswer counts the time from the hand-off that opened the conversation to
+// staff's first answer (a reopen template included: staff answered, the patient
+// gets the text once they write). The hand-off is named by the conversation and
+// its opening time, so a concurrent or retried first answer counts once. The
+// reply is already sent: a failed count is logged, not returned, so staff are not
+// asked to send it again.
+func (s *Service) countAnswer(ctx context.Context, c clinic.Clinic, id string, handedOffAt, answeredAt time.Time) {
+	if s.Metrics == nil {
+		return
+	}
+	handOffID := id + "@" + handedOffAt.UTC().Format(time.RFC3339Nano)
+	if err := s.Metrics.Record(ctx, metrics.HandOffAnswered(c.ID, c.TimeZone, handOffID, handedOffAt, answeredAt)...); err != nil {
+		s.log().Error("handoff answer not counted", "clinic_id", c.ID, "conversation_id", id, "error", err.Error())
+	}
 }
 
 // standingOptOut is when the contact's number went silent, zero when it did not:

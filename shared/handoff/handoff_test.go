@@ -15,6 +15,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -337,5 +338,60 @@ func TestReopenTemplateInTheContactsLanguage(t *testing.T) {
 	}
 	if len(e.graph.sent) != 1 || e.graph.sent[0].Template == nil || !strings.HasPrefix(e.graph.sent[0].Template.Language.Code, "es") {
 		t.Fatalf("sent %+v, want the reopen template in Spanish", e.graph.sent)
+	}
+}
+
+// The time from a hand-off to staff's first answer is counted once per hand-off:
+// not again for a second reply, not for a reply after staff closed the
+// conversation, and again for the next hand-off that reopens it.
+func TestFirstStaffAnswerCountsTheHandOffTime(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	e.svc.Metrics = &metrics.Recorder{Store: e.store}
+	key := "+15550100154"
+	ref, err := e.svc.HandOff(ctx, demo, inbound(key, "Can I come later?", t0.Add(-8*time.Minute)), "free_text", thread.Normal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := func(text string) {
+		t.Helper()
+		if _, err := e.svc.Reply(ctx, demo, "token:write", ref.ID, thread.Reply{Text: text, Author: "Sam"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reply("Yes") // 8 minutes after the hand-off: (5, 10] min
+	e.clock.Advance(5 * time.Minute)
+	reply("See you then") // a second answer to the same hand-off
+	if _, err := e.svc.Close(ctx, demo, "token:write", ref.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	reply("One more thing") // after close: no hand-off waits
+	e.clock.Advance(time.Hour)
+	if _, err := e.svc.HandOff(ctx, demo, inbound(key, "And parking?", e.clock.Now()), "free_text", thread.Normal); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(40 * time.Second)
+	reply("Free parking behind the clinic") // 40 s: (0, 1] min
+	reply("Anything else?")
+
+	days, err := e.store.MetricDays(ctx, demo.ID, "2026-11-30", "2026-11-30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, d := range days {
+		for k, n := range d.Counts {
+			if strings.HasPrefix(k, "handOffLe_") {
+				got[k] += n
+			}
+		}
+	}
+	if want := map[string]int64{"handOffLe_00": 1, "handOffLe_03": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("hand-off buckets %v, want %v (bounds %v)", got, want, metrics.HandOffBounds[:4])
+	}
+	q, _ := metrics.ParseQuery("2026-11-30", "2026-11-30", "day")
+	if h := metrics.Summarise(q, days, metrics.DefaultRateCard()).Total.HandOffAnswer; h.Count != 2 {
+		t.Errorf("hand-offs answered %+v, want 2", h)
 	}
 }

@@ -107,6 +107,9 @@ type Conversation struct {
 	Urgency    string
 	State      State
 	OpenedAt   time.Time
+	// AnsweredAt is when staff last answered for the first time after a hand-off
+	// opened the conversation; before OpenedAt (or zero) while that hand-off waits.
+	AnsweredAt time.Time
 	ClosedAt   time.Time
 	// LastMessageAt orders the list (newest first).
 	LastMessageAt time.Time
@@ -177,6 +180,20 @@ func (c *Conversation) Note(at time.Time) {
 	}
 	if at.After(c.LastMessageAt) {
 		c.LastMessageAt = at
+	}
+}
+
+// AwaitsFirstAnswer reports whether the conversation is open on a hand-off that
+// staff have not answered yet.
+func (c Conversation) AwaitsFirstAnswer() bool {
+	return c.State == Open && !c.OpenedAt.IsZero() && c.AnsweredAt.Before(c.OpenedAt)
+}
+
+// Answered notes a staff answer: the first after the hand-off is the one the
+// clinic's hand-off-to-answer time measures.
+func (c *Conversation) Answered(at time.Time) {
+	if c.AwaitsFirstAnswer() {
+		c.AnsweredAt = at
 	}
 }
 

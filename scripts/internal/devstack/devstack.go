@@ -321,11 +321,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		// A held template is rechecked every few sweeps, not every 15 minutes.
 		TemplateRecheck: 5 * cfg.SweepEvery,
 	}
+	recorder := app.NewMetrics(s.Store, log, clock)
 	conversations := &handoff.Service{Store: s.Store, Sender: graph, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
-		Clock: clock, Log: log, APIBaseURL: s.APIURL}
+		Clock: clock, Log: log, Metrics: recorder, APIBaseURL: s.APIURL}
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: conversations}
 	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Conversations: conversations, Clock: clock, Log: log,
-		Metrics: app.NewMetrics(s.Store, log, clock)}
+		Metrics: recorder}
 	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
 
