@@ -461,8 +461,11 @@ func TestConversationRoutesRefuseOtherCredentialsAndStoreNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another clinic, with its own number and WABA and no callback URL: it shares
+	// nothing with the demo clinic (a shared WABA would also give it the demo's
+	// template lifecycle callbacks).
 	b := demo
-	b.ID, b.PhoneNumberID = "conv-clinic-b", "100000000000077"
+	b.ID, b.PhoneNumberID, b.WABAID, b.CallbackURL = "conv-clinic-b", "100000000000077", "200000000000077", ""
 	b.APITokenHash, b.APITokenSecretRef = ehr.HashToken("clinic-b-read-token"), ""
 	b.WriteTokenHash, b.WriteTokenSecretRef = ehr.HashToken("clinic-b-write-token"), ""
 	if err := w.stack.Store.PutClinic(ctx, b); err != nil {

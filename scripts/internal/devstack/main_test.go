@@ -165,7 +165,12 @@ func (w *world) dumpOnFailure(t *testing.T, offset int) {
 		if !t.Failed() {
 			return
 		}
-		lines := linesSince(w.logs, offset)
+		var lines []map[string]any
+		for _, m := range linesSince(w.logs, offset) {
+			if m["msg"] != "metric" {
+				lines = append(lines, m)
+			}
+		}
 		if len(lines) > 200 {
 			lines = lines[len(lines)-200:]
 		}
