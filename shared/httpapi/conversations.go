@@ -73,7 +73,7 @@ func (a *ConversationAPI) principalFromToken(r *http.Request, c clinic.Clinic) (
 		return Principal{Actor: ActorWriteToken, ClinicID: c.ID}, nil
 	case isRead:
 		return Principal{}, NewProblem(http.StatusForbidden, "this is the clinic's read token; conversations need the write token").
-			withType(ProblemTokenScope, "forbidden")
+			WithType(ProblemTokenScope, "forbidden")
 	}
 	return Principal{}, NewProblem(http.StatusForbidden, "this token does not grant access to this clinic's conversations")
 }
@@ -109,13 +109,13 @@ func (a *ConversationAPI) fail(w http.ResponseWriter, r *http.Request, err error
 		p = badCursor()
 	case errors.Is(err, thread.ErrWindowClosed):
 		p = NewProblem(http.StatusConflict, "the patient last wrote more than 24 hours ago; WhatsApp allows only a template: "+
-			`send {"template":"reopen","text":...} and the text follows the patient's answer`).withType(ProblemWindowClosed, "business-rule")
+			`send {"template":"reopen","text":...} and the text follows the patient's answer`).WithType(ProblemWindowClosed, "business-rule")
 	case errors.Is(err, thread.ErrOptedOut):
 		p = NewProblem(http.StatusConflict, "the contact opted out of WhatsApp messages and has not written since").
-			withType(ProblemOptedOut, "business-rule")
+			WithType(ProblemOptedOut, "business-rule")
 	case errors.Is(err, thread.ErrReopenPending):
 		p = NewProblem(http.StatusConflict, "a reopen template already waits for the patient's answer").
-			withType(ProblemReopenPending, "business-rule")
+			WithType(ProblemReopenPending, "business-rule")
 	default:
 		var ge *whatsapp.APIError
 		if errors.As(err, &ge) && !whatsapp.Classify(err).Retryable() {
@@ -386,7 +386,7 @@ func (a *ConversationAPI) replyOnce(w http.ResponseWriter, r *http.Request, c cl
 	switch {
 	case errors.Is(err, dynamo.ErrKeyReused):
 		a.fail(w, r, NewProblem(http.StatusUnprocessableEntity, "this Idempotency-Key was already used for another request").
-			withType(ProblemIdempotencyKeyReused, "duplicate"))
+			WithType(ProblemIdempotencyKeyReused, "duplicate"))
 		return
 	case errors.Is(err, dynamo.ErrInProgress):
 		a.fail(w, r, NewProblem(http.StatusConflict, "a request with this Idempotency-Key is being processed; retry later"))
