@@ -11,6 +11,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
+	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -22,6 +23,8 @@ type GraphStore interface {
 	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
 	ContactOfPhone(ctx context.Context, clinicID, phone string) (contact.Contact, error)
 	ClaimOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// PutMessage records a sent message, so that Meta's statuses for it find it.
+	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
 }
 
 // Messenger sends one WhatsApp message from a clinic's number (whatsapp.Client).
@@ -141,8 +144,18 @@ func (g *GraphSender) Reply(ctx context.Context, r Reply) error {
 }
 
 func (g *GraphSender) send(ctx context.Context, c clinic.Clinic, msg whatsapp.Message, what, appointmentID string) error {
-	if _, err := g.Messenger.Send(ctx, c.PhoneNumberID, msg); err != nil {
+	wamid, err := g.Messenger.Send(ctx, c.PhoneNumberID, msg)
+	if err != nil {
 		return fmt.Errorf("waitlist: send %s: %w", what, err)
+	}
+	// Recorded as every send is: Meta's statuses for an unrecorded message are
+	// retried as if they had overtaken the record, until they reach the DLQ.
+	now := g.Now()
+	rec := messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: c.ID, AppointmentID: appointmentID,
+		Type: msg.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now}
+	if _, err := g.Store.PutMessage(ctx, rec); err != nil && g.Log != nil {
+		// Sent: failing would not unsend it. Its statuses will find no record, which is logged there.
+		g.Log.ErrorContext(ctx, "waitlist sent message not recorded", "clinic_id", c.ID, "appointment_id", appointmentID, "what", what, "error", err.Error())
 	}
 	if g.Log != nil {
 		g.Log.InfoContext(ctx, "waitlist_sent", "clinic_id", c.ID, "appointment_id", appointmentID, "what", what, "type", msg.Type)

@@ -23,7 +23,7 @@ import (
 func TestRescheduleTapListsPublishedSlotsAndAPickIsSignedToTheClinic(t *testing.T) {
 	w := stackFor(t)
 	w.dumpOnFailure(t, w.logs.Len())
-	patient := patientSpec{id: "systest-wl-patient", phone: "+15550100171", givenName: "Kim"}
+	patient := patientSpec{id: "systest-wl-patient", phone: "+15550100187", givenName: "Kim"}
 	waID := strings.TrimPrefix(patient.phone, "+")
 	apptID := "systest-wl-appt"
 	w.book(t, apptID, patient, 6*24*time.Hour)
