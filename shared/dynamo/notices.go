@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/frontdesk-health/frontdesk/shared/notice"
@@ -116,4 +117,29 @@ func (s *Store) AnswerFeedback(ctx context.Context, n notice.Notice, score int) 
 		And(expression.Name("kind").Equal(expression.Value(notice.KindFeedback))).
 		And(expression.Name("state").NotEqual(expression.Value(notice.StateAnswered)))
 	return wrap(op, s.update(ctx, s.names.Patients, patientPK(n.ClinicID, n.PatientID), skNotice+n.ID, upd, &cond))
+}
+
+// PatientNotices returns a patient's notices (one query of the patient's partition;
+// a patient has few notices, and their items leave with the patient's retention).
+func (s *Store) PatientNotices(ctx context.Context, clinicID, patientID string) ([]notice.Notice, error) {
+	op := fmt.Sprintf("notices of patient %s", clinicID)
+	in, err := keyQuery(s.names.Patients, "",
+		expression.Key(AttrPK).Equal(expression.Value(patientPK(clinicID, patientID))).
+			And(expression.Key(AttrSK).BeginsWith(skNotice)), true)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	items, err := s.queryAll(ctx, in)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]notice.Notice, 0, len(items))
+	for _, av := range items {
+		var it noticeItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
+		}
+		out = append(out, it.domain())
+	}
+	return out, nil
 }

@@ -145,6 +145,8 @@ type Service struct {
 	Clock     platform.Clock
 	Log       *slog.Logger
 	Metrics   Metrics // nil counts nothing
+	// Feedback reads answers to feedback questions; nil treats digits as text.
+	Feedback FeedbackStore
 
 	// Counters for what is acknowledged without being acted on; the log lines with
 	// the same names feed CloudWatch metric filters.
