@@ -185,8 +185,15 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 	}{
 		{FunctionSpec{Name: FnEHRAPI, Description: "EHR API: appointments in, FHIR and native JSON",
 			Timeout: 10 * time.Second, MemoryMB: 512, Reserved: 20,
-			Env: env(tablePrefix, EnvAPIStageName, st.Name)},
+			// Notices are sent from the request (until they ride the outbound queue):
+			// the Graph API token, the message log, and message.failed to the clinic.
+			Env: env(tablePrefix, EnvAPIStageName, st.Name, platform.EnvEHROutboxQueueURL, ehrURL,
+				platform.EnvWhatsAppAccessTokenSecretARN, *f.Secrets.AccessToken.SecretArn(),
+				platform.EnvWhatsAppAPIBaseURL, WhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, WhatsAppAPIVersion)},
 			func(a *Access) {
+				a.WriteTable(t[dynamo.TableMessages], k.Data)
+				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
+				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 				a.ReadTable(t[dynamo.TableClinics], k.Data)
 				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)

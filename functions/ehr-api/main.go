@@ -13,6 +13,9 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
 func main() {
@@ -26,6 +29,8 @@ func main() {
 func newHandler(a *app.App) http.Handler {
 	stage := a.Env.Optional("API_STAGE_NAME", "")
 	cons := a.Console()
+	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
+	graph := a.WhatsAppClient()
 	a.Ready()
 	api := &httpapi.EHRAPI{
 		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics()},
@@ -38,6 +43,8 @@ func newHandler(a *app.App) http.Handler {
 		Once:        a.Store,
 		Metrics:     a.Store,
 	}
+	api.Notices = &notices.Service{Store: a.Store, Events: events, Clock: a.Clock, Log: a.Log,
+		Outbox: &notices.Immediate{Store: a.Store, Messenger: graph, Events: events, Clock: a.Clock, Log: a.Log}}
 	router := httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 	if cons == nil {
 		return router

@@ -25,5 +25,5 @@ func newService(a *app.App) *inbox.Service {
 	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
 	graph := a.WhatsAppClient()
 	a.Ready()
-	return &inbox.Service{Store: a.Store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics()}
+	return &inbox.Service{Store: a.Store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics(), Feedback: a.Store}
 }

@@ -43,6 +43,8 @@ type Send struct {
 	Message    whatsapp.Message
 	ContactKey string
 	ExpiresAt  time.Time
+	// PhoneNumberID is the clinic's WhatsApp number the notice goes out from.
+	PhoneNumberID string
 }
 
 // Outbox puts a notice on the outbound path, lowest priority. Publishing the same
@@ -108,6 +110,12 @@ func (s *Service) Create(ctx context.Context, c clinic.Clinic, patientID, key st
 	n := notice.Notice{ClinicID: c.ID, ID: notice.ID(c.ID, "api", key), PatientID: patientID, Kind: req.Kind,
 		DueDate: req.DueDate, AppointmentID: req.AppointmentID, Source: notice.SourceAPI, State: notice.StateQueued,
 		CreatedAt: now, UpdatedAt: now}
+	if loc, err := c.Location(); err == nil {
+		// Quiet hours hold a notice as they hold a reminder: it waits for their end.
+		if _, until, quiet := c.QuietHours.Period(now, loc); quiet {
+			n.NotBefore = until.UTC()
+		}
+	}
 	return s.Accept(ctx, c, n)
 }
 
@@ -178,7 +186,8 @@ func (s *Service) prepare(ctx context.Context, c clinic.Clinic, n notice.Notice)
 	if err != nil {
 		return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
 	}
-	return Send{Notice: n, Message: msg, ContactKey: number.Key, ExpiresAt: n.CreatedAt.Add(Useful)}, "", nil
+	return Send{Notice: n, Message: msg, ContactKey: number.Key, ExpiresAt: n.CreatedAt.Add(Useful),
+		PhoneNumberID: c.PhoneNumberID}, "", nil
 }
 
 // Compose builds a notice's template message in the patient's language.

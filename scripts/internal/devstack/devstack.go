@@ -30,6 +30,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/notify"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -274,6 +275,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	api := &httpapi.EHRAPI{
 		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock)}, Clinics: s.Store, Idempotency: s.Store,
 		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log, Once: s.Store, Metrics: s.Store,
+		Notices: &notices.Service{Store: s.Store, Events: clinicEvents, Clock: clock, Log: log,
+			Outbox: &notices.Immediate{Store: s.Store, Messenger: graph, Events: clinicEvents, Clock: clock, Log: log}},
 	}
 	hook := &httpapi.Webhook{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
@@ -302,7 +305,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		// A held template is rechecked every few sweeps, not every 15 minutes.
 		TemplateRecheck: 5 * cfg.SweepEvery,
 	}
-	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock)}
+	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock), Feedback: s.Store}
 	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
 
