@@ -735,8 +735,9 @@ func TestNoWildcardActions(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	type grants struct{ read, write, send, consume, secrets []string }
 	want := map[string]grants{
-		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "metrics", "patients", "slots"},
-			secrets: []string{"clinic"}},
+		// messages, ehr-outbox, access-token: notices are sent from the request.
+		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "metrics", "patients", "slots"},
+			send: []string{"ehr-outbox"}, secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
@@ -860,7 +861,8 @@ func TestSenderHaltsOnlyItsOwnMapping(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
-		FnEHRAPI: {EnvAPIStageName, app.EnvConsoleBaseURL, app.EnvConsoleIssuer, app.EnvConsoleClientID, app.EnvConsoleLogoutURL},
+		FnEHRAPI: {EnvAPIStageName, app.EnvConsoleBaseURL, app.EnvConsoleIssuer, app.EnvConsoleClientID, app.EnvConsoleLogoutURL,
+			platform.EnvEHROutboxQueueURL, platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
 		FnReminderSweep: {platform.EnvOutboundQueueURL},
