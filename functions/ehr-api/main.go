@@ -32,8 +32,10 @@ func newHandler(a *app.App) http.Handler {
 	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
 	graph := a.WhatsAppClient()
 	a.Ready()
+	noticeSvc := &notices.Service{Store: a.Store, Events: events, Clock: a.Clock, Log: a.Log,
+		Outbox: &notices.Immediate{Store: a.Store, Messenger: graph, Events: events, Clock: a.Clock, Log: a.Log}}
 	api := &httpapi.EHRAPI{
-		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics()},
+		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics(), Visits: noticeSvc},
 		Clinics:     a.Store,
 		Idempotency: a.Store,
 		Secrets:     a.Secrets,
@@ -43,8 +45,7 @@ func newHandler(a *app.App) http.Handler {
 		Once:        a.Store,
 		Metrics:     a.Store,
 	}
-	api.Notices = &notices.Service{Store: a.Store, Events: events, Clock: a.Clock, Log: a.Log,
-		Outbox: &notices.Immediate{Store: a.Store, Messenger: graph, Events: events, Clock: a.Clock, Log: a.Log}}
+	api.Notices = noticeSvc
 	router := httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 	if cons == nil {
 		return router

@@ -48,7 +48,25 @@ func (e *recordingEvents) Publish(_ context.Context, evs ...clinic.Event) error 
 
 func noticeHarness(t *testing.T) (*secHarness, *recordingOutbox, *recordingEvents) {
 	h := newSecHarness(t)
+	// 14:00 UTC is 09:00 in New York: outside the clinic's quiet hours (21:00-08:00).
+	h.clock.Advance(2 * time.Hour)
 	return h, h.outbox, h.events
+}
+
+// TestNoticeInQuietHoursWaits: at 07:00 local a notice is accepted and held until
+// the quiet hours end at 08:00, not sent.
+func TestNoticeInQuietHoursWaits(t *testing.T) {
+	h := newSecHarness(t) // 12:00 UTC: 07:00 in New York
+	expectStatus(t, h.do(h.signedNow("PUT", "/v1/clinics/"+clinicID+"/appointments/appt-1", "application/json", "", nativeBody(t, nil))), 201)
+	resp := h.do(h.signedNow("POST", "/v1/clinics/"+clinicID+"/patients/pat-100/notices", "application/json", "", []byte(`{"kind":"document_ready"}`)))
+	expectStatus(t, resp, 202)
+	n := decodeNotice(t, resp)
+	if n.State != notice.StateQueued || n.NotBefore == nil || !n.NotBefore.Equal(mustTime(t, "2026-11-22T13:00:00Z")) {
+		t.Fatalf("notice: %+v", n)
+	}
+	if len(h.outbox.sends) != 0 {
+		t.Fatalf("%d sends in quiet hours", len(h.outbox.sends))
+	}
 }
 
 func patientFor(lang string) appointment.Patient {
@@ -172,5 +190,48 @@ func TestNoticeToAnOptedOutPatientFails(t *testing.T) {
 		if !slices.Contains([]string{"noticeId", "patientId", "noticeKind", "reason"}, k) {
 			t.Errorf("message.failed carries %s", k)
 		}
+	}
+}
+
+// TestFulfilledVisitSchedulesRecallAndFeedback: a fulfilled diabetes-review visit
+// schedules its recall (90 days after the visit's local date, sent 14 days before
+// at 10:00 local) and its feedback question (3 h after the visit's end), each
+// once however often the EHR repeats the update; a booked visit schedules nothing.
+func TestFulfilledVisitSchedulesRecallAndFeedback(t *testing.T) {
+	h, out, _ := noticeHarness(t)
+	path := "/v1/clinics/" + clinicID + "/appointments/appt-r1"
+	start := "2026-11-21T10:00:00-05:00"
+	booked := nativeBody(t, map[string]any{"start": start, "visitType": "diabetes-review", "version": 1})
+	expectStatus(t, h.do(h.signedNow("PUT", path, "application/json", "", booked)), 201)
+	recallID, feedbackID := notice.RecallID(clinicID, "appt-r1"), notice.FeedbackID(clinicID, "appt-r1")
+	expectStatus(t, h.get("/v1/clinics/"+clinicID+"/patients/pat-100/notices/"+recallID, testToken), 404)
+	for v := 2; v <= 3; v++ { // the EHR repeats itself
+		done := nativeBody(t, map[string]any{"start": start, "visitType": "diabetes-review", "status": "fulfilled", "version": v})
+		expectStatus(t, h.do(h.signedNow("PUT", path, "application/json", "", done)), 200)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	recall := decodeNotice(t, h.get("/v1/clinics/"+clinicID+"/patients/pat-100/notices/"+recallID, testToken))
+	if recall.Kind != notice.KindRecallDue || recall.Source != notice.SourceRecall || recall.DueDate != "2027-02-19" ||
+		recall.NotBefore == nil || !recall.NotBefore.Equal(time.Date(2027, 2, 5, 10, 0, 0, 0, ny)) || recall.State != notice.StateQueued {
+		t.Fatalf("recall: %+v", recall)
+	}
+	fb := decodeNotice(t, h.get("/v1/clinics/"+clinicID+"/patients/pat-100/notices/"+feedbackID, testToken))
+	// The visit ended at 15:30 UTC on Nov 21; the question was due 3 h later, before
+	// the EHR reported the visit (the clock says Nov 22), so it goes out at once.
+	if fb.Kind != notice.KindFeedback || fb.AppointmentID != "appt-r1" || fb.NotBefore == nil ||
+		!fb.NotBefore.Equal(mustTime(t, "2026-11-21T18:30:00Z")) {
+		t.Fatalf("feedback: %+v", fb)
+	}
+	var sentFeedback int
+	for _, s := range out.sends {
+		if s.Notice.ID == recallID {
+			t.Error("the recall was sent before its time")
+		}
+		if s.Notice.ID == feedbackID {
+			sentFeedback++
+		}
+	}
+	if sentFeedback < 1 {
+		t.Fatalf("the overdue feedback question was not handed on: %d sends", len(out.sends))
 	}
 }

@@ -92,7 +92,9 @@ func newSecHarness(t *testing.T) *secHarness {
 		WABAID: "200000000000009", DefaultLanguage: "en-US",
 		QuietHours: reminder.QuietHours{Start: "21:00", End: "08:00"}, ReminderPolicy: reminder.DefaultPolicy(),
 		EmergencyNumber: "911", WebhookSecretRef: "env:TEST_EHR_SECRET", PortalURL: "https://portal.example.org",
+		FeedbackAfter: "3h",
 	}
+	base.ReminderPolicy.RecallAfter = reminder.RecallAfter{"diabetes-review": "90d"}
 	main, legacy, broken := base, base, base
 	main.ID, main.PhoneNumberID = clinicID, "100000000000009"
 	main.APITokenHash, main.WriteTokenHash = ehr.HashToken(testToken), ehr.HashToken(secWriteToken)
@@ -124,7 +126,9 @@ func newSecHarness(t *testing.T) *secHarness {
 		Metrics:  store,
 	}
 	outbox, events := &recordingOutbox{}, &recordingEvents{}
-	api.Notices = &notices.Service{Store: store, Outbox: outbox, Events: events, Clock: clock, Log: log}
+	noticeSvc := &notices.Service{Store: store, Outbox: outbox, Events: events, Clock: clock, Log: log}
+	api.Notices = noticeSvc
+	api.Intake.Visits = noticeSvc
 	hook := &httpapi.Webhook{
 		AppSecret:   func(context.Context) (string, error) { return metaAppSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return "test-verify-token", nil },

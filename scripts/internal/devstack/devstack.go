@@ -272,11 +272,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.Outbound])}
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
 
+	noticeSvc := &notices.Service{Store: s.Store, Events: clinicEvents, Clock: clock, Log: log,
+		Outbox: &notices.Immediate{Store: s.Store, Messenger: graph, Events: clinicEvents, Clock: clock, Log: log}}
 	api := &httpapi.EHRAPI{
-		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock)}, Clinics: s.Store, Idempotency: s.Store,
+		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock), Visits: noticeSvc}, Clinics: s.Store, Idempotency: s.Store,
 		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log, Once: s.Store, Metrics: s.Store,
-		Notices: &notices.Service{Store: s.Store, Events: clinicEvents, Clock: clock, Log: log,
-			Outbox: &notices.Immediate{Store: s.Store, Messenger: graph, Events: clinicEvents, Clock: clock, Log: log}},
+		Notices: noticeSvc,
 	}
 	hook := &httpapi.Webhook{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
