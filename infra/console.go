@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 )
 
@@ -111,11 +111,11 @@ func (f *Frontdesk) newConsoleAuth(clinics []string, domainPrefix string) *Conso
 	}
 
 	fn := f.Functions[FnEHRAPI].Fn
-	fn.AddEnvironment(jsii.String(app.EnvConsoleBaseURL), base, nil)
-	fn.AddEnvironment(jsii.String(app.EnvConsoleIssuer), join(jsii.String("https://cognito-idp."), awscdk.Aws_REGION(),
+	fn.AddEnvironment(jsii.String(fnspec.EnvConsoleBaseURL), base, nil)
+	fn.AddEnvironment(jsii.String(fnspec.EnvConsoleIssuer), join(jsii.String("https://cognito-idp."), awscdk.Aws_REGION(),
 		jsii.String("."), awscdk.Aws_URL_SUFFIX(), jsii.String("/"), pool.UserPoolId()), nil)
-	fn.AddEnvironment(jsii.String(app.EnvConsoleClientID), client.UserPoolClientId(), nil)
-	fn.AddEnvironment(jsii.String(app.EnvConsoleLogoutURL), join(domain.BaseUrl(nil), jsii.String("/logout?client_id="),
+	fn.AddEnvironment(jsii.String(fnspec.EnvConsoleClientID), client.UserPoolClientId(), nil)
+	fn.AddEnvironment(jsii.String(fnspec.EnvConsoleLogoutURL), join(domain.BaseUrl(nil), jsii.String("/logout?client_id="),
 		client.UserPoolClientId(), jsii.String("&logout_uri="), base, jsii.String("/console/signed-out")), nil)
 	return &ConsoleAuth{Pool: pool, Client: client, Domain: domain, Groups: groups}
 }

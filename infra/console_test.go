@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 )
 
 // TestConsoleSignIn checks the staff sign-in the stack declares: a user pool with
@@ -63,9 +63,9 @@ func TestConsoleSignIn(t *testing.T) {
 
 		fn := s.byProp(t, "AWS::Lambda::Function", "FunctionName", s.stage.Prefix()+FnEHRAPI)
 		env := fn.P["Environment"].(map[string]any)["Variables"].(map[string]any)
-		issuer, _ := json.Marshal(env[app.EnvConsoleIssuer])
-		if !strings.Contains(string(issuer), "cognito-idp.") || refID(env[app.EnvConsoleClientID]) != clients[0].ID {
-			t.Errorf("ehr-api console env: issuer %s, client %v", issuer, env[app.EnvConsoleClientID])
+		issuer, _ := json.Marshal(env[fnspec.EnvConsoleIssuer])
+		if !strings.Contains(string(issuer), "cognito-idp.") || refID(env[fnspec.EnvConsoleClientID]) != clients[0].ID {
+			t.Errorf("ehr-api console env: issuer %s, client %v", issuer, env[fnspec.EnvConsoleClientID])
 		}
 	})
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
@@ -41,7 +41,8 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	useBundledNode()
 	start := time.Now()
-	code, err := synthesizeAll()
+	var code int
+	_, err := synthesizeAll()
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "synthesized dev and prod in %s\n", time.Since(start).Round(time.Millisecond))
 	}
@@ -861,7 +862,7 @@ func TestSenderHaltsOnlyItsOwnMapping(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
-		FnEHRAPI: {EnvAPIStageName, app.EnvConsoleBaseURL, app.EnvConsoleIssuer, app.EnvConsoleClientID, app.EnvConsoleLogoutURL,
+		FnEHRAPI: {EnvAPIStageName, fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL,
 			platform.EnvEHROutboxQueueURL, platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
@@ -986,8 +987,12 @@ func TestCheckAssetsNamesTheFix(t *testing.T) {
 		t.Fatalf("err %v, want the missing functions and `make build`", err)
 	}
 	for _, name := range FunctionNames {
-		os.MkdirAll(filepath.Join(dir, name), 0o755)
-		os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("x"), 0o755)
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := CheckAssets(dir); err != nil {
 		t.Fatal(err)

@@ -8,9 +8,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/inbound"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
-	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
 func main() {
@@ -21,9 +20,5 @@ func main() {
 	lambda.Start(newService(a).Handle)
 }
 
-func newService(a *app.App) *inbox.Service {
-	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
-	graph := a.WhatsAppClient()
-	a.Ready()
-	return &inbox.Service{Store: a.Store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics(), Feedback: a.Store}
-}
+// newService is main's wiring; the tests run the handler it builds.
+func newService(a *app.App) *inbox.Service { return inbound.Load(a) }

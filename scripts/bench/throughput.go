@@ -12,11 +12,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
-	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -85,7 +86,7 @@ func (d *delays) Delay(_ context.Context, handle string, dl time.Duration) error
 
 func benchThroughput(ctx context.Context, n int, mps float64, instances int) error {
 	clock := platform.SystemClock{}
-	st, _, _, err := freshStore(ctx, clock, 8)
+	st, _, _, err := freshStore(ctx, clock, benchShards)
 	if err != nil {
 		return err
 	}
@@ -107,7 +108,7 @@ func benchThroughput(ctx context.Context, n int, mps float64, instances int) err
 		return fmt.Errorf("seed: %w", err)
 	}
 	out := &jobsOutbox{}
-	if _, err := (&outreach.Sweeper{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
+	if _, err := sweep.New(sweep.Deps{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
 	if len(out.jobs) != n {
@@ -131,8 +132,8 @@ func benchThroughput(ctx context.Context, n int, mps float64, instances int) err
 	var wg sync.WaitGroup
 	for range instances {
 		// One Sender per simulated Lambda instance: each has its own limiter.
-		s := &outreach.Sender{Store: st, Messenger: client, Events: nopEvents{}, Visibility: dl, Clock: clock,
-			Logger: quietLogger(), MessagesPerSecond: mps, Concurrency: instances}
+		s := sender.New(sender.Deps{Store: st, Messenger: client, Events: nopEvents{}, Visibility: dl, Clock: clock,
+			Log: quietLogger(), MessagesPerSecond: mps, Concurrency: instances})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -31,7 +31,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dayindex:", err)
 		os.Exit(1)
 	}
-	store := dynamo.NewStore(platform.DynamoClient(cfg), dynamo.NamesWithPrefix(prefix), platform.SystemClock{}, 1)
+	store := dynamo.NewStore(dynamo.NewClient(cfg), dynamo.NamesWithPrefix(prefix), platform.SystemClock{}, 1)
 	n, err := store.BackfillDayIndex(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "dayindex: %v (%d entries written before the error; run it again)\n", err, n)

@@ -48,7 +48,7 @@ func run(ctx context.Context, file string, dryRun bool, tokenEnv, writeTokenEnv 
 	if err != nil {
 		return err
 	}
-	store := dynamo.NewStore(platform.DynamoClient(cfg), dynamo.NamesWithPrefix(prefix), platform.SystemClock{}, 0)
+	store := dynamo.NewStore(dynamo.NewClient(cfg), dynamo.NamesWithPrefix(prefix), platform.SystemClock{}, 0)
 	if err := store.PutClinic(ctx, c); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
@@ -108,13 +109,23 @@ func (c Clinic) PortfolioScope() string {
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 var (
-	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
-	hhmm         = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-	digits       = regexp.MustCompile(`^[0-9]{5,20}$`)
-	country      = regexp.MustCompile(`^[A-Z]{2}$`)
-	emergencyNum = regexp.MustCompile(`^\+?[0-9 ()-]{2,20}$`)
-	phone        = regexp.MustCompile(`^\+?[0-9][0-9 ()-]{5,24}$`)
+	idPattern    = newLazyRegexp(`^[a-z0-9][a-z0-9-]{1,62}$`)
+	hhmm         = newLazyRegexp(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	digits       = newLazyRegexp(`^[0-9]{5,20}$`)
+	country      = newLazyRegexp(`^[A-Z]{2}$`)
+	emergencyNum = newLazyRegexp(`^\+?[0-9 ()-]{2,20}$`)
+	phone        = newLazyRegexp(`^\+?[0-9][0-9 ()-]{5,24}$`)
 )
+
+// lazyRegexp compiles on first use: onboarding validates clinics and the Lambdas
+// only read them, so a cold start need not compile these.
+type lazyRegexp struct{ compiled func() *regexp.Regexp }
+
+func newLazyRegexp(expr string) lazyRegexp {
+	return lazyRegexp{sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
+}
+
+func (l lazyRegexp) MatchString(s string) bool { return l.compiled().MatchString(s) }
 
 // Location loads the clinic's time zone.
 func (c Clinic) Location() (*time.Location, error) {

@@ -34,7 +34,7 @@ func (c *Console) cookieName(n string) string {
 // top-level navigation from the identity provider's site, which Strict would strip.
 // Cross-site POSTs carry no Lax cookie, and every POST is also checked for CSRF.
 func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, //nolint:gosec // G124: Secure whenever the base URL is https; only make dev's loopback http console clears it
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
 }
 
@@ -163,7 +163,7 @@ func (c *Console) withSession(next http.HandlerFunc) http.HandlerFunc {
 				c.errorPage(w, r, http.StatusForbidden, "Your session has ended. Sign in again; nothing was changed.")
 				return
 			}
-			http.Redirect(w, r, c.link("/login")+"?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, c.link("/login")+"?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther) //nolint:gosec // G710: the target is the console's own login page; the request's path is only a query-escaped parameter
 			return
 		}
 		if post {

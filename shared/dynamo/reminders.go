@@ -154,7 +154,7 @@ func (s *Store) DueReminders(ctx context.Context, shard int, now time.Time, limi
 	}
 	in.ScanIndexForward = aws.Bool(true)
 	if limit > 0 {
-		in.Limit = aws.Int32(int32(limit))
+		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the sweep chooses, far below 2^31
 	}
 	if startAfter != nil {
 		in.ExclusiveStartKey = startAfter.key()
@@ -312,7 +312,7 @@ func (s *Store) StalledReminders(ctx context.Context, shard int, before time.Tim
 	}
 	in.ScanIndexForward = aws.Bool(true)
 	if limit > 0 {
-		in.Limit = aws.Int32(int32(limit))
+		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the reaper chooses, far below 2^31
 	}
 	if startAfter != nil {
 		in.ExclusiveStartKey = startAfter.key()

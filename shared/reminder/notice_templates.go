@@ -26,7 +26,8 @@ var NoticeTemplateNames = []string{TemplateNoticeLabReady, TemplateNoticeRxReady
 // ttlNotice: a notice is still worth delivering half a day late; Meta's utility maximum.
 const ttlNotice = 12 * 60 * 60
 
-func init() {
+// addNoticeTemplates adds the notice and feedback templates to the catalog being built.
+func addNoticeTemplates(catalog map[string]map[string]Template) {
 	examples := map[string]map[string]string{
 		LangEnglish: {VarGivenName: "Maria", VarClinic: "Sunrise Family Clinic", VarDate: "Tuesday, March 10",
 			VarContact: "https://portal.example.org"},

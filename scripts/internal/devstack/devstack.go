@@ -22,16 +22,17 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
-	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
+	"github.com/frontdesk-health/frontdesk/shared/app/inbound"
+	"github.com/frontdesk-health/frontdesk/shared/app/notifier"
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
+	"github.com/frontdesk-health/frontdesk/shared/app/webhook"
 	"github.com/frontdesk-health/frontdesk/shared/console"
 	"github.com/frontdesk-health/frontdesk/shared/console/devoidc"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
-	"github.com/frontdesk-health/frontdesk/shared/inbox"
-	"github.com/frontdesk-health/frontdesk/shared/intake"
-	"github.com/frontdesk-health/frontdesk/shared/notices"
-	"github.com/frontdesk-health/frontdesk/shared/notify"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -248,7 +249,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.Queues, err = queue.CreateQueues(ctx, sq, cfg.TablePrefix); err != nil {
 		return nil, err
 	}
-	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, 8)
+	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, fnspec.SweepShards)
 
 	if cfg.GraphBaseURL == "" {
 		if s.Stub, err = newStub(cfg, s.APIURL, log); err != nil {
@@ -272,26 +273,19 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.Outbound])}
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
 
-	noticeSvc := &notices.Service{Store: s.Store, Events: clinicEvents, Clock: clock, Log: log,
-		Outbox: &notices.Immediate{Store: s.Store, Messenger: graph, Events: clinicEvents, Clock: clock, Log: log}}
-	api := &httpapi.EHRAPI{
-		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock), Visits: noticeSvc}, Clinics: s.Store, Idempotency: s.Store,
-		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log, Once: s.Store, Metrics: s.Store,
-		Notices: noticeSvc,
-	}
-	hook := &httpapi.Webhook{
+	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log, Events: clinicEvents, Messenger: graph})
+	hook := webhook.New(webhook.Deps{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return cfg.VerifyToken, nil },
 		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(sq, s.Queues[queue.Inbound])},
 		Log:         log,
-	}
+	})
 	if s.Stub != nil {
 		s.serve(graphLn, s.Stub)
 	}
 
-	s.Sweeper = &outreach.Sweeper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log,
-		Reaper: &outreach.Reaper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}}
-	sender := &outreach.Sender{
+	s.Sweeper = sweep.New(sweep.Deps{Store: s.Store, Outbox: outbound, Clock: clock, Log: log})
+	outboundSender := sender.New(sender.Deps{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
 		Requeue: outbound,
 		// As the Lambda disables its event source mapping, dev pauses the outbound
@@ -302,16 +296,16 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			go func() { _ = s.PauseConsumer(runCtx, queue.Outbound) }()
 			return nil
 		}),
-		Clock: clock, Logger: log, Templates: s.Store, Identity: s.Store,
+		Clock: clock, Log: log,
 		// A held template is rechecked every few sweeps, not every 15 minutes.
 		TemplateRecheck: 5 * cfg.SweepEvery,
-	}
-	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log, Metrics: app.NewMetrics(s.Store, log, clock), Feedback: s.Store}
-	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
-		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
+	})
+	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log})
+	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
+		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log})
 
 	s.gates = map[string]*gate{}
-	for name, handler := range map[string]queue.Handler{queue.Inbound: in.Handle, queue.Outbound: sender.Handle, queue.EHROutbox: notifier.Handle} {
+	for name, handler := range map[string]queue.Handler{queue.Inbound: in.Handle, queue.Outbound: outboundSender.Handle, queue.EHROutbox: clinicNotifier.Handle} {
 		arn, err := queue.QueueARN(ctx, sq, s.Queues[name])
 		if err != nil {
 			return nil, err
@@ -326,13 +320,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.OIDC, err = devoidc.Start(oidcLn, StaffUsers); err != nil {
 		return nil, err
 	}
-	cons := &console.Console{
+	cons := ehrapi.Console(ehrapi.ConsoleDeps{
 		Config: console.Config{BaseURL: s.APIURL, InsecureLoopback: true},
 		Auth: &console.OIDC{Issuer: s.OIDC.Issuer(), ClientID: devoidc.ClientID, ClientSecret: devoidc.ClientSecret,
 			RedirectURL: s.APIURL + console.Prefix + "/callback", AuthStyle: oauth2.AuthStyleInParams},
-		Sessions: s.Store, Logins: s.Store, Clinics: s.Store, Appointments: s.Store, Patients: s.Store,
-		Conversations: cfg.Conversations, Clock: clock, Log: log.With("component", "console"),
-	}
+		Store: s.Store, Conversations: cfg.Conversations, Clock: clock, Log: log,
+	})
 	if err := cons.New(); err != nil {
 		return nil, err
 	}
@@ -369,7 +362,7 @@ func newStub(cfg Config, apiURL string, log *slog.Logger) (*whatsapptest.Stub, e
 func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
 	path := cfg.ClinicFile
 	if path == "" {
-		root, err := localstack.RepoRoot()
+		root, err := platform.RepoRoot()
 		if err != nil {
 			return err
 		}

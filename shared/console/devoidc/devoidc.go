@@ -29,7 +29,7 @@ type User struct {
 // Fixed client credentials: nothing outside this machine trusts this provider.
 const (
 	ClientID     = "frontdesk-console-dev"
-	ClientSecret = "dev-console-client-secret"
+	ClientSecret = "dev-console-client-secret" //nolint:gosec // G101: make dev's fixed provider credential, trusted by nothing outside this machine
 )
 
 // Provider is a running dev OpenID provider.

@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// Patch fixes one known defect of Meta's spec (see the end of
-// ../shared/reference/whatsapp-cloud-api-notes.md). Apply returns how many places it
-// changed; a patch that finds nothing to change returns an error, because then the
-// spec changed and the patch must be revisited rather than silently do nothing.
+// Patch fixes one known defect of Meta's published spec; Why says which. Apply
+// returns how many places it changed; a patch that finds nothing to change returns
+// an error, because then the spec changed and the patch must be revisited rather
+// than silently do nothing.
 type Patch struct {
 	Name  string
 	Why   string
