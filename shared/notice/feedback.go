@@ -1,6 +1,7 @@
 package notice
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,7 +33,7 @@ func Low(score int) bool { return score >= MinScore && score <= LowScore }
 // ListRowID is the id of a score's row in the interactive list sent inside the
 // window; ParseListReply reads it back. The notice id ties the answer to its question.
 func ListRowID(noticeID string, score int) string {
-	return "fb:" + noticeID + ":" + string(rune('0'+score))
+	return "fb:" + noticeID + ":" + strconv.Itoa(score)
 }
 
 // ParseListReply reads a list reply's row id.

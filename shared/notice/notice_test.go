@@ -54,7 +54,8 @@ func TestNoticeCarriesNothingButAllowedValues(t *testing.T) {
 }
 
 func TestIDsAreStable(t *testing.T) {
-	if RecallID("c1", "a1") != RecallID("c1", "a1") || RecallID("c1", "a1") == RecallID("c2", "a1") ||
+	first, again := RecallID("c1", "a1"), RecallID("c1", "a1")
+	if first != again || RecallID("c1", "a1") == RecallID("c2", "a1") ||
 		RecallID("c1", "a1") == FeedbackID("c1", "a1") || ID("c1", "a", "b") == ID("c1", "ab") {
 		t.Fatal("ids must be stable per input and distinct across inputs")
 	}
