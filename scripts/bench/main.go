@@ -5,6 +5,7 @@
 //	go run ./scripts/localstack -- go run ./scripts/bench -case throughput
 //	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
 //	go run ./scripts/localstack -- go run ./scripts/bench -case cost
+//	go run ./scripts/bench -case conversation
 //	go run ./scripts/bench -case outage          # against a running `make dev`
 //
 // throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
@@ -17,6 +18,8 @@
 // outage: the outage drill in real time against `make dev`: visits of the demo
 // clinic booked while the Graph API stand-in fails every send for -outage (10 min),
 // then healed; reports how each reminder ended and how long recovery took.
+// conversation: through its own dev stack, the median time from a patient's message
+// to the API listing it, and from a staff reply to the Graph API call.
 package main
 
 import (
@@ -36,7 +39,7 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, sweep, cost or outage")
+	which := flag.String("case", "", "throughput, sweep, cost, outage or conversation")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
@@ -45,6 +48,7 @@ func main() {
 	large := flag.Int("large", 100000, "sweep: future appointments, second run")
 	runs := flag.Int("runs", 3, "sweep: sweeps per size; cost: runs per step (the median is reported)")
 	costReminders := flag.Int("cost-reminders", 300, "cost: reminders through the path (a multiple of 10 x -runs)")
+	conversations := flag.Int("conversations", 30, "conversation: messages and replies to time")
 	outageReminders := flag.Int("outage-reminders", 100, "outage: visits to book")
 	outage := flag.Duration("outage", 10*time.Minute, "outage: how long every send fails")
 	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
@@ -61,8 +65,10 @@ func main() {
 		err = benchCost(ctx, *costReminders, *runs)
 	case "outage":
 		err = benchOutage(ctx, *outageReminders, *outage, *callbackAddr)
+	case "conversation":
+		err = benchConversation(ctx, *conversations)
 	default:
-		err = fmt.Errorf("-case must be throughput, sweep, cost or outage")
+		err = fmt.Errorf("-case must be throughput, sweep, cost, outage or conversation")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

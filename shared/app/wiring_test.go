@@ -28,8 +28,9 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 		"&httpapi.EHRAPI{":       "shared/app/ehrapi/ehrapi.go",
 		"&whatsapphook.Webhook{": "shared/app/webhook/webhook.go",
 		"&console.Console{":      "shared/app/ehrapi/ehrapi.go",
+		"&handoff.Service{":      "shared/app/conversations/conversations.go",
 	}
-	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/"}
+	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/"}
 	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

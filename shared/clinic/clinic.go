@@ -56,6 +56,9 @@ type Clinic struct {
 	WriteTokenHash string `json:"writeTokenHash,omitempty"`
 	// WriteTokenSecretRef, when set, names a secret holding the write token instead.
 	WriteTokenSecretRef string `json:"writeTokenSecretRef,omitempty"`
+	// ConversationRetentionDays is how long conversation threads (message text) are
+	// kept; 0 means the default of 90 days.
+	ConversationRetentionDays int `json:"conversationRetentionDays,omitempty"`
 	// RateCard prices the clinic's WhatsApp messages in its metrics; nil uses
 	// metrics.DefaultRateCard.
 	RateCard *metrics.RateCard `json:"rateCard,omitempty"`
@@ -190,6 +193,9 @@ func (c Clinic) Validate() error {
 	}
 	if c.APITokenHash == "" && c.APITokenSecretRef == "" {
 		bad("apiTokenHash or apiTokenSecretRef is required")
+	}
+	if c.ConversationRetentionDays < 0 || c.ConversationRetentionDays > 3650 {
+		bad("conversationRetentionDays %d must be 1-3650 days, or absent for the default of 90", c.ConversationRetentionDays)
 	}
 	if c.RateCard != nil {
 		if err := c.RateCard.Validate(); err != nil {

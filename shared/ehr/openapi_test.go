@@ -88,6 +88,11 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}"},
 		{"GET", "/webhooks/whatsapp"},
 		{"POST", "/webhooks/whatsapp"},
+		{"GET", "/v1/clinics/{clinicId}/conversations"},
+		{"GET", "/v1/clinics/{clinicId}/conversations/{conversationId}/messages"},
+		{"POST", "/v1/clinics/{clinicId}/conversations/{conversationId}/messages"},
+		{"POST", "/v1/clinics/{clinicId}/conversations/{conversationId}/close"},
+		{"GET", "/v1/clinics/{clinicId}/audit"},
 	}
 	if !reflect.DeepEqual(sortRoutes(got), sortRoutes(want)) {
 		t.Errorf("routes\n got %v\nwant %v", got, want)

@@ -91,9 +91,9 @@ func Specs() []Spec {
 	return []Spec{
 		{Name: EHRAPI, Description: "EHR API: appointments in, FHIR and native JSON",
 			Timeout: 10 * time.Second, MemoryMB: 512, Reserved: 20,
-			// Notices are sent from the request: message.failed, the Graph API.
-			Env: []string{EnvAPIStageName, platform.EnvEHROutboxQueueURL, platform.EnvWhatsAppAccessTokenSecretARN,
-				platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion}},
+			// The EHR outbox: a notice that cannot be sent is reported to the clinic.
+			Env: []string{EnvAPIStageName, platform.EnvEHROutboxQueueURL,
+				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion}},
 		{Name: WhatsAppWebhook, Description: "WhatsApp webhook: verify, check signature, enqueue",
 			Timeout: 10 * time.Second, MemoryMB: 256, Reserved: 20,
 			Env: []string{platform.EnvInboundQueueURL, EnvAPIStageName,
@@ -111,7 +111,8 @@ func Specs() []Spec {
 		{Name: Inbound, Description: "Handles patient replies, keywords and statuses",
 			MemoryMB: 256, Reserved: 10,
 			Env: []string{platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
-				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion}},
+				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
+				platform.EnvConversationAlertTopicARN}},
 		{Name: EHRNotifier, Description: "Delivers signed callbacks to clinics",
 			MemoryMB: 256, Reserved: 5,
 			Env: []string{platform.EnvEHROutboxQueueURL}},

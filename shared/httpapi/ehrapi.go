@@ -51,6 +51,8 @@ type EHRAPI struct {
 	Verifier    *ehr.Verifier
 	Clock       platform.Clock
 	Log         *slog.Logger
+	// Conversations, when set, serves the conversation and audit routes.
+	Conversations *ConversationAPI
 	// Once makes the deprecated_token_scope warning once a day per clinic across
 	// instances; nil means once a day per instance.
 	Once OnceClaimer

@@ -26,6 +26,11 @@ var Routes = []string{
 	"GET /v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}",
 	"GET /webhooks/whatsapp",
 	"POST /webhooks/whatsapp",
+	"GET /v1/clinics/{clinicId}/conversations",
+	"GET /v1/clinics/{clinicId}/conversations/{conversationId}/messages",
+	"POST /v1/clinics/{clinicId}/conversations/{conversationId}/messages",
+	"POST /v1/clinics/{clinicId}/conversations/{conversationId}/close",
+	"GET /v1/clinics/{clinicId}/audit",
 }
 
 // NewRouter builds the handler for both APIs. Either may be nil when a Lambda
@@ -47,6 +52,14 @@ func NewRouter(api *EHRAPI, hook *Webhook, log *slog.Logger, clock platform.Cloc
 			mux.HandleFunc("GET /v1/clinics/{clinicId}/metrics", api.getMetrics)
 			mux.HandleFunc("POST /v1/clinics/{clinicId}/patients/{patientId}/notices", api.postNotice)
 			mux.HandleFunc("GET /v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}", api.getNotice)
+		}
+		if api != nil && api.Conversations != nil {
+			conv := api.Conversations
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/conversations", conv.listConversations)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/conversations/{conversationId}/messages", conv.getMessages)
+			mux.HandleFunc("POST /v1/clinics/{clinicId}/conversations/{conversationId}/messages", conv.postMessage)
+			mux.HandleFunc("POST /v1/clinics/{clinicId}/conversations/{conversationId}/close", conv.closeConversation)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/audit", conv.getAudit)
 		}
 		if hook != nil {
 			hook.Register(mux)

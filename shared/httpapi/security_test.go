@@ -147,7 +147,7 @@ func (h *secHarness) snapshot() string {
 	h.t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
-	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Slots, h.names.Metrics} {
+	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Conversations, h.names.Audit, h.names.Slots, h.names.Metrics} {
 		var items []string
 		p := dynamodb.NewScanPaginator(h.client, &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)})
 		for p.HasMorePages() {

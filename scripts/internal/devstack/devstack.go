@@ -22,6 +22,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
+	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
 	"github.com/frontdesk-health/frontdesk/shared/app/inbound"
 	"github.com/frontdesk-health/frontdesk/shared/app/notifier"
@@ -37,6 +38,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/topic"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
@@ -68,8 +70,8 @@ type Config struct {
 
 	// SecondPhoneNumberID is the second demo clinic's WhatsApp number id.
 	SecondPhoneNumberID string
-	// Conversations backs the console's Inbox and thread pages; nil until the
-	// conversation service runs in the dev stack (the Inbox says so).
+	// Conversations backs the console's Inbox and thread pages; nil uses the dev
+	// stack's conversation service (the one the API routes use).
 	Conversations console.Conversations
 
 	// Log receives the JSON logs (default stdout); ServerLog the local servers' output (default discarded).
@@ -168,6 +170,9 @@ type Stack struct {
 	Queues     queue.URLs
 	Sweeper    *outreach.Sweeper
 
+	alertsMu sync.Mutex
+	alerts   []topic.Body
+
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	servers []*http.Server
@@ -176,6 +181,20 @@ type Stack struct {
 	// the token, so a paused consumer receives nothing (a received-but-unhandled
 	// message would stay invisible for the queue's whole visibility timeout).
 	gates map[string]*gate
+}
+
+// Alerts returns the urgent-conversation alerts published so far (make dev logs
+// them as conversation_urgent_alert instead of publishing to SNS).
+func (s *Stack) Alerts() []topic.Body {
+	s.alertsMu.Lock()
+	defer s.alertsMu.Unlock()
+	return append([]topic.Body(nil), s.alerts...)
+}
+
+func (s *Stack) recordAlert(b topic.Body) {
+	s.alertsMu.Lock()
+	s.alerts = append(s.alerts, b)
+	s.alertsMu.Unlock()
 }
 
 type gate struct {
@@ -300,7 +319,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		// A held template is rechecked every few sweeps, not every 15 minutes.
 		TemplateRecheck: 5 * cfg.SweepEvery,
 	})
-	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log})
+	convs := conversations.New(conversations.Deps{Store: s.Store, Sender: graph, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
+		Clock: clock, Log: log, APIBaseURL: s.APIURL})
+	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
+	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Conversations: convs, Clock: clock, Log: log})
 	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log})
 
@@ -326,6 +348,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			RedirectURL: s.APIURL + console.Prefix + "/callback", AuthStyle: oauth2.AuthStyleInParams},
 		Store: s.Store, Conversations: cfg.Conversations, Clock: clock, Log: log,
 	})
+	if cons.Conversations == nil {
+		cons.Conversations = &console.Handoff{Service: convs, Clinics: s.Store}
+	}
 	if err := cons.New(); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
+	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/console"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
@@ -31,6 +32,7 @@ type IntakeStore interface {
 // Store is what the EHR API and intake read and write.
 type Store interface {
 	IntakeStore
+	conversations.Store
 	httpapi.Idempotency
 	httpapi.OnceClaimer
 	httpapi.MetricsReader
@@ -142,12 +144,17 @@ func Load(a *app.App) http.Handler {
 	cons := loadConsole(a, store)
 	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
 	graph := a.WhatsAppClient()
+	convs := conversations.Load(a, store, graph)
 	a.Ready()
-	router := httpapi.NewRouter(New(Deps{Store: store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log, Events: events, Messenger: graph}),
-		nil, a.Log, a.Clock, stage)
+	api := New(Deps{Store: store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log, Events: events, Messenger: graph})
+	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
+	router := httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 	if cons == nil {
 		return router
 	}
+	// The console's Inbox and thread pages run on the same conversation service
+	// as the API routes: one audit trail, one reply path.
+	cons.Conversations = &console.Handoff{Service: convs, Clinics: store}
 	if err := cons.New(); err != nil {
 		a.Fatal("console configuration", err)
 	}

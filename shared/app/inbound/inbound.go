@@ -7,6 +7,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
+	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -25,13 +26,15 @@ type Deps struct {
 	Store     Store
 	Events    inbox.Events
 	Messenger inbox.Messenger
-	Clock     platform.Clock
-	Log       *slog.Logger
+	// Conversations records hand-offs and what follows them; nil records none.
+	Conversations inbox.Conversations
+	Clock         platform.Clock
+	Log           *slog.Logger
 }
 
 // New builds the inbound handler; it counts the clinics' numbers as it goes.
 func New(d Deps) *inbox.Service {
-	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: d.Messenger, Clock: d.Clock, Log: d.Log,
+	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: d.Messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
 		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store}
 }
 
@@ -41,6 +44,7 @@ func Load(a *app.App) *inbox.Service {
 	store := appstore.Load(a)
 	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
 	graph := a.WhatsAppClient()
+	convs := conversations.Load(a, store, graph)
 	a.Ready()
-	return New(Deps{Store: store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log})
+	return New(Deps{Store: store, Events: events, Messenger: graph, Conversations: convs, Clock: a.Clock, Log: a.Log})
 }
