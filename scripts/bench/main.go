@@ -7,6 +7,7 @@
 //	go run ./scripts/localstack -- go run ./scripts/bench -case cost
 //	go run ./scripts/bench -case conversation
 //	go run ./scripts/bench -case outage          # against a running `make dev`
+//	go run ./scripts/bench -case waitlist        # a simulation, no servers
 //
 // throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
 // instances against the Graph API stand-in enforcing 80 messages/s for one number.
@@ -36,10 +37,11 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, sweep, cost, outage or conversation")
+	which := flag.String("case", "", "throughput, sweep, cost, outage, conversation or waitlist")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
@@ -52,6 +54,14 @@ func main() {
 	outageReminders := flag.Int("outage-reminders", 100, "outage: visits to book")
 	outage := flag.Duration("outage", 10*time.Minute, "outage: how long every send fails")
 	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
+	wl := waitlistModel{Zone: "America/New_York", QuietHours: reminder.QuietHours{Start: "21:00", End: "08:00"}}
+	flag.Uint64Var(&wl.Weeks, "weeks", 100, "waitlist: simulated weeks")
+	flag.Uint64Var(&wl.Seed, "seed", 1, "waitlist: the first week's seed")
+	flag.Float64Var(&wl.Cancel, "cancel", 0.05, "waitlist: share of visits the EHR cancels")
+	flag.Float64Var(&wl.Join, "join", 0.25, "waitlist: share of visits on the waitlist")
+	flag.Float64Var(&wl.OptedOut, "opted-out", 0.05, "waitlist: share of patients opted out")
+	flag.Float64Var(&wl.Accept, "accept", 0.3, "waitlist: probability an offered patient accepts")
+	flag.DurationVar(&wl.MaxDelay, "accept-delay", 90*time.Minute, "waitlist: an acceptance comes after U(0, this)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -67,8 +77,10 @@ func main() {
 		err = benchOutage(ctx, *outageReminders, *outage, *callbackAddr)
 	case "conversation":
 		err = benchConversation(ctx, *conversations)
+	case "waitlist":
+		err = benchWaitlist(wl)
 	default:
-		err = fmt.Errorf("-case must be throughput, sweep, cost, outage or conversation")
+		err = fmt.Errorf("-case must be throughput, sweep, cost, outage, conversation or waitlist")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

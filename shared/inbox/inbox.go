@@ -161,6 +161,10 @@ type Service struct {
 	Clock         platform.Clock
 	Log           *slog.Logger
 	Metrics       Metrics // nil counts nothing
+	// Slots answers a Reschedule tap with the clinic's free slots and handles a
+	// patient's choice of one (waitlist.Desk); nil: a Reschedule tap is a plain
+	// request to the clinic.
+	Slots SlotDesk
 	// Feedback reads answers to feedback questions; nil treats digits as text.
 	Feedback FeedbackStore
 

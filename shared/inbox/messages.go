@@ -85,6 +85,12 @@ type inbound struct {
 
 	silenced *bool // every patient on this number opted out (lazily computed)
 
+	// prebuilt, when set, is the answer itself (a slot list, a slot choice's
+	// words), sent inside the window instead of a reply kind's text.
+	prebuilt *whatsapp.Message
+	// slotsDeclined: the patient chose "None of these"; the request goes to the
+	// clinic as a plain one, with no second list.
+	slotsDeclined bool
 	// conversationID is set once the message is in a conversation.
 	conversationID string
 }
@@ -348,6 +354,9 @@ func (s *Service) button(ctx context.Context, in *inbound, b button) error {
 		// A payload minted for another clinic (a forwarded message): never act on it.
 		in.intent = "foreign_button"
 		return s.escalate(ctx, in, ReasonUnknownButton, UrgencyNormal, replyHandOff)
+	}
+	if b.slotAction != "" {
+		return s.slotButton(ctx, in, b)
 	}
 	if !b.reopen {
 		in.answeredGeneration = b.generation
@@ -627,6 +636,11 @@ func (s *Service) answer(ctx context.Context, in *inbound, act action, appointme
 	in.outcome = outcomeAnswered
 	if err := s.count(ctx, metrics.Answer(in.c.ID, in.c.TimeZone, a.ID, a.Response, in.at)...); err != nil {
 		return err
+	}
+	if act == actionReschedule {
+		if listed, err := s.offerSlots(ctx, in, a); err != nil || listed {
+			return err
+		}
 	}
 	data := map[string]any{
 		"appointmentId": a.ID, "patientId": a.PatientID, "response": string(a.Response),

@@ -42,6 +42,8 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 		var body string
 		body, err = replyText(kind, lang, in.c, a, s.now())
 		switch {
+		case in.prebuilt != nil:
+			msg, err = in.prebuilt.InReplyTo(in.m.ID), nil
 		case err == nil && kind == replyMoved && a != nil:
 			var buttons []whatsapp.ReplyButton
 			if buttons, err = answerButtons(lang, in.c, *a); err == nil {

@@ -124,6 +124,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 			if err := s.count(ctx, c, stored); err != nil {
 				return Result{}, err
 			}
+			if err := s.syncWaitlist(ctx, stored, stored.Waitlist); err != nil {
+				return Result{}, err
+			}
 		}
 		return s.result(ctx, stored, existing, appointment.Patient{}, false, true)
 	} else if err != nil && !errors.Is(err, appointment.ErrNotFound) {
@@ -202,6 +205,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		}
 		next.Revision++
 		if err := s.count(ctx, c, next); err != nil {
+			return Result{}, err
+		}
+		if err := s.syncWaitlist(ctx, next, found && stored.Waitlist); err != nil {
 			return Result{}, err
 		}
 		return s.result(ctx, next, mergeReminders(existing, changes), patient, !found, false)

@@ -169,6 +169,7 @@ type Stack struct {
 	Stub       *whatsapptest.Stub
 	Queues     queue.URLs
 	Sweeper    *outreach.Sweeper
+	Waitlist   devWaitlist
 
 	alertsMu sync.Mutex
 	alerts   []topic.Body
@@ -323,6 +324,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Clock: clock, Log: log, APIBaseURL: s.APIURL})
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
 	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Conversations: convs, Clock: clock, Log: log})
+	s.Waitlist = newWaitlist(s.Store, graph, clinicEvents, clock, log)
+	in.Slots = s.Waitlist.Desk
 	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log})
 
@@ -502,6 +505,9 @@ func (s *Stack) sweepLoop(ctx context.Context, every time.Duration, log *slog.Lo
 		sweepCtx, cancel := context.WithTimeout(ctx, every+10*time.Second)
 		if _, err := s.Sweeper.Sweep(sweepCtx); err != nil && ctx.Err() == nil {
 			log.Error("sweep failed", "error", err)
+		}
+		if err := s.Waitlist.Sweep.Run(sweepCtx); err != nil && ctx.Err() == nil {
+			log.Error("waitlist sweep failed", "error", err)
 		}
 		cancel()
 		select {
