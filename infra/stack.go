@@ -195,6 +195,11 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 
 	access := map[string]func(a *Access){
 		FnEHRAPI: func(a *Access) {
+			// Notices are sent from the request (until they ride the outbound queue):
+			// the Graph API token, the message log, and message.failed to the clinic.
+			a.WriteTable(t[dynamo.TableMessages], k.Data)
+			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
+			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			a.ReadTable(t[dynamo.TableClinics], k.Data)
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)

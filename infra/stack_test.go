@@ -736,8 +736,9 @@ func TestNoWildcardActions(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	type grants struct{ read, write, send, consume, secrets []string }
 	want := map[string]grants{
+		// ehr-outbox: a notice that cannot be sent is reported to the clinic.
 		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
-			secrets: []string{"access-token", "clinic"}},
+			send: []string{"ehr-outbox"}, secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
@@ -862,7 +863,7 @@ func TestFunctionEnvironment(t *testing.T) {
 	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
 		FnEHRAPI: {EnvAPIStageName, platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
-			fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL},
+			fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL, platform.EnvEHROutboxQueueURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
 		FnReminderSweep: {platform.EnvOutboundQueueURL},

@@ -17,6 +17,8 @@ const (
 	// EventAppointmentRescheduleRequestExpired: a slot held for the patient's
 	// reschedule was not booked by the EHR before the hold ended; the slot is free again.
 	EventAppointmentRescheduleRequestExpired = "appointment.reschedule_request_expired"
+	// EventFeedbackReceived: a patient answered a feedback question (ids and the score only).
+	EventFeedbackReceived = "feedback.received"
 )
 
 // Event is a state change the clinic must learn about. It travels on the ehr-outbox

@@ -84,6 +84,8 @@ func TestRoutes(t *testing.T) {
 		{"PUT", "/v1/clinics/{clinicId}/slots/{slotId}"},
 		{"GET", "/v1/clinics/{clinicId}/slots"},
 		{"GET", "/v1/clinics/{clinicId}/metrics"},
+		{"POST", "/v1/clinics/{clinicId}/patients/{patientId}/notices"},
+		{"GET", "/v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}"},
 		{"GET", "/webhooks/whatsapp"},
 		{"POST", "/webhooks/whatsapp"},
 		{"GET", "/v1/clinics/{clinicId}/conversations"},

@@ -91,7 +91,8 @@ func Specs() []Spec {
 	return []Spec{
 		{Name: EHRAPI, Description: "EHR API: appointments in, FHIR and native JSON",
 			Timeout: 10 * time.Second, MemoryMB: 512, Reserved: 20,
-			Env: []string{EnvAPIStageName,
+			// The EHR outbox: a notice that cannot be sent is reported to the clinic.
+			Env: []string{EnvAPIStageName, platform.EnvEHROutboxQueueURL,
 				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion}},
 		{Name: WhatsAppWebhook, Description: "WhatsApp webhook: verify, check signature, enqueue",
 			Timeout: 10 * time.Second, MemoryMB: 256, Reserved: 20,

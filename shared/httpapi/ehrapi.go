@@ -58,6 +58,8 @@ type EHRAPI struct {
 	Once OnceClaimer
 	// Metrics serves GET .../metrics.
 	Metrics MetricsReader
+	// Notices serves POST and GET .../patients/{patientId}/notices.
+	Notices NoticeService
 
 	mu             sync.Mutex
 	deprecatedSeen map[string]string // clinic id -> day the warning was last logged

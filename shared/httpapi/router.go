@@ -22,6 +22,8 @@ var Routes = []string{
 	"PUT /v1/clinics/{clinicId}/slots/{slotId}",
 	"GET /v1/clinics/{clinicId}/slots",
 	"GET /v1/clinics/{clinicId}/metrics",
+	"POST /v1/clinics/{clinicId}/patients/{patientId}/notices",
+	"GET /v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}",
 	"GET /webhooks/whatsapp",
 	"POST /webhooks/whatsapp",
 	"GET /v1/clinics/{clinicId}/conversations",
@@ -48,6 +50,8 @@ func NewRouter(api *EHRAPI, hook *Webhook, log *slog.Logger, clock platform.Cloc
 			mux.HandleFunc("PUT /v1/clinics/{clinicId}/slots/{slotId}", api.putSlot)
 			mux.HandleFunc("GET /v1/clinics/{clinicId}/slots", api.getSlots)
 			mux.HandleFunc("GET /v1/clinics/{clinicId}/metrics", api.getMetrics)
+			mux.HandleFunc("POST /v1/clinics/{clinicId}/patients/{patientId}/notices", api.postNotice)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}", api.getNotice)
 		}
 		if api != nil && api.Conversations != nil {
 			conv := api.Conversations

@@ -165,6 +165,8 @@ type Service struct {
 	// patient's choice of one (waitlist.Desk); nil: a Reschedule tap is a plain
 	// request to the clinic.
 	Slots SlotDesk
+	// Feedback reads answers to feedback questions; nil treats digits as text.
+	Feedback FeedbackStore
 
 	// Counters for what is acknowledged without being acted on; the log lines with
 	// the same names feed CloudWatch metric filters.

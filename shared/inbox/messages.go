@@ -17,6 +17,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/notice"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -318,6 +319,11 @@ func (s *Service) dispatch(ctx context.Context, in *inbound) error {
 			case m.Interactive.ListReply != nil:
 				id = m.Interactive.ListReply.ID
 			}
+			if nid, score, ok := notice.ParseListReply(id); ok {
+				if handled, err := s.feedbackAnswer(ctx, in, nid, score); handled || err != nil {
+					return err
+				}
+			}
 			if b, ok := parseButton(id); ok {
 				return s.button(ctx, in, b)
 			}
@@ -326,6 +332,12 @@ func (s *Service) dispatch(ctx context.Context, in *inbound) error {
 		return s.escalate(ctx, in, ReasonUnknownButton, UrgencyNormal, replyHandOff)
 	case whatsapp.TypeText:
 		if m.Text != nil {
+			// A bare digit answers a pending feedback question; otherwise it is text.
+			if score, ok := notice.ParseScore(m.Text.Body); ok {
+				if handled, err := s.feedbackAnswer(ctx, in, "", score); handled || err != nil {
+					return err
+				}
+			}
 			return s.text(ctx, in, m.Text.Body)
 		}
 	}

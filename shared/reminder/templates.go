@@ -38,7 +38,7 @@ const (
 )
 
 // AllowedVariables is the PHI rule as data; TestTemplatesCarryOnlyAllowedVariables enforces it.
-var AllowedVariables = []string{VarClinic, VarDate, VarTime, VarPlace, VarGivenName}
+var AllowedVariables = []string{VarClinic, VarDate, VarTime, VarPlace, VarGivenName, VarContact}
 
 // CategoryUtility is the only category Frontdesk uses: reminders about an existing
 // appointment are utility messages; marketing templates to +1 numbers are blocked.
@@ -94,6 +94,8 @@ type Vars struct {
 	Date      string
 	Time      string
 	Place     string
+	// Contact is the clinic's portal link or phone (notices), from the clinic file.
+	Contact string
 
 	ClinicID      string
 	AppointmentID string
@@ -112,6 +114,8 @@ func (v Vars) text(name string) string {
 		return v.Time
 	case VarPlace:
 		return v.Place
+	case VarContact:
+		return v.Contact
 	}
 	return ""
 }
@@ -302,5 +306,6 @@ var catalog = sync.OnceValue(func() map[string]map[string]Template {
 			out[d.name][lang] = t
 		}
 	}
+	addNoticeTemplates(out)
 	return out
 })

@@ -12,8 +12,8 @@ import (
 
 func TestTemplatesCarryOnlyAllowedVariables(t *testing.T) {
 	all := Templates()
-	if len(all) != 6*len(Languages) {
-		t.Fatalf("%d templates, want 6 names x %d languages", len(all), len(Languages))
+	if want := (6 + len(NoticeTemplateNames)) * len(Languages); len(all) != want {
+		t.Fatalf("%d templates, want %d (names x %d languages)", len(all), want, len(Languages))
 	}
 	for _, tp := range all {
 		id := tp.Name + "/" + tp.Language
@@ -61,7 +61,7 @@ func TestTemplatesCarryOnlyAllowedVariables(t *testing.T) {
 // TestTemplatesAgreeAcrossLanguages: a send is built once per kind, whatever the
 // language, so every translation must take the same variables and buttons.
 func TestTemplatesAgreeAcrossLanguages(t *testing.T) {
-	for _, name := range []string{TemplateReminder48h, TemplateReminder2h, TemplateFollowUp, TemplateReopen, TemplateWaitlistOffer, TemplateVisitMoved} {
+	for _, name := range append([]string{TemplateReminder48h, TemplateReminder2h, TemplateFollowUp, TemplateReopen, TemplateWaitlistOffer, TemplateVisitMoved}, NoticeTemplateNames...) {
 		en, err := TemplateNamed(name, LangEnglish, "")
 		if err != nil {
 			t.Fatal(err)

@@ -293,7 +293,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.Outbound])}
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
 
-	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log})
+	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log, Events: clinicEvents, Messenger: graph})
 	hook := webhook.New(webhook.Deps{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return cfg.VerifyToken, nil },

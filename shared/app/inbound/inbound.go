@@ -17,6 +17,7 @@ import (
 // Store is what the inbound handler reads and writes, the clinics' metrics included.
 type Store interface {
 	inbox.Store
+	inbox.FeedbackStore
 	metrics.Store
 }
 
@@ -34,7 +35,7 @@ type Deps struct {
 // New builds the inbound handler; it counts the clinics' numbers as it goes.
 func New(d Deps) *inbox.Service {
 	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: d.Messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
-		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock)}
+		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store}
 }
 
 // Load builds the inbound handler from a Lambda's environment; a missing variable
