@@ -75,7 +75,7 @@ func (w *world) getNotice(t *testing.T, patientID, id string) ehr.NoticeState {
 func TestNoticeAndFeedbackThroughTheStack(t *testing.T) {
 	w := stackFor(t)
 	w.dumpOnFailure(t, w.logs.Len())
-	patient := patientSpec{id: "systest-notice-patient", phone: "+15550100171", givenName: "Noa"}
+	patient := patientSpec{id: "systest-notice-patient", phone: "+15550100188", givenName: "Noa"}
 	waID := strings.TrimPrefix(patient.phone, "+")
 	apptID := "systest-notice-appt"
 	w.book(t, apptID, patient, 72*time.Hour)
