@@ -9,6 +9,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
@@ -25,5 +26,8 @@ func newService(a *app.App) *inbox.Service {
 	events := queue.EventOutbox{Publisher: a.Publisher(platform.EnvEHROutboxQueueURL)}
 	graph := a.WhatsAppClient()
 	a.Ready()
-	return &inbox.Service{Store: a.Store, Events: events, Messenger: graph, Clock: a.Clock, Log: a.Log}
+	// Replies take their number's send budget like the sender's jobs.
+	paced := outreach.PacedMessenger{Messenger: graph, Pacer: a.Store, Clock: a.Clock,
+		MessagesPerSecond: a.Env.Int(platform.EnvMessagesPerSecond, outreach.DefaultMessagesPerSecond)}
+	return &inbox.Service{Store: a.Store, Events: events, Messenger: paced, Clock: a.Clock, Log: a.Log}
 }

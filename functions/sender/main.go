@@ -18,6 +18,7 @@ var (
 	_ outreach.EventPublisher = queue.EventOutbox{}
 	_ outreach.Delayer        = (*queue.Visibility)(nil)
 	_ outreach.Requeuer       = queue.ReminderOutbox{}
+	_ outreach.JobRequeuer    = queue.ReminderOutbox{}
 	_ outreach.Halter         = esmHalter{}
 )
 
@@ -46,6 +47,8 @@ func newSender(a *app.App) *outreach.Sender {
 		Requeue:           queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)},
 		Visibility:        queue.NewVisibility(a.SQS, outboundURL),
 		Halter:            esmHalter{client: lambdasvc.NewFromConfig(a.AWS), function: function, log: a.Log},
+		Pacer:             a.Store,
+		Claims:            a.Store,
 		Clock:             a.Clock,
 		Logger:            a.Log,
 		MessagesPerSecond: float64(mps),

@@ -92,6 +92,11 @@ type Job struct {
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	// Force sends despite an opt-out: the STOP acknowledgement, the safety answer.
 	Force bool `json:"force,omitempty"`
+	// Attempts counts a prepared job's failed sends (a reminder counts them on itself).
+	Attempts int `json:"attempts,omitempty"`
+	// Paced marks a job that already waited for its place in its number's line: when
+	// the budget is spent again it comes back soon instead of queueing anew.
+	Paced bool `json:"paced,omitempty"`
 }
 
 // FromReminder wraps a reminder job.

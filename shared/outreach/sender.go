@@ -24,6 +24,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -58,6 +59,31 @@ type SendStore interface {
 	SendReader
 	SendLedger
 	PairPacer
+}
+
+// NumberPacer is a phone number's send budget, shared by every instance that sends
+// from it (dynamo.Store implements it).
+type NumberPacer interface {
+	// TakeSendSlot counts one send in the budget window starting at window if it
+	// holds fewer than ceiling sends.
+	TakeSendSlot(ctx context.Context, phoneNumberID string, window time.Time, ceiling int) (bool, error)
+	// TakeQueueSlot gives a job refused by a full window its place in the number's
+	// line: the time, spacing after the previous place, at which it should come back.
+	TakeQueueSlot(ctx context.Context, phoneNumberID string, now time.Time, spacing time.Duration) (time.Time, error)
+}
+
+// JobRequeuer is Requeuer for any outbound job (queue.ReminderOutbox implements it);
+// a Requeue that implements it keeps what a reminder job carries besides its ids.
+type JobRequeuer interface {
+	RequeueJob(ctx context.Context, job outbound.Job, delay time.Duration) error
+}
+
+// Claimer makes a prepared message (a reply, an offer, a notice) go out once
+// however often its job is delivered (dynamo.Store implements it).
+type Claimer interface {
+	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*dynamo.IdempotentResponse, error)
+	CompleteIdempotency(ctx context.Context, key string, resp dynamo.IdempotentResponse, ttl time.Duration) error
+	ReleaseIdempotency(ctx context.Context, key string) error
 }
 
 // Messenger sends one WhatsApp message (whatsapp.Client implements it).
@@ -176,6 +202,13 @@ type Sender struct {
 	Halter     Halter
 	Clock      platform.Clock
 	Logger     *slog.Logger
+	// Pacer, when set, is the number's budget shared by every instance (and by the
+	// inbound replies): a job finding its number's budget spent is requeued, never
+	// waited on, so other numbers' jobs in the batch go ahead. Nil: each instance
+	// waits on its own token bucket at MessagesPerSecond / Concurrency.
+	Pacer NumberPacer
+	// Claims makes prepared messages (replies, offers, notices) go out once.
+	Claims Claimer
 
 	MessagesPerSecond float64       // per phone number, all instances together; default 80
 	Concurrency       int           // sender instances at most (Lambda reserved concurrency); default 1
@@ -290,6 +323,8 @@ type outcome struct {
 	wait bool
 	// notBefore, on a deferral longer than SQS's delay, is when the job may run.
 	notBefore time.Time
+	// paced marks a job sent back to its place in its number's line.
+	paced bool
 }
 
 var ack = outcome{}
@@ -301,6 +336,7 @@ func retry(d time.Duration, reason string) outcome {
 // sendJob carries one record through its steps.
 type sendJob struct {
 	rec      events.SQSMessage
+	out      outbound.Job // the whole job; job is its reminder part
 	job      reminder.Job
 	receives int
 	log      *slog.Logger
@@ -311,23 +347,34 @@ type sendJob struct {
 func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinics *clinicCache) outcome {
 	j := &sendJob{rec: rec, receives: queue.ReceiveCount(rec)}
 	j.log = s.logger().With(slog.String("message_id", rec.MessageId), slog.Int("receive_count", j.receives))
-	if err := json.Unmarshal([]byte(rec.Body), &j.job); err != nil || j.job.ClinicID == "" || j.job.AppointmentID == "" || j.job.Kind == "" {
+	err := json.Unmarshal([]byte(rec.Body), &j.out)
+	j.job = j.out.Job
+	if msg := malformed(j.out, err); msg != "" {
 		// Not a job this sender can ever handle: retrying only fills the DLQ with the
 		// same error. Acknowledged and logged with the alert key.
-		msg := "missing clinicId, appointmentId or kind"
-		if err != nil {
-			msg = err.Error()
-		}
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.malformed_job", slog.String("alert", AlertMalformedJob),
 			slog.String("error", msg), slog.Int("body_bytes", len(rec.Body)))
 		return ack
 	}
-	j.log = j.log.With(slog.String("job_id", j.job.ID()), slog.String("clinic_id", j.job.ClinicID),
-		slog.String("appointment_id", j.job.AppointmentID), slog.String("kind", string(j.job.Kind)))
+	if j.out.MessageKind() == outbound.KindReminder {
+		j.log = j.log.With(slog.String("job_id", j.job.ID()), slog.String("clinic_id", j.job.ClinicID),
+			slog.String("appointment_id", j.job.AppointmentID), slog.String("kind", string(j.job.Kind)))
+	} else {
+		// A prepared job's key can hold a wamid, which embeds the patient's number.
+		j.log = j.log.With(platform.WAMID("job_key", j.out.Key), slog.String("clinic_id", j.job.ClinicID),
+			slog.String("type", string(j.out.Type)))
+	}
 	if wait := j.job.NotBefore.Sub(s.clock().Now()); wait > 0 {
 		// One hop of a deferral longer than SQS's delay: the reminder already records
 		// its next attempt time, so nothing is read or written until then.
 		return s.requeue(ctx, j, outcome{fail: true, delay: wait, reason: "not_before", wait: true, notBefore: j.job.NotBefore})
+	}
+	if j.out.MessageKind() != outbound.KindReminder {
+		o := s.sendPrepared(ctx, j, clinics)
+		if o.wait {
+			return s.requeue(ctx, j, o)
+		}
+		return o
 	}
 	o, err := s.send(ctx, j, clinics)
 	if err != nil {
@@ -357,8 +404,10 @@ func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) outcome {
 	if s.Requeue == nil {
 		return o
 	}
-	job := j.job
+	job := j.out
+	job.Job = j.job
 	job.NotBefore = time.Time{}
+	job.Paced = o.paced
 	delay := o.delay
 	if !o.notBefore.IsZero() || delay > MaxRequeueDelay {
 		job.NotBefore = o.notBefore
@@ -367,7 +416,15 @@ func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) outcome {
 		}
 		delay = min(delay, MaxRequeueDelay)
 	}
-	if err := s.Requeue.Requeue(context.WithoutCancel(ctx), job, delay); err != nil {
+	var err error
+	if jr, ok := s.Requeue.(JobRequeuer); ok {
+		err = jr.RequeueJob(context.WithoutCancel(ctx), job, delay)
+	} else if job.MessageKind() == outbound.KindReminder {
+		err = s.Requeue.Requeue(context.WithoutCancel(ctx), job.Job, delay)
+	} else {
+		return o
+	}
+	if err != nil {
 		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.requeue_failed", slog.String("reason", o.reason), slog.String("error", err.Error()))
 		return o
 	}
@@ -435,6 +492,9 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	case !rem.Pending():
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "already_"+string(rem.State)))
 		return ack, nil
+	}
+	if o, spent, err := s.takeBudget(ctx, j, c); err != nil || spent {
+		return o, err
 	}
 	now := s.clock().Now()
 	// The claim and the re-reads of the patient and consent run together: they are
@@ -522,15 +582,17 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 // the outcome.
 func (s *Sender) deliver(ctx context.Context, j *sendJob, c clinic.Clinic, a appointment.Appointment, msg whatsapp.Message) (outcome, error) {
 	for attempt := 1; ; attempt++ {
-		if err := s.limiter(c.PhoneNumberID).Wait(ctx); err != nil {
-			// The budget is not available before this invocation's deadline.
-			return s.deferClaimed(ctx, j, jitter(2*time.Second), "throughput_budget", 0, false)
+		if s.Pacer == nil {
+			if err := s.limiter(c.PhoneNumberID).Wait(ctx); err != nil {
+				// The budget is not available before this invocation's deadline.
+				return s.deferClaimed(ctx, j, jitter(2*time.Second), "throughput_budget", 0, false)
+			}
 		}
 		wamid, err := s.sendOnce(ctx, c.PhoneNumberID, msg)
 		if err == nil {
 			return s.recordSent(ctx, j, a, wamid), nil
 		}
-		if whatsapp.Classify(err) == whatsapp.ClassThroughput && attempt < throughputRetries {
+		if whatsapp.Classify(err) == whatsapp.ClassThroughput && attempt < throughputRetries && s.Pacer == nil {
 			// Over the number's throughput: slow down and try again in place while
 			// holding the claim, so a busy number costs no SQS receives (and cannot
 			// push a job to the DLQ).

@@ -245,7 +245,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Reaper: &outreach.Reaper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}}
 	sender := &outreach.Sender{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
-		Requeue: outbound,
+		Requeue: outbound, Pacer: s.Store, Claims: s.Store,
 		// As the Lambda disables its event source mapping, dev pauses the outbound
 		// consumer (from a goroutine: the halt is called from inside that consumer's
 		// handler, and pausing waits for the poll in progress).
@@ -256,7 +256,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}),
 		Clock: clock, Logger: log,
 	}
-	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: log}
+	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Clock: clock, Log: log,
+		Messenger: outreach.PacedMessenger{Messenger: graph, Pacer: s.Store, Clock: clock}}
 	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
 
