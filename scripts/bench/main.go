@@ -3,6 +3,7 @@
 // and is not part of `make test`.
 //
 //	go run ./scripts/localstack -- go run ./scripts/bench -case throughput
+//	go run ./scripts/localstack -- go run ./scripts/bench -case fairness
 //	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
 //	go run ./scripts/localstack -- go run ./scripts/bench -case cost
 //	go run ./scripts/bench -case outage          # against a running `make dev`
@@ -36,7 +37,7 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, sweep, cost or outage")
+	which := flag.String("case", "", "throughput, fairness, sweep, cost or outage")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
@@ -48,13 +49,21 @@ func main() {
 	outageReminders := flag.Int("outage-reminders", 100, "outage: visits to book")
 	outage := flag.Duration("outage", 10*time.Minute, "outage: how long every send fails")
 	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
+	aJobs := flag.Int("a-jobs", 5000, "fairness: clinic A's queued messages")
+	bJobs := flag.Int("b-jobs", 200, "fairness: clinic B's due reminders per run")
+	verbose := flag.Bool("v", false, "fairness: the senders' warnings on stderr")
 	flag.Parse()
+	if *verbose {
+		benchLogger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 
 	ctx := context.Background()
 	var err error
 	switch *which {
 	case "throughput":
 		err = benchThroughput(ctx, *reminders, *rate, *instances)
+	case "fairness":
+		err = benchFairness(ctx, *aJobs, *bJobs, *rate, *instances)
 	case "sweep":
 		err = benchSweep(ctx, *due, *small, *large, *runs)
 	case "cost":
@@ -62,7 +71,7 @@ func main() {
 	case "outage":
 		err = benchOutage(ctx, *outageReminders, *outage, *callbackAddr)
 	default:
-		err = fmt.Errorf("-case must be throughput, sweep, cost or outage")
+		err = fmt.Errorf("-case must be throughput, fairness, sweep, cost or outage")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

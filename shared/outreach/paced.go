@@ -28,6 +28,9 @@ type PacedMessenger struct {
 	// still gets at most this for its replies: fewer, never more, than it may send.
 	MessagesPerSecond int
 	Clock             platform.Clock
+	// Wait waits d for the booked window to open; nil: a timer. Tests on a fake
+	// clock advance it instead.
+	Wait func(ctx context.Context, d time.Duration) error
 }
 
 // ErrNoBudget is returned when a number's budget is booked for the next second;
@@ -54,12 +57,8 @@ func (p PacedMessenger) Send(ctx context.Context, phoneNumberID string, msg what
 		}
 		if ok {
 			if wait := w.Sub(clock.Now()); wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return "", ctx.Err()
-				case <-t.C:
+				if err := p.wait(ctx, wait); err != nil {
+					return "", err
 				}
 			}
 			return p.Messenger.Send(ctx, phoneNumberID, msg)
@@ -67,4 +66,18 @@ func (p PacedMessenger) Send(ctx context.Context, phoneNumberID string, msg what
 		w = w.Add(outbound.Window)
 	}
 	return "", ErrNoBudget
+}
+
+func (p PacedMessenger) wait(ctx context.Context, d time.Duration) error {
+	if p.Wait != nil {
+		return p.Wait(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

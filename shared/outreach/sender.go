@@ -471,6 +471,11 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	if err != nil {
 		return ack, err
 	}
+	// The budget comes first: a job that must wait costs one write and no reads. A
+	// job that then turns out not to be sendable leaves its slot unused.
+	if o, spent, err := s.takeBudget(ctx, j, c); err != nil || spent {
+		return o, err
+	}
 	a, rems, err := s.Store.GetAppointment(ctx, job.ClinicID, job.AppointmentID)
 	if errors.Is(err, appointment.ErrNotFound) {
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "appointment_gone"))
@@ -492,9 +497,6 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	case !rem.Pending():
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "already_"+string(rem.State)))
 		return ack, nil
-	}
-	if o, spent, err := s.takeBudget(ctx, j, c); err != nil || spent {
-		return o, err
 	}
 	now := s.clock().Now()
 	// The claim and the re-reads of the patient and consent run together: they are
