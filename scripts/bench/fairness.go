@@ -35,7 +35,9 @@ type simQueue struct {
 	seq atomic.Int64
 }
 
-func newSimQueue(capacity int) *simQueue { return &simQueue{ch: make(chan events.SQSMessage, capacity)} }
+func newSimQueue(capacity int) *simQueue {
+	return &simQueue{ch: make(chan events.SQSMessage, capacity)}
+}
 
 func (q *simQueue) put(body []byte, delay time.Duration) {
 	rec := record("m"+strconv.FormatInt(q.seq.Add(1), 10), string(body), 1)
@@ -61,8 +63,8 @@ func (q *simQueue) Requeue(ctx context.Context, job reminder.Job, delay time.Dur
 
 // acceptLog records when the Graph API accepted each message, by recipient.
 type acceptLog struct {
-	m  outreach.Messenger
-	mu sync.Mutex
+	m    outreach.Messenger
+	mu   sync.Mutex
 	at   map[string]time.Time
 	n    map[string]int       // accepted per phone number id
 	last map[string]time.Time // latest acceptance per phone number id
