@@ -203,6 +203,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			Env: env(tablePrefix, platform.EnvOutboundQueueURL, outURL)},
 			func(a *Access) {
 				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue, dynamo.IndexNextAttempt)
+				a.ReadTable(t[dynamo.TableClinics], k.Data)      // each clinic's number and rate
+				a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' lines
 				a.SendTo(q[queue.Outbound].Queue, k.Messaging)
 			}},
 		{FunctionSpec{Name: FnSender, Description: "Sends reminders through the WhatsApp Cloud API",

@@ -737,7 +737,7 @@ func TestLeastPrivilege(t *testing.T) {
 		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "patients", "slots"},
 			secrets: []string{"clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
-		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
+		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		FnInbound: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},

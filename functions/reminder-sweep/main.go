@@ -13,7 +13,10 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
-var _ outreach.Outbox = queue.ReminderOutbox{}
+var (
+	_ outreach.Outbox        = queue.ReminderOutbox{}
+	_ outreach.DelayedOutbox = queue.ReminderOutbox{}
+)
 
 func main() {
 	a, err := app.Load(context.Background())
@@ -31,8 +34,9 @@ func newSweeper(a *app.App) *outreach.Sweeper {
 	}
 	outbox := queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)}
 	return &outreach.Sweeper{
-		Store:     a.Store,
-		Outbox:    outbox,
+		Store: a.Store,
+		// Each clinic's due reminders become visible at its number's rate.
+		Outbox:    outreach.PacedOutbox{Outbox: outbox, Pacer: a.Store, Clinics: a.Store, Clock: a.Clock},
 		Reaper:    &outreach.Reaper{Store: a.Store, Outbox: outbox, Clock: a.Clock, Logger: a.Log},
 		Clock:     a.Clock,
 		Logger:    a.Log,

@@ -57,6 +57,17 @@ func (q *simQueue) RequeueJob(_ context.Context, job outbound.Job, delay time.Du
 	return nil
 }
 
+func (q *simQueue) EnqueueAfter(_ context.Context, jobs []outbound.Job, delays []time.Duration) error {
+	for i, j := range jobs {
+		body, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		go q.put(body, delays[i])
+	}
+	return nil
+}
+
 func (q *simQueue) Requeue(ctx context.Context, job reminder.Job, delay time.Duration) error {
 	return q.RequeueJob(ctx, outbound.FromReminder(job), delay)
 }
@@ -214,15 +225,14 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	if _, err := (&outreach.Sweeper{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
-	jobs := map[string][][]byte{}
-	// Appointment ids end in the patient's index, so after sorting, body i is the
+	jobs := map[string][]reminder.Job{}
+	// Appointment ids end in the patient's index, so after sorting, job i is the
 	// reminder of the patient on number phoneBase+i.
 	sort.Slice(out.jobs, func(i, j int) bool { return out.jobs[i].AppointmentID < out.jobs[j].AppointmentID })
 	for _, j := range out.jobs {
-		body, _ := json.Marshal(outbound.FromReminder(j))
 		for _, prefix := range []string{"fa", "fb1-", "fb2-"} {
 			if strings.HasPrefix(j.AppointmentID, prefix) {
-				jobs[prefix] = append(jobs[prefix], body)
+				jobs[prefix] = append(jobs[prefix], j)
 			}
 		}
 	}
@@ -232,6 +242,8 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	fmt.Printf("fairness: seeded and swept %d reminders in %s\n", aJobs+2*bJobs, time.Since(seedStart).Round(time.Millisecond))
 
 	q := newSimQueue(4 * (aJobs + 2*bJobs))
+	// The sweep's outbox as the reminder-sweep Lambda wires it.
+	sweepOutbox := outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}
 	graph := &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return benchToken, nil }, HTTP: srv.Client()}
 	accepted := newAcceptLog(graph)
 	mk := func() *outreach.Sender {
@@ -245,7 +257,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	// B's reminders come due in four sweeps, five seconds apart, after a's backlog
 	// (if any) has been queued and placed.
 	const waves = 4
-	queueB := func(bodies [][]byte, phoneBase int, first time.Duration) map[string]time.Time {
+	queueB := func(bodies []reminder.Job, phoneBase int, first time.Duration) map[string]time.Time {
 		queued := map[string]time.Time{}
 		var mu sync.Mutex
 		per := len(bodies) / waves
@@ -255,9 +267,11 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 			mu.Lock()
 			for i := w * per; i < (w+1)*per && i < len(bodies); i++ {
 				queued[fmt.Sprintf("1555%07d", phoneBase+i)] = time.Now()
-				q.put(bodies[i], 0)
 			}
 			mu.Unlock()
+			if err := sweepOutbox.Enqueue(ctx, bodies[w*per:min((w+1)*per, len(bodies))]); err != nil {
+				panic(err)
+			}
 		}
 		return queued
 	}
@@ -290,8 +304,8 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	cpuIdle, wallIdle := cpuTime()-cpu0, time.Since(wall0)
 
 	cpu1, aStart := cpuTime(), time.Now()
-	for _, body := range jobs["fa"] {
-		q.put(body, 0)
+	if err := sweepOutbox.Enqueue(ctx, jobs["fa"]); err != nil {
+		return err
 	}
 	busy := queueB(jobs["fb2-"], 2_000_000, 10*time.Second)
 	if err := waitFor(b.PhoneNumberID, 2*bJobs, 3*time.Minute); err != nil {

@@ -51,6 +51,7 @@ func main() {
 	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
 	aJobs := flag.Int("a-jobs", 5000, "fairness: clinic A's queued messages")
 	bJobs := flag.Int("b-jobs", 200, "fairness: clinic B's due reminders per run")
+	sharedBudget := flag.Bool("shared-budget", true, "throughput: pace with the number's budget in DynamoDB as deployed (false: the per-instance token buckets)")
 	verbose := flag.Bool("v", false, "fairness: the senders' warnings on stderr")
 	flag.Parse()
 	if *verbose {
@@ -61,7 +62,7 @@ func main() {
 	var err error
 	switch *which {
 	case "throughput":
-		err = benchThroughput(ctx, *reminders, *rate, *instances)
+		err = benchThroughput(ctx, *reminders, *rate, *instances, *sharedBudget)
 	case "fairness":
 		err = benchFairness(ctx, *aJobs, *bJobs, *rate, *instances)
 	case "sweep":

@@ -45,20 +45,22 @@ const (
 	paceLineTTL  = 30 * time.Minute
 )
 
-// TakeQueueSlot gives a job that found its number's budget spent a place in the
-// number's line and returns when that place comes up: spacing after the previous
-// place, or after now when the line is empty. Jobs of a busy number then come back
-// spread at its rate instead of all at once, so they do not crowd the queue ahead
-// of other numbers' jobs. One UpdateItem, two when the line is not empty.
-func (s *Store) TakeQueueSlot(ctx context.Context, phoneNumberID string, now time.Time, spacing time.Duration) (time.Time, error) {
-	op := "take queue slot of number " + phoneNumberID
+// TakeQueueSlots gives n jobs of a number consecutive places in the number's line
+// and returns when the first comes up; the others follow spacing apart. The first
+// place is spacing after the last one handed out, or after now when the line is
+// empty. Jobs of a busy number then become visible spread at its rate instead of
+// all at once, so they do not crowd the queue ahead of other numbers' jobs. One
+// UpdateItem, two when the line is not empty.
+func (s *Store) TakeQueueSlots(ctx context.Context, phoneNumberID string, now time.Time, spacing time.Duration, n int) (time.Time, error) {
+	op := "take queue slots of number " + phoneNumberID
 	pk := prefixPace + phoneNumberID + "#line"
 	at := expression.Name(attrPaceLine)
+	n = max(n, 1)
 	place := now.Add(spacing)
-	expires := expression.Value(place.Add(paceTTL).Unix())
+	expires := expression.Value(now.Add(paceLineTTL).Unix())
 	cond := at.AttributeNotExists().Or(at.LessThan(expression.Value(unixNanos(now))))
 	err := s.update(ctx, s.names.Idempotency, pk, "",
-		expression.Set(at, expression.Value(unixNanos(place))).Set(expression.Name(AttrExpiresAt), expires), &cond)
+		expression.Set(at, expression.Value(unixNanos(now.Add(time.Duration(n)*spacing)))).Set(expression.Name(AttrExpiresAt), expires), &cond)
 	if err == nil {
 		return place, nil
 	}
@@ -66,7 +68,7 @@ func (s *Store) TakeQueueSlot(ctx context.Context, phoneNumberID string, now tim
 		return time.Time{}, wrap(op, err)
 	}
 	// The TTL stays well past any place a sender hands out (at most SQS's 15-minute delay ahead).
-	old, err := s.updateOld(ctx, s.names.Idempotency, pk, "", expression.Add(at, expression.Value(int64(spacing))).
+	old, err := s.updateOld(ctx, s.names.Idempotency, pk, "", expression.Add(at, expression.Value(int64(time.Duration(n)*spacing))).
 		Set(expression.Name(AttrExpiresAt), expression.Value(now.Add(paceLineTTL).Unix())))
 	if err != nil {
 		return time.Time{}, wrap(op, err)

@@ -55,3 +55,33 @@ func TestTakeSendSlotHoldsTheCeilingAcrossTakers(t *testing.T) {
 		})
 	}
 }
+
+// A number's line hands out consecutive places spacing apart, starts again from
+// now once it has drained, and is kept per number.
+func TestTakeQueueSlotsLinesJobsUp(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	const gap = 10 * time.Millisecond
+	steps := []struct {
+		name   string
+		number string
+		now    time.Time
+		n      int
+		want   time.Time
+	}{
+		{"empty line: the first place is a gap after now", "100000000000001", t0, 5, t0.Add(gap)},
+		{"the next job queues behind the five", "100000000000001", t0, 1, t0.Add(6 * gap)},
+		{"another number has its own line", "100000000000002", t0, 1, t0.Add(gap)},
+		{"later, but the line is still long", "100000000000001", t0.Add(3 * gap), 2, t0.Add(7 * gap)},
+		{"once drained, the line starts from now", "100000000000001", t0.Add(time.Second), 1, t0.Add(time.Second + gap)},
+	}
+	for _, st := range steps {
+		got, err := s.TakeQueueSlots(ctx, st.number, st.now, gap, st.n)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if !got.Equal(st.want) {
+			t.Errorf("%s: first place %s, want %s", st.name, got.Sub(t0), st.want.Sub(t0))
+		}
+	}
+}

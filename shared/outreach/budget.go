@@ -76,10 +76,7 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 	// full again comes back in one or two seconds, spread by the jitter.
 	delay := time.Second + jitter(time.Second)
 	if !j.out.Paced {
-		// The line is booked a tenth faster than the budget: SQS hands jobs back up to
-		// a second early or late, and a few spare arrivals keep every window full.
-		spacing := time.Second * 10 / time.Duration(rate*11)
-		place, err := s.Pacer.TakeQueueSlot(ctx, c.PhoneNumberID, now, spacing)
+		place, err := s.Pacer.TakeQueueSlots(ctx, c.PhoneNumberID, now, lineSpacing(rate), 1)
 		if err != nil {
 			return ack, true, err
 		}
@@ -203,3 +200,7 @@ func (s *Sender) preparedRetry(ctx context.Context, j *sendJob, err error) outco
 	s.logRetry(ctx, j, "error", 0, err)
 	return retry(s.backoff(j.receives), err.Error())
 }
+
+// lineSpacing books a number's line a tenth faster than its budget: SQS hands jobs
+// back up to a second early or late, and a few spare arrivals keep every window full.
+func lineSpacing(rate int) time.Duration { return time.Second * 10 / time.Duration(max(rate, 1)*11) }

@@ -67,9 +67,9 @@ type NumberPacer interface {
 	// TakeSendSlot counts one send in the budget window starting at window if it
 	// holds fewer than ceiling sends.
 	TakeSendSlot(ctx context.Context, phoneNumberID string, window time.Time, ceiling int) (bool, error)
-	// TakeQueueSlot gives a job refused by a full window its place in the number's
-	// line: the time, spacing after the previous place, at which it should come back.
-	TakeQueueSlot(ctx context.Context, phoneNumberID string, now time.Time, spacing time.Duration) (time.Time, error)
+	// TakeQueueSlots gives n jobs consecutive places, spacing apart, in the number's
+	// line and returns when the first comes up.
+	TakeQueueSlots(ctx context.Context, phoneNumberID string, now time.Time, spacing time.Duration, n int) (time.Time, error)
 }
 
 // JobRequeuer is Requeuer for any outbound job (queue.ReminderOutbox implements it);

@@ -287,6 +287,25 @@ func (o ReminderOutbox) PublishJobs(ctx context.Context, jobs ...outbound.Job) e
 	return o.Publisher.Publish(ctx, msgs)
 }
 
+// EnqueueAfter publishes jobs, each visible after its delay (at most SQS's 15
+// minutes). On a *PublishError, FailedIDs are the jobs' IDs (for reminders,
+// reminder.Job.ID, as Enqueue's).
+func (o ReminderOutbox) EnqueueAfter(ctx context.Context, jobs []outbound.Job, delays []time.Duration) error {
+	msgs := make([]Message, 0, len(jobs))
+	for i, j := range jobs {
+		body, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("queue: encode outbound job %s: %w", j.ID(), err)
+		}
+		m := Message{ID: j.ID(), Body: body}
+		if i < len(delays) {
+			m.Delay = delays[i]
+		}
+		msgs = append(msgs, m)
+	}
+	return o.Publisher.Publish(ctx, msgs)
+}
+
 // RequeueJob is Requeue for any outbound job.
 func (o ReminderOutbox) RequeueJob(ctx context.Context, job outbound.Job, delay time.Duration) error {
 	body, err := json.Marshal(job)
