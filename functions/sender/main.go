@@ -48,6 +48,7 @@ func newSender(a *app.App) *outreach.Sender {
 		Visibility:        queue.NewVisibility(a.SQS, outboundURL),
 		Halter:            esmHalter{client: lambdasvc.NewFromConfig(a.AWS), function: function, log: a.Log},
 		Pacer:             a.Store,
+		SlotLookahead:     3,
 		Claims:            a.Store,
 		Clock:             a.Clock,
 		Logger:            a.Log,

@@ -168,6 +168,9 @@ func seedClinicDue(ctx context.Context, st *dynamo.Store, c clinic.Clinic, n int
 // benchLogger keeps the senders' warnings (retries, failures) for -v runs.
 var benchLogger = quietLogger()
 
+// benchLookahead is the senders' SlotLookahead (3 as deployed).
+var benchLookahead = 3
+
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
@@ -248,7 +251,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	accepted := newAcceptLog(graph)
 	mk := func() *outreach.Sender {
 		return &outreach.Sender{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
-			Pacer: st, Claims: st, Clock: clock, Logger: benchLogger, MessagesPerSecond: mps, Concurrency: instances}
+			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Logger: benchLogger, MessagesPerSecond: mps, Concurrency: instances}
 	}
 	stop := make(chan struct{})
 	wg := runSenders(ctx, q, instances, mk, stop)

@@ -52,6 +52,7 @@ func main() {
 	aJobs := flag.Int("a-jobs", 5000, "fairness: clinic A's queued messages")
 	bJobs := flag.Int("b-jobs", 200, "fairness: clinic B's due reminders per run")
 	sharedBudget := flag.Bool("shared-budget", true, "throughput: pace with the number's budget in DynamoDB as deployed (false: the per-instance token buckets)")
+	flag.IntVar(&benchLookahead, "lookahead", 3, "throughput, fairness: the senders' SlotLookahead (windows a job at its place may wait for)")
 	verbose := flag.Bool("v", false, "fairness: the senders' warnings on stderr")
 	flag.Parse()
 	if *verbose {

@@ -221,7 +221,7 @@ func throughputShared(ctx context.Context, st *dynamo.Store, stub *whatsapptest.
 	accepted := newAcceptLog(graph)
 	mk := func() *outreach.Sender {
 		return &outreach.Sender{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
-			Pacer: st, Claims: st, Clock: clock, Logger: benchLogger, MessagesPerSecond: mps, Concurrency: instances}
+			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Logger: benchLogger, MessagesPerSecond: mps, Concurrency: instances}
 	}
 	stop := make(chan struct{})
 	wg := runSenders(ctx, q, instances, mk, stop)

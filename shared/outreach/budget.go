@@ -67,10 +67,26 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 	}
 	rate := s.NumberRate(c)
 	now := s.clock().Now()
-	ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, outbound.WindowStart(now),
-		outbound.Ceiling(rate, j.out.MessageKind().Priority()))
+	ceiling := outbound.Ceiling(rate, j.out.MessageKind().Priority())
+	w := outbound.WindowStart(now)
+	ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
 	if err != nil || ok {
 		return ack, err != nil, err
+	}
+	if j.out.Paced {
+		// At its place, but SQS (whole-second delays) may hand it over up to a second
+		// early: it books one of the next windows and waits for it in its own
+		// goroutine, at most SlotLookahead windows; the batch's other jobs go on.
+		for range min(s.SlotLookahead, maxSlotLookahead) {
+			w = w.Add(outbound.Window)
+			ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
+			if err != nil {
+				return ack, true, err
+			}
+			if ok {
+				return ack, false, sleepCtx(ctx, w.Sub(s.clock().Now()))
+			}
+		}
 	}
 	// SQS delays are whole seconds: a job back from its place that finds the window
 	// full again comes back in one or two seconds, spread by the jitter.
@@ -204,3 +220,21 @@ func (s *Sender) preparedRetry(ctx context.Context, j *sendJob, err error) outco
 // lineSpacing books a number's line a tenth faster than its budget: SQS hands jobs
 // back up to a second early or late, and a few spare arrivals keep every window full.
 func lineSpacing(rate int) time.Duration { return time.Second * 10 / time.Duration(max(rate, 1)*11) }
+
+// maxSlotLookahead bounds how long a job at its place may wait for a window: under
+// a second, so a wait never outlasts what SQS's delays could do instead.
+const maxSlotLookahead = 3
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

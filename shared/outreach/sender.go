@@ -209,6 +209,11 @@ type Sender struct {
 	Pacer NumberPacer
 	// Claims makes prepared messages (replies, offers, notices) go out once.
 	Claims Claimer
+	// SlotLookahead lets a job that waited for its place in its number's line, and
+	// finds the current budget window full, book one of the next SlotLookahead
+	// windows (at most 3: 750 ms) and wait for it rather than be requeued: SQS's
+	// delays are whole seconds, too coarse to hand jobs over at their place. 0: none.
+	SlotLookahead int
 
 	MessagesPerSecond float64       // per phone number, all instances together; default 80
 	Concurrency       int           // sender instances at most (Lambda reserved concurrency); default 1

@@ -245,7 +245,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Reaper: &outreach.Reaper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}}
 	sender := &outreach.Sender{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
-		Requeue: outbound, Pacer: s.Store, Claims: s.Store,
+		Requeue: outbound, Pacer: s.Store, Claims: s.Store, SlotLookahead: 3,
 		// As the Lambda disables its event source mapping, dev pauses the outbound
 		// consumer (from a goroutine: the halt is called from inside that consumer's
 		// handler, and pausing waits for the poll in progress).
