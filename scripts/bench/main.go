@@ -40,7 +40,7 @@ func main() {
 	which := flag.String("case", "", "throughput, fairness, sweep, cost or outage")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
-	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
+	instances := flag.Int("instances", 16, "throughput, fairness: sender instances (SENDER_MAX_CONCURRENCY, the sender's reserved concurrency)")
 	due := flag.Int("due", 1000, "sweep: due reminders")
 	small := flag.Int("small", 1000, "sweep: future appointments, first run")
 	large := flag.Int("large", 100000, "sweep: future appointments, second run")
