@@ -56,11 +56,12 @@ func (s *Sender) NumberRate(c clinic.Clinic) int {
 	return DefaultMessagesPerSecond
 }
 
-// takeBudget takes one send of the clinic's number's shared budget for the job.
-// spent means the budget is gone for now and o is the job's deferral: a first
-// refusal gives the job its place in the number's line (it comes back when the
-// sends queued before it had their turn), a later one brings it back within a
-// window or two. Nothing is written on the reminder: it is not claimed yet.
+// takeBudget takes one send of the clinic's number's shared budget for the job,
+// just before the Graph call. spent means the budget is gone for now and o is the
+// job's deferral: a first refusal gives the job its place in the number's line (it
+// comes back when the sends queued before it had their turn); a job already back at
+// its place books one of the next windows and waits for it, or comes back within a
+// second or two.
 func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o outcome, spent bool, err error) {
 	if s.Pacer == nil {
 		return ack, false, nil
@@ -105,8 +106,8 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 
 // sendPrepared sends a job that carries its message (a reply, a staff reply, an
 // offer, a notice). The checks run in order, each a reason not to send now:
-// clinic, pause, budget, opt-out / window / usefulness, the once-only claim, pair
-// pacing. A new check (a paused template) belongs before the claim.
+// clinic, pause, opt-out / window / usefulness, the once-only claim, pair pacing,
+// budget. A new check (a paused template) belongs before the claim.
 func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCache) outcome {
 	job := &j.out
 	c, err := clinics.get(ctx, job.ClinicID)
@@ -120,11 +121,6 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	now := s.clock().Now()
 	if until, ok := s.pausedUntil(c.ID); ok {
 		return outcome{fail: true, delay: until.Sub(now), reason: "clinic_paused", wait: true}
-	}
-	if o, spent, err := s.takeBudget(ctx, j, c); err != nil {
-		return s.preparedRetry(ctx, j, err)
-	} else if spent {
-		return o
 	}
 	number, err := s.Store.ContactOfPhone(ctx, c.ID, job.Message.To)
 	if err != nil {
@@ -165,6 +161,14 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 			release()
 			return outcome{fail: true, delay: wait + jitter(time.Second), reason: "pair_pacing", wait: true}
 		}
+	}
+	// The slot is taken last, so the send lands in the window it was counted in.
+	if o, spent, err := s.takeBudget(ctx, j, c); err != nil {
+		release()
+		return s.preparedRetry(ctx, j, err)
+	} else if spent {
+		release()
+		return o
 	}
 	wamid, err := s.sendOnce(ctx, c.PhoneNumberID, *job.Message)
 	if err != nil {

@@ -170,8 +170,14 @@ const (
 // twice (never more: the second send is recorded). Graph has no idempotency key that
 // could close it.
 //
-// Throughput: every phone number gets a token bucket (golang.org/x/time/rate) per
-// instance at MessagesPerSecond / Concurrency, with a burst of half a second of that
+// Throughput, as deployed (Pacer set): every send takes a slot of its number's budget
+// in DynamoDB, shared with every other instance and with the inbound replies; a job
+// finding it spent is requeued to its place in the number's line (see takeBudget),
+// so a busy number never holds up the batch's other jobs. A 130429 answer anyway
+// (another app on the number) defers the job like any throughput error.
+//
+// Without a Pacer (tests, the cost benchmark) every phone number gets a token bucket
+// (golang.org/x/time/rate) per instance at MessagesPerSecond / Concurrency, with a burst of half a second of that
 // share. The limit holds across instances because the CDK stack sets the sender's
 // reserved concurrency to Concurrency (SENDER_MAX_CONCURRENCY; the event source
 // mapping's maximum concurrency follows it): at most Concurrency instances run at
@@ -476,11 +482,6 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	if err != nil {
 		return ack, err
 	}
-	// The budget comes first: a job that must wait costs one write and no reads. A
-	// job that then turns out not to be sendable leaves its slot unused.
-	if o, spent, err := s.takeBudget(ctx, j, c); err != nil || spent {
-		return o, err
-	}
 	a, rems, err := s.Store.GetAppointment(ctx, job.ClinicID, job.AppointmentID)
 	if errors.Is(err, appointment.ErrNotFound) {
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "appointment_gone"))
@@ -588,6 +589,19 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 // deliver waits for the phone number's throughput budget, calls Graph and records
 // the outcome.
 func (s *Sender) deliver(ctx context.Context, j *sendJob, c clinic.Clinic, a appointment.Appointment, msg whatsapp.Message) (outcome, error) {
+	if s.Pacer != nil {
+		// The slot is taken last, right before the call, so the send lands in the
+		// window it was counted in even when the reads before it were slow.
+		o, spent, err := s.takeBudget(ctx, j, c)
+		if err != nil {
+			return ack, err
+		}
+		if spent {
+			o2, err := s.deferClaimed(ctx, j, o.delay, ReasonNumberBudget, 0, false)
+			o2.paced = o2.wait
+			return o2, err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		if s.Pacer == nil {
 			if err := s.limiter(c.PhoneNumberID).Wait(ctx); err != nil {
@@ -874,7 +888,8 @@ func findReminder(rs []reminder.Reminder, kind reminder.Kind) (reminder.Reminder
 // (the sender re-checks everything at send time).
 func (s *Sender) tellDeadLettered(ctx context.Context, rec events.SQSMessage) {
 	var job reminder.Job
-	if s.Events == nil || json.Unmarshal([]byte(rec.Body), &job) != nil || job.ClinicID == "" {
+	// Only reminder jobs have a reminder for the clinic to hear about.
+	if s.Events == nil || json.Unmarshal([]byte(rec.Body), &job) != nil || job.ClinicID == "" || job.AppointmentID == "" {
 		return
 	}
 	ev := clinic.Event{
