@@ -106,8 +106,8 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 
 // sendPrepared sends a job that carries its message (a reply, a staff reply, an
 // offer, a notice). The checks run in order, each a reason not to send now:
-// clinic, pause, opt-out / window / usefulness, the once-only claim, pair pacing,
-// budget. A new check (a paused template) belongs before the claim.
+// clinic, pause, opt-out / window / usefulness, the once-only claim, budget, pair
+// pacing. A new check (a paused template) belongs before the claim.
 func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCache) outcome {
 	job := &j.out
 	c, err := clinics.get(ctx, job.ClinicID)
@@ -151,6 +151,15 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.release_failed", slog.String("error", err.Error()))
 		}
 	}
+	// The number's slot before the patient's pair slot, which a job sent back to wait
+	// for the budget must not hold.
+	if o, spent, err := s.takeBudget(ctx, j, c); err != nil {
+		release()
+		return s.preparedRetry(ctx, j, err)
+	} else if spent {
+		release()
+		return o
+	}
 	if job.PatientID != "" {
 		wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, job.PatientID, now, s.pairGap())
 		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
@@ -161,14 +170,6 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 			release()
 			return outcome{fail: true, delay: wait + jitter(time.Second), reason: "pair_pacing", wait: true}
 		}
-	}
-	// The slot is taken last, so the send lands in the window it was counted in.
-	if o, spent, err := s.takeBudget(ctx, j, c); err != nil {
-		release()
-		return s.preparedRetry(ctx, j, err)
-	} else if spent {
-		release()
-		return o
 	}
 	wamid, err := s.sendOnce(ctx, c.PhoneNumberID, *job.Message)
 	if err != nil {

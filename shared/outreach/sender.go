@@ -574,6 +574,21 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 		return s.fail(ctx, j, c, 0, whatsapp.ClassPermanent, fmt.Errorf("outreach: compose %s: %w", job.ID(), err))
 	}
 
+	if s.Pacer != nil {
+		// The number's slot is taken after the reads, right before the call, so the
+		// send lands in the window it was counted in even when the reads were slow;
+		// and before the patient's pair slot, which a job sent back to wait for the
+		// number's budget must not hold (it would then wait the pair gap as well).
+		o, spent, err := s.takeBudget(ctx, j, c)
+		if err != nil {
+			return ack, err
+		}
+		if spent {
+			o2, err := s.deferClaimed(ctx, j, o.delay, ReasonNumberBudget, 0, false)
+			o2.paced = o2.wait
+			return o2, err
+		}
+	}
 	wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, a.PatientID, now, s.pairGap())
 	if err != nil {
 		return ack, err
@@ -589,19 +604,6 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 // deliver waits for the phone number's throughput budget, calls Graph and records
 // the outcome.
 func (s *Sender) deliver(ctx context.Context, j *sendJob, c clinic.Clinic, a appointment.Appointment, msg whatsapp.Message) (outcome, error) {
-	if s.Pacer != nil {
-		// The slot is taken last, right before the call, so the send lands in the
-		// window it was counted in even when the reads before it were slow.
-		o, spent, err := s.takeBudget(ctx, j, c)
-		if err != nil {
-			return ack, err
-		}
-		if spent {
-			o2, err := s.deferClaimed(ctx, j, o.delay, ReasonNumberBudget, 0, false)
-			o2.paced = o2.wait
-			return o2, err
-		}
-	}
 	for attempt := 1; ; attempt++ {
 		if s.Pacer == nil {
 			if err := s.limiter(c.PhoneNumberID).Wait(ctx); err != nil {
