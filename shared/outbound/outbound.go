@@ -8,9 +8,10 @@
 //	notice               informational, may wait
 //
 // Priority is realised by the pacer, not by queue order: every send of a number
-// (from the sender and from the inbound replies) takes a slot of the same budget,
-// and each priority may fill a window only up to its ceiling, so a lower priority
-// never takes the last slots the higher ones may use (see Ceiling).
+// (from the sender and from the inbound replies) takes a slot of the same budget.
+// A reply may book a slot in the next windows ahead of any queued job (which takes
+// only the window it runs in, or waits for one it reached at its place in the
+// number's line), and bulk kinds may fill only half a window (see Ceiling).
 package outbound
 
 import (
