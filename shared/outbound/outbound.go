@@ -9,9 +9,10 @@
 //
 // Priority is realised by the pacer, not by queue order: every send of a number
 // (from the sender and from the inbound replies) takes a slot of the same budget.
-// A reply may book a slot in the next windows ahead of any queued job (which takes
-// only the window it runs in, or waits for one it reached at its place in the
-// number's line), and bulk kinds may fill only half a window (see Ceiling).
+// A reply may book a slot up to four windows ahead, one further than any queued
+// job may (a job takes the window it runs in, or one of the next three once it
+// reached its place in the number's line), so a reply finds a slot within a second;
+// bulk kinds may fill only half a window (see Ceiling).
 package outbound
 
 import (

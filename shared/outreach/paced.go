@@ -13,9 +13,9 @@ import (
 )
 
 // replyLookahead is how far ahead a reply may book its number's budget: a reply
-// finding the current window full takes a slot in one of the next windows, which
-// no queued job can hold yet (jobs take only the window they run in), so a reply
-// goes out within a second of being written, ahead of every queued message.
+// finding the current window full takes a slot in one of the next windows, one
+// further than any queued job may book (maxSlotLookahead), so a reply goes out
+// within a second of being written, ahead of the messages still queued.
 const replyLookahead = 4
 
 // PacedMessenger sends the inbound service's replies within the same per-number
