@@ -10,7 +10,16 @@ GO ?= go
 # Raise it locally for longer runs (e.g. FUZZTIME=2000000x, or FUZZTIME=60s by hand).
 FUZZTIME ?= 100000x
 
-.PHONY: help deps build dev test vet unit synth fuzz clean openapi-spec bench
+# Tools installed with `go install` at pinned versions into a gitignored folder.
+TOOLS_BIN := $(CURDIR)/.local/bin
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE := $(TOOLS_BIN)/aws-lambda-rie-$(RIE_VERSION)
+# Cold starts per function in bench-coldstart (the median is reported).
+COLDSTART_N ?= 7
+
+.PHONY: help deps build dev test vet lint unit synth fuzz clean openapi-spec bench bench-coldstart chromium
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,6 +46,14 @@ dev: deps openapi-spec ## run the whole system locally (API on 127.0.0.1:8080, G
 vet:
 	$(GO) vet ./...
 
+$(GOLANGCI_LINT):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(TOOLS_BIN)/golangci-lint $@
+
+lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml) at the pinned version
+	$(GOLANGCI_LINT) run ./...
+
 unit: deps build
 	$(GO) run ./scripts/localstack -- $(GO) test -count=1 ./...
 
@@ -51,12 +68,29 @@ synth: deps ## synthesize the CDK app offline (cdk-nag errors fail it) and lint 
 	npx cdk synth -q --no-notices
 	./scripts/cfnlint.sh
 
-test: deps openapi-spec vet unit synth fuzz ## run every test: vet, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
+# The console's browser tests drive Debian's chromium; install it where apt-get can,
+# otherwise stop with one line naming the package.
+chromium: ## make sure Chromium is installed (the console's browser tests)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	{ if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium for the console's browser tests"; \
+		apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	  else echo "make test needs Chromium: install the package chromium (apt-get install chromium)"; exit 1; fi; }
+
+test: deps openapi-spec chromium vet lint unit synth fuzz ## run every test: vet, lint, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
 
 bench: ## reminder throughput, sweep scaling and per-handler cost (slow; not part of make test)
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case sweep
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case cost
+
+$(RIE):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	mv $(TOOLS_BIN)/aws-lambda-rie $@
+
+bench-coldstart: deps $(RIE) ## each Lambda's cold start under AWS's runtime interface emulator, beside a Go hello-world
+	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/coldstart -rie $(RIE) -n $(COLDSTART_N) -inittrace
 
 openapi-spec: ## make sure Meta's WhatsApp OpenAPI spec is here: download it at a pinned commit (SHA-256 checked) where ../shared/reference lacks it
 	$(GO) run ./scripts/openapispec

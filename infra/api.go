@@ -26,7 +26,7 @@ const (
 
 // Routes' first path segments. The API Gateway stage name must not be one of
 // them: the HTTP functions strip a leading "/<stage>" when a path carries it.
-var routeRoots = []string{"v1", "healthz", "openapi.yaml", "webhooks"}
+var routeRoots = []string{"v1", "healthz", "openapi.yaml", "webhooks", "console"}
 
 // API is the REST API in front of the two HTTP functions.
 type API struct {
@@ -138,6 +138,10 @@ func newAPI(scope constructs.Construct, st Stage, keys Keys, ehrAPI, webhook aws
 		AddMethod(jsii.String("ANY"), ehr, method())
 	root.AddResource(jsii.String("healthz"), nil).AddMethod(jsii.String("GET"), ehr, method())
 	root.AddResource(jsii.String("openapi.yaml"), nil).AddMethod(jsii.String("GET"), ehr, method())
+	// The front-desk console: pages (GET) and forms (POST), served by the same function.
+	console := root.AddResource(jsii.String("console"), nil)
+	console.AddMethod(jsii.String("ANY"), ehr, method())
+	console.AddResource(jsii.String("{proxy+}"), nil).AddMethod(jsii.String("ANY"), ehr, method())
 
 	hook := integration(webhook)
 	wa := root.AddResource(jsii.String("webhooks"), nil).AddResource(jsii.String("whatsapp"), nil)

@@ -17,21 +17,23 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 )
 
 // Function names: one Lambda per directory under functions/, built by `make build`
 // into <asset root>/<name>/bootstrap.
 const (
-	FnEHRAPI          = "ehr-api"
-	FnWhatsAppWebhook = "whatsapp-webhook"
-	FnReminderSweep   = "reminder-sweep"
-	FnSender          = "sender"
-	FnInbound         = "inbound"
-	FnEHRNotifier     = "ehr-notifier"
+	FnEHRAPI          = fnspec.EHRAPI
+	FnWhatsAppWebhook = fnspec.WhatsAppWebhook
+	FnReminderSweep   = fnspec.ReminderSweep
+	FnSender          = fnspec.Sender
+	FnInbound         = fnspec.Inbound
+	FnEHRNotifier     = fnspec.EHRNotifier
 )
 
 // FunctionNames lists every function in a stable order.
-var FunctionNames = []string{FnEHRAPI, FnWhatsAppWebhook, FnReminderSweep, FnSender, FnInbound, FnEHRNotifier}
+var FunctionNames = fnspec.Names()
 
 // CheckAssets reports every function whose bootstrap is missing under root, with
 // the command that builds them: synthesizing without code would deploy nothing.

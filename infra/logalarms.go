@@ -33,6 +33,8 @@ var LogKeyAlarms = []LogKeyAlarm{
 		Description: "Meta blocked a clinic's number for policy; its sends wait (README runbook: Quality or policy block)"},
 	{Key: "whatsapp_template_rejected", Functions: []string{FnSender},
 		Description: "A message template is rejected or paused; its sends fail (README runbook: Template rejected or paused)"},
+	{Key: "whatsapp_template_blocked", Functions: []string{FnInbound},
+		Description: "Meta paused, disabled or re-categorised a template; its reminders wait (README runbook: Template paused or re-categorised by Meta)"},
 	{Key: "sender.dead_letter", Functions: []string{FnSender},
 		Description: "A reminder job used its last attempt and goes to the outbound DLQ (README runbook: A DLQ alarm)"},
 	// Every failed attempt logs this line and most are retried successfully, so

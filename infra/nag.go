@@ -65,6 +65,7 @@ func Suppressions(st Stage) []Suppression {
 			s = append(s, Suppression{Rule: "HIPAA.Security-LambdaDLQ", Path: id + "Function", Reason: syncDLQReason})
 		}
 	}
+	s = append(s, consoleSuppressions()...)
 	for _, fn := range []string{FnEHRAPI, FnEHRNotifier} {
 		s = append(s, Suppression{Rule: "AwsSolutions-IAM5", Path: logicalID(fn) + "Policy",
 			AppliesTo: []string{clinicSecretArn}, Reason: clinicSecretsReason})

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
 // useBundledNode points the jsii runtime at the Node 22 that package.json pins
@@ -41,20 +43,8 @@ func useBundledNode() {
 	}
 }
 
-// repoRoot walks up from the working directory to the directory holding go.mod.
+// repoRoot is platform.RepoRoot for callers that only need to know whether it was found.
 func repoRoot() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
+	root, err := platform.RepoRoot()
+	return root, err == nil
 }

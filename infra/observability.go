@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 
 	"fmt"
@@ -30,6 +31,8 @@ const (
 	MetricSweepLag          = platform.MetricSweepLag
 	MetricRemindersEnqueued = platform.MetricRemindersEnqueued
 	MetricRemindersReaped   = platform.MetricRemindersReaped
+	MetricClinicCounts      = platform.MetricClinicCounts
+	DimCounter              = platform.DimCounter
 )
 
 // oldestMessageAlarm is how old the oldest message on a work queue may get before
@@ -220,6 +223,7 @@ func newDashboard(stack awscdk.Stack, f *Frontdesk, o *Observability, dlqs map[s
 					Statistic: jsii.String("Sum"), Period: five, Label: jsii.String("reminders enqueued")}),
 			}),
 		},
+		clinicNumbersRow(five),
 		{
 			graph("DLQ depths (should be 0)", dlqDepth, nil),
 			graph("Age of oldest message (s)", queueAge, nil),
@@ -243,4 +247,50 @@ func sortedQueueNames(m map[string]awssqs.Queue) []string {
 		names[k] = k
 	}
 	return sortedKeys(names)
+}
+
+// clinicNumbersRow shows the clinics' numbers summed over every clinic: totals over
+// the dashboard's time range, per day, and the two headline rates (a clinic's own
+// numbers, in its time zone, come from GET .../metrics).
+func clinicNumbersRow(five awscdk.Duration) []awscloudwatch.IWidget {
+	counter := func(name string, period awscdk.Duration) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(MetricNamespace), MetricName: jsii.String(MetricClinicCounts),
+			DimensionsMap: &map[string]*string{DimCounter: jsii.String(name)}, Statistic: jsii.String("Sum"),
+			Period: period, Label: jsii.String(name),
+		})
+	}
+	var totals []awscloudwatch.IMetric
+	for _, name := range metrics.DashboardCounters {
+		totals = append(totals, counter(name, five))
+	}
+	day := awscdk.Duration_Days(jsii.Number(1))
+	rate := func(label, num, den string) awscloudwatch.IMetric {
+		// Ids are per graph, so each rate names its own.
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String(fmt.Sprintf("100 * %s / %s", num, den)), Label: jsii.String(label), Period: day,
+			UsingMetrics: &map[string]awscloudwatch.IMetric{num: counter(num, day), den: counter(den, day)},
+		})
+	}
+	perDay := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String(fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s"', 'Sum', 86400)`, MetricNamespace, DimCounter, MetricClinicCounts)),
+		Label:      jsii.String(""), Period: day, UsingMetrics: &map[string]awscloudwatch.IMetric{},
+	})
+	return []awscloudwatch.IWidget{
+		awscloudwatch.NewSingleValueWidget(&awscloudwatch.SingleValueWidgetProps{
+			Title: jsii.String("Clinic numbers, all clinics (totals over the time range)"), Metrics: &totals,
+			SetPeriodToTimeRange: jsii.Bool(true), Width: jsii.Number(8), Height: jsii.Number(6),
+		}),
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String("Clinic numbers per day (UTC days)"), Left: &[]awscloudwatch.IMetric{perDay},
+			Width: jsii.Number(8), Height: jsii.Number(6),
+		}),
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String("Confirmation and no-show rates % (per day)"), Width: jsii.Number(8), Height: jsii.Number(6),
+			Left: &[]awscloudwatch.IMetric{
+				rate("confirmations per reminded appointment", "confirmations", "remindedAppointments"),
+				rate("no-shows per booking", "noShows", "bookings"),
+			},
+		}),
+	}
 }

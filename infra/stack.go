@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -16,30 +17,21 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
-// Sender pacing: WhatsApp allows 80 messages/s per business number by default.
-// Every send takes a slot of its number's budget in DynamoDB, so the limit holds
-// however many sender instances run. SenderConcurrency is sized so that one
-// clinic's backlog (its jobs waiting up to 750 ms for their budget window) leaves
-// instances free for other clinics' jobs: the fairness benchmark kept another
-// clinic's delays within 1.2x of its idle figures at 16, not at 4 or 8.
+// The values every function and the stack agree on live in shared/fnspec, which
+// the functions and the benchmarks read too; these names keep the stack's code and
+// tests readable.
 const (
-	MessagesPerSecond = 80
-	SenderConcurrency = 16
-
-	// SweepShards spreads the due index over this many partition keys (the same
-	// value as shared/app.DefaultSweepShards; set explicitly so every function agrees).
-	SweepShards = 8
-
-	WhatsAppAPIBaseURL = "https://graph.facebook.com"
-	WhatsAppAPIVersion = "v23.0"
-
-	// EnvAPIStageName tells the HTTP functions which stage prefix to strip if a
-	// request path carries it (see httpapi.StripStage).
-	EnvAPIStageName = "API_STAGE_NAME"
+	MessagesPerSecond  = fnspec.MessagesPerSecond
+	SenderConcurrency  = fnspec.SenderConcurrency
+	SweepShards        = fnspec.SweepShards
+	WhatsAppAPIBaseURL = fnspec.WhatsAppAPIBaseURL
+	WhatsAppAPIVersion = fnspec.WhatsAppAPIVersion
+	EnvAPIStageName    = fnspec.EnvAPIStageName
 )
 
 // StackProps configures the Frontdesk stack.
@@ -65,6 +57,7 @@ type Frontdesk struct {
 	Functions    map[string]*Function
 	SenderESM    awslambda.EventSourceMapping
 	API          *API
+	Console      *ConsoleAuth
 	Obs          *Observability
 }
 
@@ -112,6 +105,7 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	f.connectQueues()
 	f.scheduleSweep()
 	f.API = newAPI(stack, st, f.Keys, f.Functions[FnEHRAPI].Fn, f.Functions[FnWhatsAppWebhook].Fn)
+	f.Console = f.newConsoleAuth(consoleClinics(contextString(stack, CtxConsoleClinics)), contextString(stack, CtxConsoleDomainPrefix))
 	f.Obs = newObservability(stack, f)
 	addSuppressions(f)
 
@@ -121,6 +115,12 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 	awscdk.NewCfnOutput(stack, jsii.String("WhatsAppWebhookUrl"), &awscdk.CfnOutputProps{
 		Value:       jsii.String(*f.API.Rest.Url() + "webhooks/whatsapp"),
 		Description: jsii.String("Callback URL to register with Meta"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{
+		Value: awscdk.Fn_Join(jsii.String(""), &[]*string{f.consoleBaseURL(), jsii.String("/console/")}), Description: jsii.String("Front-desk console"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("StaffUserPoolId"), &awscdk.CfnOutputProps{
+		Value: f.Console.Pool.UserPoolId(), Description: jsii.String("Cognito user pool of clinic staff (add users and clinic:<id> groups here)"),
 	})
 	for name, s := range map[string]awssecretsmanager.Secret{
 		"AccessTokenSecret": f.Secrets.AccessToken, "AppSecretSecret": f.Secrets.AppSecret, "VerifyTokenSecret": f.Secrets.VerifyToken,
@@ -156,107 +156,106 @@ func newWhatsAppSecrets(scope constructs.Construct, st Stage, keys Keys) WhatsAp
 
 func (f *Frontdesk) newFunctions(assetRoot string) {
 	st, k, t, q := f.Stage, f.Keys, f.Tables, f.Queues
-	// Every function that builds the store gets the same shard count: a reminder
-	// written with one count and swept with another would never be found.
-	tablePrefix := map[string]string{platform.EnvTablePrefix: st.Prefix(), platform.EnvSweepShards: strconv.Itoa(SweepShards),
-		platform.EnvLogDigestKey + "_SECRET_ARN": *f.LogDigestKey.SecretArn()}
-	env := func(base map[string]string, kv ...string) map[string]string {
-		out := map[string]string{}
-		for k, v := range base {
-			out[k] = v
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			out[kv[i]] = kv[i+1]
-		}
-		return out
-	}
 	consumerTimeout := func(name string) time.Duration { return q[name].Def.ConsumerTimeout }
-	inURL, outURL, ehrURL := *q[queue.Inbound].Queue.QueueUrl(), *q[queue.Outbound].Queue.QueueUrl(), *q[queue.EHROutbox].Queue.QueueUrl()
-
-	specs := []struct {
-		spec   FunctionSpec
-		access func(a *Access)
-	}{
-		{FunctionSpec{Name: FnEHRAPI, Description: "EHR API: appointments in, FHIR and native JSON",
-			Timeout: 10 * time.Second, MemoryMB: 512, Reserved: 20,
-			Env: env(tablePrefix, EnvAPIStageName, st.Name)},
-			func(a *Access) {
-				a.ReadTable(t[dynamo.TableClinics], k.Data)
-				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
-				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
-				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
-				a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotStart)
-				a.ReadClinicSecrets(st, k.Secrets)
-			}},
-		{FunctionSpec{Name: FnWhatsAppWebhook, Description: "WhatsApp webhook: verify, check signature, enqueue",
-			Timeout: 10 * time.Second, MemoryMB: 256, Reserved: 20,
-			Env: env(tablePrefix, platform.EnvInboundQueueURL, inURL, EnvAPIStageName, st.Name,
-				platform.EnvWhatsAppAppSecretSecretARN, *f.Secrets.AppSecret.SecretArn(),
-				platform.EnvWhatsAppVerifyTokenSecretARN, *f.Secrets.VerifyToken.SecretArn())},
-			func(a *Access) {
-				a.SendTo(q[queue.Inbound].Queue, k.Messaging)
-				a.ReadSecret(f.Secrets.AppSecret, k.Secrets)
-				a.ReadSecret(f.Secrets.VerifyToken, k.Secrets)
-			}},
-		{FunctionSpec{Name: FnReminderSweep, Description: "Every minute: enqueue due reminders",
-			// One sweep at a time: overlapping sweeps would only contend on the same
-			// conditional writes; the schedule fires every minute anyway.
-			Timeout: 50 * time.Second, MemoryMB: 256, Reserved: 1, AsyncDLQ: f.SweepDLQ,
-			Env: env(tablePrefix, platform.EnvOutboundQueueURL, outURL)},
-			func(a *Access) {
-				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue, dynamo.IndexNextAttempt)
-				a.ReadTable(t[dynamo.TableClinics], k.Data)      // each clinic's number and rate
-				a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' lines
-				a.SendTo(q[queue.Outbound].Queue, k.Messaging)
-			}},
-		{FunctionSpec{Name: FnSender, Description: "Sends reminders through the WhatsApp Cloud API",
-			Timeout: consumerTimeout(queue.Outbound), MemoryMB: 256, Reserved: SenderConcurrency,
-			Env: env(tablePrefix, platform.EnvOutboundQueueURL, outURL, platform.EnvEHROutboxQueueURL, ehrURL,
-				platform.EnvWhatsAppAccessTokenSecretARN, *f.Secrets.AccessToken.SecretArn(),
-				platform.EnvWhatsAppAPIBaseURL, WhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, WhatsAppAPIVersion,
-				platform.EnvMessagesPerSecond, strconv.Itoa(MessagesPerSecond),
-				platform.EnvSenderConcurrency, strconv.Itoa(SenderConcurrency))},
-			func(a *Access) {
-				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
-				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
-				a.WriteTable(t[dynamo.TableMessages], k.Data)
-				a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' send budget, prepared messages' claims
-				a.ReadTable(t[dynamo.TableClinics], k.Data)
-				a.ConsumeFrom(q[queue.Outbound].Queue, k.Messaging)
-				a.SendTo(q[queue.Outbound].Queue, k.Messaging) // deferred jobs are requeued
-				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
-				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
-			}},
-		{FunctionSpec{Name: FnInbound, Description: "Handles patient replies, keywords and statuses",
-			Timeout: consumerTimeout(queue.Inbound), MemoryMB: 256, Reserved: 10,
-			Env: env(tablePrefix, platform.EnvInboundQueueURL, inURL,
-				platform.EnvEHROutboxQueueURL, ehrURL,
-				platform.EnvWhatsAppAccessTokenSecretARN, *f.Secrets.AccessToken.SecretArn(),
-				platform.EnvWhatsAppAPIBaseURL, WhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, WhatsAppAPIVersion)},
-			func(a *Access) {
-				a.ConsumeFrom(q[queue.Inbound].Queue, k.Messaging)
-				a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
-				a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
-				a.WriteTable(t[dynamo.TableMessages], k.Data)
-				a.ReadTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
-				a.WriteTable(t[dynamo.TableIdempotency], k.Data)
-				a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
-				a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
-			}},
-		{FunctionSpec{Name: FnEHRNotifier, Description: "Delivers signed callbacks to clinics",
-			Timeout: consumerTimeout(queue.EHROutbox), MemoryMB: 256, Reserved: 5,
-			Env: env(tablePrefix, platform.EnvEHROutboxQueueURL, ehrURL)},
-			func(a *Access) {
-				a.ConsumeFrom(q[queue.EHROutbox].Queue, k.Messaging)
-				a.ReadTable(t[dynamo.TableClinics], k.Data)
-				a.ReadClinicSecrets(st, k.Secrets)
-			}},
+	// Every variable a function reads (fnspec names them) gets its value here. Every
+	// function that builds the store gets the same shard count: a reminder written
+	// with one count and swept with another would never be found.
+	values := map[string]string{
+		platform.EnvTablePrefix:                  st.Prefix(),
+		platform.EnvSweepShards:                  strconv.Itoa(SweepShards),
+		platform.EnvInboundQueueURL:              *q[queue.Inbound].Queue.QueueUrl(),
+		platform.EnvOutboundQueueURL:             *q[queue.Outbound].Queue.QueueUrl(),
+		platform.EnvEHROutboxQueueURL:            *q[queue.EHROutbox].Queue.QueueUrl(),
+		EnvAPIStageName:                          st.Name,
+		platform.EnvWhatsAppAppSecretSecretARN:   *f.Secrets.AppSecret.SecretArn(),
+		platform.EnvWhatsAppVerifyTokenSecretARN: *f.Secrets.VerifyToken.SecretArn(),
+		platform.EnvWhatsAppAccessTokenSecretARN: *f.Secrets.AccessToken.SecretArn(),
+		platform.EnvWhatsAppAPIBaseURL:           WhatsAppAPIBaseURL,
+		platform.EnvWhatsAppAPIVersion:           WhatsAppAPIVersion,
+		platform.EnvMessagesPerSecond:            strconv.Itoa(MessagesPerSecond),
+		platform.EnvSenderConcurrency:            strconv.Itoa(SenderConcurrency),
+		fnspec.EnvLogDigestKeySecretARN:          *f.LogDigestKey.SecretArn(),
 	}
-	for _, s := range specs {
+
+	access := map[string]func(a *Access){
+		FnEHRAPI: func(a *Access) {
+			a.ReadTable(t[dynamo.TableClinics], k.Data)
+			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
+			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
+			a.WriteTable(t[dynamo.TableIdempotency], k.Data)
+			a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotStart)
+			a.WriteTable(t[dynamo.TableMetrics], k.Data)
+			a.ReadClinicSecrets(st, k.Secrets)
+		},
+		FnWhatsAppWebhook: func(a *Access) {
+			a.SendTo(q[queue.Inbound].Queue, k.Messaging)
+			a.ReadSecret(f.Secrets.AppSecret, k.Secrets)
+			a.ReadSecret(f.Secrets.VerifyToken, k.Secrets)
+		},
+		FnReminderSweep: func(a *Access) {
+			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue, dynamo.IndexNextAttempt)
+			a.ReadTable(t[dynamo.TableClinics], k.Data)      // each clinic's number and rate
+			a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' lines
+			a.SendTo(q[queue.Outbound].Queue, k.Messaging)
+		},
+		FnSender: func(a *Access) {
+			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
+			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
+			a.WriteTable(t[dynamo.TableMessages], k.Data)
+			a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' send budget, prepared messages' claims
+			a.ReadTable(t[dynamo.TableClinics], k.Data)
+			a.ConsumeFrom(q[queue.Outbound].Queue, k.Messaging)
+			a.SendTo(q[queue.Outbound].Queue, k.Messaging) // deferred jobs are requeued
+			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
+			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
+		},
+		FnInbound: func(a *Access) {
+			a.ConsumeFrom(q[queue.Inbound].Queue, k.Messaging)
+			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
+			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
+			a.WriteTable(t[dynamo.TableMessages], k.Data)
+			// Writes: template states Meta reports (TEMPLATE# items).
+			a.WriteTable(t[dynamo.TableClinics], k.Data, dynamo.IndexPhoneNumberID)
+			a.WriteTable(t[dynamo.TableIdempotency], k.Data)
+			a.WriteTable(t[dynamo.TableMetrics], k.Data)
+			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
+			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
+		},
+		FnEHRNotifier: func(a *Access) {
+			a.ConsumeFrom(q[queue.EHROutbox].Queue, k.Messaging)
+			a.ReadTable(t[dynamo.TableClinics], k.Data)
+			a.ReadClinicSecrets(st, k.Secrets)
+		},
+	}
+	for _, s := range fnspec.Specs() {
+		spec := FunctionSpec{Name: s.Name, Description: s.Description, Timeout: s.Timeout, MemoryMB: s.MemoryMB,
+			Reserved: s.Reserved, Env: map[string]string{}}
+		for q, fn := range queueConsumers {
+			if fn == s.Name && spec.Timeout == 0 {
+				spec.Timeout = consumerTimeout(q)
+			}
+		}
+		if spec.Timeout <= 0 {
+			panic("infra: no timeout for " + s.Name)
+		}
+		for _, name := range append(append([]string(nil), fnspec.Common...), s.Env...) {
+			v, ok := values[name]
+			if !ok {
+				panic(fmt.Sprintf("infra: no value for %s, which %s reads", name, s.Name))
+			}
+			spec.Env[name] = v
+		}
+		if s.Name == FnReminderSweep {
+			spec.AsyncDLQ = f.SweepDLQ
+		}
+		grant, ok := access[s.Name]
+		if !ok {
+			panic("infra: no permissions declared for " + s.Name)
+		}
 		a := NewAccess()
-		s.access(a)
+		grant(a)
 		a.ReadSecret(f.LogDigestKey, k.Secrets)
-		f.Functions[s.spec.Name] = newFunction(f.Stack, st, k, assetRoot, s.spec, a)
+		f.Functions[s.Name] = newFunction(f.Stack, st, k, assetRoot, spec, a)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
@@ -40,7 +41,8 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	useBundledNode()
 	start := time.Now()
-	code, err := synthesizeAll()
+	var code int
+	_, err := synthesizeAll()
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "synthesized dev and prod in %s\n", time.Since(start).Round(time.Millisecond))
 	}
@@ -644,7 +646,7 @@ func TestAPIStage(t *testing.T) {
 			}
 			paths[m.P["HttpMethod"].(string)+" "+pathOf(refID(m.P["ResourceId"]))] = m.ID
 		}
-		for _, want := range []string{"ANY /v1/{proxy+}", "GET /healthz", "GET /openapi.yaml", "GET /webhooks/whatsapp", "POST /webhooks/whatsapp"} {
+		for _, want := range []string{"ANY /v1/{proxy+}", "GET /healthz", "GET /openapi.yaml", "GET /webhooks/whatsapp", "POST /webhooks/whatsapp", "ANY /console", "ANY /console/{proxy+}"} {
 			if _, ok := paths[want]; !ok {
 				t.Errorf("route %s missing (have %v)", want, paths)
 			}
@@ -734,13 +736,14 @@ func TestNoWildcardActions(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	type grants struct{ read, write, send, consume, secrets []string }
 	want := map[string]grants{
-		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "patients", "slots"},
+		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "metrics", "patients", "slots"},
 			secrets: []string{"clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
-		FnInbound: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
+		// clinics: template states Meta reports (TEMPLATE# items).
+		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "idempotency", "messages", "metrics", "patients"},
 			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}
@@ -858,14 +861,15 @@ func TestSenderHaltsOnlyItsOwnMapping(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
-		FnEHRAPI: {EnvAPIStageName},
+		FnEHRAPI: {EnvAPIStageName, fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
 		FnReminderSweep: {platform.EnvOutboundQueueURL},
 		FnSender: {platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL, platform.EnvWhatsAppAccessTokenSecretARN,
 			platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, platform.EnvMessagesPerSecond, platform.EnvSenderConcurrency},
 		FnInbound: {platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
-			platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion},
+			platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
+			platform.EnvMessagesPerSecond},
 		FnEHRNotifier: {platform.EnvEHROutboxQueueURL},
 	}
 	forEachStage(t, func(t *testing.T, s *synthesized) {
@@ -927,7 +931,7 @@ func TestDashboardCoversTheSignals(t *testing.T) {
 		}
 		body := fmt.Sprint(d[0].P["DashboardBody"])
 		for _, want := range []string{"/webhooks/whatsapp", MetricSendsByStatus, MetricReplies, MetricSweepLag,
-			"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"} {
+			"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", MetricClinicCounts, `"Counter","noShows"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("dashboard lacks %s", want)
 			}
@@ -982,8 +986,12 @@ func TestCheckAssetsNamesTheFix(t *testing.T) {
 		t.Fatalf("err %v, want the missing functions and `make build`", err)
 	}
 	for _, name := range FunctionNames {
-		os.MkdirAll(filepath.Join(dir, name), 0o755)
-		os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("x"), 0o755)
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := CheckAssets(dir); err != nil {
 		t.Fatal(err)

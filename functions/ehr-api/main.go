@@ -10,9 +10,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
-	"github.com/frontdesk-health/frontdesk/shared/httpapi"
-	"github.com/frontdesk-health/frontdesk/shared/intake"
+	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
 )
 
 func main() {
@@ -23,18 +21,5 @@ func main() {
 	lambda.Start(httpadapter.New(newHandler(a)).ProxyWithContext)
 }
 
-func newHandler(a *app.App) http.Handler {
-	stage := a.Env.Optional("API_STAGE_NAME", "")
-	a.Ready()
-	api := &httpapi.EHRAPI{
-		Intake:      &intake.Service{Store: a.Store, Clock: a.Clock, Log: a.Log},
-		Clinics:     a.Store,
-		Idempotency: a.Store,
-		Secrets:     a.Secrets,
-		Verifier:    &ehr.Verifier{Clock: a.Clock},
-		Clock:       a.Clock,
-		Log:         a.Log,
-		Once:        a.Store,
-	}
-	return httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
-}
+// newHandler is main's wiring; the tests run the handler it builds.
+func newHandler(a *app.App) http.Handler { return ehrapi.Load(a) }

@@ -23,6 +23,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
@@ -59,7 +60,7 @@ func TestHealthz(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("API_STAGE_NAME", tc.stage)
+			t.Setenv(fnspec.EnvAPIStageName, tc.stage)
 			req := apptest.Envelope[events.APIGatewayProxyRequest](t, tc.file)
 			resp := invoke(t, proxy(t, st), req)
 			if resp.StatusCode != tc.want {
@@ -75,7 +76,7 @@ func TestHealthz(t *testing.T) {
 // TestAppointmentLifecycle sends the EHR's PUT and GET envelopes through the Lambda
 // entry point: signature and bearer checks, storage, idempotent replay.
 func TestAppointmentLifecycle(t *testing.T) {
-	st := apptest.Start(t, map[string]string{"API_STAGE_NAME": "prod"})
+	st := apptest.Start(t, map[string]string{fnspec.EnvAPIStageName: "prod"})
 	st.PutClinic(t, apptest.DemoClinic(""))
 	h := proxy(t, st)
 	ctx := context.Background()

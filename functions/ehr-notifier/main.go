@@ -9,10 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/app/notifier"
 	"github.com/frontdesk-health/frontdesk/shared/notify"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
-	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
 func main() {
@@ -23,18 +21,5 @@ func main() {
 	lambda.Start(newService(a).Handle)
 }
 
-func newService(a *app.App) *notify.Service {
-	outboxURL := a.Env.Required(platform.EnvEHROutboxQueueURL)
-	a.Ready()
-	outbox, _ := queue.Lookup(queue.EHROutbox)
-	return &notify.Service{
-		Clinics:     a.Store,
-		Secrets:     a.Secrets,
-		Sign:        ehr.SignHeaders,
-		HTTP:        notify.NewHTTPClient(),
-		Visibility:  queue.NewVisibility(a.SQS, outboxURL),
-		Clock:       a.Clock,
-		Log:         a.Log,
-		MaxReceives: outbox.MaxReceiveCount, // the handler names the last attempt in its log
-	}
-}
+// newService is main's wiring; the tests run the handler it builds.
+func newService(a *app.App) *notify.Service { return notifier.Load(a) }

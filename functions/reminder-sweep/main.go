@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
@@ -27,20 +27,4 @@ func main() {
 }
 
 // newSweeper is main's wiring; the tests run the handler it builds.
-func newSweeper(a *app.App) *outreach.Sweeper {
-	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
-	if err := a.Env.Err(); err != nil {
-		a.Fatal("reminder-sweep: configuration", err)
-	}
-	outbox := queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)}
-	return &outreach.Sweeper{
-		Store: a.Store,
-		// Each clinic's due reminders become visible at its number's rate.
-		Outbox:    outreach.PacedOutbox{Outbox: outbox, Pacer: a.Store, Clinics: a.Store, Clock: a.Clock},
-		Reaper:    &outreach.Reaper{Store: a.Store, Outbox: outbox, Clock: a.Clock, Logger: a.Log},
-		Clock:     a.Clock,
-		Logger:    a.Log,
-		BatchSize: outreach.DefaultSweepBatch,
-		Margin:    outreach.DefaultSweepMargin,
-	}
-}
+func newSweeper(a *app.App) *outreach.Sweeper { return sweep.Load(a) }

@@ -9,8 +9,8 @@ import (
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
@@ -32,28 +32,7 @@ func main() {
 
 // newSender is main's wiring; the tests run the handler it builds.
 func newSender(a *app.App) *outreach.Sender {
-	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
-	outboxURL := a.Env.Required(platform.EnvEHROutboxQueueURL)
-	function := a.Env.Required("AWS_LAMBDA_FUNCTION_NAME")
-	mps := a.Env.Int(platform.EnvMessagesPerSecond, outreach.DefaultMessagesPerSecond)
-	concurrency := a.Env.Int(platform.EnvSenderConcurrency, 1)
-	graph := a.WhatsAppClient()
-	a.Ready()
-	outbound, _ := queue.Lookup(queue.Outbound)
-	return &outreach.Sender{
-		Store:             a.Store,
-		Messenger:         graph,
-		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(a.SQS, outboxURL)},
-		Requeue:           queue.ReminderOutbox{Publisher: queue.NewPublisher(a.SQS, outboundURL)},
-		Visibility:        queue.NewVisibility(a.SQS, outboundURL),
-		Halter:            esmHalter{client: lambdasvc.NewFromConfig(a.AWS), function: function, log: a.Log},
-		Pacer:             a.Store,
-		SlotLookahead:     3,
-		Claims:            a.Store,
-		Clock:             a.Clock,
-		Logger:            a.Log,
-		MessagesPerSecond: float64(mps),
-		Concurrency:       concurrency,
-		MaxReceiveCount:   outbound.MaxReceiveCount,
-	}
+	return sender.Load(a, func(function string) outreach.Halter {
+		return esmHalter{client: lambdasvc.NewFromConfig(a.AWS), function: function, log: a.Log}
+	})
 }

@@ -10,9 +10,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
-	"github.com/frontdesk-health/frontdesk/shared/httpapi"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
-	"github.com/frontdesk-health/frontdesk/shared/queue"
+	"github.com/frontdesk-health/frontdesk/shared/app/webhook"
 )
 
 func main() {
@@ -23,14 +21,5 @@ func main() {
 	lambda.Start(httpadapter.New(newHandler(a)).ProxyWithContext)
 }
 
-func newHandler(a *app.App) http.Handler {
-	hook := &httpapi.Webhook{
-		AppSecret:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAppSecret),
-		VerifyToken: a.Secrets.Value(a.Env, platform.EnvWhatsAppVerifyToken),
-		Queue:       queue.InboundQueue{Publisher: a.Publisher(platform.EnvInboundQueueURL)},
-		Log:         a.Log,
-	}
-	stage := a.Env.Optional("API_STAGE_NAME", "")
-	a.Ready()
-	return httpapi.NewRouter(nil, hook, a.Log, a.Clock, stage)
-}
+// newHandler is main's wiring; the tests run the handler it builds.
+func newHandler(a *app.App) http.Handler { return webhook.Load(a) }

@@ -11,6 +11,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/frontdesk-health/frontdesk/shared/app/apptest"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -35,7 +36,7 @@ func TestEnvelopesRoundTrip(t *testing.T) {
 // TestVerificationHandshake answers Meta's subscription GET with the challenge only
 // when hub.verify_token is the configured one.
 func TestVerificationHandshake(t *testing.T) {
-	st := apptest.Start(t, map[string]string{"API_STAGE_NAME": "prod"})
+	st := apptest.Start(t, map[string]string{fnspec.EnvAPIStageName: "prod"})
 	req := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-webhook-verify.json")
 	challenge := req.QueryStringParameters["hub.challenge"]
 	if req.QueryStringParameters["hub.verify_token"] != apptest.VerifyToken || challenge == "" {
@@ -71,7 +72,7 @@ func TestVerificationHandshake(t *testing.T) {
 // TestSignedNotification posts Meta's text-message notification: only a body signed
 // with the app secret is accepted, and it lands on the inbound queue byte for byte.
 func TestSignedNotification(t *testing.T) {
-	st := apptest.Start(t, map[string]string{"API_STAGE_NAME": "prod"})
+	st := apptest.Start(t, map[string]string{fnspec.EnvAPIStageName: "prod"})
 	req := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-webhook-message.json")
 	body := []byte(req.Body)
 	if _, err := whatsapp.ParseNotification(body); err != nil {

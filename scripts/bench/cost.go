@@ -1,13 +1,13 @@
 package main
 
-// The cost case (issue 6): it drives reminders through the whole happy path, each
+// The cost case: it drives reminders through the whole happy path, each
 // step through the handler its Lambda runs, measures handler time, DynamoDB and SQS
 // requests and log bytes, and prices them per 1,000 reminders.
 
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
+	"crypto/md5" //nolint:gosec // G501: SQS defines md5OfBody as the MD5 of the body; an integrity digest, not security
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -37,12 +37,17 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
+	"github.com/frontdesk-health/frontdesk/shared/app/inbound"
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
+	"github.com/frontdesk-health/frontdesk/shared/app/webhook"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
-	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -64,18 +69,23 @@ const (
 	priceLogsGB        = 0.50 // CloudWatch Logs ingestion
 )
 
-// Function names and memory as infra/stack.go deploys them. Copied, not imported:
-// package infra pulls in the whole CDK. Keep them in step.
+// Function names and memory as the stack deploys them (shared/fnspec).
 const (
-	fnEHRAPI   = "ehr-api"
-	fnWebhook  = "whatsapp-webhook"
-	fnSweep    = "reminder-sweep"
-	fnSender   = "sender"
-	fnInbound  = "inbound"
-	fnNotifier = "ehr-notifier"
+	fnEHRAPI   = fnspec.EHRAPI
+	fnWebhook  = fnspec.WhatsAppWebhook
+	fnSweep    = fnspec.ReminderSweep
+	fnSender   = fnspec.Sender
+	fnInbound  = fnspec.Inbound
+	fnNotifier = fnspec.EHRNotifier
 )
 
-var memoryMB = map[string]float64{fnEHRAPI: 512, fnWebhook: 256, fnSweep: 256, fnSender: 256, fnInbound: 256, fnNotifier: 256}
+var memoryMB = func() map[string]float64 {
+	m := map[string]float64{}
+	for _, s := range fnspec.Specs() {
+		m[s.Name] = float64(s.MemoryMB)
+	}
+	return m
+}()
 
 // sweepsPerMonth: the sweep's EventBridge rule is rate(1 minute); a 30-day month.
 const sweepsPerMonth = 30 * 24 * 60
@@ -484,8 +494,8 @@ func newCostRig(ctx context.Context) (*costRig, error) {
 	cfg.Logger = sdkLogger{next: cfg.Logger}
 	dcfg := cfg.Copy()
 	dcfg.APIOptions = append(dcfg.APIOptions, r.meter.capacity)
-	db := platform.DynamoClient(dcfg)
-	r.sqs = platform.SQSClient(cfg)
+	db := dynamo.NewClient(dcfg)
+	r.sqs = queue.NewClient(cfg)
 
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -517,21 +527,18 @@ func newCostRig(ctx context.Context) (*costRig, error) {
 	secretName := strings.TrimPrefix(r.clinic.WebhookSecretRef, "env:")
 	secrets := &platform.Secrets{Lookup: func(name string) (string, bool) { return r.ehrSecret, name == secretName }}
 	ehrLog := logger(fnEHRAPI)
-	r.ehrAPI = httpapi.NewRouter(&httpapi.EHRAPI{
-		Intake: &intake.Service{Store: r.store, Clock: clock, Log: ehrLog}, Clinics: r.store, Idempotency: r.store,
-		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: ehrLog,
-	}, nil, ehrLog, clock, "")
+	r.ehrAPI = httpapi.NewRouter(ehrapi.New(ehrapi.Deps{Store: r.store, Secrets: secrets, Clock: clock, Log: ehrLog}),
+		nil, ehrLog, clock, "")
 	hookLog := logger(fnWebhook)
-	r.webhook = httpapi.NewRouter(nil, &httpapi.Webhook{
+	r.webhook = httpapi.NewRouter(nil, webhook.New(webhook.Deps{
 		AppSecret:   func(context.Context) (string, error) { return r.appSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return "bench-verify-token", nil },
 		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(r.sqs, r.queues[queue.Inbound])},
 		Log:         hookLog,
-	}, hookLog, clock, "")
+	}), hookLog, clock, "")
 
 	r.outbox = &recordingOutbox{next: queue.ReminderOutbox{Publisher: queue.NewPublisher(r.sqs, r.queues[queue.Outbound])}}
-	r.sweeper = &outreach.Sweeper{Store: r.store, Outbox: r.outbox, Clock: clock, Logger: logger(fnSweep),
-		BatchSize: outreach.DefaultSweepBatch, Margin: outreach.DefaultSweepMargin}
+	r.sweeper = sweep.New(sweep.Deps{Store: r.store, Outbox: r.outbox, Clock: clock, Log: logger(fnSweep)})
 
 	// The stand-in's and the sender's rates are far above what 300 sends need, and
 	// every patient is different, so neither throughput pacing nor pair pacing ever
@@ -544,13 +551,12 @@ func newCostRig(ctx context.Context) (*costRig, error) {
 	graph := &whatsapp.Client{BaseURL: r.graph.URL, Token: func(context.Context) (string, error) { return benchToken, nil },
 		HTTP: r.graph.Client()}
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(r.sqs, r.queues[queue.EHROutbox])}
-	outbound, _ := queue.Lookup(queue.Outbound)
-	r.sender = &outreach.Sender{
+	r.sender = sender.New(sender.Deps{
 		Store: r.store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(r.sqs, r.queues[queue.Outbound]),
-		Halter: outreach.HaltFunc(func(context.Context, string) error { return nil }), Clock: clock, Logger: logger(fnSender),
-		MessagesPerSecond: 1e6, Concurrency: 1, PairGap: time.Millisecond, MaxReceiveCount: outbound.MaxReceiveCount,
-	}
-	r.inbound = &inbox.Service{Store: r.store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: logger(fnInbound)}
+		Halter: outreach.HaltFunc(func(context.Context, string) error { return nil }), Clock: clock, Log: logger(fnSender),
+		MessagesPerSecond: 1e6, Concurrency: 1, PairGap: time.Millisecond,
+	})
+	r.inbound = inbound.New(inbound.Deps{Store: r.store, Events: clinicEvents, Messenger: graph, Clock: clock, Log: logger(fnInbound)})
 	logger(fnNotifier) // nothing on the happy path reaches it; the report checks its queue stayed empty
 	return r, nil
 }
@@ -590,7 +596,7 @@ func (o *recordingOutbox) take() []reminder.Job {
 func (r *costRig) record(q string, body []byte) events.SQSMessage {
 	id := platform.NewID()
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	sum := md5.Sum(body)
+	sum := md5.Sum(body) //nolint:gosec // G401: the md5OfBody SQS computes
 	return events.SQSMessage{
 		MessageId: id, ReceiptHandle: "bench-" + id, Body: string(body), Md5OfBody: hex.EncodeToString(sum[:]),
 		Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": now,

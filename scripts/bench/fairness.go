@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
@@ -225,7 +227,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 		}
 	}
 	out := &jobsOutbox{}
-	if _, err := (&outreach.Sweeper{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
+	if _, err := sweep.New(sweep.Deps{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
 	jobs := map[string][]reminder.Job{}
@@ -250,8 +252,8 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	graph := &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return benchToken, nil }, HTTP: srv.Client()}
 	accepted := newAcceptLog(graph)
 	mk := func() *outreach.Sender {
-		return &outreach.Sender{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
-			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Logger: benchLogger, MessagesPerSecond: mps, Concurrency: instances}
+		return sender.New(sender.Deps{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
+			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Log: benchLogger, MessagesPerSecond: mps, Concurrency: instances})
 	}
 	stop := make(chan struct{})
 	wg := runSenders(ctx, q, instances, mk, stop)

@@ -90,7 +90,7 @@ func freshStore(ctx context.Context, clock platform.Clock, shards int) (*dynamo.
 	if err != nil {
 		return nil, nil, dynamo.TableNames{}, err
 	}
-	db := platform.DynamoClient(cfg)
+	db := dynamo.NewClient(cfg)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	prefix := "bench" + hex.EncodeToString(b[:]) + "-"

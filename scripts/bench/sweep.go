@@ -12,16 +12,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
-	"github.com/frontdesk-health/frontdesk/shared/outreach"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
-// benchShards matches app.DefaultSweepShards, what the deployed functions use.
-const benchShards = 8
+// benchShards is what the deployed functions use.
+const benchShards = fnspec.SweepShards
 
 func benchSweep(ctx context.Context, due, small, large, runs int) error {
 	clock := platform.SystemClock{}
@@ -151,7 +152,7 @@ func timeSweeps(ctx context.Context, st *dynamo.Store, due, runs int) (time.Dura
 	// would otherwise flatter whichever size is measured second.
 	for run := range runs + 1 {
 		out := &jobsOutbox{}
-		sw := &outreach.Sweeper{Store: st, Outbox: out, Clock: platform.SystemClock{}, Logger: quietLogger()}
+		sw := sweep.New(sweep.Deps{Store: st, Outbox: out, Clock: platform.SystemClock{}, Log: quietLogger()})
 		t := time.Now()
 		stats, err := sw.Sweep(ctx)
 		d := time.Since(t)

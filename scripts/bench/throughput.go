@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
@@ -85,7 +87,7 @@ func (d *delays) Delay(_ context.Context, handle string, dl time.Duration) error
 
 func benchThroughput(ctx context.Context, n int, mps float64, instances int, shared bool) error {
 	clock := platform.SystemClock{}
-	st, _, _, err := freshStore(ctx, clock, 8)
+	st, _, _, err := freshStore(ctx, clock, benchShards)
 	if err != nil {
 		return err
 	}
@@ -107,7 +109,7 @@ func benchThroughput(ctx context.Context, n int, mps float64, instances int, sha
 		return fmt.Errorf("seed: %w", err)
 	}
 	out := &jobsOutbox{}
-	if _, err := (&outreach.Sweeper{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
+	if _, err := sweep.New(sweep.Deps{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
 	if len(out.jobs) != n {
@@ -134,8 +136,8 @@ func benchThroughput(ctx context.Context, n int, mps float64, instances int, sha
 	var wg sync.WaitGroup
 	for range instances {
 		// One Sender per simulated Lambda instance: each has its own limiter.
-		s := &outreach.Sender{Store: st, Messenger: client, Events: nopEvents{}, Visibility: dl, Clock: clock,
-			Logger: quietLogger(), MessagesPerSecond: mps, Concurrency: instances}
+		s := sender.New(sender.Deps{Store: st, Messenger: client, Events: nopEvents{}, Visibility: dl, Clock: clock,
+			Log: quietLogger(), MessagesPerSecond: mps, Concurrency: instances})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -220,8 +222,8 @@ func throughputShared(ctx context.Context, st *dynamo.Store, stub *whatsapptest.
 	graph := &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return benchToken, nil }, HTTP: srv.Client()}
 	accepted := newAcceptLog(graph)
 	mk := func() *outreach.Sender {
-		return &outreach.Sender{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
-			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Logger: benchLogger, MessagesPerSecond: mps, Concurrency: instances}
+		return sender.New(sender.Deps{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
+			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Log: benchLogger, MessagesPerSecond: mps, Concurrency: instances})
 	}
 	stop := make(chan struct{})
 	wg := runSenders(ctx, q, instances, mk, stop)

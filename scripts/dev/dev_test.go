@@ -1,6 +1,6 @@
 package main
 
-// Issue 2's acceptance for `make dev`, run against the built command: /healthz
+// What `make dev` promises, checked against the built command: /healthz
 // answers 200 within 60 s of start, Ctrl-C leaves no process and no port behind,
 // and starting it again on the same ports works.
 
@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 )
 
@@ -39,7 +40,7 @@ func TestDevStartsStopsCleanlyAndStartsAgain(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("needs /proc to find the dev command's child processes")
 	}
-	root, err := localstack.RepoRoot()
+	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func startDev(t *testing.T, bin, root string, port, graphPort int, env ...string
 	d := &dev{port: port, out: &localtest.LogBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(bin)
 	d.cmd.Dir = root
-	d.cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort))
+	d.cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort), "OIDC_PORT="+strconv.Itoa(freePort(t)))
 	d.cmd.Env = append(d.cmd.Env, env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.started = time.Now()

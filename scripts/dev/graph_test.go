@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
@@ -28,7 +28,7 @@ const demoPhone = "12025550143"
 // buildCommands builds the dev and demo commands once for a test.
 func buildCommands(t *testing.T) (root, devBin, demoBin string) {
 	t.Helper()
-	root, err := localstack.RepoRoot()
+	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

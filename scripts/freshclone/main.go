@@ -30,6 +30,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 )
 
@@ -47,7 +48,7 @@ func main() {
 }
 
 func run(offline, keep bool) error {
-	root, err := localstack.RepoRoot()
+	root, err := platform.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func run(offline, keep bool) error {
 	}
 	defer stopSpec()
 	port, graphPort := freePort(), freePort()
-	env := append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort),
+	env := append(os.Environ(), "PORT="+strconv.Itoa(port), "GRAPH_PORT="+strconv.Itoa(graphPort), "OIDC_PORT="+strconv.Itoa(freePort()),
 		whatsappspec.EnvSpecURL+"="+specURL, whatsappspec.EnvSpec+"=")
 	env = withoutVar(env, whatsappspec.EnvSpec) // as on a laptop: nothing points at a spec
 
@@ -89,7 +90,7 @@ func run(offline, keep bool) error {
 	defer func() {
 		_ = syscall.Kill(-dev.Process.Pid, syscall.SIGINT)
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // the stack is being stopped; how it exits is not this command's result
 		case <-time.After(30 * time.Second):
 			_ = syscall.Kill(-dev.Process.Pid, syscall.SIGKILL)
 		}

@@ -48,10 +48,15 @@ func run(ctx context.Context, file string, dryRun bool, tokenEnv, writeTokenEnv 
 	if err != nil {
 		return err
 	}
-	store := dynamo.NewStore(platform.DynamoClient(cfg), dynamo.NamesWithPrefix(prefix), platform.SystemClock{}, 0)
+	store := dynamo.NewStore(dynamo.NewClient(cfg), dynamo.NamesWithPrefix(prefix), platform.SystemClock{}, 0)
 	if err := store.PutClinic(ctx, c); err != nil {
 		return err
 	}
 	fmt.Printf("clinic %s written to %s\n", c.ID, prefix+dynamo.TableClinics)
+	if c.BusinessPortfolioID == "" {
+		// Business-scoped user ids are then kept per WABA; setting the portfolio later
+		// makes the clinic forget them until patients write again.
+		fmt.Printf("clinic %s has no businessPortfolioId: set it (Meta Business Settings > Business info) so BSUIDs are scoped to the portfolio\n", c.ID)
+	}
 	return nil
 }

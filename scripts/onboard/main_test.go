@@ -34,8 +34,13 @@ func TestOnboardWritesTheClinicTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.TimeZone != "America/New_York" || !ehr.TokenMatches(c.APITokenHash, "token-for-onboarding-test") ||
-		!ehr.TokenMatches(c.WriteTokenHash, "write-token-for-onboarding-test") || c.WriteTokenSecretRef != "" {
+		!ehr.TokenMatches(c.WriteTokenHash, "write-token-for-onboarding-test") || c.WriteTokenSecretRef != "" ||
+		c.BusinessPortfolioID != "300000000000001" || c.PortfolioScope() != "portfolio:300000000000001" {
 		t.Fatalf("stored clinic %+v", c)
+	}
+	// Template changes Meta reports per WABA reach the clinic without a scan.
+	if of, err := store.ClinicsOfWABA(ctx, c.WABAID); err != nil || len(of) != 1 || of[0].ID != "demo-clinic" {
+		t.Fatalf("clinics of the WABA = %+v, %v", of, err)
 	}
 	if clinicByNumber, err := store.ClinicByPhoneNumberID(ctx, c.PhoneNumberID); err != nil || clinicByNumber.ID != "demo-clinic" {
 		t.Fatalf("inbound routing by phone_number_id: %+v, %v", clinicByNumber, err)

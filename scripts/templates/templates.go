@@ -79,23 +79,34 @@ func alreadyExists(err error) bool {
 }
 
 // Report matches Frontdesk's templates against what the WABA holds. problems lists
-// templates that cannot be sent: missing, rejected, paused or disabled.
+// templates that cannot be sent: missing, rejected, paused or disabled, or moved by
+// Meta out of the category they were submitted in (a reminder re-classed as
+// marketing is held back by the sender).
 func Report(ours []reminder.Template, registered []whatsapp.TemplateInfo) (lines []string, problems []string) {
-	got := map[string]string{}
+	got := map[string]whatsapp.TemplateInfo{}
 	for _, r := range registered {
-		got[r.Name+"/"+r.Language] = r.Status
+		got[r.Name+"/"+r.Language] = r
 	}
 	for _, t := range ours {
 		key := t.Name + "/" + t.Language
-		status, ok := got[key]
+		r, ok := got[key]
+		status := r.Status
 		if !ok {
 			status = "MISSING"
 		}
-		lines = append(lines, fmt.Sprintf("%-28s %-6s %s", t.Name, t.Language, status))
+		line := fmt.Sprintf("%-28s %-6s %s", t.Name, t.Language, status)
+		moved := ok && r.Category != "" && !strings.EqualFold(r.Category, t.Category)
+		if moved {
+			line += fmt.Sprintf("  category %s (submitted as %s)", strings.ToUpper(r.Category), t.Category)
+		}
+		lines = append(lines, line)
 		switch status {
 		case "APPROVED", "PENDING", "IN_APPEAL":
 		default:
 			problems = append(problems, key+" "+status)
+		}
+		if moved {
+			problems = append(problems, key+" CATEGORY "+strings.ToUpper(r.Category))
 		}
 	}
 	sort.Strings(problems)

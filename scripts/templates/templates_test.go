@@ -146,7 +146,11 @@ func TestReport(t *testing.T) {
 		case "appointment_followup/es":
 			st = "IN_APPEAL"
 		}
-		registered = append(registered, whatsapp.TemplateInfo{Name: tp.Name, Language: tp.Language, Status: st})
+		category := "UTILITY"
+		if tp.Name+"/"+tp.Language == "appointment_reminder_48h/pt_BR" {
+			category = "MARKETING" // Meta re-categorised it after approval
+		}
+		registered = append(registered, whatsapp.TemplateInfo{Name: tp.Name, Language: tp.Language, Status: st, Category: category})
 	}
 	lines, problems := Report(ours, registered)
 	if len(lines) != len(ours) {
@@ -154,14 +158,15 @@ func TestReport(t *testing.T) {
 	}
 	text := strings.Join(lines, "\n")
 	for _, want := range []string{"frontdesk_reopen             pt_BR  MISSING", "appointment_reminder_2h      es     REJECTED",
-		"appointment_followup         en_US  PENDING", "appointment_reminder_48h     en_US  APPROVED"} {
+		"appointment_followup         en_US  PENDING", "appointment_reminder_48h     en_US  APPROVED",
+		"appointment_reminder_48h     pt_BR  APPROVED  category MARKETING (submitted as UTILITY)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, text)
 		}
 	}
 	// Templates still in review can be sent once approved; only these cannot.
 	want := []string{"appointment_reminder_2h/en_US PAUSED", "appointment_reminder_2h/es REJECTED",
-		"appointment_reminder_48h/es DISABLED", "frontdesk_reopen/pt_BR MISSING"}
+		"appointment_reminder_48h/es DISABLED", "appointment_reminder_48h/pt_BR CATEGORY MARKETING", "frontdesk_reopen/pt_BR MISSING"}
 	if !reflect.DeepEqual(problems, want) {
 		t.Errorf("problems = %q, want %q", problems, want)
 	}

@@ -1,5 +1,7 @@
 // Package app builds what every Frontdesk process shares from its environment: the
-// logger, clock, AWS clients, the DynamoDB store, secrets and queue publishers. The
+// logger, clock, AWS configuration, secrets and the Graph API client. Each function
+// builds only the clients it uses (queue.NewClient, package appstore), so none
+// links an AWS service client it never calls. The
 // Lambdas and the dev runner use it, so a function's main stays wiring only and a
 // missing variable is one clear error at start.
 package app
@@ -13,40 +15,31 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
-	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
-// App is the shared wiring of one process.
-//
-// The store's shard count must be the same in every function: the writers (ehr-api,
-// inbound) place scheduled reminders in dueShard N and the sweep reads shards
-// 0..N-1, so it is read here once from SWEEP_SHARDS with one default.
+// App is the shared wiring of one process. The DynamoDB store is built by package
+// appstore, for the functions that have tables.
 type App struct {
 	Env     *platform.Env
 	Log     *slog.Logger
 	Clock   platform.Clock
 	AWS     aws.Config
-	Store   *dynamo.Store
-	SQS     *sqs.Client
 	Secrets *platform.Secrets
 }
 
-// DefaultSweepShards spreads the due index over this many partition keys so a busy
-// minute does not concentrate on one partition.
-const DefaultSweepShards = 8
+// DefaultSweepShards is the due index's shard count when SWEEP_SHARDS is unset.
+const DefaultSweepShards = fnspec.SweepShards
 
 // Load reads the common configuration. Callers read their own variables from a.Env
 // and then call a.Env.Err() once, so every missing variable is reported together.
 func Load(ctx context.Context) (*App, error) {
 	log := platform.NewLogger(os.Stdout, slog.LevelInfo)
 	env := platform.NewEnv()
-	prefix := env.Required(platform.EnvTablePrefix)
-	shards := env.Int(platform.EnvSweepShards, DefaultSweepShards)
 	cfg, err := platform.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -57,8 +50,6 @@ func Load(ctx context.Context) (*App, error) {
 		Log:     log,
 		Clock:   clock,
 		AWS:     cfg,
-		Store:   dynamo.NewStore(platform.DynamoClient(cfg), dynamo.NamesWithPrefix(prefix), clock, shards),
-		SQS:     platform.SQSClient(cfg),
 		Secrets: &platform.Secrets{Client: secretsmanager.NewFromConfig(cfg), TTL: 5 * time.Minute, Clock: clock},
 	}
 	if err := a.loadDigestKey(ctx); err != nil {
@@ -73,7 +64,7 @@ func Load(ctx context.Context) (*App, error) {
 // functions, which the warning says.
 func (a *App) loadDigestKey(ctx context.Context) error {
 	key := a.Env.Optional(platform.EnvLogDigestKey, "")
-	if arn := a.Env.Optional(platform.EnvLogDigestKey+"_SECRET_ARN", ""); key == "" && arn != "" {
+	if arn := a.Env.Optional(fnspec.EnvLogDigestKeySecretARN, ""); key == "" && arn != "" {
 		v, err := a.Secrets.Resolve(ctx, arn)
 		if err != nil {
 			return fmt.Errorf("app: log digest key: %w", err)
@@ -93,15 +84,10 @@ func (a *App) loadDigestKey(ctx context.Context) error {
 func (a *App) WhatsAppClient() *whatsapp.Client {
 	return &whatsapp.Client{
 		BaseURL: a.Env.Optional(platform.EnvWhatsAppAPIBaseURL, platform.DefaultWhatsAppAPIBaseURL),
-		Version: a.Env.Optional(platform.EnvWhatsAppAPIVersion, "v23.0"),
+		Version: a.Env.Optional(platform.EnvWhatsAppAPIVersion, fnspec.WhatsAppAPIVersion),
 		Token:   a.Secrets.Value(a.Env, platform.EnvWhatsAppAccessToken),
 		Timeout: a.Env.Duration(platform.EnvWhatsAppAPITimeout, whatsapp.DefaultTimeout),
 	}
-}
-
-// Publisher returns an SQS publisher for the queue URL in the named variable.
-func (a *App) Publisher(envName string) *queue.Publisher {
-	return queue.NewPublisher(a.SQS, a.Env.Required(envName))
 }
 
 // Ready reports the collected configuration problems, exiting on any: call it after
@@ -117,4 +103,15 @@ func (a *App) Ready() {
 func (a *App) Fatal(msg string, err error) {
 	a.Log.Error(msg, "error", err)
 	os.Exit(1)
+}
+
+// NewMetrics builds the recorder of the clinics' numbers: the per-clinic aggregate
+// in store (the DynamoDB metrics table), and the dashboard's totals as EMF metrics.
+// The EHR API's and the inbound handler's builders use it.
+func NewMetrics(store metrics.Store, log *slog.Logger, clock platform.Clock) *metrics.Recorder {
+	return &metrics.Recorder{Store: store, Emit: func(ctx context.Context, counter string, n int64) {
+		if metrics.OnDashboard(counter) {
+			platform.Metric(ctx, log, clock, platform.MetricClinicCounts, float64(n), "Count", platform.DimCounter, counter)
+		}
+	}}
 }

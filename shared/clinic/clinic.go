@@ -8,8 +8,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -23,18 +25,22 @@ type Hours struct {
 
 // Clinic is one tenant.
 type Clinic struct {
-	ID              string              `json:"id"`
-	Name            string              `json:"name"`
-	TimeZone        string              `json:"timeZone"` // IANA
-	Country         string              `json:"country"`  // ISO 3166-1 alpha-2, for national phone numbers
-	PhoneNumberID   string              `json:"phoneNumberId"`
-	WABAID          string              `json:"wabaId"`
-	DefaultLanguage string              `json:"defaultLanguage"` // BCP 47
-	QuietHours      reminder.QuietHours `json:"quietHours"`
-	Hours           Hours               `json:"hours"`
-	ReminderPolicy  reminder.Policy     `json:"reminderPolicy"`
-	EmergencyNumber string              `json:"emergencyNumber"`
-	CallbackURL     string              `json:"callbackUrl,omitempty"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	TimeZone      string `json:"timeZone"` // IANA
+	Country       string `json:"country"`  // ISO 3166-1 alpha-2, for national phone numbers
+	PhoneNumberID string `json:"phoneNumberId"`
+	WABAID        string `json:"wabaId"`
+	// BusinessPortfolioID is the Meta business portfolio that owns the WABA. A
+	// WhatsApp user's business-scoped user id (BSUID) is only valid inside one
+	// portfolio, so stored BSUIDs carry it and are used only while it matches.
+	BusinessPortfolioID string              `json:"businessPortfolioId,omitempty"`
+	DefaultLanguage     string              `json:"defaultLanguage"` // BCP 47
+	QuietHours          reminder.QuietHours `json:"quietHours"`
+	Hours               Hours               `json:"hours"`
+	ReminderPolicy      reminder.Policy     `json:"reminderPolicy"`
+	EmergencyNumber     string              `json:"emergencyNumber"`
+	CallbackURL         string              `json:"callbackUrl,omitempty"`
 	// WebhookSecretRef names where the clinic's Standard Webhooks "whsec_" secret lives:
 	// a Secrets Manager ARN, or "env:NAME" for local development. It signs both
 	// directions: the EHR's requests to Frontdesk and Frontdesk's callbacks.
@@ -53,6 +59,20 @@ type Clinic struct {
 	// MessagesPerSecond is the number's send budget when Meta granted it more than
 	// the default (0: the deployment's WHATSAPP_MESSAGES_PER_SECOND).
 	MessagesPerSecond int `json:"messagesPerSecond,omitempty"`
+	// RateCard prices the clinic's WhatsApp messages in its metrics; nil uses
+	// metrics.DefaultRateCard.
+	RateCard *metrics.RateCard `json:"rateCard,omitempty"`
+}
+
+// PortfolioScope names the scope the clinic's BSUIDs belong to: its business
+// portfolio, or its WABA while the portfolio is not configured (a WABA belongs to
+// one portfolio, so this never joins two portfolios; it only stops recognising
+// BSUIDs stored under the WABA once the portfolio is set).
+func (c Clinic) PortfolioScope() string {
+	if c.BusinessPortfolioID != "" {
+		return "portfolio:" + c.BusinessPortfolioID
+	}
+	return "waba:" + c.WABAID
 }
 
 // ValidID reports whether id can be a clinic id. The API checks path ids with it
@@ -60,12 +80,22 @@ type Clinic struct {
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 var (
-	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
-	hhmm         = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-	digits       = regexp.MustCompile(`^[0-9]{5,20}$`)
-	country      = regexp.MustCompile(`^[A-Z]{2}$`)
-	emergencyNum = regexp.MustCompile(`^\+?[0-9 ()-]{2,20}$`)
+	idPattern    = newLazyRegexp(`^[a-z0-9][a-z0-9-]{1,62}$`)
+	hhmm         = newLazyRegexp(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	digits       = newLazyRegexp(`^[0-9]{5,20}$`)
+	country      = newLazyRegexp(`^[A-Z]{2}$`)
+	emergencyNum = newLazyRegexp(`^\+?[0-9 ()-]{2,20}$`)
 )
+
+// lazyRegexp compiles on first use: onboarding validates clinics and the Lambdas
+// only read them, so a cold start need not compile these.
+type lazyRegexp struct{ compiled func() *regexp.Regexp }
+
+func newLazyRegexp(expr string) lazyRegexp {
+	return lazyRegexp{sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
+}
+
+func (l lazyRegexp) MatchString(s string) bool { return l.compiled().MatchString(s) }
 
 // Location loads the clinic's time zone.
 func (c Clinic) Location() (*time.Location, error) {
@@ -101,6 +131,9 @@ func (c Clinic) Validate() error {
 	if !digits.MatchString(c.WABAID) {
 		bad("wabaId %q must be the WhatsApp Business Account id (digits)", c.WABAID)
 	}
+	if c.BusinessPortfolioID != "" && !digits.MatchString(c.BusinessPortfolioID) {
+		bad("businessPortfolioId %q must be the Meta business portfolio id (digits)", c.BusinessPortfolioID)
+	}
 	if c.DefaultLanguage == "" {
 		bad("defaultLanguage is required")
 	}
@@ -127,6 +160,11 @@ func (c Clinic) Validate() error {
 	}
 	if c.APITokenHash == "" && c.APITokenSecretRef == "" {
 		bad("apiTokenHash or apiTokenSecretRef is required")
+	}
+	if c.RateCard != nil {
+		if err := c.RateCard.Validate(); err != nil {
+			bad("%v", err)
+		}
 	}
 	if c.WriteTokenHash != "" && strings.EqualFold(c.WriteTokenHash, c.APITokenHash) {
 		bad("writeTokenHash must differ from apiTokenHash: one token for both scopes is no scope")

@@ -11,6 +11,9 @@ const (
 	EventPatientOptedIn                 = "patient.opted_in"
 	EventConversationEscalated          = "conversation.escalated"
 	EventMessageFailed                  = "message.failed"
+	// EventTemplateStatusChanged: Meta paused, disabled or re-categorised one of the
+	// clinic's templates (its reminders wait), or approved it again (they resume).
+	EventTemplateStatusChanged = "template.status_changed"
 )
 
 // Event is a state change the clinic must learn about. It travels on the ehr-outbox

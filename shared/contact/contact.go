@@ -31,6 +31,27 @@ type Contact struct {
 	Consent *consent.Entry
 	// SafetyAnsweredAt is when the last safety answer was sent to the number.
 	SafetyAnsweredAt time.Time
+	// BSUID is the business-scoped user id Meta showed beside this number (or, for
+	// a contact keyed by a BSUID, the key itself); ParentBSUID its parent id.
+	// BSUIDScope is the clinic's clinic.PortfolioScope when it was seen: a BSUID is
+	// meaningless in another business portfolio and is used only while they match.
+	BSUID, ParentBSUID, BSUIDScope string
+}
+
+// ByBSUID reports whether the contact is keyed by a BSUID: a username-only sender
+// whose number the clinic has never been shown.
+func (c Contact) ByBSUID() bool { return IsBSUIDKey(c.Key) }
+
+// IsBSUIDKey reports whether a contact key is a BSUID rather than a number (KeyOf
+// keys start with "+", BSUIDs with a two-letter country code).
+func IsBSUIDKey(key string) bool { return key != "" && !strings.HasPrefix(key, "+") }
+
+// BSUIDIn returns the contact's BSUID when it belongs to scope, else "".
+func (c Contact) BSUIDIn(scope string) string {
+	if c.BSUID == "" || c.BSUIDScope != scope {
+		return ""
+	}
+	return c.BSUID
 }
 
 // OptedOut reports whether the number said STOP and has not said START since.

@@ -49,14 +49,14 @@ func Classify(text string) Intent {
 		}
 		return Other
 	}
-	for _, p := range emergencyPhrases {
+	for _, p := range emergencyPhrases() {
 		if containsPhrase(tokens, p) {
 			return Emergency
 		}
 	}
 	core := withoutFillers(tokens)
 	for _, k := range keywordIntents {
-		for _, p := range k.phrases {
+		for _, p := range k.phrases() {
 			if equalTokens(core, p) {
 				return k.intent
 			}
@@ -74,7 +74,7 @@ func EmergencyLanguage(text string) string {
 	best, bestLen, tie := "", 0, false
 	for _, lang := range EmergencyLanguages {
 		n := 0
-		for _, p := range emergencyByLanguage[lang] {
+		for _, p := range emergencyByLanguage[lang]() {
 			if len(p) > n && containsPhrase(tokens, p) {
 				n = len(p)
 			}
@@ -106,7 +106,7 @@ func appointmentIntent(tokens []string) Intent {
 		if len(tokens) > r.maxTokens {
 			continue
 		}
-		for _, p := range r.phrases {
+		for _, p := range r.phrases() {
 			if containsPhrase(tokens, p) {
 				matched[r.intent] = true
 				if r.intent == Confirm {

@@ -104,7 +104,7 @@ func TestEmergencyLanguageIsTheMessageLanguage(t *testing.T) {
 		}
 	}
 	for _, lang := range EmergencyLanguages {
-		if len(emergencyByLanguage[lang]) == 0 {
+		if len(emergencyByLanguage[lang]()) == 0 {
 			t.Errorf("no emergency phrases for %s", lang)
 		}
 	}

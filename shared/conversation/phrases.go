@@ -1,13 +1,16 @@
 package conversation
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Phrases are written naturally (accents, apostrophes) and normalised by the same
 // tokenizer as messages, so the lists read like the messages they match.
 
 // emergencyByLanguage keys each language's phrases by its BCP 47 code: the safety
 // answer goes out in the language the message was written in.
-var emergencyByLanguage = map[string][][]string{
+var emergencyByLanguage = map[string]lazyPhrases{
 	"en": phrases(
 		"chest pain", "chest pains", "pain in my chest", "my chest hurts", "chest is hurting", "chest tightness",
 		"can't breathe", "cannot breathe", "can not breathe", "unable to breathe", "trouble breathing",
@@ -34,20 +37,20 @@ var emergencyByLanguage = map[string][][]string{
 }
 
 // emergencyPhrases are every language's, for Classify.
-var emergencyPhrases = func() [][]string {
+var emergencyPhrases = sync.OnceValue(func() [][]string {
 	var all [][]string
 	for _, lang := range EmergencyLanguages {
-		all = append(all, emergencyByLanguage[lang]...)
+		all = append(all, emergencyByLanguage[lang]()...)
 	}
 	return all
-}()
+})
 
 // EmergencyLanguages are the languages whose emergency phrases Classify knows.
 var EmergencyLanguages = []string{"en", "es", "pt"}
 
 type keywordIntent struct {
 	intent  Intent
-	phrases [][]string
+	phrases lazyPhrases
 }
 
 // keywordIntents count only as the whole message (fillers aside): consent changes
@@ -75,7 +78,7 @@ type appointmentRule struct {
 	intent    Intent
 	weak      bool // a bare "yes" / "change": only in very short messages
 	maxTokens int
-	phrases   [][]string
+	phrases   lazyPhrases
 }
 
 var appointmentRules = []appointmentRule{
@@ -123,31 +126,39 @@ var negations = set("no", "not", "dont", "cant", "cannot", "wont", "never", "nao
 var subscriptionWords = set("subscription", "suscripcion", "inscricao", "messages", "mensajes", "mensagens",
 	"unsubscribe")
 
-func phrases(list ...string) [][]string {
-	out := make([][]string, 0, len(list))
-	for _, p := range list {
-		// Keep the stem marker through tokenisation (it is not a letter).
-		stem := strings.HasSuffix(p, "*")
-		toks := tokenize(strings.TrimSuffix(p, "*"))
-		if len(toks) == 0 {
-			panic("conversation: empty phrase " + p)
+// lazyPhrases is a phrase list normalised on first use: most inbound records are
+// delivery statuses, which never classify text, so a cold start need not do it.
+type lazyPhrases func() [][]string
+
+func phrases(list ...string) lazyPhrases {
+	return sync.OnceValue(func() [][]string {
+		out := make([][]string, 0, len(list))
+		for _, p := range list {
+			// Keep the stem marker through tokenisation (it is not a letter).
+			stem := strings.HasSuffix(p, "*")
+			toks := tokenize(strings.TrimSuffix(p, "*"))
+			if len(toks) == 0 {
+				panic("conversation: empty phrase " + p)
+			}
+			if stem {
+				toks[len(toks)-1] += "*"
+			}
+			out = append(out, toks)
 		}
-		if stem {
-			toks[len(toks)-1] += "*"
-		}
-		out = append(out, toks)
-	}
-	return out
+		return out
+	})
 }
 
-func fillerless(ps [][]string) [][]string {
-	out := make([][]string, 0, len(ps))
-	for _, p := range ps {
-		if f := withoutFillers(p); len(f) > 0 {
-			out = append(out, f)
+func fillerless(ps lazyPhrases) lazyPhrases {
+	return sync.OnceValue(func() [][]string {
+		out := make([][]string, 0, len(ps()))
+		for _, p := range ps() {
+			if f := withoutFillers(p); len(f) > 0 {
+				out = append(out, f)
+			}
 		}
-	}
-	return out
+		return out
+	})
 }
 
 func set(words ...string) map[string]bool {

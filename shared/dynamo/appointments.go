@@ -83,7 +83,7 @@ func (s *Store) SaveAppointment(ctx context.Context, a appointment.Appointment, 
 	if a.ClinicID == "" || a.ID == "" {
 		return fmt.Errorf("dynamo: %s: clinic and appointment id are required", op)
 	}
-	if len(reminders)+1 > maxTransactItems {
+	if len(reminders)+2 > maxTransactItems { // the appointment, its clinic-day index entry, the reminders
 		return fmt.Errorf("dynamo: %s: %d reminders exceed one transaction", op, len(reminders))
 	}
 	now := s.now()
@@ -106,6 +106,11 @@ func (s *Store) SaveAppointment(ctx context.Context, a appointment.Appointment, 
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
 	items := []types.TransactWriteItem{put}
+	day, err := marshal(toDayIndexItem(stored))
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: day index: %w", op, err)
+	}
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.names.Appointments), Item: day}})
 	pk := appointmentPK(a.ClinicID, a.ID)
 	for _, w := range reminders {
 		r := w.Reminder

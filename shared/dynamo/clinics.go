@@ -34,7 +34,10 @@ func (s *Store) PutClinic(ctx context.Context, c clinic.Clinic) error {
 	if err != nil {
 		return fmt.Errorf("dynamo: put clinic %s: %w", c.ID, err)
 	}
-	return wrap("put clinic "+c.ID, s.put(ctx, s.names.Clinics, item, nil))
+	if err := s.put(ctx, s.names.Clinics, item, nil); err != nil {
+		return wrap("put clinic "+c.ID, err)
+	}
+	return s.linkWABA(ctx, c)
 }
 
 // GetClinic reads one clinic.

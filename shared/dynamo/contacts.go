@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -44,13 +45,17 @@ type contactItem struct {
 	ConsentEvidence   string        `dynamodbav:"consentEvidence,omitempty"`
 	ConsentRecordedAt time.Time     `dynamodbav:"consentRecordedAt,omitempty"`
 	SafetyAt          int64         `dynamodbav:"safetyAt,omitempty"`
+	BSUID             string        `dynamodbav:"bsuid,omitempty"`
+	ParentBSUID       string        `dynamodbav:"parentBsuid,omitempty"`
+	BSUIDScope        string        `dynamodbav:"bsuidScope,omitempty"`
 }
 
 func (it contactItem) domain() contact.Contact {
-	c := contact.Contact{ClinicID: it.ClinicID, Key: it.Key, PatientIDs: it.PatientIDs, SafetyAnsweredAt: fromUnixNanos(it.SafetyAt)}
+	c := contact.Contact{ClinicID: it.ClinicID, Key: it.Key, PatientIDs: it.PatientIDs, SafetyAnsweredAt: fromUnixNanos(it.SafetyAt),
+		BSUID: it.BSUID, ParentBSUID: it.ParentBSUID, BSUIDScope: it.BSUIDScope}
 	sort.Strings(c.PatientIDs)
 	if it.ConsentState != "" {
-		c.Consent = &consent.Entry{ClinicID: it.ClinicID, ID: it.ConsentID, State: it.ConsentState, At: fromUnixNanos(it.ConsentAt),
+		c.Consent = &consent.Entry{ClinicID: it.ClinicID, PatientID: it.Key, ID: it.ConsentID, State: it.ConsentState, At: fromUnixNanos(it.ConsentAt),
 			Source: it.ConsentSource, Evidence: it.ConsentEvidence, RecordedAt: it.ConsentRecordedAt}
 	}
 	return c
@@ -164,8 +169,26 @@ func (s *Store) linkContact(ctx context.Context, clinicID, patientID, oldPhone, 
 	upd := expression.Set(expression.Name("clinicId"), expression.Value(clinicID)).
 		Set(expression.Name("contactKey"), expression.Value(newKey)).
 		Add(expression.Name(attrContactPatients), expression.Value(&types.AttributeValueMemberSS{Value: []string{patientID}}))
-	if err := s.update(ctx, s.names.Patients, contactPK(clinicID, newKey), skContact, upd, nil); err != nil {
+	ex, err := expression.NewBuilder().WithUpdate(upd).Build()
+	if err != nil {
 		return wrap(contactOp("link patient to", clinicID, newKey), err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.names.Patients), Key: itemKey(contactPK(clinicID, newKey), skContact), UpdateExpression: ex.Update(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(), ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return wrap(contactOp("link patient to", clinicID, newKey), err)
+	}
+	// A BSUID Meta already showed beside the number reaches the patient the EHR adds
+	// on it, so a reminder can still go out by BSUID if the phone is later removed.
+	var it contactItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err == nil && it.BSUID != "" {
+		pupd := expression.Set(expression.Name(attrBSUID), expression.Value(it.BSUID)).
+			Set(expression.Name(attrBSUIDScope), expression.Value(it.BSUIDScope))
+		if err := s.update(ctx, s.names.Patients, patientPK(clinicID, patientID), skPatient, pupd, condPtr(nPK.AttributeExists())); err != nil && !conditionFailed(err) {
+			return wrap(contactOp("stamp bsuid from", clinicID, newKey), err)
+		}
 	}
 	return nil
 }

@@ -154,7 +154,7 @@ func (s *Store) DueReminders(ctx context.Context, shard int, now time.Time, limi
 	}
 	in.ScanIndexForward = aws.Bool(true)
 	if limit > 0 {
-		in.Limit = aws.Int32(int32(limit))
+		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the sweep chooses, far below 2^31
 	}
 	if startAfter != nil {
 		in.ExclusiveStartKey = startAfter.key()
@@ -312,7 +312,7 @@ func (s *Store) StalledReminders(ctx context.Context, shard int, before time.Tim
 	}
 	in.ScanIndexForward = aws.Bool(true)
 	if limit > 0 {
-		in.Limit = aws.Int32(int32(limit))
+		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the reaper chooses, far below 2^31
 	}
 	if startAfter != nil {
 		in.ExclusiveStartKey = startAfter.key()
@@ -514,4 +514,21 @@ func (s *Store) getRaw(ctx context.Context, table, pk, sk string) (map[string]ty
 		return nil, nil
 	}
 	return out.Item, nil
+}
+
+// DeferReminder gives a claimed reminder back to the due index at until (state
+// scheduled again), with the reason it waits: the SQS job is then acknowledged, so a
+// long wait (a paused template) costs no receives and never reaches the DLQ.
+func (s *Store) DeferReminder(ctx context.Context, r reminder.Reminder, until time.Time, reason string) error {
+	pk, sk := s.reminderKey(r)
+	cond := expression.Name(attrState).Equal(expression.Value(reminder.StateSending)).
+		And(expression.Name(attrGeneration).Equal(expression.Value(r.Generation)))
+	upd := expression.Set(expression.Name(attrState), expression.Value(reminder.StateScheduled)).
+		Set(expression.Name(attrUpdatedAt), expression.Value(s.now())).
+		Set(expression.Name(AttrDueShard), expression.Value(s.shardOf(pk))).
+		Set(expression.Name(AttrDueAt), expression.Value(dueIndexSeconds(until))).
+		Set(expression.Name(attrReason), expression.Value(reason)).
+		Remove(expression.Name(attrLeaseUntil))
+	return wrap(reminderOp("defer", r.ClinicID, r.AppointmentID, r.Kind),
+		s.update(ctx, s.names.Appointments, pk, sk, upd, &cond))
 }

@@ -58,6 +58,7 @@ const (
 	TableClinics      = "clinics"
 	TableIdempotency  = "idempotency"
 	TableSlots        = "slots"
+	TableMetrics      = "metrics"
 )
 
 // Index names.
@@ -141,6 +142,13 @@ func Tables() []Table {
 				{Name: IndexSlotFree, PK: Key{AttrFreeClinic, String}, SK: &Key{AttrStart, String}},
 			},
 		},
+		{
+			// A clinic's counters per local day (a few items per day, read by one
+			// query over the days of a report) and the markers that make each
+			// event count once (see metrics.go); only the markers expire.
+			Name: TableMetrics, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "per-clinic daily counters (kept) and their dedupe markers (expire)",
+		},
 	}
 }
 
@@ -148,6 +156,7 @@ func Tables() []Table {
 type TableNames struct {
 	Appointments, Patients, Messages, Clinics, Idempotency string
 	Slots                                                  string
+	Metrics                                                string
 }
 
 // NamesWithPrefix returns physical table names as "<prefix><logical>".
@@ -159,6 +168,7 @@ func NamesWithPrefix(prefix string) TableNames {
 		Clinics:      prefix + TableClinics,
 		Idempotency:  prefix + TableIdempotency,
 		Slots:        prefix + TableSlots,
+		Metrics:      prefix + TableMetrics,
 	}
 }
 

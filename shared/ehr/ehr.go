@@ -22,6 +22,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/httpapi/httpcore"
 )
 
 // Event is one appointment change as the EHR described it.
@@ -133,13 +134,7 @@ func (o Orderings) preferred() (int64, string) {
 }
 
 // FieldProblem is one thing wrong with a request body.
-type FieldProblem struct {
-	// Pointer locates the problem: an RFC 6901 JSON pointer ("/patient/phone") for
-	// native JSON, a FHIRPath-like expression ("Appointment.start") for FHIR. Empty
-	// when the problem is with the body as a whole.
-	Pointer string `json:"pointer"`
-	Detail  string `json:"detail"`
-}
+type FieldProblem = httpcore.FieldProblem
 
 // ValidationError lists every problem found in a body, so an integrator fixes them
 // all in one round trip instead of one per request.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -82,6 +83,7 @@ func TestRoutes(t *testing.T) {
 		{"PUT", "/v1/clinics/{clinicId}/patients/{patientId}/consent"},
 		{"PUT", "/v1/clinics/{clinicId}/slots/{slotId}"},
 		{"GET", "/v1/clinics/{clinicId}/slots"},
+		{"GET", "/v1/clinics/{clinicId}/metrics"},
 		{"GET", "/webhooks/whatsapp"},
 		{"POST", "/webhooks/whatsapp"},
 	}
@@ -181,6 +183,7 @@ func TestAnswersMatchSchema(t *testing.T) {
 		{"Problem", NewProblem(401, "/v1/clinics/main-street/fhir", ErrBadSignature)},
 		{"OperationOutcome", json.RawMessage(OperationOutcome(&ValidationError{Problems: []FieldProblem{{Pointer: "Appointment.start", Detail: "is required"}}}))},
 		{"OperationOutcome", json.RawMessage(OperationOutcome(errors.New("x")))},
+		{"MetricsReport", metricsReport(t)},
 	}
 	for _, tc := range tests {
 		b, err := json.Marshal(tc.value)
@@ -191,4 +194,38 @@ func TestAnswersMatchSchema(t *testing.T) {
 			t.Errorf("%s %s: %v", tc.schema, b, err)
 		}
 	}
+}
+
+// metricsReport is a report with every kind of number in it, as GET .../metrics
+// answers it (the report with the clinic id and zone).
+func metricsReport(t *testing.T) json.RawMessage {
+	t.Helper()
+	q, err := metrics.ParseQuery("2026-10-30", "2026-11-03", "week")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC)
+	var days []metrics.DayCounts
+	fb, _ := metrics.Feedback("c", "America/New_York", "fb-1", 4, at)
+	for _, facts := range [][]metrics.Fact{
+		metrics.ReminderStatus("c", "America/New_York", "w1", "a1", "", "read", at),
+		metrics.Answer("c", "America/New_York", "a1", appointment.ResponseConfirmed, at),
+		metrics.Priced("c", "America/New_York", "w1", "utility", true, at),
+		metrics.HandOffAnswered("c", "America/New_York", "h1", at, at.Add(200*time.Hour)),
+		metrics.HandOffAnswered("c", "America/New_York", "h2", at, at.Add(3*time.Minute)),
+		fb,
+	} {
+		for _, f := range facts {
+			days = append(days, metrics.DayCounts{Day: f.Day, Counts: f.Add})
+		}
+	}
+	b, err := json.Marshal(struct {
+		ClinicID string `json:"clinicId"`
+		TimeZone string `json:"timeZone"`
+		metrics.Report
+	}{"c", "America/New_York", metrics.Summarise(q, days, metrics.DefaultRateCard())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/httpapi/httpcore"
 )
 
 // ContentTypeFHIR is the media type of FHIR JSON answers.
@@ -61,16 +62,8 @@ func OperationOutcome(err error) []byte {
 	return b
 }
 
-// Problem is an RFC 9457 problem details body, as the OpenAPI document describes
-// it (components/schemas/Problem).
-type Problem struct {
-	Type     string         `json:"type"`
-	Title    string         `json:"title"`
-	Status   int            `json:"status"`
-	Detail   string         `json:"detail,omitempty"`
-	Instance string         `json:"instance,omitempty"`
-	Errors   []FieldProblem `json:"errors,omitempty"`
-}
+// Problem is the RFC 9457 problem details body every route answers errors with.
+type Problem = httpcore.Problem
 
 // NewProblem builds the problem body for an error answered with status. A
 // *ValidationError contributes its problems as errors[]; detail is err.Error()

@@ -232,8 +232,8 @@ func (ps *fhirParser) slot(r resource, all []resource) (SlotEvent, bool) {
 	res := resolver{contained: contained, bundle: all}
 	var schedule fhirSchedule
 	schedulePath := "Schedule"
-	switch {
-	case fs.Schedule == nil:
+	switch fs.Schedule {
+	case nil:
 		ps.p.add(at("schedule"), "is required")
 	default:
 		typ, target, err := res.resolve(*fs.Schedule)

@@ -17,6 +17,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/httpapi/httpcore"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
@@ -53,6 +54,8 @@ type EHRAPI struct {
 	// Once makes the deprecated_token_scope warning once a day per clinic across
 	// instances; nil means once a day per instance.
 	Once OnceClaimer
+	// Metrics serves GET .../metrics.
+	Metrics MetricsReader
 
 	mu             sync.Mutex
 	deprecatedSeen map[string]string // clinic id -> day the warning was last logged
@@ -149,10 +152,10 @@ func (h *EHRAPI) authenticateBearer(r *http.Request, c clinic.Clinic, want token
 		return true, nil
 	case want == scopeWrite && isRead:
 		return false, NewProblem(http.StatusForbidden, "this is the clinic's read token; FHIR pushes need the write token").
-			withType(ProblemTokenScope, "forbidden")
+			WithType(ProblemTokenScope, "forbidden")
 	case want == scopeRead && isWrite:
 		return false, NewProblem(http.StatusForbidden, "this is the clinic's write token; reads need the read token").
-			withType(ProblemTokenScope, "forbidden")
+			WithType(ProblemTokenScope, "forbidden")
 	}
 	return false, NewProblem(http.StatusUnauthorized, "the bearer token is not valid for this clinic")
 }
@@ -223,7 +226,7 @@ func (h *EHRAPI) idempotent(w http.ResponseWriter, r *http.Request, c clinic.Cli
 	switch {
 	case errors.Is(err, dynamo.ErrKeyReused):
 		fail(NewProblem(http.StatusUnprocessableEntity, "this webhook-id was already used for a different request (route or body); "+
-			"use a new webhook-id for a new message").withType(ProblemIdempotencyKeyReused, "duplicate"))
+			"use a new webhook-id for a new message").WithType(ProblemIdempotencyKeyReused, "duplicate"))
 		return
 	case errors.Is(err, dynamo.ErrInProgress):
 		fail(NewProblem(http.StatusConflict, "a delivery with this webhook-id is being processed; retry later"))
@@ -276,16 +279,14 @@ func (h *EHRAPI) problemFor(r *http.Request, err error) *Problem {
 		return p
 	case errors.As(err, &ve):
 		p := NewProblem(http.StatusBadRequest, "the request has invalid fields; see errors")
-		for _, fp := range ve.Problems {
-			p.Errors = append(p.Errors, FieldProblem{Pointer: fp.Pointer, Detail: fp.Detail})
-		}
+		p.Errors = append(p.Errors, ve.Problems...)
 		return p
 	case errors.Is(err, intake.ErrContention):
 		return internalProblem(h.Log, r, http.StatusServiceUnavailable, err)
 	case errors.Is(err, intake.ErrUnknownPatient):
-		return NewProblem(http.StatusUnprocessableEntity, err.Error()).withType(problemTypes[http.StatusUnprocessableEntity][0], "not-found")
+		return NewProblem(http.StatusUnprocessableEntity, err.Error()).WithType(httpcore.StatusType(http.StatusUnprocessableEntity), "not-found")
 	case errors.Is(err, ehr.ErrOrderingKeyChanged):
-		return NewProblem(http.StatusUnprocessableEntity, err.Error()).withType(ProblemOrderingKeyChanged, "business-rule")
+		return NewProblem(http.StatusUnprocessableEntity, err.Error()).WithType(ProblemOrderingKeyChanged, "business-rule")
 	case errors.Is(err, appointment.ErrNotFound):
 		return NewProblem(http.StatusNotFound, "not found")
 	}

@@ -40,7 +40,7 @@ var fhirCodes = map[int]string{
 // issue per field problem, else one issue with the problem's detail (which for a
 // 5xx is the generic text with its correlation id, never the internal error).
 func writeOutcome(w http.ResponseWriter, p *Problem) {
-	code := p.fhirCode
+	code := p.FHIRCode()
 	if code == "" {
 		code = fhirCodes[p.Status]
 	}

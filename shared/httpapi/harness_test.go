@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
-	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -61,17 +61,15 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	log := platform.NewLogger(io.Discard, nil)
-	api := &httpapi.EHRAPI{
-		Intake:      &intake.Service{Store: store, Clock: clock, Log: log},
-		Clinics:     store,
-		Idempotency: store,
+	// The deployed wiring (the Verifier's tolerance is the default 5 minutes).
+	api := ehrapi.New(ehrapi.Deps{
+		Store: store,
 		Secrets: &platform.Secrets{Lookup: func(k string) (string, bool) {
 			return testSecret, k == "TEST_EHR_SECRET"
 		}},
-		Verifier: &ehr.Verifier{Clock: clock, Tolerance: 5 * time.Minute},
-		Clock:    clock,
-		Log:      log,
-	}
+		Clock: clock,
+		Log:   log,
+	})
 	srv := httptest.NewServer(httpapi.NewRouter(api, nil, log, clock, ""))
 	t.Cleanup(srv.Close)
 	return &harness{t: t, client: client, names: names, store: store, clock: clock, srv: srv}
@@ -136,7 +134,7 @@ func readAll(r *http.Response) string {
 func (h *harness) itemCounts() map[string]int {
 	h.t.Helper()
 	out := map[string]int{}
-	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Slots} {
+	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Slots, h.names.Metrics} {
 		res, err := h.client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(name), Select: "COUNT"})
 		if err != nil {
 			h.t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/httpapi/httpcore"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
@@ -20,6 +21,7 @@ var Routes = []string{
 	"GET /v1/clinics/{clinicId}/patients/{patientId}/consent",
 	"PUT /v1/clinics/{clinicId}/slots/{slotId}",
 	"GET /v1/clinics/{clinicId}/slots",
+	"GET /v1/clinics/{clinicId}/metrics",
 	"GET /webhooks/whatsapp",
 	"POST /webhooks/whatsapp",
 }
@@ -27,52 +29,23 @@ var Routes = []string{
 // NewRouter builds the handler for both APIs. Either may be nil when a Lambda
 // serves only the other (the ehr-api and whatsapp-webhook functions share it).
 func NewRouter(api *EHRAPI, hook *Webhook, log *slog.Logger, clock platform.Clock, stage string) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/yaml")
-		_, _ = w.Write(ehr.OpenAPI)
-	})
-	if api != nil {
-		mux.HandleFunc("PUT /v1/clinics/{clinicId}/appointments/{appointmentId}", api.putAppointment)
-		mux.HandleFunc("GET /v1/clinics/{clinicId}/appointments/{appointmentId}", api.getAppointment)
-		mux.HandleFunc("POST /v1/clinics/{clinicId}/fhir", api.postFHIR)
-		mux.HandleFunc("PUT /v1/clinics/{clinicId}/patients/{patientId}/consent", api.putConsent)
-		mux.HandleFunc("GET /v1/clinics/{clinicId}/patients/{patientId}/consent", api.getConsent)
-		mux.HandleFunc("PUT /v1/clinics/{clinicId}/slots/{slotId}", api.putSlot)
-		mux.HandleFunc("GET /v1/clinics/{clinicId}/slots", api.getSlots)
-	}
-	if hook != nil {
-		mux.HandleFunc("GET /webhooks/whatsapp", hook.verify)
-		mux.HandleFunc("POST /webhooks/whatsapp", hook.receive)
-	}
-	// Unknown paths and methods answer problem JSON rather than Go's plain text.
-	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern == "" {
-			rec := &probeWriter{header: http.Header{}}
-			h.ServeHTTP(rec, r)
-			if rec.status == http.StatusMethodNotAllowed {
-				w.Header().Set("Allow", rec.header.Get("Allow"))
-				WriteProblem(w, r, NewProblem(http.StatusMethodNotAllowed, "method not allowed on this path"))
-				return
-			}
-			WriteProblem(w, r, NewProblem(http.StatusNotFound, "no such route"))
-			return
+	return httpcore.NewRouter(log, clock, stage, func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/yaml")
+			_, _ = w.Write(ehr.OpenAPI)
+		})
+		if api != nil {
+			mux.HandleFunc("PUT /v1/clinics/{clinicId}/appointments/{appointmentId}", api.putAppointment)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/appointments/{appointmentId}", api.getAppointment)
+			mux.HandleFunc("POST /v1/clinics/{clinicId}/fhir", api.postFHIR)
+			mux.HandleFunc("PUT /v1/clinics/{clinicId}/patients/{patientId}/consent", api.putConsent)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/patients/{patientId}/consent", api.getConsent)
+			mux.HandleFunc("PUT /v1/clinics/{clinicId}/slots/{slotId}", api.putSlot)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/slots", api.getSlots)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/metrics", api.getMetrics)
 		}
-		mux.ServeHTTP(w, r)
+		if hook != nil {
+			hook.Register(mux)
+		}
 	})
-	return StripStage(stage, withLogging(log, clock, mux, root))
 }
-
-// probeWriter captures what the mux would answer for an unmatched request.
-type probeWriter struct {
-	header http.Header
-	status int
-}
-
-func (p *probeWriter) Header() http.Header         { return p.header }
-func (p *probeWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (p *probeWriter) WriteHeader(s int)           { p.status = s }

@@ -28,6 +28,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -104,7 +105,7 @@ func newSecHarness(t *testing.T) *secHarness {
 	logs := &localtest.LogBuffer{}
 	log := platform.NewLogger(logs, nil)
 	api := &httpapi.EHRAPI{
-		Intake:      &intake.Service{Store: contendedStore{store}, Clock: clock, Log: log},
+		Intake:      &intake.Service{Store: contendedStore{store}, Clock: clock, Log: log, Metrics: &metrics.Recorder{Store: store}},
 		Clinics:     store,
 		Idempotency: store,
 		// As in AWS: ARNs go to Secrets Manager; this one has no client, so the
@@ -116,6 +117,7 @@ func newSecHarness(t *testing.T) *secHarness {
 		Clock:    clock,
 		Log:      log,
 		Once:     store,
+		Metrics:  store,
 	}
 	hook := &httpapi.Webhook{
 		AppSecret:   func(context.Context) (string, error) { return metaAppSecret, nil },
@@ -135,7 +137,7 @@ func (h *secHarness) snapshot() string {
 	h.t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
-	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Slots} {
+	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Slots, h.names.Metrics} {
 		var items []string
 		p := dynamodb.NewScanPaginator(h.client, &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)})
 		for p.HasMorePages() {
@@ -348,6 +350,7 @@ func hostileCases(t *testing.T) []hostileCase {
 	fhirV1 := fhirAppointment("appt-f1", `{"versionId":"1"}`, "pat-300")
 	slotPath := "/v1/clinics/" + clinicID + "/slots/slot-1"
 	slotsWindow := "/v1/clinics/" + clinicID + "/slots?from=2026-12-01T00:00:00Z&to=2026-12-08T00:00:00Z"
+	metricsPath := "/v1/clinics/" + clinicID + "/metrics"
 	return []hostileCase{
 		// Authentication of signed writes.
 		{name: "native: wrong signature", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
@@ -590,6 +593,33 @@ func hostileCases(t *testing.T) []hostileCase {
 		}},
 		{name: "slots read: a forged cursor", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
 			return h.bearerReq("GET", slotsWindow+"&cursor=%27%3B--", "", testToken, nil)
+		}},
+		{name: "metrics: from after to", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-14&to=2026-11-01", "", testToken, nil)
+		}},
+		{name: "metrics: a range of 367 days", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2025-11-01&to=2026-11-02", "", testToken, nil)
+		}},
+		{name: "metrics: interval month", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-01&to=2026-11-14&interval=month", "", testToken, nil)
+		}},
+		{name: "metrics: February 30th", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-02-01&to=2026-02-30", "", testToken, nil)
+		}},
+		{name: "metrics: a date-time instead of a date", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-01T00:00:00Z&to=2026-11-14", "", testToken, nil)
+		}},
+		{name: "metrics: no from or to", status: 400, typ: ptInvalid, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath, "", testToken, nil)
+		}},
+		{name: "metrics: the write token", status: 403, typ: httpapi.ProblemTokenScope, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-01&to=2026-11-14", "", secWriteToken, nil)
+		}},
+		{name: "metrics: no token", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", metricsPath+"?from=2026-11-01&to=2026-11-14", "", "", nil)
+		}},
+		{name: "metrics: unknown clinic", status: 404, typ: "https://frontdesk.dev/problems/not-found", req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", "/v1/clinics/no-such-clinic/metrics?from=2026-11-01&to=2026-11-14", "", testToken, nil)
 		}},
 		{name: "fhir: Slot whose Schedule is only referenced", status: 400, typ: "invalid", fhir: true, pointer: "Slot.schedule.reference",
 			req: func(h *secHarness) *http.Request {

@@ -60,6 +60,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -77,6 +78,10 @@ type Store interface {
 	GetContact(ctx context.Context, clinicID, key string) (contact.Contact, error)
 	RecordContactConsent(ctx context.Context, clinicID, key string, e consent.Entry) (bool, error)
 	ClaimSafetyAnswer(ctx context.Context, clinicID, key, wamid string, now time.Time, interval time.Duration) (bool, error)
+	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
+
+	IdentityStore
+	TemplateStore
 
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
 	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error
@@ -95,6 +100,22 @@ type Store interface {
 // Events publishes state changes the clinic must learn about (queue.EventOutbox).
 type Events interface {
 	Publish(ctx context.Context, events ...clinic.Event) error
+}
+
+// Metrics counts the clinic's numbers (metrics.Recorder); each fact at most once,
+// so a redelivered message or status counts nothing more.
+type Metrics interface {
+	Record(ctx context.Context, facts ...metrics.Fact) error
+}
+
+func (s *Service) count(ctx context.Context, facts ...metrics.Fact) error {
+	if s.Metrics == nil || len(facts) == 0 {
+		return nil
+	}
+	if err := s.Metrics.Record(ctx, facts...); err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	return nil
 }
 
 // Messenger sends a WhatsApp message from the clinic's number (whatsapp.Client).
@@ -123,6 +144,7 @@ type Service struct {
 	Messenger Messenger
 	Clock     platform.Clock
 	Log       *slog.Logger
+	Metrics   Metrics // nil counts nothing
 
 	// Counters for what is acknowledged without being acted on; the log lines with
 	// the same names feed CloudWatch metric filters.
@@ -158,6 +180,12 @@ func (s *Service) Process(ctx context.Context, body []byte) error {
 	var errs []error
 	for _, entry := range n.Entry {
 		for _, change := range entry.Changes {
+			if change.Template != nil {
+				if err := s.handleTemplate(ctx, entry, change); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
 			if change.Field != whatsapp.FieldMessages {
 				s.log().Info("inbound change ignored", "field", change.Field)
 				continue
@@ -191,7 +219,7 @@ func (s *Service) processValue(ctx context.Context, v whatsapp.Value) error {
 	}
 	var errs []error
 	for _, m := range v.Messages {
-		if err := s.handleMessage(ctx, c, m); err != nil {
+		if err := s.handleMessage(ctx, c, v, m); err != nil {
 			errs = append(errs, fmt.Errorf("inbox: message %s: %w", platform.Hash(m.ID), err))
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/conversation"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -54,11 +55,15 @@ const maxSaveAttempts = 5
 
 // inbound is one message being handled, with what is known about its sender.
 type inbound struct {
-	c        clinic.Clinic
-	m        whatsapp.InboundMessage
-	at       time.Time // the message's own timestamp: answers and the 24 h window count from it
-	phone    string    // E.164
-	patients []appointment.Patient
+	c  clinic.Clinic
+	m  whatsapp.InboundMessage
+	at time.Time // the message's own timestamp: answers and the 24 h window count from it
+	// phone is where replies go: the sender's E.164 number, or their BSUID when the
+	// message came without a number (a username-only sender).
+	phone string
+	// bsuid is the sender's business-scoped user id ("" when Meta sent none).
+	bsuid, parentBSUID string
+	patients           []appointment.Patient
 	// contactKey is the number's contact (contact.KeyOf); "" for a sender id that
 	// is not a possible number.
 	contactKey string
@@ -136,7 +141,7 @@ func PhoneCandidates(waID string) []string {
 	return out
 }
 
-func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp.InboundMessage) error {
+func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, v whatsapp.Value, m whatsapp.InboundMessage) error {
 	if m.ID == "" {
 		s.log().Warn("inbound message without id", "clinic_id", c.ID, "type", m.Type)
 		return nil
@@ -152,22 +157,10 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, m whatsapp
 	if err != nil {
 		at = s.now()
 	}
-	in := &inbound{c: c, m: m, at: at, phone: E164FromWaID(m.From)}
-	if key, err := contact.KeyOf(m.From); err == nil {
-		in.contactKey = key
-	}
-	seen := map[string]bool{}
-	for _, phone := range PhoneCandidates(m.From) {
-		found, err := s.Store.PatientsByPhone(ctx, c.ID, phone)
-		if err != nil {
-			return fmt.Errorf("patients by phone: %w", err)
-		}
-		for _, p := range found {
-			if !seen[p.ID] {
-				seen[p.ID] = true
-				in.patients = append(in.patients, p)
-			}
-		}
+	in := &inbound{c: c, m: m, at: at}
+	in.bsuid, in.parentBSUID = v.SenderUserID(m)
+	if err := s.resolveSender(ctx, in); err != nil {
+		return err
 	}
 	sort.Slice(in.patients, func(i, j int) bool { return in.patients[i].ID < in.patients[j].ID })
 	for i, p := range in.patients {
@@ -225,6 +218,9 @@ func patientContent(typ string) bool {
 
 func (s *Service) dispatch(ctx context.Context, in *inbound) error {
 	m := in.m
+	if sys, ok := m.SystemNotice(); ok {
+		return s.identityNotice(ctx, in, sys)
+	}
 	if !patientContent(m.Type) {
 		in.outcome = outcomeRecorded
 		return nil
@@ -527,6 +523,9 @@ func (s *Service) consent(ctx context.Context, in *inbound, state consent.State)
 	in.silenced = nil // consent changed under it
 	switch {
 	case state == consent.OptedOut && changed:
+		if err := s.count(ctx, metrics.OptOut(in.c.ID, in.c.TimeZone, in.m.ID, in.at)...); err != nil {
+			return err
+		}
 		in.outcome = outcomeOptedOut
 		return s.reply(ctx, in, in.patientID, replyOptedOut, nil, true)
 	case state == consent.OptedIn && nowState == consent.OptedIn:
@@ -569,6 +568,9 @@ func (s *Service) answer(ctx context.Context, in *inbound, act action, appointme
 		return nil
 	}
 	in.outcome = outcomeAnswered
+	if err := s.count(ctx, metrics.Answer(in.c.ID, in.c.TimeZone, a.ID, a.Response, in.at)...); err != nil {
+		return err
+	}
 	data := map[string]any{
 		"appointmentId": a.ID, "patientId": a.PatientID, "response": string(a.Response),
 		"respondedAt": in.at.UTC(), "messageId": messagelog.ID(in.m.ID), "source": "whatsapp",

@@ -12,6 +12,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -90,6 +91,18 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		s.log().Warn("inbound status for another clinic's message", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "message_clinic_id", rec.ClinicID)
 		return nil
 	}
+	// Counted before the message moves, from its status before this webhook, so a
+	// retry after a failed count sees the same status and counts the same facts.
+	if rec.Direction == messagelog.Outbound && rec.AppointmentID != "" && rec.ReminderKind != "" {
+		if err := s.count(ctx, metrics.ReminderStatus(c.ID, c.TimeZone, st.ID, rec.AppointmentID, string(rec.Status), st.Status, at)...); err != nil {
+			return err
+		}
+	}
+	if rec.Direction == messagelog.Outbound && st.Pricing != nil && (rec.Status == messagelog.StatusAccepted || st.Status == whatsapp.StatusSent) {
+		if err := s.count(ctx, metrics.Priced(c.ID, c.TimeZone, st.ID, st.Pricing.Category, st.Pricing.Billable, at)...); err != nil {
+			return err
+		}
+	}
 	var code int
 	var class whatsapp.Class
 	if to == messagelog.StatusFailed && len(st.Errors) > 0 {
@@ -119,6 +132,9 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		attrs = append(attrs, "error_code", code, "error_class", class.String())
 	}
 	s.log().Info("inbound status applied", attrs...)
+	if err := s.rememberRecipientBSUID(ctx, c, st, at); err != nil {
+		return err
+	}
 	// A failed status that lost to an earlier "read" is not a failure the clinic
 	// needs to hear about; one that moved the record (or a retry after it did) is.
 	if to != messagelog.StatusFailed || !(moved || rec.Status == messagelog.StatusFailed) {

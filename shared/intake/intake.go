@@ -16,6 +16,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
@@ -35,11 +36,27 @@ type Store interface {
 
 var _ Store = (*dynamo.Store)(nil)
 
+// Metrics counts the clinic's numbers (metrics.Recorder); each fact at most once.
+type Metrics interface {
+	Record(ctx context.Context, facts ...metrics.Fact) error
+}
+
 // Service applies EHR events.
 type Service struct {
-	Store Store
-	Clock platform.Clock
-	Log   *slog.Logger
+	Store   Store
+	Clock   platform.Clock
+	Log     *slog.Logger
+	Metrics Metrics // nil counts nothing
+}
+
+// count records what an appointment's stored state counts. It runs after every
+// write and again for an exact retry of the event that wrote it, so a count
+// that failed once is made by the EHR's retry (facts are keyed per appointment).
+func (s *Service) count(ctx context.Context, c clinic.Clinic, a appointment.Appointment) error {
+	if s.Metrics == nil {
+		return nil
+	}
+	return s.Metrics.Record(ctx, metrics.FromAppointment(c.TimeZone, a)...)
 }
 
 // Errors the HTTP layer maps to statuses.
@@ -96,6 +113,11 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		// it; the ledger orders by that time, so recording it late is safe.
 		if ev.Consent != nil {
 			if err := s.appendEmbedded(ctx, c.ID, ev, ""); err != nil {
+				return Result{}, err
+			}
+		}
+		if ev.Appointment.Version == stored.Version {
+			if err := s.count(ctx, c, stored); err != nil {
 				return Result{}, err
 			}
 		}
@@ -175,6 +197,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 			return Result{}, err
 		}
 		next.Revision++
+		if err := s.count(ctx, c, next); err != nil {
+			return Result{}, err
+		}
 		return s.result(ctx, next, mergeReminders(existing, changes), patient, !found, false)
 	}
 	return Result{}, fmt.Errorf("intake: appointment %s: %w: %w after %d attempts", ev.Appointment.ID, ErrContention, appointment.ErrConflict, maxAttempts)

@@ -41,7 +41,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/ehr/stdwebhooks"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
@@ -66,7 +66,7 @@ type Visibility interface {
 // webhook-signature) for one delivery.
 type Signer func(secret, msgID string, at time.Time, body []byte) (http.Header, error)
 
-var _ Signer = ehr.SignHeaders
+var _ Signer = stdwebhooks.SignHeaders
 
 var _ SecretResolver = (*platform.Secrets)(nil)
 
@@ -89,7 +89,7 @@ const AlertDeadLetter = "notify_dead_letter"
 type Service struct {
 	Clinics    Clinics
 	Secrets    SecretResolver
-	Sign       Signer // default ehr.SignHeaders
+	Sign       Signer // default stdwebhooks.SignHeaders
 	HTTP       *http.Client
 	Visibility Visibility // nil: failures come back after the queue's visibility timeout
 	Clock      platform.Clock
@@ -231,7 +231,7 @@ func (s *Service) Deliver(ctx context.Context, e clinic.Event) (Outcome, error) 
 	}
 	sign := s.Sign
 	if sign == nil {
-		sign = ehr.SignHeaders
+		sign = stdwebhooks.SignHeaders
 	}
 	headers, err := sign(secret, e.ID, s.now(), body)
 	if err != nil {

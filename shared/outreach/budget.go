@@ -106,8 +106,8 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 
 // sendPrepared sends a job that carries its message (a reply, a staff reply, an
 // offer, a notice). The checks run in order, each a reason not to send now:
-// clinic, pause, opt-out / window / usefulness, the once-only claim, budget, pair
-// pacing. A new check (a paused template) belongs before the claim.
+// clinic, pause, opt-out / window / usefulness, the template's state (before the
+// claim, so a held job holds no claim), the once-only claim, budget, pair pacing.
 func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCache) outcome {
 	job := &j.out
 	c, err := clinics.get(ctx, job.ClinicID)
@@ -130,6 +130,13 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", why))
 		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
 		return ack
+	}
+	// A template Meta paused, disabled or re-categorised holds the job back before
+	// the claim, as it holds reminders back.
+	if o, held, err := s.holdPreparedForTemplate(ctx, j, c, now); err != nil {
+		return s.preparedRetry(ctx, j, err)
+	} else if held {
+		return o
 	}
 	if s.Claims == nil {
 		return s.preparedRetry(ctx, j, errors.New("outreach: no claimer for prepared messages"))

@@ -234,6 +234,15 @@ type Sender struct {
 	// Backoff is how long a reminder waits after its attempt-th failed send (a Graph
 	// API error that is not the message's fault). Default: DefaultBackoff.
 	Backoff func(attempt int) time.Duration
+	// Templates, when set, holds back sends of templates Meta paused, disabled or
+	// re-categorised (see templategate.go).
+	Templates TemplateGate
+	// TemplateRecheck is how long such a reminder waits before it is tried again;
+	// default TemplateRecheck (15 min).
+	TemplateRecheck time.Duration
+	// Identity, when set, lets a reminder reach a patient without a phone by the
+	// business-scoped user id last seen for them (see recipient.go).
+	Identity RecipientResolver
 
 	mu          sync.Mutex
 	limiters    map[string]*numberLimiter
@@ -535,7 +544,7 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	if err := errors.Join(pErr, lErr); err != nil {
 		return ack, err
 	}
-	number, err := s.Store.ContactOfPhone(ctx, job.ClinicID, p.Phone)
+	p, number, err := s.addressOf(ctx, c, p)
 	if err != nil {
 		return ack, err
 	}
@@ -565,6 +574,9 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 			}
 			return s.deferClaimed(ctx, j, until.Sub(now)+jitter(time.Minute), reminder.ReasonQuietHours, 0, false)
 		}
+	}
+	if o, held, err := s.holdForTemplate(ctx, j, c, p, rem, now); held || err != nil {
+		return o, err
 	}
 	msg, err := composeReminder(c, a, p, rem)
 	if err != nil {

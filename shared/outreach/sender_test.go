@@ -114,7 +114,7 @@ type senderEnv struct {
 }
 
 // newSenderEnv runs the sender against the Graph API stand-in, so every fault below
-// is injected and counted where issue 5 asks: at the stand-in.
+// is injected and counted where Meta's behaviour is modelled: at the stand-in.
 func newSenderEnv(t *testing.T, faults whatsapptest.Faults) *senderEnv {
 	t.Helper()
 	e := &senderEnv{t: t, ctx: ctxT(t), clock: platform.NewFakeClock(t0), events: &clinictest.Recorder{},

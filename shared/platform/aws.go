@@ -8,8 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Local endpoints: when set, clients talk to DynamoDB Local and moto instead of AWS.
@@ -33,22 +31,4 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("platform: load aws config: %w", err)
 	}
 	return cfg, nil
-}
-
-// DynamoClient returns a DynamoDB client, pointed at DYNAMODB_ENDPOINT when set.
-func DynamoClient(cfg aws.Config) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if ep := os.Getenv(EnvDynamoEndpoint); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})
-}
-
-// SQSClient returns an SQS client, pointed at SQS_ENDPOINT when set.
-func SQSClient(cfg aws.Config) *sqs.Client {
-	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if ep := os.Getenv(EnvSQSEndpoint); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})
 }

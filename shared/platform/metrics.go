@@ -28,6 +28,11 @@ const (
 	// MetricRemindersReaped counts reminders a reaper run enqueued again because
 	// their job was lost. No dimensions.
 	MetricRemindersReaped = "RemindersReaped"
+	// MetricClinicCounts is the clinics' numbers summed over every clinic, each
+	// counted once when its event is first recorded: dimension Counter = a name
+	// in metrics.DashboardCounters (bookings, confirmations, noShows, ...).
+	MetricClinicCounts = "ClinicCounts"
+	DimCounter         = "Counter"
 )
 
 // Metric writes one EMF record: CloudWatch Logs turns the log line into a metric

@@ -9,7 +9,7 @@ const (
 	EnvEHROutboxQueueURL = "EHR_OUTBOX_QUEUE_URL"
 
 	EnvWhatsAppAPIBaseURL = "WHATSAPP_API_BASE_URL" // default DefaultWhatsAppAPIBaseURL (the local stand-in)
-	EnvWhatsAppAPIVersion = "WHATSAPP_API_VERSION"  // default v23.0
+	EnvWhatsAppAPIVersion = "WHATSAPP_API_VERSION"  // default whatsapp.DefaultVersion
 	EnvWhatsAppAPITimeout = "WHATSAPP_API_TIMEOUT"  // one Graph API call, e.g. "10s"; default whatsapp.DefaultTimeout
 	// Secrets: in AWS the *_SECRET_ARN variables name Secrets Manager secrets read at
 	// cold start; locally the plain variables carry dev-only values.

@@ -3,6 +3,7 @@ package reminder
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/text/language"
@@ -18,7 +19,10 @@ const (
 // Languages lists the supported codes; the first is the last-resort fallback.
 var Languages = []string{LangEnglish, LangSpanish, LangPortuguese}
 
-var matcher = language.NewMatcher([]language.Tag{language.AmericanEnglish, language.Spanish, language.BrazilianPortuguese})
+// matcher is built on first use, not at every cold start of every function.
+var matcher = sync.OnceValue(func() language.Matcher {
+	return language.NewMatcher([]language.Tag{language.AmericanEnglish, language.Spanish, language.BrazilianPortuguese})
+})
 
 // MatchLanguage returns the supported WhatsApp language code for the first of prefs
 // that matches one (BCP 47, "_" accepted: es-MX → es, pt → pt_BR, en-GB → en_US,
@@ -34,7 +38,7 @@ func MatchLanguage(prefs ...string) string {
 		if err != nil {
 			continue
 		}
-		if _, i, conf := matcher.Match(tag); conf != language.No {
+		if _, i, conf := matcher().Match(tag); conf != language.No {
 			return Languages[i]
 		}
 	}

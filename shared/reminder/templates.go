@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Template names registered with Meta. Renaming one means submitting a new template
@@ -172,7 +173,7 @@ func TemplateFor(kind Kind, patientLang, clinicDefault string) (Template, error)
 
 // TemplateNamed is TemplateFor by template name (a policy step's Template field).
 func TemplateNamed(name, patientLang, clinicDefault string) (Template, error) {
-	byLang, ok := catalog[name]
+	byLang, ok := catalog()[name]
 	if !ok {
 		return Template{}, fmt.Errorf("reminder: unknown template %q", name)
 	}
@@ -197,7 +198,7 @@ func (t Template) clone() Template {
 // what scripts/templates submits to Meta.
 func Templates() []Template {
 	var out []Template
-	for _, byLang := range catalog {
+	for _, byLang := range catalog() {
 		for _, t := range byLang {
 			out = append(out, t.clone())
 		}
@@ -218,7 +219,9 @@ const (
 	ttlReopen   = 12 * 60 * 60
 )
 
-var catalog = func() map[string]map[string]Template {
+// catalog is built on first use: only the functions that send messages need it, and
+// the others need not build it at every cold start.
+var catalog = sync.OnceValue(func() map[string]map[string]Template {
 	examples := map[string]map[string]string{
 		LangEnglish: {VarGivenName: "Maria", VarClinic: "Sunrise Family Clinic", VarDate: "Tuesday, March 10",
 			VarTime: "3:30 PM", VarPlace: "12 Main St, Suite 4"},
@@ -276,4 +279,4 @@ var catalog = func() map[string]map[string]Template {
 		}
 	}
 	return out
-}()
+})

@@ -6,8 +6,8 @@ import (
 	"net/http"
 )
 
-// Class is what the caller must do about a failed send, per the error table in
-// ../shared/reference/whatsapp-cloud-api-notes.md.
+// Class is what the caller must do about a failed send, by the error code Meta
+// documents for the Cloud API.
 type Class int
 
 // Error classes. The zero value is ClassPermanent so that an unclassified error is

@@ -10,7 +10,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
-// Every code in the error table of ../shared/reference/whatsapp-cloud-api-notes.md.
+// Every error code Meta documents for the Cloud API, with the class it must get.
 func TestAPIErrorClass(t *testing.T) {
 	cases := []struct {
 		code, http int

@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -30,14 +31,18 @@ var ErrInvalidMessage = errors.New("whatsapp: invalid message")
 // schema of Meta's OpenAPI spec. Build it with TemplateMessage, ReplyButtonsMessage
 // or TextMessage rather than by hand.
 type Message struct {
-	MessagingProduct string          `json:"messaging_product"`
-	RecipientType    string          `json:"recipient_type"`
-	To               string          `json:"to"`
-	Type             string          `json:"type"`
-	Context          *ReplyContext   `json:"context,omitempty"`
-	Text             *OutText        `json:"text,omitempty"`
-	Template         *Template       `json:"template,omitempty"`
-	Interactive      *OutInteractive `json:"interactive,omitempty"`
+	MessagingProduct string `json:"messaging_product"`
+	RecipientType    string `json:"recipient_type"`
+	// To is the recipient's number; Recipient is their business-scoped user id
+	// (BSUID) for a user whose number is not known. Exactly one is set: Meta lets
+	// `to` win when both are, and a BSUID beside a number would only mislead.
+	To          string          `json:"to,omitempty"`
+	Recipient   string          `json:"recipient,omitempty"`
+	Type        string          `json:"type"`
+	Context     *ReplyContext   `json:"context,omitempty"`
+	Text        *OutText        `json:"text,omitempty"`
+	Template    *Template       `json:"template,omitempty"`
+	Interactive *OutInteractive `json:"interactive,omitempty"`
 }
 
 // ReplyContext makes a send quote an earlier message.
@@ -135,7 +140,19 @@ func NormalizeTo(phone string) (string, error) {
 	return digits, nil
 }
 
+// IsBSUID reports whether s has the shape of a business-scoped user id: a two-letter
+// country code, a period and up to 128 alphanumerics ("US.13491208655302741918"), or
+// a parent BSUID with ENT between them ("US.ENT.11815799212886844830").
+func IsBSUID(s string) bool { return bsuidPattern.MatchString(s) }
+
+var bsuidPattern = regexp.MustCompile(`^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$`)
+
+// newMessage addresses a message to a phone number (E.164 or digits) or, when to is
+// a BSUID, to `recipient`.
 func newMessage(to, typ string) (Message, error) {
+	if IsBSUID(strings.TrimSpace(to)) {
+		return Message{MessagingProduct: MessagingProduct, RecipientType: RecipientIndividual, Recipient: strings.TrimSpace(to), Type: typ}, nil
+	}
 	digits, err := NormalizeTo(to)
 	if err != nil {
 		return Message{}, err

@@ -18,6 +18,10 @@ const ObjectWhatsAppBusinessAccount = "whatsapp_business_account"
 // Webhook `changes[].field` values Frontdesk routes on.
 const (
 	FieldMessages = "messages"
+	// Template lifecycle: Meta approves, pauses, disables and re-categorises
+	// templates after submission and says so on these fields.
+	FieldTemplateStatus   = "message_template_status_update"
+	FieldTemplateCategory = "template_category_update"
 )
 
 // Status values of outbound messages as reported by status webhooks.
@@ -37,6 +41,7 @@ type Notification struct {
 // Entry groups the changes of one WhatsApp Business Account (ID is the WABA id).
 type Entry struct {
 	ID      string   `json:"id"`
+	Time    int64    `json:"time,omitempty"`
 	Changes []Change `json:"changes"`
 }
 
@@ -45,7 +50,66 @@ type Entry struct {
 type Change struct {
 	Field string `json:"field"`
 	Value Value  `json:"value"`
+	// Template is the value of a template lifecycle change (FieldTemplateStatus,
+	// FieldTemplateCategory); nil for every other field.
+	Template *TemplateChange `json:"-"`
 }
+
+// UnmarshalJSON decodes Value, and for template lifecycle fields the same value as
+// a TemplateChange: the two shapes share no keys.
+func (c *Change) UnmarshalJSON(b []byte) error {
+	type plain Change
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*c = Change(p)
+	if c.Field == FieldTemplateStatus || c.Field == FieldTemplateCategory {
+		var raw struct {
+			Value TemplateChange `json:"value"`
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return err
+		}
+		c.Template = &raw.Value
+	}
+	return nil
+}
+
+// TemplateChange is the value of message_template_status_update (Event, Reason,
+// Category) or template_category_update (PreviousCategory, NewCategory; an
+// impending change carries CorrectCategory and CategoryUpdateTimestamp instead of
+// PreviousCategory).
+type TemplateChange struct {
+	Event                   string          `json:"event,omitempty"`
+	TemplateID              json.Number     `json:"message_template_id,omitempty"`
+	Name                    string          `json:"message_template_name"`
+	Language                string          `json:"message_template_language"`
+	Reason                  string          `json:"reason,omitempty"`
+	Category                string          `json:"message_template_category,omitempty"`
+	PreviousCategory        string          `json:"previous_category,omitempty"`
+	NewCategory             string          `json:"new_category,omitempty"`
+	CorrectCategory         string          `json:"correct_category,omitempty"`
+	CategoryUpdateTimestamp int64           `json:"category_update_timestamp,omitempty"`
+	DisableInfo             json.RawMessage `json:"disable_info,omitempty"`
+	OtherInfo               json.RawMessage `json:"other_info,omitempty"`
+}
+
+// Template status events (message_template_status_update `event`) and categories.
+const (
+	TemplateApproved      = "APPROVED"
+	TemplatePaused        = "PAUSED"
+	TemplateDisabled      = "DISABLED"
+	TemplateRejected      = "REJECTED"
+	TemplateFlagged       = "FLAGGED"
+	TemplateReinstated    = "REINSTATED"
+	TemplatePendingDelete = "PENDING_DELETION"
+	TemplateArchived      = "ARCHIVED"
+	TemplateUnarchived    = "UNARCHIVED"
+
+	CategoryUtility   = "UTILITY"
+	CategoryMarketing = "MARKETING"
+)
 
 // Value carries the payload of a change. Fields the code does not act on (groups,
 // and anything Meta adds later) are kept raw so that a stored payload loses nothing.
@@ -67,15 +131,51 @@ type Metadata struct {
 }
 
 // Contact is the sender's WhatsApp identity. WaID may differ from the number the
-// patient registered with the clinic (formatting, changed numbers).
+// patient registered with the clinic (formatting, changed numbers), and is absent for
+// a user with a username whose number Meta does not share. UserID is the
+// business-scoped user id (BSUID, "US.13491208655302741918"), unique to the business
+// portfolio; ParentUserID ("US.ENT.…") is shared across the portfolios of a managed
+// business when Meta enabled it.
 type Contact struct {
-	WaID    string  `json:"wa_id"`
-	Profile Profile `json:"profile"`
+	WaID         string  `json:"wa_id,omitempty"`
+	UserID       string  `json:"user_id,omitempty"`
+	ParentUserID string  `json:"parent_user_id,omitempty"`
+	Profile      Profile `json:"profile"`
 }
 
-// Profile is the sender's self-chosen WhatsApp profile.
+// ContactOf returns the contacts entry of a message's sender, matched by number or
+// by BSUID; ok is false when the value carries none (system messages).
+func (v Value) ContactOf(m InboundMessage) (Contact, bool) {
+	for _, c := range v.Contacts {
+		if (m.From != "" && c.WaID == m.From) || (m.FromUserID != "" && c.UserID == m.FromUserID) {
+			return c, true
+		}
+	}
+	if len(v.Contacts) == 1 && len(v.Messages) == 1 {
+		return v.Contacts[0], true
+	}
+	return Contact{}, false
+}
+
+// SenderUserID is the sender's BSUID: from_user_id, else the contacts entry's user_id.
+func (v Value) SenderUserID(m InboundMessage) (bsuid, parent string) {
+	bsuid, parent = m.FromUserID, m.FromParentUserID
+	if c, ok := v.ContactOf(m); ok {
+		if bsuid == "" {
+			bsuid = c.UserID
+		}
+		if parent == "" {
+			parent = c.ParentUserID
+		}
+	}
+	return bsuid, parent
+}
+
+// Profile is the sender's self-chosen WhatsApp profile. Both are personal data:
+// never logged.
 type Profile struct {
-	Name string `json:"name"`
+	Name     string `json:"name"`
+	Username string `json:"username,omitempty"`
 }
 
 // Inbound message types Frontdesk acts on. Every other type is acknowledged and
@@ -100,15 +200,19 @@ const (
 // are kept as raw JSON; Raw holds the whole message exactly as received so that
 // nothing is lost even for types this code has never seen.
 type InboundMessage struct {
-	From        string       `json:"from"`
-	ID          string       `json:"id"`
-	Timestamp   Timestamp    `json:"timestamp"`
-	Type        string       `json:"type"`
-	Context     *Context     `json:"context,omitempty"`
-	Text        *Text        `json:"text,omitempty"`
-	Button      *Button      `json:"button,omitempty"`
-	Interactive *Interactive `json:"interactive,omitempty"`
-	Errors      []Error      `json:"errors,omitempty"`
+	// From is the sender's number; empty for a username-only sender, who is known
+	// by FromUserID (BSUID) alone.
+	From             string       `json:"from,omitempty"`
+	FromUserID       string       `json:"from_user_id,omitempty"`
+	FromParentUserID string       `json:"from_parent_user_id,omitempty"`
+	ID               string       `json:"id"`
+	Timestamp        Timestamp    `json:"timestamp"`
+	Type             string       `json:"type"`
+	Context          *Context     `json:"context,omitempty"`
+	Text             *Text        `json:"text,omitempty"`
+	Button           *Button      `json:"button,omitempty"`
+	Interactive      *Interactive `json:"interactive,omitempty"`
+	Errors           []Error      `json:"errors,omitempty"`
 
 	Image    json.RawMessage `json:"image,omitempty"`
 	Audio    json.RawMessage `json:"audio,omitempty"`
@@ -136,6 +240,37 @@ func (m *InboundMessage) UnmarshalJSON(b []byte) error {
 	*m = InboundMessage(p)
 	m.Raw = append(json.RawMessage(nil), b...)
 	return nil
+}
+
+// System is the body of a system message: the user changed their number
+// (user_changed_number: WaID is the new number) or their BSUID changed
+// (user_changed_user_id: UserID is the new BSUID, no number).
+type System struct {
+	Body   string `json:"body,omitempty"`
+	Type   string `json:"type"`
+	WaID   string `json:"wa_id,omitempty"`
+	UserID string `json:"user_id,omitempty"`
+	// ParentUserID is the new parent BSUID, when parent BSUIDs are enabled.
+	ParentUserID string `json:"parent_user_id,omitempty"`
+}
+
+// System message types.
+const (
+	SystemUserChangedNumber = "user_changed_number"
+	SystemUserChangedUserID = "user_changed_user_id"
+)
+
+// SystemNotice decodes the system object of a system message; ok is false for any
+// other message.
+func (m InboundMessage) SystemNotice() (System, bool) {
+	if m.Type != TypeSystem || len(m.System) == 0 {
+		return System{}, false
+	}
+	var s System
+	if err := json.Unmarshal(m.System, &s); err != nil {
+		return System{}, false
+	}
+	return s, true
 }
 
 // Context links a message to the one it answers: for button taps, ID is the wamid of
@@ -185,8 +320,12 @@ type ListTap struct {
 // Status reports what happened to a message Frontdesk sent. Statuses arrive
 // at-least-once and unordered; dedupe on ID + Status.
 type Status struct {
-	ID                    string        `json:"id"`
-	RecipientID           string        `json:"recipient_id"`
+	ID string `json:"id"`
+	// RecipientID is the number the message went to; absent when it was sent to a
+	// BSUID and Meta does not share the number. RecipientUserID is the BSUID.
+	RecipientID           string        `json:"recipient_id,omitempty"`
+	RecipientUserID       string        `json:"recipient_user_id,omitempty"`
+	RecipientParentUserID string        `json:"recipient_parent_user_id,omitempty"`
 	Status                string        `json:"status"`
 	Timestamp             Timestamp     `json:"timestamp"`
 	Conversation          *Conversation `json:"conversation,omitempty"`

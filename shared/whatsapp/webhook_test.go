@@ -228,3 +228,113 @@ func sameJSON(t *testing.T, a, b []byte) {
 		t.Errorf("raw message differs from the original:\n%s\n%s", a, b)
 	}
 }
+
+// Identity fields (business-scoped user ids, usernames, number and BSUID changes) and
+// template lifecycle changes, in the shapes Meta documents.
+func TestParseIdentityAndTemplateFixtures(t *testing.T) {
+	const bsuid, parent = "US.13491208655302741918", "US.ENT.11815799212886844830"
+	parse := func(t *testing.T, file string) whatsapp.Change {
+		t.Helper()
+		body, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := whatsapp.ParseNotification(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Entry[0].Changes[0]
+	}
+	cases := []struct {
+		file  string
+		check func(t *testing.T, c whatsapp.Change)
+	}{
+		{"identity_phone_and_bsuid.json", func(t *testing.T, c whatsapp.Change) {
+			m := one(t, c.Value.Messages)
+			want(t, m.From, "15550100101")
+			want(t, m.FromUserID, bsuid)
+			want(t, m.FromParentUserID, parent)
+			ct, ok := c.Value.ContactOf(m)
+			if !ok {
+				t.Fatal("no contact for the sender")
+			}
+			want(t, ct.UserID, bsuid)
+			want(t, ct.ParentUserID, parent)
+			want(t, ct.Profile.Username, "@jane.invented")
+		}},
+		{"identity_bsuid_only_stop.json", func(t *testing.T, c whatsapp.Change) {
+			m := one(t, c.Value.Messages)
+			want(t, m.From, "")
+			got, _ := c.Value.SenderUserID(m)
+			want(t, got, bsuid)
+			if ct, ok := c.Value.ContactOf(m); !ok || ct.WaID != "" {
+				t.Errorf("contact %+v %v: want a username-only contact", ct, ok)
+			}
+		}},
+		{"identity_status_recipient_user_id.json", func(t *testing.T, c whatsapp.Change) {
+			s := one(t, c.Value.Statuses)
+			want(t, s.RecipientID, "")
+			want(t, s.RecipientUserID, bsuid)
+			want(t, s.RecipientParentUserID, parent)
+		}},
+		{"identity_number_change.json", func(t *testing.T, c whatsapp.Change) {
+			sys, ok := one(t, c.Value.Messages).SystemNotice()
+			if !ok {
+				t.Fatal("no system notice")
+			}
+			want(t, sys.Type, whatsapp.SystemUserChangedNumber)
+			want(t, sys.WaID, "15550100143")
+		}},
+		{"identity_user_id_change.json", func(t *testing.T, c whatsapp.Change) {
+			m := one(t, c.Value.Messages)
+			sys, _ := m.SystemNotice()
+			want(t, sys.Type, whatsapp.SystemUserChangedUserID)
+			want(t, m.FromUserID, bsuid)
+			want(t, sys.UserID, "US.13491208655302749999")
+		}},
+		{"template_category_update.json", func(t *testing.T, c whatsapp.Change) {
+			want(t, c.Field, whatsapp.FieldTemplateCategory)
+			if c.Template == nil {
+				t.Fatal("no template change")
+			}
+			want(t, c.Template.Name, "appointment_reminder_48h")
+			want(t, c.Template.Language, "en_US")
+			want(t, c.Template.PreviousCategory, whatsapp.CategoryUtility)
+			want(t, c.Template.NewCategory, whatsapp.CategoryMarketing)
+			want(t, c.Template.TemplateID.String(), "1234567890123456")
+		}},
+		{"template_paused.json", func(t *testing.T, c whatsapp.Change) {
+			want(t, c.Field, whatsapp.FieldTemplateStatus)
+			want(t, c.Template.Event, whatsapp.TemplatePaused)
+			want(t, c.Template.Category, whatsapp.CategoryUtility)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) { tc.check(t, parse(t, tc.file)) })
+	}
+}
+
+func TestIsBSUID(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"US.13491208655302741918": true, "BR.1502576394655843": true, "US.ENT.11815799212886844830": true,
+		"+15550100143": false, "15550100143": false, "us.1234": false, "US.": false, "US.12 34": false,
+	} {
+		if whatsapp.IsBSUID(s) != ok {
+			t.Errorf("IsBSUID(%q) = %v", s, !ok)
+		}
+	}
+}
+
+// A template send to a BSUID goes by `recipient` and carries no `to`.
+func TestTemplateMessageToBSUID(t *testing.T) {
+	m, err := whatsapp.TemplateMessage("US.13491208655302741918", "appointment_reminder_2h", "en_US", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(m)
+	var got map[string]any
+	_ = json.Unmarshal(b, &got)
+	if got["recipient"] != "US.13491208655302741918" || got["to"] != nil {
+		t.Fatalf("body %s", b)
+	}
+}

@@ -18,14 +18,21 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
+	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
+	"github.com/frontdesk-health/frontdesk/shared/app/inbound"
+	"github.com/frontdesk-health/frontdesk/shared/app/notifier"
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
+	"github.com/frontdesk-health/frontdesk/shared/app/webhook"
+	"github.com/frontdesk-health/frontdesk/shared/console"
+	"github.com/frontdesk-health/frontdesk/shared/console/devoidc"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
-	"github.com/frontdesk-health/frontdesk/shared/inbox"
-	"github.com/frontdesk-health/frontdesk/shared/intake"
-	"github.com/frontdesk-health/frontdesk/shared/notify"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -38,8 +45,10 @@ import (
 // Config is the dev stack's settings; ConfigFromEnv documents the defaults.
 type Config struct {
 	Port, GraphPort int
-	SweepEvery      time.Duration
-	TablePrefix     string
+	// OIDCPort is the dev OpenID provider's port (the console's sign-in).
+	OIDCPort    int
+	SweepEvery  time.Duration
+	TablePrefix string
 
 	AppSecret, VerifyToken, AccessToken string
 	PhoneNumberID                       string
@@ -57,6 +66,12 @@ type Config struct {
 	// LogDigestKey keys the digests of patient ids, contact keys and wamids in logs.
 	LogDigestKey string
 
+	// SecondPhoneNumberID is the second demo clinic's WhatsApp number id.
+	SecondPhoneNumberID string
+	// Conversations backs the console's Inbox and thread pages; nil until the
+	// conversation service runs in the dev stack (the Inbox says so).
+	Conversations console.Conversations
+
 	// Log receives the JSON logs (default stdout); ServerLog the local servers' output (default discarded).
 	Log, ServerLog io.Writer
 }
@@ -72,7 +87,21 @@ const (
 	DefaultEHRWriteToken = "dev-ehr-write-token"
 	DefaultLogDigestKey  = "dev-log-digest-key"
 	DemoClinicID         = "demo-clinic"
+	// SecondClinicID is a second tenant, so that clinic isolation can be tried by hand.
+	SecondClinicID             = "second-clinic"
+	DefaultSecondPhoneNumberID = "100000000000002"
+	DefaultSecondEHRSecret     = "whsec_ZGV2LXNlY29uZC1jbGluaWMtc2VjcmV0LTAwMDAwMDA="
+	DefaultSecondAPIToken      = "dev-second-api-token"
+	DefaultSecondWriteToken    = "dev-second-write-token"
 )
+
+// StaffUsers are the dev OpenID provider's demo staff: two of the demo clinic and
+// one of the second clinic. Invented people; the console shows their names.
+var StaffUsers = []devoidc.User{
+	{Subject: "dev-dana", Name: "Dana Demo", Email: "dana@demo-clinic.example", Groups: []string{"clinic:" + DemoClinicID}},
+	{Subject: "dev-lee", Name: "Lee Demo", Email: "lee@demo-clinic.example", Groups: []string{"clinic:" + DemoClinicID}},
+	{Subject: "dev-sol", Name: "Sol Second", Email: "sol@second-clinic.example", Groups: []string{"clinic:" + SecondClinicID}},
+}
 
 // ConfigFromEnv reads the dev stack's environment (see the README's table).
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
@@ -101,35 +130,43 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	oidcPort, err := atoi("OIDC_PORT", 8090)
+	if err != nil {
+		return Config{}, err
+	}
 	sweep, err := time.ParseDuration(get("SWEEP_INTERVAL", "5s"))
 	if err != nil {
 		return Config{}, fmt.Errorf("devstack: SWEEP_INTERVAL: %w", err)
 	}
 	return Config{
-		Port: port, GraphPort: graphPort, SweepEvery: sweep, TablePrefix: "dev-",
-		AppSecret:        get("WHATSAPP_APP_SECRET", DefaultAppSecret),
-		VerifyToken:      get("WHATSAPP_VERIFY_TOKEN", DefaultVerifyToken),
-		AccessToken:      get("WHATSAPP_ACCESS_TOKEN", DefaultAccessToken),
-		PhoneNumberID:    get("DEMO_WHATSAPP_PHONE_NUMBER_ID", DefaultPhoneNumberID),
-		EHRWebhookSecret: get("DEMO_EHR_WEBHOOK_SECRET", DefaultEHRSecret),
-		EHRAPIToken:      get("DEMO_EHR_API_TOKEN", DefaultEHRAPIToken),
-		EHRWriteToken:    get("DEMO_EHR_WRITE_TOKEN", DefaultEHRWriteToken),
-		CallbackURL:      get("DEMO_EHR_CALLBACK_URL", ""),
-		ClinicFile:       get("DEMO_CLINIC_FILE", ""),
-		QuietHours:       get("DEMO_QUIET_HOURS", ""),
-		GraphBaseURL:     strings.TrimRight(get("WHATSAPP_API_BASE_URL", ""), "/"),
-		LogDigestKey:     get(platform.EnvLogDigestKey, DefaultLogDigestKey),
+		Port: port, GraphPort: graphPort, OIDCPort: oidcPort, SweepEvery: sweep, TablePrefix: "dev-",
+		AppSecret:           get("WHATSAPP_APP_SECRET", DefaultAppSecret),
+		VerifyToken:         get("WHATSAPP_VERIFY_TOKEN", DefaultVerifyToken),
+		AccessToken:         get("WHATSAPP_ACCESS_TOKEN", DefaultAccessToken),
+		PhoneNumberID:       get("DEMO_WHATSAPP_PHONE_NUMBER_ID", DefaultPhoneNumberID),
+		SecondPhoneNumberID: get("SECOND_WHATSAPP_PHONE_NUMBER_ID", DefaultSecondPhoneNumberID),
+		EHRWebhookSecret:    get("DEMO_EHR_WEBHOOK_SECRET", DefaultEHRSecret),
+		EHRAPIToken:         get("DEMO_EHR_API_TOKEN", DefaultEHRAPIToken),
+		EHRWriteToken:       get("DEMO_EHR_WRITE_TOKEN", DefaultEHRWriteToken),
+		CallbackURL:         get("DEMO_EHR_CALLBACK_URL", ""),
+		ClinicFile:          get("DEMO_CLINIC_FILE", ""),
+		QuietHours:          get("DEMO_QUIET_HOURS", ""),
+		GraphBaseURL:        strings.TrimRight(get("WHATSAPP_API_BASE_URL", ""), "/"),
+		LogDigestKey:        get(platform.EnvLogDigestKey, DefaultLogDigestKey),
 	}, nil
 }
 
 // Stack is a running dev system.
 type Stack struct {
 	APIURL, GraphURL string
-	Local            *localstack.Stack
-	Store            *dynamo.Store
-	Stub             *whatsapptest.Stub
-	Queues           queue.URLs
-	Sweeper          *outreach.Sweeper
+	// ConsoleURL is the console's sign-in page; OIDC the dev provider behind it.
+	ConsoleURL string
+	OIDC       *devoidc.Provider
+	Local      *localstack.Stack
+	Store      *dynamo.Store
+	Stub       *whatsapptest.Stub
+	Queues     queue.URLs
+	Sweeper    *outreach.Sweeper
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -169,11 +206,18 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, fmt.Errorf("devstack: API port: %w (set PORT)", err)
 	}
 	s := &Stack{APIURL: "http://" + apiLn.Addr().String(), GraphURL: cfg.GraphBaseURL}
+	s.ConsoleURL = s.APIURL + console.Prefix + "/"
+	oidcLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.OIDCPort))
+	if err != nil {
+		apiLn.Close()
+		return nil, fmt.Errorf("devstack: OpenID provider port: %w (set OIDC_PORT)", err)
+	}
 	var graphLn net.Listener
 	if cfg.GraphBaseURL == "" {
 		graphLn, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.GraphPort))
 		if err != nil {
 			apiLn.Close()
+			oidcLn.Close()
 			return nil, fmt.Errorf("devstack: Graph API stand-in port: %w (set GRAPH_PORT)", err)
 		}
 		s.GraphURL = "http://" + graphLn.Addr().String()
@@ -183,6 +227,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	defer func() {
 		if err != nil {
 			apiLn.Close()
+			oidcLn.Close()
 			if graphLn != nil {
 				graphLn.Close()
 			}
@@ -204,7 +249,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.Queues, err = queue.CreateQueues(ctx, sq, cfg.TablePrefix); err != nil {
 		return nil, err
 	}
-	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, 8)
+	s.Store = dynamo.NewStore(dyn, dynamo.NamesWithPrefix(cfg.TablePrefix), clock, fnspec.SweepShards)
 
 	if cfg.GraphBaseURL == "" {
 		if s.Stub, err = newStub(cfg, s.APIURL, log); err != nil {
@@ -216,7 +261,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 
 	secrets := &platform.Secrets{Lookup: func(name string) (string, bool) {
 		v, ok := map[string]string{"DEMO_EHR_WEBHOOK_SECRET": cfg.EHRWebhookSecret, "DEMO_EHR_API_TOKEN": cfg.EHRAPIToken,
-			"DEMO_EHR_WRITE_TOKEN": cfg.EHRWriteToken}[name]
+			"DEMO_EHR_WRITE_TOKEN": cfg.EHRWriteToken, "SECOND_EHR_WEBHOOK_SECRET": DefaultSecondEHRSecret,
+			"SECOND_EHR_API_TOKEN": DefaultSecondAPIToken, "SECOND_EHR_WRITE_TOKEN": DefaultSecondWriteToken}[name]
 		return v, ok
 	}}
 	if err := s.seedClinic(ctx, cfg); err != nil {
@@ -227,23 +273,19 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.Outbound])}
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
 
-	api := &httpapi.EHRAPI{
-		Intake: &intake.Service{Store: s.Store, Clock: clock, Log: log}, Clinics: s.Store, Idempotency: s.Store,
-		Secrets: secrets, Verifier: &ehr.Verifier{Clock: clock}, Clock: clock, Log: log, Once: s.Store,
-	}
-	hook := &httpapi.Webhook{
+	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log})
+	hook := webhook.New(webhook.Deps{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return cfg.VerifyToken, nil },
 		Queue:       queue.InboundQueue{Publisher: queue.NewPublisher(sq, s.Queues[queue.Inbound])},
 		Log:         log,
-	}
+	})
 	if s.Stub != nil {
 		s.serve(graphLn, s.Stub)
 	}
 
-	s.Sweeper = &outreach.Sweeper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log,
-		Reaper: &outreach.Reaper{Store: s.Store, Outbox: outbound, Clock: clock, Logger: log}}
-	sender := &outreach.Sender{
+	s.Sweeper = sweep.New(sweep.Deps{Store: s.Store, Outbox: outbound, Clock: clock, Log: log})
+	outboundSender := sender.New(sender.Deps{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
 		Requeue: outbound, Pacer: s.Store, Claims: s.Store, SlotLookahead: 3,
 		// As the Lambda disables its event source mapping, dev pauses the outbound
@@ -254,15 +296,17 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			go func() { _ = s.PauseConsumer(runCtx, queue.Outbound) }()
 			return nil
 		}),
-		Clock: clock, Logger: log,
-	}
-	in := &inbox.Service{Store: s.Store, Events: clinicEvents, Clock: clock, Log: log,
-		Messenger: outreach.PacedMessenger{Messenger: graph, Pacer: s.Store, Clock: clock}}
-	notifier := &notify.Service{Clinics: s.Store, Secrets: secrets, HTTP: notify.NewHTTPClient(),
-		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log}
+		Clock: clock, Log: log,
+		// A held template is rechecked every few sweeps, not every 15 minutes.
+		TemplateRecheck: 5 * cfg.SweepEvery,
+	})
+	// Replies take their number's send budget like the sender's jobs.
+	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Pacer: s.Store, Clock: clock, Log: log})
+	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
+		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log})
 
 	s.gates = map[string]*gate{}
-	for name, handler := range map[string]queue.Handler{queue.Inbound: in.Handle, queue.Outbound: sender.Handle, queue.EHROutbox: notifier.Handle} {
+	for name, handler := range map[string]queue.Handler{queue.Inbound: in.Handle, queue.Outbound: outboundSender.Handle, queue.EHROutbox: clinicNotifier.Handle} {
 		arn, err := queue.QueueARN(ctx, sq, s.Queues[name])
 		if err != nil {
 			return nil, err
@@ -274,8 +318,21 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.goRun(func() { s.sweepLoop(runCtx, cfg.SweepEvery, log) })
 
+	if s.OIDC, err = devoidc.Start(oidcLn, StaffUsers); err != nil {
+		return nil, err
+	}
+	cons := ehrapi.Console(ehrapi.ConsoleDeps{
+		Config: console.Config{BaseURL: s.APIURL, InsecureLoopback: true},
+		Auth: &console.OIDC{Issuer: s.OIDC.Issuer(), ClientID: devoidc.ClientID, ClientSecret: devoidc.ClientSecret,
+			RedirectURL: s.APIURL + console.Prefix + "/callback", AuthStyle: oauth2.AuthStyleInParams},
+		Store: s.Store, Conversations: cfg.Conversations, Clock: clock, Log: log,
+	})
+	if err := cons.New(); err != nil {
+		return nil, err
+	}
+
 	// Served last, so a 200 from /healthz means every part above is running.
-	s.serve(apiLn, httpapi.NewRouter(api, hook, log, clock, ""))
+	s.serve(apiLn, cons.Mount(httpapi.NewRouter(api, hook, log, clock, "")))
 
 	if err := waitHealthy(ctx, s.APIURL+"/healthz"); err != nil {
 		return nil, err
@@ -306,7 +363,7 @@ func newStub(cfg Config, apiURL string, log *slog.Logger) (*whatsapptest.Stub, e
 func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
 	path := cfg.ClinicFile
 	if path == "" {
-		root, err := localstack.RepoRoot()
+		root, err := platform.RepoRoot()
 		if err != nil {
 			return err
 		}
@@ -329,7 +386,18 @@ func (s *Stack) seedClinic(ctx context.Context, cfg Config) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("devstack: demo clinic: %w", err)
 	}
-	return s.Store.PutClinic(ctx, c)
+	if err := s.Store.PutClinic(ctx, c); err != nil {
+		return err
+	}
+	second := c
+	second.ID, second.Name, second.TimeZone = SecondClinicID, "Second Street Clinic", "America/Chicago"
+	second.PhoneNumberID, second.WABAID = cfg.SecondPhoneNumberID, "200000000000002"
+	second.WebhookSecretRef, second.APITokenSecretRef, second.WriteTokenSecretRef = "env:SECOND_EHR_WEBHOOK_SECRET", "env:SECOND_EHR_API_TOKEN", "env:SECOND_EHR_WRITE_TOKEN"
+	second.APITokenHash, second.WriteTokenHash, second.CallbackURL = "", "", ""
+	if err := second.Validate(); err != nil {
+		return fmt.Errorf("devstack: second clinic: %w", err)
+	}
+	return s.Store.PutClinic(ctx, second)
 }
 
 func (s *Stack) serve(ln net.Listener, h http.Handler) {
@@ -435,6 +503,9 @@ func (s *Stack) Stop() {
 		s.wg.Wait()
 		if s.Stub != nil {
 			s.Stub.Stop()
+		}
+		if s.OIDC != nil {
+			s.OIDC.Stop()
 		}
 		if s.Local != nil {
 			s.Local.Stop()

@@ -15,7 +15,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
-// Issue 5's first acceptance line, on the running stack: an appointment booked 47 h
+// The reminder loop on the running stack: an appointment booked 47 h
 // ahead gets its 48 h reminder at once, valid against Meta's Message schema, with
 // button payloads that resolve back to the appointment; a signed webhook tapping
 // Confirm makes GET show confirmed, and the clinic's callback receives

@@ -1,6 +1,9 @@
 package devstack
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Instructions is what `make dev` prints once everything answers: commands to paste.
 func Instructions(s *Stack, cfg Config) string {
@@ -32,6 +35,24 @@ Try it (in another terminal, from the repository):
   # Patient messages in free text (keywords, STOP, anything else):
   go run ./scripts/demo say -text "STOP"
 
+Front-desk console: open %[7]s in a browser and pick a demo staff member on the
+development sign-in page (OpenID provider %[8]s):
+%[9]s
 Ctrl-C stops everything, local servers included.
-`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph)
+`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph, s.ConsoleURL, s.oidcIssuer(), staffList())
+}
+
+func (s *Stack) oidcIssuer() string {
+	if s.OIDC == nil {
+		return "not running"
+	}
+	return s.OIDC.Issuer()
+}
+
+func staffList() string {
+	var b strings.Builder
+	for _, u := range StaffUsers {
+		fmt.Fprintf(&b, "  %-12s %-28s %s\n", u.Name, u.Email, strings.Join(u.Groups, " "))
+	}
+	return b.String()
 }

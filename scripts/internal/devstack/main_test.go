@@ -66,7 +66,7 @@ func TestMain(m *testing.M) {
 	// DynamoDB Local writes dynamodb-local-metadata.json into its working directory,
 	// which it inherits: run from the repository root (where that file already is)
 	// so the test leaves no stray file in this package.
-	if root, err := localstack.RepoRoot(); err == nil {
+	if root, err := platform.RepoRoot(); err == nil {
 		_ = os.Chdir(root)
 	}
 	code := m.Run()
@@ -108,6 +108,9 @@ func startWorld() (*world, error) {
 		return nil, err
 	}
 	w.cfg.Port, w.cfg.GraphPort = port, graphPort
+	if w.cfg.OIDCPort, err = localstack.FreePort(); err != nil {
+		return nil, err
+	}
 	w.cfg.SweepEvery = 200 * time.Millisecond
 	w.cfg.TablePrefix = "systest-"
 	w.cfg.CallbackURL = w.callback.srv.URL

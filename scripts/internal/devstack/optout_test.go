@@ -15,7 +15,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
-// Issue 4: an opt-out that arrives while reminders for that patient are already
+// An opt-out that arrives while reminders for that patient are already
 // queued: none of them is sent. Through the real stack: the sender's consumer is
 // held while the sweep puts two due reminders on the outbound queue, the patient
 // writes STOP and the inbound consumer records it, then the sender runs. It must

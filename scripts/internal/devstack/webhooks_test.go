@@ -15,7 +15,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 )
 
-// Issue 4's first acceptance line, on the running stack: every example under
+// On the running stack: every example under
 // /whatsapp/webhooks in Meta's spec, signed and posted, answers 200 and is processed
 // without error. "Processed" is checked where it happens: the inbound queue drains
 // (the consumer deletes only what the handler acknowledged), nothing reaches a

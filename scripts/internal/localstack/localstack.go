@@ -57,7 +57,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	}
 	root := opt.RepoRoot
 	if root == "" {
-		r, err := RepoRoot()
+		r, err := platform.RepoRoot()
 		if err != nil {
 			return nil, err
 		}
@@ -258,9 +258,6 @@ func FreePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
-
-// RepoRoot walks up from the working directory to the folder holding go.mod.
-func RepoRoot() (string, error) { return platform.RepoRoot() }
 
 func findDynamoDBLocal(root string) (java, jar string, err error) {
 	jar = os.Getenv("DYNAMODB_LOCAL_JAR")

@@ -22,6 +22,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -66,8 +67,8 @@ func Start(t *testing.T, env map[string]string) *Stack {
 	}
 	s := &Stack{
 		Prefix: localtest.Prefix(),
-		Dynamo: platform.DynamoClient(cfg),
-		SQS:    platform.SQSClient(cfg),
+		Dynamo: dynamo.NewClient(cfg),
+		SQS:    queue.NewClient(cfg),
 	}
 	if err := dynamo.CreateTables(ctx, s.Dynamo, s.Prefix); err != nil {
 		t.Fatalf("apptest: create tables: %v", err)
@@ -89,12 +90,12 @@ func Start(t *testing.T, env map[string]string) *Stack {
 		platform.EnvWhatsAppAccessToken: AccessToken,
 		platform.EnvWhatsAppAppSecret:   AppSecret,
 		platform.EnvWhatsAppVerifyToken: VerifyToken,
-		"AWS_LAMBDA_FUNCTION_NAME":      FunctionName,
+		fnspec.EnvFunctionName:          FunctionName,
 		EHRSecretEnv:                    EHRSecret,
 		platform.EnvLogDigestKey:        "test-log-digest-key",
 		// Whatever the developer's shell says, the functions here must see only
 		// what the stack sets.
-		"API_STAGE_NAME":              "",
+		fnspec.EnvAPIStageName:        "",
 		platform.EnvSweepShards:       "",
 		platform.EnvMessagesPerSecond: "",
 	}

@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -40,7 +42,7 @@ const (
 	AccessToken  = "fd-demo-graph-access-token"
 	AppSecret    = "fd-demo-app-secret"
 	VerifyToken  = "fd-demo-verify-token-4Kx8"
-	GraphVersion = "v23.0"
+	GraphVersion = fnspec.WhatsAppAPIVersion
 )
 
 // DemoClinic is the clinic of the envelopes. It has no quiet hours: the tests run
@@ -85,7 +87,7 @@ func (s *Stack) Book(t *testing.T, c clinic.Clinic, body []byte, start time.Time
 	if !start.IsZero() {
 		ev.Appointment.Start = start
 	}
-	svc := &intake.Service{Store: s.Store, Clock: clock, Log: platform.NewLogger(testWriter{t}, nil)}
+	svc := ehrapi.Intake(s.Store, clock, platform.NewLogger(testWriter{t}, nil))
 	res, err := svc.Apply(context.Background(), c, ev)
 	if err != nil {
 		t.Fatalf("apptest: book appointment: %v", err)

@@ -61,7 +61,7 @@ func Ensure(ctx context.Context, path, url string) (EnsureResult, error) {
 	if got := hex.EncodeToString(sum[:]); got != PinnedSHA256 {
 		return res, fmt.Errorf("%w: got %s from %s, want %s", ErrDigest, got, url, PinnedSHA256)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { //nolint:gosec // G301: a folder for a public spec in the developer's checkout, read by other tools too
 		return res, fmt.Errorf("whatsappspec: create %s: %w", filepath.Dir(path), err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")

@@ -35,11 +35,11 @@ func specServer(t *testing.T, body []byte) (url string, hits *atomic.Int32) {
 // pinned digest check and lands byte for byte at the destination.
 func TestEnsureDownloadsThePinnedFile(t *testing.T) {
 	whatsappspec.RequireSpec(t)
-	real, err := os.ReadFile(whatsappspec.SpecPath())
+	spec, err := os.ReadFile(whatsappspec.SpecPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	url, hits := specServer(t, real)
+	url, hits := specServer(t, spec)
 	dest := filepath.Join(t.TempDir(), "nested", whatsappspec.SpecFileName)
 	res, err := whatsappspec.Ensure(context.Background(), dest, url)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestEnsureDownloadsThePinnedFile(t *testing.T) {
 		t.Fatalf("result %+v, want downloaded to %s", res, dest)
 	}
 	got, err := os.ReadFile(dest)
-	if err != nil || !bytes.Equal(got, real) {
+	if err != nil || !bytes.Equal(got, spec) {
 		t.Fatalf("destination differs from the served file (err %v)", err)
 	}
 	// A second run finds the file and does not download again.

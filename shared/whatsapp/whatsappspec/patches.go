@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// Patch fixes one known defect of Meta's spec (see the end of
-// ../shared/reference/whatsapp-cloud-api-notes.md). Apply returns how many places it
-// changed; a patch that finds nothing to change returns an error, because then the
-// spec changed and the patch must be revisited rather than silently do nothing.
+// Patch fixes one known defect of Meta's published spec; Why says which. Apply
+// returns how many places it changed; a patch that finds nothing to change returns
+// an error, because then the spec changed and the patch must be revisited rather
+// than silently do nothing.
 type Patch struct {
 	Name  string
 	Why   string
@@ -38,6 +38,11 @@ func Patches() []Patch {
 			Name:  "recipient-type-optional",
 			Why:   "recipient_type is required by the spec; Meta's documentation and its own Send Test Message example omit it",
 			Apply: PatchRecipientTypeOptional,
+		},
+		{
+			Name:  "recipient-bsuid",
+			Why:   "v23's BaseMessageProperties predates business-scoped user ids: Meta's Messages API now takes `recipient` (a BSUID or parent BSUID) instead of `to` for a user whose number is not known; added as a property, and `to` or `recipient` is required instead of `to`",
+			Apply: PatchRecipientBSUID,
 		},
 		{
 			Name:  "messaging-product-whatsapp",
@@ -140,6 +145,35 @@ func PatchRecipientTypeOptional(doc map[string]any) (int, error) {
 	}
 	if !removeRequired(base, "recipient_type") {
 		return 0, fmt.Errorf("BaseMessageProperties does not require recipient_type")
+	}
+	return 1, nil
+}
+
+// PatchRecipientBSUID adds `recipient` to BaseMessageProperties and requires `to` or
+// `recipient` rather than `to`.
+func PatchRecipientBSUID(doc map[string]any) (int, error) {
+	base, ok := lookup(doc, "components", "schemas", "BaseMessageProperties").(map[string]any)
+	if !ok {
+		return 0, fmt.Errorf("BaseMessageProperties not found")
+	}
+	props, ok := base["properties"].(map[string]any)
+	if !ok {
+		return 0, fmt.Errorf("BaseMessageProperties has no properties")
+	}
+	if _, has := props["recipient"]; has {
+		return 0, fmt.Errorf("BaseMessageProperties already has recipient")
+	}
+	if !removeRequired(base, "to") {
+		return 0, fmt.Errorf("BaseMessageProperties does not require to")
+	}
+	props["recipient"] = map[string]any{
+		"type":        "string",
+		"description": "The recipient's business-scoped user id (BSUID) or parent BSUID, for a user whose phone number is not known.",
+		"pattern":     `^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$`,
+	}
+	base["anyOf"] = []any{
+		map[string]any{"required": []any{"to"}},
+		map[string]any{"required": []any{"recipient"}},
 	}
 	return 1, nil
 }

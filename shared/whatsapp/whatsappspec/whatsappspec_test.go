@@ -435,3 +435,43 @@ func (r *skipRecorder) Skip(args ...any) {
 	r.skipped = fmt.Sprint(args...)
 	runtime.Goexit()
 }
+
+// A template send by BSUID (`recipient`, no `to`) validates once patched; without the
+// recipient-bsuid patch v23 rejects it; a send with neither is still refused.
+func TestRecipientBSUIDSends(t *testing.T) {
+	s := requireSpec(t)
+	byBSUID := []byte(`{"messaging_product":"whatsapp","recipient_type":"individual","recipient":"US.13491208655302741918","type":"template",
+		"template":{"name":"frontdesk_reminder_48h","language":{"policy":"deterministic","code":"en_US"}}}`)
+	neither := []byte(`{"messaging_product":"whatsapp","recipient_type":"individual","type":"template",
+		"template":{"name":"frontdesk_reminder_48h","language":{"policy":"deterministic","code":"en_US"}}}`)
+	badBSUID := []byte(`{"messaging_product":"whatsapp","recipient_type":"individual","recipient":"+15550100143","type":"template",
+		"template":{"name":"frontdesk_reminder_48h","language":{"policy":"deterministic","code":"en_US"}}}`)
+	v := whatsappspec.RequireSpec(t)
+	if err := v.ValidateMessage(byBSUID); err != nil {
+		t.Fatalf("patched validator rejects a send by recipient: %v", err)
+	}
+	for name, body := range map[string][]byte{"neither to nor recipient": neither, "a number in recipient": badBSUID} {
+		if err := v.ValidateMessage(body); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	doc, err := s.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range whatsappspec.Patches() {
+		if p.Name == "recipient-bsuid" {
+			continue
+		}
+		if _, err := p.Apply(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unpatched, err := whatsappspec.NewValidator(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unpatched.ValidateMessage(byBSUID); err == nil {
+		t.Fatal("without recipient-bsuid, v23 accepts a send without `to`: the patch is not needed")
+	}
+}

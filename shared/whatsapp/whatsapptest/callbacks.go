@@ -133,7 +133,10 @@ func StatusNotification(wabaID, displayPhoneNumber, phoneNumberID, wamid, recipi
 }
 
 func (s *Stub) statusNotification(cb callback, status string) whatsapp.Notification {
-	return StatusNotification(s.cfg.WABAID, s.cfg.DisplayPhoneNumber, cb.phoneNumberID, cb.wamid, cb.recipient, status, cb.category, s.cfg.Clock.Now())
+	n := StatusNotification(s.cfg.WABAID, s.cfg.DisplayPhoneNumber, cb.phoneNumberID, cb.wamid, cb.recipient, status, cb.category, s.cfg.Clock.Now())
+	// A send by BSUID comes back with recipient_user_id and no number.
+	n.Entry[0].Changes[0].Value.Statuses[0].RecipientUserID = cb.userID
+	return n
 }
 
 // post delivers one signed webhook, retrying a few times like Meta (briefly: this is

@@ -206,6 +206,7 @@ type callback struct {
 	phoneNumberID string
 	wamid         string
 	recipient     string
+	userID        string // the BSUID of a send by `recipient`
 	category      string
 }
 
@@ -425,9 +426,10 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var msg struct {
-		To       string `json:"to"`
-		Type     string `json:"type"`
-		Template *struct {
+		To        string `json:"to"`
+		Recipient string `json:"recipient"`
+		Type      string `json:"type"`
+		Template  *struct {
 			Name string `json:"name"`
 		} `json:"template"`
 	}
@@ -443,8 +445,8 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 		if err := s.cfg.Validator.ValidateMessage(body); err != nil {
 			invalid = err.Error()
 		}
-	case msg.To == "" || msg.Type == "":
-		invalid = "to and type are required"
+	case (msg.To == "" && msg.Recipient == "") || msg.Type == "":
+		invalid = "to (or recipient) and type are required"
 	}
 	rec.Type = msg.Type
 	if msg.Template != nil {
@@ -489,7 +491,7 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 	resp.Contacts = append(resp.Contacts, struct {
 		Input string `json:"input"`
 		WaID  string `json:"wa_id"`
-	}{msg.To, strings.TrimPrefix(msg.To, "+")})
+	}{msg.To + msg.Recipient, strings.TrimPrefix(msg.To, "+")})
 	status := ""
 	if msg.Type == "template" {
 		status = "accepted"
@@ -506,7 +508,7 @@ func (s *Stub) handleSend(w http.ResponseWriter, r *http.Request) {
 		if msg.Type == "template" {
 			category = "utility"
 		}
-		s.push(callback{phoneNumberID: pnid, wamid: wamid, recipient: strings.TrimPrefix(msg.To, "+"), category: category})
+		s.push(callback{phoneNumberID: pnid, wamid: wamid, recipient: strings.TrimPrefix(msg.To, "+"), userID: msg.Recipient, category: category})
 	}
 }
 
