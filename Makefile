@@ -79,10 +79,11 @@ chromium: ## make sure Chromium is installed (the console's browser tests)
 
 test: deps openapi-spec chromium vet lint unit synth fuzz ## run every test: vet, lint, unit + integration (local servers), CDK synth + cdk-nag + cfn-lint, fuzzing
 
-bench: ## reminder throughput, sweep scaling and per-handler cost (slow; not part of make test)
+bench: ## reminder throughput, sweep scaling, per-handler cost and conversation latency (slow; not part of make test)
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case throughput
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case sweep
 	$(GO) run ./scripts/localstack -- $(GO) run ./scripts/bench -case cost
+	$(GO) run ./scripts/bench -case conversation
 
 $(RIE):
 	@mkdir -p $(TOOLS_BIN)

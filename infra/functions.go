@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -207,6 +208,12 @@ func (a *Access) indexes(t awsdynamodb.Table, names []string) {
 // SendTo allows publishing to a queue encrypted with key.
 func (a *Access) SendTo(q awssqs.IQueue, key awskms.IKey) {
 	a.statement("SendMessages", []string{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}, *q.QueueArn())
+	a.statement("UseMessagingKey", kmsEncrypt, *key.KeyArn())
+}
+
+// PublishTo allows publishing to an SNS topic encrypted with key.
+func (a *Access) PublishTo(t awssns.ITopic, key awskms.IKey) {
+	a.statement("PublishAlerts", []string{"sns:Publish"}, *t.TopicArn())
 	a.statement("UseMessagingKey", kmsEncrypt, *key.KeyArn())
 }
 

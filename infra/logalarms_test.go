@@ -51,7 +51,7 @@ func runbookLogKeys(readme string) ([]string, error) {
 // notifying the alarm topic on the metric of a metric filter that matches the key
 // in a function's log group.
 func keysWithoutAlarm(s *synthesized, keys []string) []string {
-	topics := s.resources("AWS::SNS::Topic")
+	topics := s.alarmTopics()
 	logGroups := map[string]bool{}
 	for _, name := range FunctionNames {
 		logGroups[s.stage.Prefix()+name] = true

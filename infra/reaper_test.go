@@ -12,7 +12,7 @@ import (
 // index, and what it counts must reach an alarm on the alarm topic.
 func TestReaperHasItsIndexAndAlarm(t *testing.T) {
 	forEachStage(t, func(t *testing.T, s *synthesized) {
-		topic := s.resources("AWS::SNS::Topic")
+		topic := s.alarmTopics() // not the conversation alert topic, which is clinics' on-call
 		alarmed := false
 		for _, a := range s.resources("AWS::CloudWatch::Alarm") {
 			if a.P["Namespace"] != MetricNamespace || a.P["MetricName"] != MetricRemindersReaped {

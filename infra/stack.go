@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -59,6 +60,9 @@ type Frontdesk struct {
 	API          *API
 	Console      *ConsoleAuth
 	Obs          *Observability
+	// ConversationAlerts receives urgent conversations (no patient data); each
+	// clinic's on-call subscription filters on the clinicId message attribute.
+	ConversationAlerts awssns.Topic
 }
 
 // WhatsAppSecrets are created by the stack with a generated placeholder; ops put
@@ -99,6 +103,17 @@ func NewFrontdeskStack(scope constructs.Construct, id string, props *StackProps)
 		EncryptionMasterKey: f.Keys.Messaging,
 		EnforceSSL:          jsii.Bool(true),
 		RemovalPolicy:       st.RemovalPolicy(),
+	})
+
+	f.ConversationAlerts = awssns.NewTopic(stack, jsii.String("ConversationAlertTopic"), &awssns.TopicProps{
+		TopicName:   jsii.String(st.Prefix() + "conversation-alerts"),
+		DisplayName: jsii.String("Frontdesk " + st.Name + " urgent conversations"),
+		MasterKey:   f.Keys.Messaging,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ConversationAlertTopicArn"), &awscdk.CfnOutputProps{
+		Value:       f.ConversationAlerts.TopicArn(),
+		Description: jsii.String("Subscribe each clinic's on-call address with a filter policy on clinicId"),
 	})
 
 	f.newFunctions(props.AssetRoot)
@@ -175,10 +190,16 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 		platform.EnvMessagesPerSecond:            strconv.Itoa(MessagesPerSecond),
 		platform.EnvSenderConcurrency:            strconv.Itoa(SenderConcurrency),
 		fnspec.EnvLogDigestKeySecretARN:          *f.LogDigestKey.SecretArn(),
+		platform.EnvConversationAlertTopicARN:    *f.ConversationAlerts.TopicArn(),
 	}
 
 	access := map[string]func(a *Access){
 		FnEHRAPI: func(a *Access) {
+			// Notices are sent from the request (until they ride the outbound queue):
+			// the Graph API token, the message log, and message.failed to the clinic.
+			a.WriteTable(t[dynamo.TableMessages], k.Data)
+			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
+			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			a.ReadTable(t[dynamo.TableClinics], k.Data)
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
@@ -186,6 +207,12 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotStart)
 			a.WriteTable(t[dynamo.TableMetrics], k.Data)
 			a.ReadClinicSecrets(st, k.Secrets)
+			// Staff replies: the conversation record, its audit trail, the message
+			// log for their statuses, and the Graph API token to send them.
+			a.WriteTable(t[dynamo.TableConversations], k.Data, dynamo.IndexInbox)
+			a.WriteTable(t[dynamo.TableAudit], k.Data)
+			a.WriteTable(t[dynamo.TableMessages], k.Data)
+			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 		},
 		FnWhatsAppWebhook: func(a *Access) {
 			a.SendTo(q[queue.Inbound].Queue, k.Messaging)
@@ -211,6 +238,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 		},
 		FnInbound: func(a *Access) {
 			a.ConsumeFrom(q[queue.Inbound].Queue, k.Messaging)
+			a.WriteTable(t[dynamo.TableConversations], k.Data)
+			a.PublishTo(f.ConversationAlerts, k.Messaging)
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 			a.WriteTable(t[dynamo.TableMessages], k.Data)

@@ -425,7 +425,7 @@ func TestEveryDLQHasAnAlarm(t *testing.T) {
 		if len(dlqs) != len(queue.Queues())+1 {
 			t.Errorf("%d DLQs, want one per work queue plus the sweep's", len(dlqs))
 		}
-		topic := s.resources("AWS::SNS::Topic")
+		topic := s.alarmTopics()
 		if len(topic) != 1 || refID(topic[0].P["KmsMasterKeyId"]) == "" {
 			t.Fatalf("want one KMS-encrypted alarm topic, got %v", topic)
 		}
@@ -736,14 +736,15 @@ func TestNoWildcardActions(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	type grants struct{ read, write, send, consume, secrets []string }
 	want := map[string]grants{
-		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "metrics", "patients", "slots"},
-			secrets: []string{"clinic"}},
+		// ehr-outbox: a notice that cannot be sent is reported to the clinic.
+		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
+			send: []string{"ehr-outbox"}, secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency"}, send: []string{"outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		// clinics: template states Meta reports (TEMPLATE# items).
-		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "idempotency", "messages", "metrics", "patients"},
+		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "conversations", "idempotency", "messages", "metrics", "patients"},
 			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}
@@ -861,7 +862,8 @@ func TestSenderHaltsOnlyItsOwnMapping(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
-		FnEHRAPI: {EnvAPIStageName, fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL},
+		FnEHRAPI: {EnvAPIStageName, platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
+			fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL, platform.EnvEHROutboxQueueURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
 		FnReminderSweep: {platform.EnvOutboundQueueURL},
@@ -869,7 +871,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, platform.EnvMessagesPerSecond, platform.EnvSenderConcurrency},
 		FnInbound: {platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
 			platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
-			platform.EnvMessagesPerSecond},
+			platform.EnvMessagesPerSecond, platform.EnvConversationAlertTopicARN},
 		FnEHRNotifier: {platform.EnvEHROutboxQueueURL},
 	}
 	forEachStage(t, func(t *testing.T, s *synthesized) {
@@ -996,4 +998,25 @@ func TestCheckAssetsNamesTheFix(t *testing.T) {
 	if err := CheckAssets(dir); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// alarmTopics returns the SNS topic(s) CloudWatch alarms go to; the conversation
+// alert topic is for clinics' on-call people, not ops.
+func (s *synthesized) alarmTopics() []resource {
+	var out []resource
+	for _, t := range s.resources("AWS::SNS::Topic") {
+		if name, _ := t.P["TopicName"].(string); strings.HasSuffix(name, "-alarms") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func TestConversationAlertTopic(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		topic := s.byProp(t, "AWS::SNS::Topic", "TopicName", s.stage.Prefix()+"conversation-alerts")
+		if refID(topic.P["KmsMasterKeyId"]) == "" {
+			t.Errorf("the conversation alert topic is not KMS-encrypted: %v", topic.P)
+		}
+	})
 }

@@ -187,6 +187,27 @@ func TestAppointmentLifecycle(t *testing.T) {
 	})
 }
 
+// TestConversationListThroughTheEntryPoint lists conversations through the Lambda
+// entry point with the clinic's write token (200, audited) and refuses the read token.
+func TestConversationListThroughTheEntryPoint(t *testing.T) {
+	st := apptest.Start(t, map[string]string{"API_STAGE_NAME": "prod"})
+	st.PutClinic(t, apptest.DemoClinic(""))
+	h := proxy(t, st)
+	req := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-list-conversations.json")
+	resp := invoke(t, h, req)
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(resp.Body) != `{"conversations":[]}` {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	trail, _, err := st.Store.AuditTrail(context.Background(), apptest.ClinicID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), "", 10)
+	if err != nil || len(trail) != 1 || trail[0].Action != "list_conversations" || trail[0].Actor != "token:write" {
+		t.Fatalf("audit trail %+v, %v", trail, err)
+	}
+	apptest.SetHeader(&req, "Authorization", "Bearer "+apptest.APIToken)
+	if resp := invoke(t, h, req); resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Body, "token-scope") {
+		t.Fatalf("read token: status %d: %s", resp.StatusCode, resp.Body)
+	}
+}
+
 // envelopeTypes names the aws-lambda-go type of every file in events/; a new file
 // must be added here, which keeps it round-trip checked.
 var envelopeTypes = map[string]func(testing.TB, string){
@@ -194,6 +215,7 @@ var envelopeTypes = map[string]func(testing.TB, string){
 	"apigw-healthz-stage-path.json": apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-put-appointment.json":    apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-get-appointment.json":    apptest.RoundTrip[events.APIGatewayProxyRequest],
+	"apigw-list-conversations.json": apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-put-slot.json":           apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-get-slots.json":          apptest.RoundTrip[events.APIGatewayProxyRequest],
 	"apigw-webhook-verify.json":     apptest.RoundTrip[events.APIGatewayProxyRequest],

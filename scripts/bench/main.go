@@ -6,7 +6,9 @@
 //	go run ./scripts/localstack -- go run ./scripts/bench -case fairness
 //	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
 //	go run ./scripts/localstack -- go run ./scripts/bench -case cost
+//	go run ./scripts/bench -case conversation
 //	go run ./scripts/bench -case outage          # against a running `make dev`
+//	go run ./scripts/bench -case waitlist        # a simulation, no servers
 //
 // throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
 // instances against the Graph API stand-in enforcing 80 messages/s for one number.
@@ -18,6 +20,8 @@
 // outage: the outage drill in real time against `make dev`: visits of the demo
 // clinic booked while the Graph API stand-in fails every send for -outage (10 min),
 // then healed; reports how each reminder ended and how long recovery took.
+// conversation: through its own dev stack, the median time from a patient's message
+// to the API listing it, and from a staff reply to the Graph API call.
 package main
 
 import (
@@ -34,10 +38,11 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, fairness, sweep, cost or outage")
+	which := flag.String("case", "", "throughput, fairness, sweep, cost, outage, conversation or waitlist")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 16, "throughput, fairness: sender instances (SENDER_MAX_CONCURRENCY, the sender's reserved concurrency)")
@@ -46,6 +51,7 @@ func main() {
 	large := flag.Int("large", 100000, "sweep: future appointments, second run")
 	runs := flag.Int("runs", 3, "sweep: sweeps per size; cost: runs per step (the median is reported)")
 	costReminders := flag.Int("cost-reminders", 300, "cost: reminders through the path (a multiple of 10 x -runs)")
+	conversations := flag.Int("conversations", 30, "conversation: messages and replies to time")
 	outageReminders := flag.Int("outage-reminders", 100, "outage: visits to book")
 	outage := flag.Duration("outage", 10*time.Minute, "outage: how long every send fails")
 	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
@@ -54,6 +60,14 @@ func main() {
 	sharedBudget := flag.Bool("shared-budget", true, "throughput: pace with the number's budget in DynamoDB as deployed (false: the per-instance token buckets)")
 	flag.IntVar(&benchLookahead, "lookahead", 3, "throughput, fairness: the senders' SlotLookahead (windows a job at its place may wait for)")
 	verbose := flag.Bool("v", false, "fairness: the senders' warnings on stderr")
+	wl := waitlistModel{Zone: "America/New_York", QuietHours: reminder.QuietHours{Start: "21:00", End: "08:00"}}
+	flag.Uint64Var(&wl.Weeks, "weeks", 100, "waitlist: simulated weeks")
+	flag.Uint64Var(&wl.Seed, "seed", 1, "waitlist: the first week's seed")
+	flag.Float64Var(&wl.Cancel, "cancel", 0.05, "waitlist: share of visits the EHR cancels")
+	flag.Float64Var(&wl.Join, "join", 0.25, "waitlist: share of visits on the waitlist")
+	flag.Float64Var(&wl.OptedOut, "opted-out", 0.05, "waitlist: share of patients opted out")
+	flag.Float64Var(&wl.Accept, "accept", 0.3, "waitlist: probability an offered patient accepts")
+	flag.DurationVar(&wl.MaxDelay, "accept-delay", 90*time.Minute, "waitlist: an acceptance comes after U(0, this)")
 	flag.Parse()
 	if *verbose {
 		benchLogger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -72,8 +86,12 @@ func main() {
 		err = benchCost(ctx, *costReminders, *runs)
 	case "outage":
 		err = benchOutage(ctx, *outageReminders, *outage, *callbackAddr)
+	case "conversation":
+		err = benchConversation(ctx, *conversations)
+	case "waitlist":
+		err = benchWaitlist(wl)
 	default:
-		err = fmt.Errorf("-case must be throughput, fairness, sweep, cost or outage")
+		err = fmt.Errorf("-case must be throughput, fairness, sweep, cost, outage, conversation or waitlist")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -28,8 +28,9 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 		"&httpapi.EHRAPI{":       "shared/app/ehrapi/ehrapi.go",
 		"&whatsapphook.Webhook{": "shared/app/webhook/webhook.go",
 		"&console.Console{":      "shared/app/ehrapi/ehrapi.go",
+		"&handoff.Service{":      "shared/app/conversations/conversations.go",
 	}
-	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/"}
+	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/"}
 	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +87,9 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 // do not need them: every linked package's init runs at every cold start.
 // libphonenumber decodes its metadata at init, and only ehr-api normalises the
 // numbers EHRs send; the WhatsApp webhook, whose latency Meta watches, has no
-// tables and so no DynamoDB client; the EHR API publishes to no queue.
+// tables and so no DynamoDB client. The EHR API links SQS for notices: a notice
+// that cannot be sent is reported to the clinic on the ehr-outbox queue (and,
+// once notices ride the outbound queue, is enqueued there).
 func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
@@ -103,7 +106,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	linksOnly := map[string][]string{ // package: the functions that may link it
 		phonenumbers: {fnspec.EHRAPI},
 		dynamodb:     {fnspec.EHRAPI, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
-		sqs:          {fnspec.WhatsAppWebhook, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
+		sqs:          {fnspec.EHRAPI, fnspec.WhatsAppWebhook, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
 	}
 	for _, name := range fnspec.Names() {
 		t.Run(name, func(t *testing.T) {

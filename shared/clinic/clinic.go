@@ -59,10 +59,45 @@ type Clinic struct {
 	// MessagesPerSecond is the number's send budget when Meta granted it more than
 	// the default (0: the deployment's WHATSAPP_MESSAGES_PER_SECOND).
 	MessagesPerSecond int `json:"messagesPerSecond,omitempty"`
+	// ConversationRetentionDays is how long conversation threads (message text) are
+	// kept; 0 means the default of 90 days.
+	ConversationRetentionDays int `json:"conversationRetentionDays,omitempty"`
 	// RateCard prices the clinic's WhatsApp messages in its metrics; nil uses
 	// metrics.DefaultRateCard.
 	RateCard *metrics.RateCard `json:"rateCard,omitempty"`
+	// PortalURL and Phone are where a notice tells the patient to get what is
+	// ready (results, a prescription, a document) or to book a recall: notices
+	// never carry the thing itself. PortalURL wins when both are set.
+	PortalURL string `json:"portalUrl,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+	// Feedback is when a fulfilled visit's 1-5 question goes out: "" (off) or a
+	// delay after the visit such as "3h".
+	FeedbackAfter string `json:"feedbackAfter,omitempty"`
 }
+
+// NoticeContact is the portal link or phone a notice points to, "" when the clinic
+// file has neither (notices are then refused).
+func (c Clinic) NoticeContact() string {
+	if c.PortalURL != "" {
+		return c.PortalURL
+	}
+	return c.Phone
+}
+
+// FeedbackDelay is the configured delay of the post-visit question; ok is false when off.
+func (c Clinic) FeedbackDelay() (d time.Duration, ok bool) {
+	if c.FeedbackAfter == "" {
+		return 0, false
+	}
+	d, err := time.ParseDuration(c.FeedbackAfter)
+	if err != nil || d <= 0 {
+		return 0, false
+	}
+	return d, true
+}
+
+// MaxFeedbackDelay bounds the post-visit question: a week later nobody remembers the visit.
+const MaxFeedbackDelay = 7 * 24 * time.Hour
 
 // PortfolioScope names the scope the clinic's BSUIDs belong to: its business
 // portfolio, or its WABA while the portfolio is not configured (a WABA belongs to
@@ -85,6 +120,7 @@ var (
 	digits       = newLazyRegexp(`^[0-9]{5,20}$`)
 	country      = newLazyRegexp(`^[A-Z]{2}$`)
 	emergencyNum = newLazyRegexp(`^\+?[0-9 ()-]{2,20}$`)
+	phone        = newLazyRegexp(`^\+?[0-9][0-9 ()-]{5,24}$`)
 )
 
 // lazyRegexp compiles on first use: onboarding validates clinics and the Lambdas
@@ -161,9 +197,27 @@ func (c Clinic) Validate() error {
 	if c.APITokenHash == "" && c.APITokenSecretRef == "" {
 		bad("apiTokenHash or apiTokenSecretRef is required")
 	}
+	if c.ConversationRetentionDays < 0 || c.ConversationRetentionDays > 3650 {
+		bad("conversationRetentionDays %d must be 1-3650 days, or absent for the default of 90", c.ConversationRetentionDays)
+	}
 	if c.RateCard != nil {
 		if err := c.RateCard.Validate(); err != nil {
 			bad("%v", err)
+		}
+	}
+	if c.PortalURL != "" {
+		u, err := url.Parse(c.PortalURL)
+		// A query or fragment could carry a patient or document id into a message.
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(c.PortalURL) > 200 {
+			bad("portalUrl must be an https URL without query, fragment or credentials, at most 200 characters")
+		}
+	}
+	if c.Phone != "" && !phone.MatchString(c.Phone) {
+		bad("phone %q must be a phone number (digits, +, spaces, parentheses, dashes)", c.Phone)
+	}
+	if c.FeedbackAfter != "" {
+		if d, err := time.ParseDuration(c.FeedbackAfter); err != nil || d <= 0 || d > MaxFeedbackDelay {
+			bad("feedbackAfter %q must be a duration from 1s to 168h such as 3h (empty: off)", c.FeedbackAfter)
 		}
 	}
 	if c.WriteTokenHash != "" && strings.EqualFold(c.WriteTokenHash, c.APITokenHash) {

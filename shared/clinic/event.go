@@ -14,6 +14,11 @@ const (
 	// EventTemplateStatusChanged: Meta paused, disabled or re-categorised one of the
 	// clinic's templates (its reminders wait), or approved it again (they resume).
 	EventTemplateStatusChanged = "template.status_changed"
+	// EventAppointmentRescheduleRequestExpired: a slot held for the patient's
+	// reschedule was not booked by the EHR before the hold ended; the slot is free again.
+	EventAppointmentRescheduleRequestExpired = "appointment.reschedule_request_expired"
+	// EventFeedbackReceived: a patient answered a feedback question (ids and the score only).
+	EventFeedbackReceived = "feedback.received"
 )
 
 // Event is a state change the clinic must learn about. It travels on the ehr-outbox

@@ -1,9 +1,3 @@
-//go:build handoff
-
-// Built with -tags handoff until the conversation service (shared/handoff) is part of
-// the repository: it adapts that service to the console. Then drop the constraint and
-// set Console.Conversations to &console.Handoff{...} in functions/ehr-api and the dev stack.
-
 package console
 
 import (

@@ -57,8 +57,13 @@ const (
 	TableMessages     = "messages"
 	TableClinics      = "clinics"
 	TableIdempotency  = "idempotency"
-	TableSlots        = "slots"
-	TableMetrics      = "metrics"
+	// TableConversations holds conversation threads: message text (PHI) kept for
+	// the clinic's retention, then expired.
+	TableConversations = "conversations"
+	// TableAudit holds who read or answered which conversation; kept for years.
+	TableAudit   = "audit"
+	TableSlots   = "slots"
+	TableMetrics = "metrics"
 )
 
 // Index names.
@@ -67,6 +72,7 @@ const (
 	IndexPatientUpcoming = "patient-upcoming" // a patient's appointments by start time
 	IndexPatientPhone    = "patient-phone"    // patient by clinic + E.164 phone (inbound routing)
 	IndexPhoneNumberID   = "phone-number-id"  // clinic by WhatsApp phone_number_id
+	IndexInbox           = "inbox"            // a clinic's conversations by state, urgency and recency
 	IndexSlotStart       = "slot-start"       // a clinic's slots by start, whatever their status
 	IndexSlotFree        = "slot-free"        // sparse: a clinic's free slots by start
 	IndexNextAttempt     = "next-attempt"     // sparse: queued or sending reminders by when a sender must look again
@@ -83,6 +89,8 @@ const (
 	AttrPhoneKey      = "phoneKey"
 	AttrPhoneNumberID = "phoneNumberId"
 	AttrExpiresAt     = "expiresAt"
+	AttrInboxKey      = "inboxKey"
+	AttrInboxSort     = "inboxSort"
 	AttrSlotClinic    = "slotClinic"
 	AttrFreeClinic    = "freeClinic"
 	AttrAttemptShard  = "attemptShard"
@@ -129,6 +137,17 @@ func Tables() []Table {
 			Retention: "idempotency keys (webhook ids, send claims); expire after a day",
 		},
 		{
+			Name: TableConversations, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "conversation threads with message text; expire after the clinic's retention (default 90 days)",
+			Indexes: []Index{
+				{Name: IndexInbox, PK: Key{AttrInboxKey, String}, SK: &Key{AttrInboxSort, String}},
+			},
+		},
+		{
+			Name: TableAudit, PK: pk, SK: sk, TTLAttribute: AttrExpiresAt,
+			Retention: "access log of conversations (who read or answered which, when); kept 7 years",
+		},
+		{
 			// Access patterns (see slots.go): a slot by clinic + id (the EHR's
 			// writes); a clinic's slots in a time window (slot-start); a clinic's free
 			// slots in a window (slot-free, sparse: a slot is in it only while free,
@@ -155,6 +174,7 @@ func Tables() []Table {
 // TableNames maps logical names to physical ones.
 type TableNames struct {
 	Appointments, Patients, Messages, Clinics, Idempotency string
+	Conversations, Audit                                   string
 	Slots                                                  string
 	Metrics                                                string
 }
@@ -162,13 +182,15 @@ type TableNames struct {
 // NamesWithPrefix returns physical table names as "<prefix><logical>".
 func NamesWithPrefix(prefix string) TableNames {
 	return TableNames{
-		Appointments: prefix + TableAppointments,
-		Patients:     prefix + TablePatients,
-		Messages:     prefix + TableMessages,
-		Clinics:      prefix + TableClinics,
-		Idempotency:  prefix + TableIdempotency,
-		Slots:        prefix + TableSlots,
-		Metrics:      prefix + TableMetrics,
+		Appointments:  prefix + TableAppointments,
+		Patients:      prefix + TablePatients,
+		Messages:      prefix + TableMessages,
+		Clinics:       prefix + TableClinics,
+		Idempotency:   prefix + TableIdempotency,
+		Conversations: prefix + TableConversations,
+		Audit:         prefix + TableAudit,
+		Slots:         prefix + TableSlots,
+		Metrics:       prefix + TableMetrics,
 	}
 }
 

@@ -22,6 +22,7 @@ func TestCreateTablesMatchesDefinitions(t *testing.T) {
 	physical := map[string]string{
 		dynamo.TableAppointments: names.Appointments, dynamo.TablePatients: names.Patients,
 		dynamo.TableMessages: names.Messages, dynamo.TableClinics: names.Clinics, dynamo.TableIdempotency: names.Idempotency,
+		dynamo.TableConversations: names.Conversations, dynamo.TableAudit: names.Audit,
 		dynamo.TableSlots: names.Slots, dynamo.TableMetrics: names.Metrics,
 	}
 	for _, def := range dynamo.Tables() {

@@ -60,6 +60,7 @@ type slotItem struct {
 	CreatedAt    time.Time   `dynamodbav:"createdAt,omitempty"`
 	UpdatedAt    time.Time   `dynamodbav:"updatedAt,omitempty"`
 	ExpiresAt    int64       `dynamodbav:"expiresAt"`
+	HeldUntil    int64       `dynamodbav:"heldUntil,omitempty"` // unix nanos; written by HoldSlot only
 }
 
 func (it slotItem) domain() (slot.Slot, error) {
@@ -71,6 +72,7 @@ func (it slotItem) domain() (slot.Slot, error) {
 		ClinicID: it.ClinicID, ID: it.ID, Start: start, Duration: time.Duration(it.DurationNs), Status: it.Status,
 		Location: it.Location, Practitioner: it.Practitioner, VisitType: it.VisitType,
 		Version: it.Version, OrderingKey: it.OrderingKey, Revision: it.Revision, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+		HeldUntil: fromUnixNanos(it.HeldUntil),
 	}, nil
 }
 

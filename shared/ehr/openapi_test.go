@@ -84,8 +84,15 @@ func TestRoutes(t *testing.T) {
 		{"PUT", "/v1/clinics/{clinicId}/slots/{slotId}"},
 		{"GET", "/v1/clinics/{clinicId}/slots"},
 		{"GET", "/v1/clinics/{clinicId}/metrics"},
+		{"POST", "/v1/clinics/{clinicId}/patients/{patientId}/notices"},
+		{"GET", "/v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}"},
 		{"GET", "/webhooks/whatsapp"},
 		{"POST", "/webhooks/whatsapp"},
+		{"GET", "/v1/clinics/{clinicId}/conversations"},
+		{"GET", "/v1/clinics/{clinicId}/conversations/{conversationId}/messages"},
+		{"POST", "/v1/clinics/{clinicId}/conversations/{conversationId}/messages"},
+		{"POST", "/v1/clinics/{clinicId}/conversations/{conversationId}/close"},
+		{"GET", "/v1/clinics/{clinicId}/audit"},
 	}
 	if !reflect.DeepEqual(sortRoutes(got), sortRoutes(want)) {
 		t.Errorf("routes\n got %v\nwant %v", got, want)

@@ -93,7 +93,9 @@ func Specs() []Spec {
 	return []Spec{
 		{Name: EHRAPI, Description: "EHR API: appointments in, FHIR and native JSON",
 			Timeout: 10 * time.Second, MemoryMB: 512, Reserved: 20,
-			Env: []string{EnvAPIStageName}},
+			// The EHR outbox: a notice that cannot be sent is reported to the clinic.
+			Env: []string{EnvAPIStageName, platform.EnvEHROutboxQueueURL,
+				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion}},
 		{Name: WhatsAppWebhook, Description: "WhatsApp webhook: verify, check signature, enqueue",
 			Timeout: 10 * time.Second, MemoryMB: 256, Reserved: 20,
 			Env: []string{platform.EnvInboundQueueURL, EnvAPIStageName,
@@ -113,7 +115,7 @@ func Specs() []Spec {
 			// Replies take their number's send budget like the sender's jobs.
 			Env: []string{platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
 				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
-				platform.EnvMessagesPerSecond}},
+				platform.EnvMessagesPerSecond, platform.EnvConversationAlertTopicARN}},
 		{Name: EHRNotifier, Description: "Delivers signed callbacks to clinics",
 			MemoryMB: 256, Reserved: 5,
 			Env: []string{platform.EnvEHROutboxQueueURL}},

@@ -51,11 +51,15 @@ type EHRAPI struct {
 	Verifier    *ehr.Verifier
 	Clock       platform.Clock
 	Log         *slog.Logger
+	// Conversations, when set, serves the conversation and audit routes.
+	Conversations *ConversationAPI
 	// Once makes the deprecated_token_scope warning once a day per clinic across
 	// instances; nil means once a day per instance.
 	Once OnceClaimer
 	// Metrics serves GET .../metrics.
 	Metrics MetricsReader
+	// Notices serves POST and GET .../patients/{patientId}/notices.
+	Notices NoticeService
 
 	mu             sync.Mutex
 	deprecatedSeen map[string]string // clinic id -> day the warning was last logged

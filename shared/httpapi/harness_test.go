@@ -134,7 +134,7 @@ func readAll(r *http.Response) string {
 func (h *harness) itemCounts() map[string]int {
 	h.t.Helper()
 	out := map[string]int{}
-	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Slots, h.names.Metrics} {
+	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Conversations, h.names.Audit, h.names.Slots, h.names.Metrics} {
 		res, err := h.client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(name), Select: "COUNT"})
 		if err != nil {
 			h.t.Fatal(err)

@@ -22,8 +22,15 @@ var Routes = []string{
 	"PUT /v1/clinics/{clinicId}/slots/{slotId}",
 	"GET /v1/clinics/{clinicId}/slots",
 	"GET /v1/clinics/{clinicId}/metrics",
+	"POST /v1/clinics/{clinicId}/patients/{patientId}/notices",
+	"GET /v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}",
 	"GET /webhooks/whatsapp",
 	"POST /webhooks/whatsapp",
+	"GET /v1/clinics/{clinicId}/conversations",
+	"GET /v1/clinics/{clinicId}/conversations/{conversationId}/messages",
+	"POST /v1/clinics/{clinicId}/conversations/{conversationId}/messages",
+	"POST /v1/clinics/{clinicId}/conversations/{conversationId}/close",
+	"GET /v1/clinics/{clinicId}/audit",
 }
 
 // NewRouter builds the handler for both APIs. Either may be nil when a Lambda
@@ -43,6 +50,16 @@ func NewRouter(api *EHRAPI, hook *Webhook, log *slog.Logger, clock platform.Cloc
 			mux.HandleFunc("PUT /v1/clinics/{clinicId}/slots/{slotId}", api.putSlot)
 			mux.HandleFunc("GET /v1/clinics/{clinicId}/slots", api.getSlots)
 			mux.HandleFunc("GET /v1/clinics/{clinicId}/metrics", api.getMetrics)
+			mux.HandleFunc("POST /v1/clinics/{clinicId}/patients/{patientId}/notices", api.postNotice)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/patients/{patientId}/notices/{noticeId}", api.getNotice)
+		}
+		if api != nil && api.Conversations != nil {
+			conv := api.Conversations
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/conversations", conv.listConversations)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/conversations/{conversationId}/messages", conv.getMessages)
+			mux.HandleFunc("POST /v1/clinics/{clinicId}/conversations/{conversationId}/messages", conv.postMessage)
+			mux.HandleFunc("POST /v1/clinics/{clinicId}/conversations/{conversationId}/close", conv.closeConversation)
+			mux.HandleFunc("GET /v1/clinics/{clinicId}/audit", conv.getAudit)
 		}
 		if hook != nil {
 			hook.Register(mux)

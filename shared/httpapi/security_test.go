@@ -29,6 +29,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -75,6 +76,9 @@ type secHarness struct {
 	sqs    *sqs.Client
 	queues queue.URLs
 	logs   *localtest.LogBuffer
+	// outbox and events record what the notice service hands on.
+	outbox *recordingOutbox
+	events *recordingEvents
 }
 
 func newSecHarness(t *testing.T) *secHarness {
@@ -87,8 +91,10 @@ func newSecHarness(t *testing.T) *secHarness {
 		Name: "Test Clinic", TimeZone: "America/New_York", Country: "US",
 		WABAID: "200000000000009", DefaultLanguage: "en-US",
 		QuietHours: reminder.QuietHours{Start: "21:00", End: "08:00"}, ReminderPolicy: reminder.DefaultPolicy(),
-		EmergencyNumber: "911", WebhookSecretRef: "env:TEST_EHR_SECRET",
+		EmergencyNumber: "911", WebhookSecretRef: "env:TEST_EHR_SECRET", PortalURL: "https://portal.example.org",
+		FeedbackAfter: "3h",
 	}
+	base.ReminderPolicy.RecallAfter = reminder.RecallAfter{"diabetes-review": "90d"}
 	main, legacy, broken := base, base, base
 	main.ID, main.PhoneNumberID = clinicID, "100000000000009"
 	main.APITokenHash, main.WriteTokenHash = ehr.HashToken(testToken), ehr.HashToken(secWriteToken)
@@ -119,6 +125,10 @@ func newSecHarness(t *testing.T) *secHarness {
 		Once:     store,
 		Metrics:  store,
 	}
+	outbox, events := &recordingOutbox{}, &recordingEvents{}
+	noticeSvc := &notices.Service{Store: store, Outbox: outbox, Events: events, Clock: clock, Log: log}
+	api.Notices = noticeSvc
+	api.Intake.Visits = noticeSvc
 	hook := &httpapi.Webhook{
 		AppSecret:   func(context.Context) (string, error) { return metaAppSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return "test-verify-token", nil },
@@ -128,7 +138,7 @@ func newSecHarness(t *testing.T) *secHarness {
 	srv := httptest.NewServer(httpapi.NewRouter(api, hook, log, clock, ""))
 	t.Cleanup(srv.Close)
 	h := &harness{t: t, client: client, names: names, store: store, clock: clock, srv: srv}
-	return &secHarness{harness: h, sqs: sq, queues: urls, logs: logs}
+	return &secHarness{harness: h, sqs: sq, queues: urls, logs: logs, outbox: outbox, events: events}
 }
 
 // snapshot is every item of every table and the message count of every queue:
@@ -137,7 +147,7 @@ func (h *secHarness) snapshot() string {
 	h.t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
-	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Slots, h.names.Metrics} {
+	for _, name := range []string{h.names.Appointments, h.names.Patients, h.names.Messages, h.names.Clinics, h.names.Idempotency, h.names.Conversations, h.names.Audit, h.names.Slots, h.names.Metrics} {
 		var items []string
 		p := dynamodb.NewScanPaginator(h.client, &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)})
 		for p.HasMorePages() {
@@ -351,6 +361,13 @@ func hostileCases(t *testing.T) []hostileCase {
 	slotPath := "/v1/clinics/" + clinicID + "/slots/slot-1"
 	slotsWindow := "/v1/clinics/" + clinicID + "/slots?from=2026-12-01T00:00:00Z&to=2026-12-08T00:00:00Z"
 	metricsPath := "/v1/clinics/" + clinicID + "/metrics"
+	noticesPath := "/v1/clinics/" + clinicID + "/patients/pat-100/notices"
+	bookPatient := func(h *secHarness) {
+		// An earlier case may have booked it already (200); either way pat-100 exists.
+		if resp := h.do(h.signedNow("PUT", appt, "application/json", "", good)); resp.StatusCode != 200 && resp.StatusCode != 201 {
+			h.t.Fatalf("book: %d %s", resp.StatusCode, readAll(resp))
+		}
+	}
 	return []hostileCase{
 		// Authentication of signed writes.
 		{name: "native: wrong signature", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
@@ -669,6 +686,41 @@ func hostileCases(t *testing.T) []hostileCase {
 			req: func(h *secHarness) *http.Request {
 				return h.signedNow("PUT", "/v1/clinics/"+brokenClinicID+"/appointments/appt-1", "application/json", "", good)
 			}},
+		// Notices.
+		{name: "notice: unknown kind", status: 400, typ: ptInvalid, pointer: "/kind", req: func(h *secHarness) *http.Request {
+			return h.signedNow("POST", noticesPath, "application/json", "", []byte(`{"kind":"lab_result_positive"}`))
+		}},
+		{name: "notice: free text beside the kind", status: 400, typ: ptInvalid, pointer: "/text", req: func(h *secHarness) *http.Request {
+			return h.signedNow("POST", noticesPath, "application/json", "", []byte(`{"kind":"lab_ready","text":"HbA1c 9.1%"}`))
+		}},
+		{name: "notice: unknown patient", status: 404, typ: ptNotFound, req: func(h *secHarness) *http.Request {
+			return h.signedNow("POST", "/v1/clinics/"+clinicID+"/patients/pat-unknown/notices", "application/json", "", []byte(`{"kind":"rx_ready"}`))
+		}},
+		{name: "notice: recall date that does not exist", status: 400, typ: ptInvalid, pointer: "/dueDate", req: func(h *secHarness) *http.Request {
+			return h.signedNow("POST", noticesPath, "application/json", "", []byte(`{"kind":"recall_due","dueDate":"2027-02-30"}`))
+		}},
+		{name: "notice: recall date in the past", status: 400, typ: ptInvalid, pointer: "/dueDate", req: func(h *secHarness) *http.Request {
+			return h.signedNow("POST", noticesPath, "application/json", "", []byte(`{"kind":"recall_due","dueDate":"2026-11-21"}`))
+		}},
+		{name: "notice: recall without a date", status: 400, typ: ptInvalid, pointer: "/dueDate", req: func(h *secHarness) *http.Request {
+			return h.signedNow("POST", noticesPath, "application/json", "", []byte(`{"kind":"recall_due"}`))
+		}},
+		{name: "notice: feedback for an unknown appointment", status: 422, typ: "https://frontdesk.dev/problems/unprocessable", pointer: "/appointmentId",
+			setup: bookPatient,
+			req: func(h *secHarness) *http.Request {
+				return h.signedNow("POST", noticesPath, "application/json", "", []byte(`{"kind":"feedback","appointmentId":"appt-unknown"}`))
+			}},
+		{name: "notice: wrong signature", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
+			r := h.signedNow("POST", noticesPath, "application/json", "", []byte(`{"kind":"lab_ready"}`))
+			r.Header.Set("webhook-signature", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+			return r
+		}},
+		{name: "notice: get an unknown notice", status: 404, typ: ptNotFound, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", noticesPath+"/ntc_000000000000000000000000", "", testToken, nil)
+		}},
+		{name: "notice: get with a malformed id", status: 404, typ: ptNotFound, req: func(h *secHarness) *http.Request {
+			return h.bearerReq("GET", noticesPath+"/x", "", testToken, nil)
+		}},
 		// The WhatsApp webhook.
 		{name: "webhook: bad X-Hub-Signature-256", status: 401, typ: ptAuth, req: func(h *secHarness) *http.Request {
 			return h.metaReq(metaBody, whatsapp.Sign([]byte("not-the-app-secret"), metaBody))

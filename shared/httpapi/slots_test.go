@@ -263,3 +263,99 @@ func TestAppointmentVisitTypeAndWaitlistRoundTrip(t *testing.T) {
 		t.Fatalf("FHIR appointment: visitType %q waitlist %v", got.VisitType, got.Waitlist)
 	}
 }
+
+// A published slot that turns free starts waitlist offers, once however often
+// the EHR says so; a slot published free, or busy again, starts none.
+func TestFreedSlotStartsWaitlistOffers(t *testing.T) {
+	h := newHarness(t)
+	ctx := t.Context()
+	due := func() []string {
+		t.Helper()
+		rs, err := h.store.DueReleases(ctx, clinicID, h.clock.Now().Add(time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range rs {
+			ids = append(ids, r.SlotID)
+		}
+		return ids
+	}
+	start := "2026-12-03T09:00:00-05:00"
+	steps := []struct {
+		slotID, status string
+		version        int
+		want           string
+	}{
+		{"born-free", "free", 1, "[]"},
+		{"freed", "busy", 1, "[]"},
+		{"freed", "free", 2, "[freed]"},
+		{"freed", "free", 3, "[freed]"}, // free again: the running release is kept
+		{"freed", "busy", 4, "[freed]"}, // the waves see it busy and stop
+	}
+	for i, st := range steps {
+		resp := h.signed(http.MethodPut, slotsPath+"/"+st.slotID, "application/json", "", slotBody(start, st.status, st.version))
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			t.Fatalf("step %d: %d %s", i, resp.StatusCode, readAll(resp))
+		}
+		readAll(resp)
+		if got := fmt.Sprint(due()); got != st.want {
+			t.Fatalf("step %d (%s %s): due releases %s, want %s", i, st.slotID, st.status, got, st.want)
+		}
+	}
+}
+
+// The EHR's waitlist flag puts a booked appointment on the clinic's waitlist,
+// keeps its first join time across updates, and takes it off with false or a
+// cancellation.
+func TestWaitlistFlagKeepsTheClinicsWaitlist(t *testing.T) {
+	h := newHarness(t)
+	ctx := t.Context()
+	put := func(id, status string, waitlist *bool, version int) {
+		t.Helper()
+		body := map[string]any{"status": status, "start": "2026-12-10T09:00:00-05:00", "durationMinutes": 30,
+			"patient": map[string]any{"id": "pat-wl", "phone": "+15550100143", "givenName": "Sam"}, "version": version}
+		if waitlist != nil {
+			body["waitlist"] = *waitlist
+		}
+		b, _ := json.Marshal(body)
+		resp := h.signed(http.MethodPut, "/v1/clinics/"+clinicID+"/appointments/"+id, "application/json", "", b)
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s v%d: %d %s", id, version, resp.StatusCode, readAll(resp))
+		}
+		readAll(resp)
+	}
+	on := func() map[string]time.Time {
+		t.Helper()
+		w, err := h.store.ClinicWaitlist(ctx, clinicID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]time.Time{}
+		for _, e := range w.Entries {
+			out[e.AppointmentID] = e.JoinedAt
+		}
+		return out
+	}
+	yes, no := true, false
+	put("wl-1", "booked", &yes, 1)
+	put("wl-2", "booked", nil, 1)
+	first := on()
+	if _, ok := first["wl-1"]; !ok || len(first) != 1 {
+		t.Fatalf("waitlist %v, want wl-1 only", first)
+	}
+	h.clock.Advance(time.Hour)
+	put("wl-1", "booked", nil, 2) // no flag: the stored one stands, and so does the place
+	if got := on(); !got["wl-1"].Equal(first["wl-1"]) {
+		t.Fatalf("join time moved: %v -> %v", first["wl-1"], got["wl-1"])
+	}
+	put("wl-1", "booked", &no, 3)
+	if got := on(); len(got) != 0 {
+		t.Fatalf("after waitlist false: %v", got)
+	}
+	put("wl-2", "booked", &yes, 2)
+	put("wl-2", "cancelled", nil, 3)
+	if got := on(); len(got) != 0 {
+		t.Fatalf("after the EHR cancelled: %v", got)
+	}
+}

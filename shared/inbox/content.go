@@ -74,6 +74,10 @@ type button struct {
 	clinicID      string
 	appointmentID string
 	generation    string // the plan generation of the reminder the button was on
+	// slotAction is set for a reschedule list row or a waitlist offer button,
+	// whose payload names the slot (slotID) instead of a generation.
+	slotAction reminder.Action
+	slotID     string
 }
 
 func parseButton(payload string) (button, bool) {
@@ -94,6 +98,10 @@ func parseButton(payload string) (button, bool) {
 		// generation field (see reopenTemplate): recognised by the action, it is
 		// never read as a generation.
 		b.reopen, b.pending, b.generation = true, replyKind(p.Generation), ""
+	case reminder.ActionPickSlot, reminder.ActionOfferAccept, reminder.ActionOfferKeep:
+		b.action, b.slotAction, b.slotID, b.generation = actionReschedule, p.Action, p.Generation, ""
+	case reminder.ActionPickNone:
+		b.action, b.slotAction = actionReschedule, p.Action
 	default:
 		return button{}, false
 	}

@@ -59,10 +59,12 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -96,6 +98,18 @@ type Store interface {
 	CompleteIdempotency(ctx context.Context, key string, resp dynamo.IdempotentResponse, ttl time.Duration) error
 	ReleaseIdempotency(ctx context.Context, key string) error
 }
+
+// Conversations keeps the conversation record (handoff.Service): hand-offs open
+// a conversation staff can read and answer; later messages and the bot's answers
+// join it.
+type Conversations interface {
+	HandOff(ctx context.Context, c clinic.Clinic, in handoff.Inbound, reason, urgency string) (handoff.Ref, error)
+	Received(ctx context.Context, c clinic.Clinic, in handoff.Inbound) (bool, error)
+	BotSaid(ctx context.Context, c clinic.Clinic, contactKey string, m thread.Message) error
+	Delivery(ctx context.Context, clinicID, wamid, status string) error
+}
+
+var _ Conversations = (*handoff.Service)(nil)
 
 // Events publishes state changes the clinic must learn about (queue.EventOutbox).
 type Events interface {
@@ -142,9 +156,17 @@ type Service struct {
 	Store     Store
 	Events    Events
 	Messenger Messenger
-	Clock     platform.Clock
-	Log       *slog.Logger
-	Metrics   Metrics // nil counts nothing
+	// Conversations, when set, records hand-offs and what follows them.
+	Conversations Conversations
+	Clock         platform.Clock
+	Log           *slog.Logger
+	Metrics       Metrics // nil counts nothing
+	// Slots answers a Reschedule tap with the clinic's free slots and handles a
+	// patient's choice of one (waitlist.Desk); nil: a Reschedule tap is a plain
+	// request to the clinic.
+	Slots SlotDesk
+	// Feedback reads answers to feedback questions; nil treats digits as text.
+	Feedback FeedbackStore
 
 	// Counters for what is acknowledged without being acted on; the log lines with
 	// the same names feed CloudWatch metric filters.

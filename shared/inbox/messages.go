@@ -14,16 +14,19 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/conversation"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/notice"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
 // Escalation reasons and urgencies in conversation.escalated events. Staff read the
-// message itself in the clinic's WhatsApp inbox; the event carries Frontdesk's
-// message id (messagelog.ID), never the text or the wamid (it embeds the number).
+// message in the conversation record (the conversation API); the event carries the
+// conversation's id and URL and Frontdesk's message id (messagelog.ID), never the
+// text or the wamid (it embeds the number).
 const (
 	ReasonEmergency        = "emergency"
 	ReasonFreeText         = "free_text"
@@ -81,6 +84,39 @@ type inbound struct {
 	outcome       string
 
 	silenced *bool // every patient on this number opted out (lazily computed)
+
+	// prebuilt, when set, is the answer itself (a slot list, a slot choice's
+	// words), sent inside the window instead of a reply kind's text.
+	prebuilt *whatsapp.Message
+	// slotsDeclined: the patient chose "None of these"; the request goes to the
+	// clinic as a plain one, with no second list.
+	slotsDeclined bool
+	// conversationID is set once the message is in a conversation.
+	conversationID string
+}
+
+// threadInbound is the message as the conversation record keeps it.
+func (in *inbound) threadInbound() handoff.Inbound {
+	out := handoff.Inbound{ContactKey: in.contactKey, ReplyTo: in.phone, MessageID: messagelog.ID(in.m.ID), At: in.at, Type: in.m.Type,
+		Language: in.lang(in.patientID)}
+	for _, p := range in.patients {
+		out.PatientIDs = append(out.PatientIDs, p.ID)
+	}
+	if len(in.patients) == 1 {
+		out.GivenName = in.patients[0].GivenName
+	}
+	m := in.m
+	switch {
+	case m.Text != nil:
+		out.Text = m.Text.Body
+	case m.Button != nil:
+		out.Choice = m.Button.Text
+	case m.Interactive != nil && m.Interactive.ButtonReply != nil:
+		out.Choice = m.Interactive.ButtonReply.Title
+	case m.Interactive != nil && m.Interactive.ListReply != nil:
+		out.Choice = m.Interactive.ListReply.Title
+	}
+	return out
 }
 
 func (in *inbound) patientIDs() map[string]bool {
@@ -178,6 +214,11 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, v whatsapp
 	}
 	if err := s.dispatch(ctx, in); err != nil {
 		return err
+	}
+	if in.conversationID == "" && s.Conversations != nil && in.contactKey != "" && patientContent(m.Type) {
+		if _, err := s.Conversations.Received(ctx, c, in.threadInbound()); err != nil {
+			return fmt.Errorf("conversation: %w", err)
+		}
 	}
 	rec := messagelog.Record{
 		WAMID: m.ID, Direction: messagelog.Inbound, ClinicID: c.ID, PatientID: in.patientID,
@@ -278,6 +319,11 @@ func (s *Service) dispatch(ctx context.Context, in *inbound) error {
 			case m.Interactive.ListReply != nil:
 				id = m.Interactive.ListReply.ID
 			}
+			if nid, score, ok := notice.ParseListReply(id); ok {
+				if handled, err := s.feedbackAnswer(ctx, in, nid, score); handled || err != nil {
+					return err
+				}
+			}
 			if b, ok := parseButton(id); ok {
 				return s.button(ctx, in, b)
 			}
@@ -286,6 +332,12 @@ func (s *Service) dispatch(ctx context.Context, in *inbound) error {
 		return s.escalate(ctx, in, ReasonUnknownButton, UrgencyNormal, replyHandOff)
 	case whatsapp.TypeText:
 		if m.Text != nil {
+			// A bare digit answers a pending feedback question; otherwise it is text.
+			if score, ok := notice.ParseScore(m.Text.Body); ok {
+				if handled, err := s.feedbackAnswer(ctx, in, "", score); handled || err != nil {
+					return err
+				}
+			}
 			return s.text(ctx, in, m.Text.Body)
 		}
 	}
@@ -303,6 +355,9 @@ func (s *Service) button(ctx context.Context, in *inbound, b button) error {
 		in.intent = "foreign_button"
 		return s.escalate(ctx, in, ReasonUnknownButton, UrgencyNormal, replyHandOff)
 	}
+	if b.slotAction != "" {
+		return s.slotButton(ctx, in, b)
+	}
 	if !b.reopen {
 		in.answeredGeneration = b.generation
 		return s.answer(ctx, in, b.action, b.appointmentID)
@@ -310,6 +365,9 @@ func (s *Service) button(ctx context.Context, in *inbound, b button) error {
 	// "See reply" on the frontdesk_reopen template: the tap opened the window, so
 	// the answer that was waiting can now be sent free-form.
 	in.intent, in.outcome = "reopen", outcomeRecorded
+	if b.pending == handoff.PendingStaffReply {
+		return nil // the conversation record sends the staff text that waited
+	}
 	var a *appointment.Appointment
 	if b.appointmentID != "" {
 		got, _, err := s.Store.GetAppointment(ctx, in.c.ID, b.appointmentID)
@@ -429,6 +487,14 @@ func (s *Service) escalate(ctx context.Context, in *inbound, reason, urgency str
 	}
 	if in.intent != "" {
 		data["intent"] = in.intent
+	}
+	if s.Conversations != nil && in.contactKey != "" {
+		ref, err := s.Conversations.HandOff(ctx, in.c, in.threadInbound(), reason, urgency)
+		if err != nil {
+			return fmt.Errorf("conversation: %w", err)
+		}
+		in.conversationID = ref.ID
+		data["conversationId"], data["conversationUrl"] = ref.ID, ref.URL
 	}
 	if err := s.publish(ctx, newEvent(clinic.EventConversationEscalated, in.c.ID, in.m.ID, in.at, data)); err != nil {
 		return err
@@ -570,6 +636,11 @@ func (s *Service) answer(ctx context.Context, in *inbound, act action, appointme
 	in.outcome = outcomeAnswered
 	if err := s.count(ctx, metrics.Answer(in.c.ID, in.c.TimeZone, a.ID, a.Response, in.at)...); err != nil {
 		return err
+	}
+	if act == actionReschedule {
+		if listed, err := s.offerSlots(ctx, in, a); err != nil || listed {
+			return err
+		}
 	}
 	data := map[string]any{
 		"appointmentId": a.ID, "patientId": a.PatientID, "response": string(a.Response),

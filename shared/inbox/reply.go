@@ -14,6 +14,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -41,6 +42,8 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 		var body string
 		body, err = replyText(kind, lang, in.c, a, s.now())
 		switch {
+		case in.prebuilt != nil:
+			msg, err = in.prebuilt.InReplyTo(in.m.ID), nil
 		case err == nil && kind == replyMoved && a != nil:
 			var buttons []whatsapp.ReplyButton
 			if buttons, err = answerButtons(lang, in.c, *a); err == nil {
@@ -86,6 +89,9 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 		s.log().Error("inbound reply failed permanently", attrs...)
 		return nil
 	}
+	// Before the message log: Meta's statuses wait for the log's record, and then
+	// find the conversation's copy too.
+	s.recordBotReply(ctx, in, msg, wamid)
 	rec := messagelog.Record{
 		WAMID: wamid, Direction: messagelog.Outbound, ClinicID: in.c.ID, PatientID: patientID,
 		Type: msg.Type, Status: messagelog.StatusAccepted, CreatedAt: s.now(), UpdatedAt: s.now(),
@@ -161,4 +167,24 @@ func derivedID(parts ...string) string {
 		fmt.Fprintf(h, "%d:%s|", len(p), p)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// recordBotReply adds the answer to the contact's conversation, if it has one, so
+// staff see what the patient was told. The answer went out: a failure is logged.
+func (s *Service) recordBotReply(ctx context.Context, in *inbound, msg whatsapp.Message, wamid string) {
+	if s.Conversations == nil || in.contactKey == "" {
+		return
+	}
+	m := thread.Message{ID: messagelog.ID(wamid), At: s.now(), Type: msg.Type, Status: thread.StatusAccepted, WAMID: wamid}
+	switch {
+	case msg.Text != nil:
+		m.Text = msg.Text.Body
+	case msg.Interactive != nil && msg.Interactive.Body != nil:
+		m.Text = msg.Interactive.Body.Text
+	case msg.Template != nil:
+		m.Choice = msg.Template.Name // a template's words are Meta's approved text
+	}
+	if err := s.Conversations.BotSaid(ctx, in.c, in.contactKey, m); err != nil {
+		s.log().Error("inbound reply not added to the conversation", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "error", err.Error())
+	}
 }

@@ -113,6 +113,11 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	if err != nil {
 		return fmt.Errorf("advance message to %s: %w", to, err)
 	}
+	if s.Conversations != nil && rec.Direction == messagelog.Outbound {
+		if err := s.Conversations.Delivery(ctx, c.ID, st.ID, string(to)); err != nil {
+			return fmt.Errorf("conversation: %w", err)
+		}
+	}
 	attrs := []any{"clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "moved", moved}
 	if moved && rec.Direction == messagelog.Outbound {
 		platform.Count(ctx, s.log(), s.Clock, platform.MetricSendsByStatus, platform.DimStatus, string(to))

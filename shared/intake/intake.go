@@ -47,12 +47,16 @@ type Service struct {
 	Clock   platform.Clock
 	Log     *slog.Logger
 	Metrics Metrics // nil counts nothing
+	Visits  Visits  // nil schedules nothing after a visit
 }
 
 // count records what an appointment's stored state counts. It runs after every
 // write and again for an exact retry of the event that wrote it, so a count
 // that failed once is made by the EHR's retry (facts are keyed per appointment).
 func (s *Service) count(ctx context.Context, c clinic.Clinic, a appointment.Appointment) error {
+	if err := s.afterVisit(ctx, c, a); err != nil {
+		return err
+	}
 	if s.Metrics == nil {
 		return nil
 	}
@@ -118,6 +122,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		}
 		if ev.Appointment.Version == stored.Version {
 			if err := s.count(ctx, c, stored); err != nil {
+				return Result{}, err
+			}
+			if err := s.syncWaitlist(ctx, stored, stored.Waitlist); err != nil {
 				return Result{}, err
 			}
 		}
@@ -198,6 +205,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		}
 		next.Revision++
 		if err := s.count(ctx, c, next); err != nil {
+			return Result{}, err
+		}
+		if err := s.syncWaitlist(ctx, next, found && stored.Waitlist); err != nil {
 			return Result{}, err
 		}
 		return s.result(ctx, next, mergeReminders(existing, changes), patient, !found, false)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
@@ -17,6 +18,10 @@ type SlotStore interface {
 	GetSlot(ctx context.Context, clinicID, id string) (slot.Slot, error)
 	SaveSlot(ctx context.Context, s slot.Slot) error
 	Slots(ctx context.Context, q dynamo.SlotQuery) (dynamo.SlotPage, error)
+	// StartRelease starts offering a freed slot to the waitlist (once per release).
+	StartRelease(ctx context.Context, clinicID, slotID string, releasedAt, slotStart time.Time) (bool, error)
+	JoinWaitlist(ctx context.Context, clinicID string, e slot.Entry) error
+	LeaveWaitlist(ctx context.Context, clinicID, appointmentID string) error
 }
 
 var _ SlotStore = (*dynamo.Store)(nil)
@@ -66,6 +71,14 @@ func (s *Service) ApplySlot(ctx context.Context, c clinic.Clinic, ev ehr.SlotEve
 		}
 		next.Revision++
 		next.UpdatedAt = s.Clock.Now()
+		// A published slot that turns free was freed (a cancellation, a changed
+		// schedule): the waitlist is offered it. A slot published free is ordinary
+		// availability, found by the reschedule list; it starts no waves.
+		if found && stored.Status != slot.Free && next.Status == slot.Free {
+			if _, err := s.Store.StartRelease(ctx, c.ID, next.ID, next.UpdatedAt, next.Start); err != nil {
+				return SlotResult{}, fmt.Errorf("intake: slot %s freed: %w", next.ID, err)
+			}
+		}
 		return SlotResult{Slot: next, Created: !found}, nil
 	}
 	return SlotResult{}, fmt.Errorf("intake: slot %s: %w: %w after %d attempts", ev.Slot.ID, ErrContention, appointment.ErrConflict, maxAttempts)
@@ -102,4 +115,24 @@ func (s *Service) PrepareSlots(ctx context.Context, c clinic.Clinic, events []eh
 // Slots reads one page of a clinic's slots in a window.
 func (s *Service) Slots(ctx context.Context, q dynamo.SlotQuery) (dynamo.SlotPage, error) {
 	return s.Store.Slots(ctx, q)
+}
+
+// syncWaitlist keeps the clinic's waitlist in step with the stored appointment: a
+// booked appointment flagged waitlist is on it (keeping its first join time), any
+// other is not. It runs after every write and for an exact retry, like count;
+// wasOn (the previous version was flagged) spares the others a write.
+func (s *Service) syncWaitlist(ctx context.Context, a appointment.Appointment, wasOn bool) error {
+	if a.Waitlist && a.Status.Remindable() {
+		if err := s.Store.JoinWaitlist(ctx, a.ClinicID, slot.Entry{AppointmentID: a.ID, PatientID: a.PatientID, JoinedAt: s.Clock.Now()}); err != nil {
+			return fmt.Errorf("intake: waitlist: %w", err)
+		}
+		return nil
+	}
+	if !wasOn && !a.Waitlist {
+		return nil
+	}
+	if err := s.Store.LeaveWaitlist(ctx, a.ClinicID, a.ID); err != nil {
+		return fmt.Errorf("intake: waitlist: %w", err)
+	}
+	return nil
 }

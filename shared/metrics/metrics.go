@@ -52,6 +52,14 @@ const (
 	OptOuts          = "optOuts"
 	FeedbackSum      = "feedbackSum"
 	FeedbackCount    = "feedbackCount"
+	// Freed slots: released by the EHR (a slot PUT free, or a cancelled
+	// appointment in it), offered to at least one waitlisted patient, filled by an
+	// accepted offer; ReleaseToFillMinutes sums the minutes from release to fill of
+	// the filled ones (their average is the sum over SlotsFilled).
+	SlotsFreed           = "slotsFreed"
+	SlotsOffered         = "slotsOffered"
+	SlotsFilled          = "slotsFilled"
+	ReleaseToFillMinutes = "releaseToFillMinutes"
 
 	prefixCategory = "messages_"    // + pricing category: messages Meta priced
 	prefixBillable = "billable_"    // + pricing category: of those, billable
@@ -257,4 +265,33 @@ func HandOffAnswered(clinicID, zone, handOffID string, handedOffAt, answeredAt t
 		i++
 	}
 	return []Fact{newFact(clinicID, zone, handedOffAt, "handoff\x00"+handOffID, map[string]int64{handOffCounter(i): 1})}
+}
+
+// A freed slot is named by the slot and the instant it was released, since the
+// same slot can be freed, filled and freed again.
+func releaseID(slotID string, releasedAt time.Time) string {
+	return slotID + "\x00" + releasedAt.UTC().Format(time.RFC3339Nano)
+}
+
+// SlotFreed counts a slot the EHR released, once per release, on the release's day.
+func SlotFreed(clinicID, zone, slotID string, releasedAt time.Time) []Fact {
+	return []Fact{newFact(clinicID, zone, releasedAt, "slot-freed\x00"+releaseID(slotID, releasedAt), map[string]int64{SlotsFreed: 1})}
+}
+
+// SlotOffered counts a freed slot's first wave of offers: once per release
+// however many waves and patients, on the release's day.
+func SlotOffered(clinicID, zone, slotID string, releasedAt time.Time) []Fact {
+	return []Fact{newFact(clinicID, zone, releasedAt, "slot-offered\x00"+releaseID(slotID, releasedAt), map[string]int64{SlotsOffered: 1})}
+}
+
+// SlotFilled counts a freed slot an offer filled, once per release, with the
+// whole minutes from release to fill (rounded to the nearest), on the release's
+// day so a day's fill rate divides counts of the same slots.
+func SlotFilled(clinicID, zone, slotID string, releasedAt, filledAt time.Time) []Fact {
+	minutes := int64(filledAt.Sub(releasedAt).Round(time.Minute) / time.Minute)
+	if minutes < 0 {
+		minutes = 0
+	}
+	return []Fact{newFact(clinicID, zone, releasedAt, "slot-filled\x00"+releaseID(slotID, releasedAt),
+		map[string]int64{SlotsFilled: 1, ReleaseToFillMinutes: minutes})}
 }

@@ -304,3 +304,69 @@ func deref64(p *int64) int64 {
 	}
 	return *p
 }
+
+func TestFreedSlotsCountOncePerReleaseAndFillRate(t *testing.T) {
+	released := time.Date(2026, 11, 3, 3, 30, 0, 0, time.UTC) // 22:30 on Nov 2 in New York
+	again := released.Add(48 * time.Hour)
+	counted := map[string]bool{}
+	sum := map[string]int64{}
+	days := map[string]bool{}
+	count := func(fs []metrics.Fact) {
+		for _, f := range fs {
+			days[f.Day] = true
+			if counted[f.Key] {
+				continue
+			}
+			counted[f.Key] = true
+			for k, v := range f.Add {
+				sum[k] += v
+			}
+		}
+	}
+	steps := [][]metrics.Fact{
+		metrics.SlotFreed("clinic-a", zone, "slot-1", released),
+		metrics.SlotFreed("clinic-a", zone, "slot-1", released), // the same release redelivered
+		metrics.SlotOffered("clinic-a", zone, "slot-1", released),
+		metrics.SlotOffered("clinic-a", zone, "slot-1", released), // a second wave
+		metrics.SlotFilled("clinic-a", zone, "slot-1", released, released.Add(12*time.Minute+40*time.Second)),
+		metrics.SlotFilled("clinic-a", zone, "slot-1", released, released.Add(time.Hour)), // a retry: counted before
+		metrics.SlotFreed("clinic-a", zone, "slot-1", again),                              // freed again later: a new release
+		metrics.SlotOffered("clinic-a", zone, "slot-1", again),
+		metrics.SlotFreed("clinic-a", zone, "slot-2", released),
+	}
+	for _, fs := range steps {
+		count(fs)
+	}
+	want := map[string]int64{metrics.SlotsFreed: 3, metrics.SlotsOffered: 2, metrics.SlotsFilled: 1, metrics.ReleaseToFillMinutes: 13}
+	for k, v := range want {
+		if sum[k] != v {
+			t.Errorf("%s = %d, want %d", k, sum[k], v)
+		}
+	}
+	if !days["2026-11-02"] || days["2026-11-03"] {
+		t.Errorf("days %v: a release is counted on the clinic's local day", days)
+	}
+	for _, c := range []string{metrics.SlotsFreed, metrics.SlotsOffered, metrics.SlotsFilled, metrics.ReleaseToFillMinutes} {
+		if !metrics.OnDashboard(c) {
+			t.Errorf("%s is not on the dashboard", c)
+		}
+	}
+
+	q, err := metrics.ParseQuery("2026-11-02", "2026-11-03", "day")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := metrics.Summarise(q, []metrics.DayCounts{
+		{Day: "2026-11-02", Counts: map[string]int64{metrics.SlotsFreed: 4, metrics.SlotsOffered: 3, metrics.SlotsFilled: 2, metrics.ReleaseToFillMinutes: 25}},
+	}, metrics.DefaultRateCard())
+	tot := r.Total
+	if tot.SlotsFreed != 4 || tot.SlotsOffered != 3 || tot.SlotsFilled != 2 {
+		t.Errorf("totals %+v", tot)
+	}
+	if tot.Rates.Fill == nil || *tot.Rates.Fill != 0.5 || tot.ReleaseToFillMinutes == nil || *tot.ReleaseToFillMinutes != 12.5 {
+		t.Errorf("fill rate %v, release to fill %v; want 0.5 and 12.5", deref(tot.Rates.Fill), deref(tot.ReleaseToFillMinutes))
+	}
+	if p := r.Periods[1]; p.Rates.Fill != nil || p.ReleaseToFillMinutes != nil {
+		t.Errorf("a day with nothing freed: fill %v, minutes %v; want null", deref(p.Rates.Fill), deref(p.ReleaseToFillMinutes))
+	}
+}

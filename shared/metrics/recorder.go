@@ -45,6 +45,7 @@ func (r *Recorder) Record(ctx context.Context, facts ...Fact) error {
 var DashboardCounters = []string{
 	RemindersSent, RemindersDelivered, RemindersRead, RemindedAppointments, Bookings, Confirmations, CancelRequests,
 	RescheduleRequests, CancellationsByEHR, NoShows, NoShowsConfirmed, OptOuts, FeedbackCount,
+	SlotsFreed, SlotsOffered, SlotsFilled, ReleaseToFillMinutes,
 }
 
 // OnDashboard reports whether counter is one of DashboardCounters.

@@ -153,6 +153,8 @@ type Rates struct {
 	NoShow            *float64 `json:"noShow"`
 	NoShowConfirmed   *float64 `json:"noShowConfirmed"`
 	NoShowUnconfirmed *float64 `json:"noShowUnconfirmed"`
+	// Per freed slot: the share an accepted offer filled.
+	Fill *float64 `json:"fill"`
 }
 
 // Period is the numbers of a run of days.
@@ -174,6 +176,12 @@ type Period struct {
 	NoShowsConfirmed     int64 `json:"noShowsConfirmed"`
 	NoShowsUnconfirmed   int64 `json:"noShowsUnconfirmed"`
 	OptOuts              int64 `json:"optOuts"`
+	SlotsFreed           int64 `json:"slotsFreed"`
+	SlotsOffered         int64 `json:"slotsOffered"`
+	SlotsFilled          int64 `json:"slotsFilled"`
+	// ReleaseToFillMinutes is the average of the filled slots' minutes from
+	// release to fill; nil when none was filled.
+	ReleaseToFillMinutes *float64 `json:"releaseToFillMinutes"`
 
 	Feedback      FeedbackScores           `json:"feedback"`
 	HandOffAnswer HandOffAnswer            `json:"handOffToStaffAnswer"`
@@ -243,11 +251,16 @@ func period(start, end time.Time, c map[string]int64, card RateCard) Period {
 		CancelRequests: c[CancelRequests], RescheduleRequests: c[RescheduleRequests],
 		CancellationsByEHR: c[CancellationsByEHR], NoShows: c[NoShows], NoShowsConfirmed: c[NoShowsConfirmed],
 		NoShowsUnconfirmed: c[NoShows] - c[NoShowsConfirmed], OptOuts: c[OptOuts],
+		SlotsFreed: c[SlotsFreed], SlotsOffered: c[SlotsOffered], SlotsFilled: c[SlotsFilled],
 		Feedback: FeedbackScores{Count: c[FeedbackCount]}, Messages: map[string]CategoryCount{},
 	}
 	if n := c[FeedbackCount]; n > 0 {
 		avg := round(float64(c[FeedbackSum])/float64(n), 2)
 		p.Feedback.Average = &avg
+	}
+	if n := c[SlotsFilled]; n > 0 {
+		avg := round(float64(c[ReleaseToFillMinutes])/float64(n), 1)
+		p.ReleaseToFillMinutes = &avg
 	}
 	p.HandOffAnswer = handOffMedian(c)
 	for k, v := range c {
@@ -275,6 +288,7 @@ func period(start, end time.Time, c map[string]int64, card RateCard) Period {
 		NoShow:            ratio(p.NoShows, p.Bookings),
 		NoShowConfirmed:   ratio(p.NoShowsConfirmed, p.Confirmations),
 		NoShowUnconfirmed: ratio(p.NoShowsUnconfirmed, p.Bookings-p.Confirmations),
+		Fill:              ratio(p.SlotsFilled, p.SlotsFreed),
 	}
 	return p
 }

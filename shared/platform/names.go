@@ -24,6 +24,13 @@ const (
 	EnvSenderConcurrency  = "SENDER_MAX_CONCURRENCY"       // the sender's Lambda concurrency; splits the rate
 	EnvSweepShards        = "SWEEP_SHARDS"
 	EnvWhatsAppOpenAPIRef = "WHATSAPP_OPENAPI_SPEC"
+
+	// EnvConversationAlertTopicARN names the SNS topic urgent conversations are
+	// published to; unset, alerts are log lines (make dev).
+	EnvConversationAlertTopicARN = "CONVERSATION_ALERT_TOPIC_ARN"
+	// EnvAPIBaseURL makes conversation URLs in callbacks and alerts absolute; unset,
+	// they are the route's path.
+	EnvAPIBaseURL = "API_BASE_URL"
 )
 
 // DefaultWhatsAppAPIBaseURL is the local Graph API stand-in started by `make dev`.

@@ -17,12 +17,22 @@ const (
 	// ActionReopen is the frontdesk_reopen template's button: the tap opens the 24 h
 	// window so the pending answer can be sent free-form. It names no appointment.
 	ActionReopen Action = "reopen"
+	// ActionOfferAccept and ActionOfferKeep are a waitlist offer's buttons. Their
+	// payload's Generation field carries the offered slot's id instead of a
+	// generation: the offer is about that slot, whatever the appointment's time.
+	ActionOfferAccept Action = "offer_accept"
+	ActionOfferKeep   Action = "offer_keep"
+	// ActionPickSlot is a row of the reschedule list (Generation: the slot's id);
+	// ActionPickNone its "None of these" row.
+	ActionPickSlot Action = "slot"
+	ActionPickNone Action = "slot_none"
 )
 
 // Valid reports whether a is a known action.
 func (a Action) Valid() bool {
 	switch a {
-	case ActionConfirm, ActionReschedule, ActionCancel, ActionReopen:
+	case ActionConfirm, ActionReschedule, ActionCancel, ActionReopen, ActionOfferAccept, ActionOfferKeep,
+		ActionPickSlot, ActionPickNone:
 		return true
 	}
 	return false

@@ -16,6 +16,8 @@ type Step struct {
 // Policy is a clinic's reminder plan.
 type Policy struct {
 	Steps []Step `json:"steps"`
+	// RecallAfter schedules recall_due notices after fulfilled visits, by visit type.
+	RecallAfter RecallAfter `json:"recallAfter,omitempty"`
 }
 
 // DefaultPolicy is 48 h before, 2 h before and 24 h after a fulfilled visit.
@@ -48,7 +50,7 @@ func (p Policy) Validate() error {
 		}
 		seen[s.Kind] = true
 	}
-	return nil
+	return p.RecallAfter.Validate()
 }
 
 // QuietHours is a local wall-clock range in which no reminder is sent. It may wrap

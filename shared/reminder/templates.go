@@ -15,6 +15,11 @@ const (
 	TemplateReminder2h  = "appointment_reminder_2h"
 	TemplateFollowUp    = "appointment_followup"
 	TemplateReopen      = "frontdesk_reopen"
+	// TemplateWaitlistOffer offers a freed slot to a waitlisted patient; its TTL is
+	// the offer's validity. TemplateVisitMoved confirms a move the patient asked
+	// for once the 24 h window has closed.
+	TemplateWaitlistOffer = "waitlist_offer"
+	TemplateVisitMoved    = "appointment_moved"
 )
 
 // KindReopen names the frontdesk_reopen template for TemplateFor. It is not a policy
@@ -33,7 +38,7 @@ const (
 )
 
 // AllowedVariables is the PHI rule as data; TestTemplatesCarryOnlyAllowedVariables enforces it.
-var AllowedVariables = []string{VarClinic, VarDate, VarTime, VarPlace, VarGivenName}
+var AllowedVariables = []string{VarClinic, VarDate, VarTime, VarPlace, VarGivenName, VarContact}
 
 // CategoryUtility is the only category Frontdesk uses: reminders about an existing
 // appointment are utility messages; marketing templates to +1 numbers are blocked.
@@ -89,6 +94,8 @@ type Vars struct {
 	Date      string
 	Time      string
 	Place     string
+	// Contact is the clinic's portal link or phone (notices), from the clinic file.
+	Contact string
 
 	ClinicID      string
 	AppointmentID string
@@ -107,6 +114,8 @@ func (v Vars) text(name string) string {
 		return v.Time
 	case VarPlace:
 		return v.Place
+	case VarContact:
+		return v.Contact
 	}
 	return ""
 }
@@ -217,6 +226,10 @@ const (
 	ttl2h       = 60 * 60      // must not arrive after the visit
 	ttlFollowUp = 12 * 60 * 60
 	ttlReopen   = 12 * 60 * 60
+	// An offer is valid exactly as long as Meta may still deliver it, so nobody
+	// receives an offer that has lapsed (slot.DefaultOfferTTL is the same 2 h).
+	ttlWaitlistOffer = 2 * 60 * 60
+	ttlVisitMoved    = 12 * 60 * 60
 )
 
 // catalog is built on first use: only the functions that send messages need it, and
@@ -265,6 +278,21 @@ var catalog = sync.OnceValue(func() map[string]map[string]Template {
 			LangSpanish:    {"Hola, le escribe {{clinic}}. Tenemos una respuesta a su mensaje. Toque el botón de abajo para verla.", []Button{{"Ver respuesta", ActionReopen}}},
 			LangPortuguese: {"Olá, aqui é {{clinic}}. Temos uma resposta para a sua mensagem. Toque no botão abaixo para vê-la.", []Button{{"Ver resposta", ActionReopen}}},
 		}},
+		// Tied to the patient's own request and visit; no urgency, scarcity or
+		// promotion (TestWaitlistOfferWording), so it stays a utility message.
+		{TemplateWaitlistOffer, ttlWaitlistOffer, map[string]text{
+			LangEnglish: {"You asked for an earlier time for your visit at {{clinic}}. {{date}} at {{time}} is free. Would you like to move your visit?",
+				[]Button{{"Move it", ActionOfferAccept}, {"Keep my time", ActionOfferKeep}}},
+			LangSpanish: {"Usted pidió una hora más temprana para su cita en {{clinic}}. El {{date}} a las {{time}} está libre. ¿Desea cambiar su cita?",
+				[]Button{{"Cambiarla", ActionOfferAccept}, {"Mantener mi hora", ActionOfferKeep}}},
+			LangPortuguese: {"Você pediu um horário mais cedo para sua consulta em {{clinic}}. {{date}} às {{time}} está livre. Deseja mudar sua consulta?",
+				[]Button{{"Mudar", ActionOfferAccept}, {"Manter meu horário", ActionOfferKeep}}},
+		}},
+		{TemplateVisitMoved, ttlVisitMoved, map[string]text{
+			LangEnglish:    {"Your visit at {{clinic}} is now on {{date}} at {{time}}, {{place}}. Reply to this message if you have any questions.", nil},
+			LangSpanish:    {"Su cita en {{clinic}} ahora es el {{date}} a las {{time}}, {{place}}. Si tiene preguntas, responda a este mensaje.", nil},
+			LangPortuguese: {"Sua consulta em {{clinic}} agora é em {{date}} às {{time}}, {{place}}. Se tiver dúvidas, responda a esta mensagem.", nil},
+		}},
 	}
 	out := map[string]map[string]Template{}
 	for _, d := range defs {
@@ -278,5 +306,6 @@ var catalog = sync.OnceValue(func() map[string]map[string]Template {
 			out[d.name][lang] = t
 		}
 	}
+	addNoticeTemplates(out)
 	return out
 })

@@ -12,8 +12,8 @@ import (
 
 func TestTemplatesCarryOnlyAllowedVariables(t *testing.T) {
 	all := Templates()
-	if len(all) != 4*len(Languages) {
-		t.Fatalf("%d templates, want 4 names x %d languages", len(all), len(Languages))
+	if want := (6 + len(NoticeTemplateNames)) * len(Languages); len(all) != want {
+		t.Fatalf("%d templates, want %d (names x %d languages)", len(all), want, len(Languages))
 	}
 	for _, tp := range all {
 		id := tp.Name + "/" + tp.Language
@@ -61,7 +61,7 @@ func TestTemplatesCarryOnlyAllowedVariables(t *testing.T) {
 // TestTemplatesAgreeAcrossLanguages: a send is built once per kind, whatever the
 // language, so every translation must take the same variables and buttons.
 func TestTemplatesAgreeAcrossLanguages(t *testing.T) {
-	for _, name := range []string{TemplateReminder48h, TemplateReminder2h, TemplateFollowUp, TemplateReopen} {
+	for _, name := range append([]string{TemplateReminder48h, TemplateReminder2h, TemplateFollowUp, TemplateReopen, TemplateWaitlistOffer, TemplateVisitMoved}, NoticeTemplateNames...) {
 		en, err := TemplateNamed(name, LangEnglish, "")
 		if err != nil {
 			t.Fatal(err)
@@ -268,4 +268,39 @@ func FuzzParseButtonPayload(f *testing.F) {
 			t.Fatalf("round trip %+v: %+v, %v", q, got, err)
 		}
 	})
+}
+
+// TestWaitlistOfferWording: the offer is a utility message about the patient's own
+// request, so it carries no urgency, scarcity or promotional words, names no
+// practitioner or reason, and its buttons accept or keep the current time.
+func TestWaitlistOfferWording(t *testing.T) {
+	banned := []string{"hurry", "only", "last", "limited", "now", "quick", "deal", "special", "don't miss", "act fast", "first come",
+		"prisa", "solo", "sólo", "último", "última", "limitad", "ahora", "oferta", "rápido",
+		"pressa", "apenas", "último", "limitad", "agora", "oferta", "rápido"}
+	for _, lang := range Languages {
+		tp, err := TemplateNamed(TemplateWaitlistOffer, lang, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := strings.ToLower(tp.Body)
+		for _, w := range banned {
+			if strings.Contains(body, w) {
+				t.Errorf("%s: offer body has %q: %q", lang, w, tp.Body)
+			}
+		}
+		if got := tp.Variables(); !slices.Equal(got, []string{VarClinic, VarDate, VarTime}) {
+			t.Errorf("%s: offer variables %v, want clinic, date, time", lang, got)
+		}
+		if len(tp.Buttons) != 2 || tp.Buttons[0].Action != ActionOfferAccept || tp.Buttons[1].Action != ActionOfferKeep {
+			t.Errorf("%s: offer buttons %+v", lang, tp.Buttons)
+		}
+		if tp.MessageSendTTLSeconds != 2*60*60 {
+			t.Errorf("%s: offer TTL %d s, want the 2 h the offer is valid", lang, tp.MessageSendTTLSeconds)
+		}
+	}
+	p := ButtonPayload{Action: ActionOfferAccept, ClinicID: "clinic-a", AppointmentID: "appt-1", Generation: "slot:42"}
+	got, err := ParseButtonPayload(p.Encode())
+	if err != nil || got != p {
+		t.Fatalf("offer payload round trip: %+v %v", got, err)
+	}
 }

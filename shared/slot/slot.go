@@ -45,6 +45,9 @@ type Slot struct {
 	Revision  int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// HeldUntil is the end of the latest hold placed on the slot (zero: never held);
+	// Frontdesk's own, kept through the EHR's updates.
+	HeldUntil time.Time
 }
 
 // End is when the slot finishes.

@@ -100,9 +100,11 @@ type InteractiveBody struct {
 	Text string `json:"text"`
 }
 
-// InteractiveAction holds the reply buttons.
+// InteractiveAction holds the reply buttons, or a list's button label and sections.
 type InteractiveAction struct {
-	Buttons []InteractiveButton `json:"buttons"`
+	Buttons  []InteractiveButton `json:"buttons,omitempty"`
+	Button   string              `json:"button,omitempty"`
+	Sections []ListSection       `json:"sections,omitempty"`
 }
 
 // InteractiveButton is one reply button as sent.

@@ -1,8 +1,8 @@
 package devstack_test
 
-// The front-desk console in headless Chromium against the dev stack: sign-in through
-// the dev OpenID provider, Today, the Inbox with an emergency on top, a reply that is
-// delivered and read, another clinic's staff refused, a forged cross-site POST
+// The front-desk console in headless Chromium against the dev stack and its
+// conversation service: sign-in through the dev OpenID provider, Today, the Inbox
+// with an emergency on top, a reply that is delivered and read, another clinic's staff refused, a forged cross-site POST
 // refused, and sign-out ending the session. Each page's screenshot is written under
 // the test's temporary folder and its path logged.
 
@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +24,12 @@ import (
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
-	"github.com/frontdesk-health/frontdesk/shared/console"
-	"github.com/frontdesk-health/frontdesk/shared/console/consoletest"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/thread"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 const (
@@ -36,6 +37,8 @@ const (
 	replyText     = "Dana here: please call 911 now, we are calling you too"
 	patientPhone  = "+15550100143"
 	patientName   = "Robin"
+	questionText  = "Can I come 30 minutes later?"
+	questionPhone = "+15550100144"
 )
 
 // chromium finds Debian's chromium; make test installs it, so missing it here is
@@ -68,19 +71,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	exe := chromium(t)
 	localtest.DynamoClient(t) // skips without the local servers' environment, like the other stack tests
 
-	// The conversation service is not part of the dev stack yet: the Inbox and thread
-	// run against the recording stand-in, everything else is the real stack.
-	clock := platform.SystemClock{}
-	convs := &consoletest.Conversations{Clock: clock}
-	now := clock.Now()
-	convs.Add(devstack.DemoClinicID, console.Thread{Open: true, ConversationSummary: console.ConversationSummary{
-		ID: "conv-question", PatientName: "Kai", Reason: "free text", LastMessageAt: now.Add(-time.Minute), WindowUntil: now.Add(23 * time.Hour)},
-		Messages: []console.Message{{At: now.Add(-time.Minute), From: "patient", Text: "Can I come 30 minutes later?"}}})
-	convs.Add(devstack.DemoClinicID, console.Thread{Open: true, ConversationSummary: console.ConversationSummary{
-		ID: "conv-emergency", PatientName: patientName, Reason: "emergency", Urgent: true, LastMessageAt: now.Add(-time.Hour),
-		WindowUntil: now.Add(23 * time.Hour)},
-		Messages: []console.Message{{At: now.Add(-time.Hour), From: "patient", Text: emergencyText}}})
-
+	// The whole dev stack, the conversation service included (cfg.Conversations
+	// stays nil): patients write through the signed webhook route, staff answer in
+	// the browser, and the Graph API stand-in reports the reply delivered and read.
 	logs := &localtest.LogBuffer{}
 	cfg, err := devstack.ConfigFromEnv(func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -88,7 +81,6 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	cfg.Port, cfg.GraphPort, cfg.OIDCPort = freePort(t), freePort(t), freePort(t)
 	cfg.TablePrefix, cfg.Log, cfg.SweepEvery = "browser-", logs, time.Second
-	cfg.Conversations = convs
 	startCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	stack, err := devstack.Start(startCtx, cfg)
@@ -96,11 +88,44 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(stack.Stop)
+	w := &world{stack: stack, cfg: cfg, logs: logs, http: &http.Client{Timeout: 10 * time.Second}}
+	w.dumpOnFailure(t, 0)
 	seedToday(t, stack.Store)
+	ctx0 := context.Background()
+	if err := stack.Store.PutPatient(ctx0, appointment.Patient{ClinicID: devstack.DemoClinicID, ID: "pat-kai", Phone: questionPhone,
+		GivenName: "Kai", Language: "en-US"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Robin's emergency, then Kai's newer question: the emergency stays first.
+	for _, m := range []struct{ from, text string }{{patientPhone, emergencyText}, {questionPhone, questionText}} {
+		if code := w.postWebhook(t, w.inboundMessage(strings.TrimPrefix(m.from, "+"),
+			map[string]any{"type": "text", "text": map[string]string{"body": m.text}})); code != http.StatusOK {
+			t.Fatalf("webhook answered %d", code)
+		}
+		time.Sleep(1100 * time.Millisecond) // webhook timestamps are whole seconds
+	}
+	var emergencyID, questionID string
+	eventually(t, waitTimeout, "both conversations open", func() (bool, string) {
+		convs, _, err := stack.Store.ListConversations(ctx0, devstack.DemoClinicID, thread.Open, "", 10)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range convs {
+			switch {
+			case c.Urgency == thread.Urgent && slices.Contains(c.PatientIDs, "pat-robin"):
+				emergencyID = c.ID
+			case slices.Contains(c.PatientIDs, "pat-kai"):
+				questionID = c.ID
+			}
+		}
+		return emergencyID != "" && questionID != "", fmt.Sprintf("%d open", len(convs))
+	})
+	sentBefore := len(stack.Stub.Sent())
 
 	// A page on another site that posts to the console when opened: "localhost" is a
 	// different site from "127.0.0.1" for the browser.
-	target := stack.APIURL + "/console/clinics/" + devstack.DemoClinicID + "/conversations/conv-question/close"
+	target := stack.APIURL + "/console/clinics/" + devstack.DemoClinicID + "/conversations/" + questionID + "/close"
 	evil := serveEvil(t, target)
 
 	// A temporary folder, kept when the test runs with -artifacts (e.g.
@@ -165,14 +190,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	shot("today")
 
-	// The Inbox: the emergency on top, marked.
+	// The Inbox: the emergency on top, marked, though the question is newer.
 	step("inbox", chromedp.Click(chromedp.CSS(`nav a[href$="/inbox"]`)), chromedp.WaitVisible(chromedp.CSS("ol.inbox")))
 	if first := text("ol.inbox li:first-child"); !strings.Contains(first, "Emergency") || !strings.Contains(first, patientName) {
 		t.Fatalf("first in the inbox: %q", first)
 	}
+	if second := text("ol.inbox li:nth-child(2)"); !strings.Contains(second, "Kai") {
+		t.Fatalf("second in the inbox: %q", second)
+	}
 	shot("inbox")
 
-	// Open it, reply, see the reply delivered and read.
+	// Open it, reply, see the reply delivered and read (the stand-in posts Meta's
+	// statuses to the webhook; the thread shows the latest).
 	step("open", chromedp.Click(chromedp.CSS("ol.inbox li:first-child a")), chromedp.WaitVisible(chromedp.CSS("#reply-text")))
 	if got := text("ol.thread"); !strings.Contains(got, emergencyText) {
 		t.Fatalf("the patient's words are not shown as written: %q", got)
@@ -183,11 +212,29 @@ func TestConsoleInBrowser(t *testing.T) {
 	shot("thread")
 	step("reply", chromedp.SendKeys(chromedp.CSS("#reply-text"), replyText), chromedp.Click(chromedp.CSS("#send-reply")),
 		chromedp.WaitVisible(chromedp.CSS("#notice")))
-	last := text("ol.thread li:last-child")
-	if !strings.Contains(last, replyText) || !strings.Contains(last, "Dana Demo") || !strings.Contains(last, "read") {
-		t.Fatalf("the reply as shown: %q", last)
-	}
+	eventually(t, waitTimeout, "the reply delivered, then read", func() (bool, string) {
+		step("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("ol.thread")))
+		last := text("ol.thread li:last-child")
+		return strings.Contains(last, replyText) && strings.Contains(last, "Dana Demo") && text("ol.thread li:last-child .status") == "read", last
+	})
 	shot("thread-replied")
+	// The reply went through delivered to read: both of Meta's statuses for its
+	// wamid were applied (the logs name the wamid by its digest).
+	var replyWAMID string
+	for _, r := range stack.Stub.Sent()[sentBefore:] {
+		if got := sentTexts([]whatsapptest.Recorded{r}, patientPhone); len(got) == 1 && got[0] == replyText {
+			replyWAMID = r.WAMID
+		}
+	}
+	var statuses []string
+	for _, l := range linesSince(logs, 0) {
+		if l["msg"] == "inbound status applied" && replyWAMID != "" && l["wamid"] == platform.Hash(replyWAMID) {
+			statuses = append(statuses, fmt.Sprint(l["status"]))
+		}
+	}
+	if !slices.Contains(statuses, "delivered") || !slices.Contains(statuses, "read") {
+		t.Errorf("statuses applied to the reply %v, want delivered and read", statuses)
+	}
 
 	// A forged cross-site POST is refused and changes nothing.
 	step("forged post", chromedp.Navigate(evil), chromedp.WaitVisible(chromedp.CSS("main")))
@@ -198,8 +245,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("the forged POST was answered with %q", body)
 	}
 	shot("forged-post")
-	if _, _, closed := convs.Snapshot(); len(closed) != 0 {
-		t.Fatalf("a forged POST closed %v", closed)
+	if c, err := stack.Store.GetConversation(ctx0, devstack.DemoClinicID, questionID); err != nil || c.State != thread.Open {
+		t.Fatalf("after a forged POST the question is %q (%v), want open", c.State, err)
 	}
 
 	// Signing out ends the session: the console asks to sign in again.
@@ -212,7 +259,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// A staff member of the second clinic cannot open the first clinic's conversation.
 	step("pick sol", chromedp.Click(chromedp.CSS("#user-dev-sol")), chromedp.WaitVisible(chromedp.CSS("#sign-out")))
-	step("other clinic", chromedp.Navigate(stack.APIURL+"/console/clinics/"+devstack.DemoClinicID+"/conversations/conv-emergency"),
+	step("other clinic", chromedp.Navigate(stack.APIURL+"/console/clinics/"+devstack.DemoClinicID+"/conversations/"+emergencyID),
 		chromedp.WaitVisible(chromedp.CSS("#error-message")))
 	body := text("body")
 	if !strings.Contains(body, "not staff of this clinic") {
@@ -225,15 +272,25 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	shot("forbidden")
 
-	replies, audits, _ := convs.Snapshot()
-	if len(replies) != 1 || replies[0].Author.Name != "Dana Demo" || replies[0].Text != replyText {
-		t.Errorf("replies = %+v", replies)
+	// The reply reached the patient once, with exactly the staff text; nothing else
+	// was sent to either patient by the console.
+	if got := sentTexts(stack.Stub.Sent()[sentBefore:], patientPhone); len(got) != 1 || got[0] != replyText {
+		t.Errorf("texts sent to the patient from the console: %q", got)
+	}
+	if got := sentTexts(stack.Stub.Sent()[sentBefore:], questionPhone); len(got) != 0 {
+		t.Errorf("texts sent to the other patient: %q", got)
+	}
+	// The conversation service audited Dana's read and reply, and nothing of Sol's.
+	audits, _, err := stack.Store.AuditTrail(ctx0, devstack.DemoClinicID, time.Now().Add(-time.Hour), time.Now().Add(time.Minute), "", 500)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var read, replied bool
 	for _, a := range audits {
-		read = read || a.Action == consoletest.AuditRead && a.Actor.Name == "Dana Demo"
-		replied = replied || a.Action == consoletest.AuditReply && a.Actor.Name == "Dana Demo"
-		if a.Actor.Name == "Sol Second" {
+		dana := strings.Contains(a.Actor, "Dana Demo")
+		read = read || a.Action == thread.AuditRead && dana && a.ConversationID == emergencyID
+		replied = replied || a.Action == thread.AuditReply && dana && a.ConversationID == emergencyID
+		if strings.Contains(a.Actor, "Sol Second") {
 			t.Errorf("a refused read was audited as an access: %+v", a)
 		}
 	}
@@ -243,8 +300,8 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The log capture of the whole test holds no message text, phone number or name.
 	all := string(logs.Since(0))
-	for _, secret := range []string{emergencyText, "chest hurts", replyText, "30 minutes later", patientPhone, "5550100143",
-		patientName, "Kai", "Dana Demo", "Lee Demo", "Sol Second"} {
+	for _, secret := range []string{emergencyText, "chest hurts", replyText, questionText, "30 minutes later", patientPhone, "5550100143",
+		questionPhone, "5550100144", patientName, "Kai", "Dana Demo", "Lee Demo", "Sol Second"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("the logs hold %q", secret)
 		}

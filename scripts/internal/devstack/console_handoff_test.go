@@ -1,8 +1,3 @@
-//go:build handoff
-
-// Built with -tags handoff until the conversation service (shared/handoff) is part of
-// the repository and the dev stack wires it into the console; then drop the constraint.
-
 package devstack_test
 
 import (

@@ -22,6 +22,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
 	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
+	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/app/ehrapi"
 	"github.com/frontdesk-health/frontdesk/shared/app/inbound"
 	"github.com/frontdesk-health/frontdesk/shared/app/notifier"
@@ -37,6 +38,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/topic"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
@@ -68,8 +70,8 @@ type Config struct {
 
 	// SecondPhoneNumberID is the second demo clinic's WhatsApp number id.
 	SecondPhoneNumberID string
-	// Conversations backs the console's Inbox and thread pages; nil until the
-	// conversation service runs in the dev stack (the Inbox says so).
+	// Conversations backs the console's Inbox and thread pages; nil uses the dev
+	// stack's conversation service (the one the API routes use).
 	Conversations console.Conversations
 
 	// Log receives the JSON logs (default stdout); ServerLog the local servers' output (default discarded).
@@ -167,6 +169,10 @@ type Stack struct {
 	Stub       *whatsapptest.Stub
 	Queues     queue.URLs
 	Sweeper    *outreach.Sweeper
+	Waitlist   devWaitlist
+
+	alertsMu sync.Mutex
+	alerts   []topic.Body
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -176,6 +182,20 @@ type Stack struct {
 	// the token, so a paused consumer receives nothing (a received-but-unhandled
 	// message would stay invisible for the queue's whole visibility timeout).
 	gates map[string]*gate
+}
+
+// Alerts returns the urgent-conversation alerts published so far (make dev logs
+// them as conversation_urgent_alert instead of publishing to SNS).
+func (s *Stack) Alerts() []topic.Body {
+	s.alertsMu.Lock()
+	defer s.alertsMu.Unlock()
+	return append([]topic.Body(nil), s.alerts...)
+}
+
+func (s *Stack) recordAlert(b topic.Body) {
+	s.alertsMu.Lock()
+	s.alerts = append(s.alerts, b)
+	s.alertsMu.Unlock()
 }
 
 type gate struct {
@@ -273,7 +293,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.Outbound])}
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
 
-	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log})
+	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log, Events: clinicEvents, Messenger: graph})
 	hook := webhook.New(webhook.Deps{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return cfg.VerifyToken, nil },
@@ -300,8 +320,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		// A held template is rechecked every few sweeps, not every 15 minutes.
 		TemplateRecheck: 5 * cfg.SweepEvery,
 	})
+	convs := conversations.New(conversations.Deps{Store: s.Store, Sender: graph, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
+		Clock: clock, Log: log, APIBaseURL: s.APIURL})
+	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
 	// Replies take their number's send budget like the sender's jobs.
-	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Pacer: s.Store, Clock: clock, Log: log})
+	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Pacer: s.Store, Conversations: convs, Clock: clock, Log: log})
+	s.Waitlist = newWaitlist(s.Store, graph, clinicEvents, clock, log)
+	in.Slots = s.Waitlist.Desk
 	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log})
 
@@ -327,6 +352,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			RedirectURL: s.APIURL + console.Prefix + "/callback", AuthStyle: oauth2.AuthStyleInParams},
 		Store: s.Store, Conversations: cfg.Conversations, Clock: clock, Log: log,
 	})
+	if cons.Conversations == nil {
+		cons.Conversations = &console.Handoff{Service: convs, Clinics: s.Store}
+	}
 	if err := cons.New(); err != nil {
 		return nil, err
 	}
@@ -478,6 +506,9 @@ func (s *Stack) sweepLoop(ctx context.Context, every time.Duration, log *slog.Lo
 		sweepCtx, cancel := context.WithTimeout(ctx, every+10*time.Second)
 		if _, err := s.Sweeper.Sweep(sweepCtx); err != nil && ctx.Err() == nil {
 			log.Error("sweep failed", "error", err)
+		}
+		if err := s.Waitlist.Sweep.Run(sweepCtx); err != nil && ctx.Err() == nil {
+			log.Error("waitlist sweep failed", "error", err)
 		}
 		cancel()
 		select {

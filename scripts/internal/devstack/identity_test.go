@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
@@ -262,4 +264,68 @@ func TestRecategorisedReminderTemplateHoldsUntilReapproved(t *testing.T) {
 		t.Errorf("the held reminder ended failed")
 	}
 	w.assertLogsClean(t, offset)
+}
+
+// A username-only sender's hand-off opens a conversation, and staff replies go to
+// where the latest message came from: for a sender never seen with a number, the
+// conversation is keyed by the BSUID and answered by `recipient`; for a patient whose
+// number the BSUID was seen beside, the conversation stays the number's (the
+// contact.KeyOf key its pointer is under) and the reply still goes by `recipient`,
+// since the latest message came without the number. Both replies validate against
+// Meta's spec and nothing logged names the BSUID, the username or the text.
+func TestUsernameOnlySenderConversationIsAnsweredByRecipient(t *testing.T) {
+	w := stackFor(t)
+	offset := w.logs.Len()
+	w.dumpOnFailure(t, offset)
+	ctx := context.Background()
+	const (
+		strangerBSUID = "US.17400000000000000174"
+		patientBSUID  = "US.17500000000000000175"
+		question      = "Can I come 30 minutes later?"
+		replyStranger = "Who is writing, please? Your name and date of birth"
+		replyPatient  = "Yes, 30 minutes later is fine"
+	)
+	patient := patientSpec{id: "systest-bsuid-conv-patient", phone: "+15550100175", givenName: "Rowan"}
+	w.book(t, "systest-bsuid-conv-appt", patient, 10*24*time.Hour)
+
+	// Seen once with number and BSUID (the contact learns the BSUID), then username-only.
+	w.say(t, w.identityMessage(strings.TrimPrefix(patient.phone, "+"), patientBSUID, map[string]any{"type": "text", "text": map[string]string{"body": "Hello"}}))
+	w.say(t, w.identityMessage("", patientBSUID, map[string]any{"type": "text", "text": map[string]string{"body": question}}))
+	// A stranger known only by a username.
+	w.say(t, w.identityMessage("", strangerBSUID, map[string]any{"type": "text", "text": map[string]string{"body": question}}))
+
+	reply := func(contactKey, text, recipient string) {
+		t.Helper()
+		conv, found, err := w.stack.Store.ConversationOfContact(ctx, devstack.DemoClinicID, contactKey)
+		if err != nil || !found {
+			t.Fatalf("no conversation for the contact (found=%v, %v)", found, err)
+		}
+		if conv.State != thread.Open || conv.ReplyTo != recipient {
+			t.Fatalf("conversation state %q, reply to the BSUID: %v", conv.State, conv.ReplyTo == recipient)
+		}
+		before := len(w.stack.Stub.Sent())
+		w.apiJSON(t, http.MethodPost, clinicPath+"/conversations/"+conv.ID+"/messages",
+			[]byte(`{"text":"`+text+`","author":"Sam"}`), http.StatusAccepted, nil)
+		var got []whatsapptest.Recorded
+		for _, r := range w.stack.Stub.Sent()[before:] {
+			if recipientOf(r) == recipient {
+				got = append(got, r)
+			}
+		}
+		if len(got) != 1 || !got[0].Accepted() || !strings.Contains(string(got[0].Body), text) {
+			t.Fatalf("sends by recipient for the reply: %d", len(got))
+		}
+		if err := whatsappspec.ValidateMessage(got[0].Body); err != nil {
+			t.Errorf("the reply by recipient does not validate: %v\n%s", err, got[0].Body)
+		}
+	}
+	reply(strangerBSUID, replyStranger, strangerBSUID)
+	reply(patient.phone, replyPatient, patientBSUID)
+	if _, found, err := w.stack.Store.ConversationOfContact(ctx, devstack.DemoClinicID, patientBSUID); err != nil || found {
+		t.Errorf("the known patient's BSUID has a conversation of its own (found=%v, %v)", found, err)
+	}
+	if c, ok := w.conversationOf(t, patient.id); !ok || c.Reason != "free_text" {
+		t.Errorf("the patient's conversation %+v (listed %v), want the free-text hand-off", c, ok)
+	}
+	w.assertLogsClean(t, offset, strangerBSUID, patientBSUID, "quinn.invented", "Quinn Invented", question, replyStranger, replyPatient, "Rowan")
 }

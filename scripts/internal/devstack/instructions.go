@@ -35,11 +35,18 @@ Try it (in another terminal, from the repository):
   # Patient messages in free text (keywords, STOP, anything else):
   go run ./scripts/demo say -text "STOP"
 
+  # 5. A question for the front desk opens a conversation; list it, read it, answer it (write token):
+  go run ./scripts/demo say -text "Can I come 30 minutes later?"
+  curl -s -H 'Authorization: Bearer %[10]s' %[1]s/v1/clinics/%[3]s/conversations
+  curl -s -H 'Authorization: Bearer %[10]s' %[1]s/v1/clinics/%[3]s/conversations/<id>/messages
+  curl -s -X POST -H 'Authorization: Bearer %[10]s' -H 'Content-Type: application/json' \
+    -d '{"text":"Yes, see you at 10:30","author":"Sam"}' %[1]s/v1/clinics/%[3]s/conversations/<id>/messages
+
 Front-desk console: open %[7]s in a browser and pick a demo staff member on the
 development sign-in page (OpenID provider %[8]s):
 %[9]s
 Ctrl-C stops everything, local servers included.
-`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph, s.ConsoleURL, s.oidcIssuer(), staffList())
+`, s.APIURL, s.GraphURL, DemoClinicID, cfg.PhoneNumberID, cfg.EHRAPIToken, graph, s.ConsoleURL, s.oidcIssuer(), staffList(), cfg.EHRWriteToken)
 }
 
 func (s *Stack) oidcIssuer() string {

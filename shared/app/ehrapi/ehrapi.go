@@ -10,6 +10,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
+	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/console"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
@@ -17,7 +18,9 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
 // IntakeStore is what intake reads and writes, the clinics' metrics included.
@@ -29,9 +32,12 @@ type IntakeStore interface {
 // Store is what the EHR API and intake read and write.
 type Store interface {
 	IntakeStore
+	conversations.Store
 	httpapi.Idempotency
 	httpapi.OnceClaimer
 	httpapi.MetricsReader
+	notices.Store
+	notices.SendStore
 	GetClinic(ctx context.Context, id string) (clinic.Clinic, error)
 }
 
@@ -41,12 +47,23 @@ type Deps struct {
 	Secrets httpapi.SecretResolver
 	Clock   platform.Clock
 	Log     *slog.Logger
+	// Events and Messenger send notices (message.failed to the clinic, the Graph
+	// API); without a Messenger the notice routes answer 500.
+	Events    notices.Events
+	Messenger notices.Messenger
 }
 
 // New builds the EHR API.
 func New(d Deps) *httpapi.EHRAPI {
-	return &httpapi.EHRAPI{
-		Intake:      Intake(d.Store, d.Clock, d.Log),
+	in := Intake(d.Store, d.Clock, d.Log)
+	var noticeSvc *notices.Service
+	if d.Messenger != nil {
+		noticeSvc = &notices.Service{Store: d.Store, Events: d.Events, Clock: d.Clock, Log: d.Log,
+			Outbox: &notices.Immediate{Store: d.Store, Messenger: d.Messenger, Events: d.Events, Clock: d.Clock, Log: d.Log}}
+		in.Visits = noticeSvc
+	}
+	api := &httpapi.EHRAPI{
+		Intake:      in,
 		Clinics:     d.Store,
 		Idempotency: d.Store,
 		Secrets:     d.Secrets,
@@ -56,6 +73,10 @@ func New(d Deps) *httpapi.EHRAPI {
 		Once:        d.Store,
 		Metrics:     d.Store,
 	}
+	if noticeSvc != nil {
+		api.Notices = noticeSvc
+	}
+	return api
 }
 
 // Intake builds the service that applies appointment events, for the API and for
@@ -121,11 +142,19 @@ func Load(a *app.App) http.Handler {
 	store := appstore.Load(a)
 	stage := a.Env.Optional(fnspec.EnvAPIStageName, "")
 	cons := loadConsole(a, store)
+	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
+	graph := a.WhatsAppClient()
+	convs := conversations.Load(a, store, graph)
 	a.Ready()
-	router := httpapi.NewRouter(New(Deps{Store: store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log}), nil, a.Log, a.Clock, stage)
+	api := New(Deps{Store: store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log, Events: events, Messenger: graph})
+	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
+	router := httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 	if cons == nil {
 		return router
 	}
+	// The console's Inbox and thread pages run on the same conversation service
+	// as the API routes: one audit trail, one reply path.
+	cons.Conversations = &console.Handoff{Service: convs, Clinics: store}
 	if err := cons.New(); err != nil {
 		a.Fatal("console configuration", err)
 	}

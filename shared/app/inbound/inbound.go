@@ -7,6 +7,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
+	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
@@ -17,6 +18,7 @@ import (
 // Store is what the inbound handler reads and writes, the clinics' metrics included.
 type Store interface {
 	inbox.Store
+	inbox.FeedbackStore
 	metrics.Store
 }
 
@@ -29,8 +31,10 @@ type Deps struct {
 	// sender's jobs, at MessagesPerSecond (0: the default 80).
 	Pacer             outreach.NumberPacer
 	MessagesPerSecond int
-	Clock             platform.Clock
-	Log               *slog.Logger
+	// Conversations records hand-offs and what follows them; nil records none.
+	Conversations inbox.Conversations
+	Clock         platform.Clock
+	Log           *slog.Logger
 }
 
 // New builds the inbound handler; it counts the clinics' numbers as it goes.
@@ -40,8 +44,8 @@ func New(d Deps) *inbox.Service {
 		messenger = outreach.PacedMessenger{Messenger: d.Messenger, Pacer: d.Pacer, Clock: d.Clock,
 			MessagesPerSecond: d.MessagesPerSecond}
 	}
-	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: messenger, Clock: d.Clock, Log: d.Log,
-		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock)}
+	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
+		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store}
 }
 
 // Load builds the inbound handler from a Lambda's environment; a missing variable
@@ -51,7 +55,9 @@ func Load(a *app.App) *inbox.Service {
 	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
 	mps := a.Env.Int(platform.EnvMessagesPerSecond, outreach.DefaultMessagesPerSecond)
 	graph := a.WhatsAppClient()
+	// The hand-off service's sends take the number's budget as the replies do.
+	convs := conversations.Load(a, store, outreach.PacedMessenger{Messenger: graph, Pacer: store, Clock: a.Clock, MessagesPerSecond: mps})
 	a.Ready()
 	return New(Deps{Store: store, Events: events, Messenger: graph, Pacer: store, MessagesPerSecond: mps,
-		Clock: a.Clock, Log: a.Log})
+		Conversations: convs, Clock: a.Clock, Log: a.Log})
 }

@@ -1,0 +1,137 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/slot"
+	"github.com/frontdesk-health/frontdesk/shared/waitlist"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
+)
+
+// listReply is a patient's tap on a row of a list message.
+func listReply(from, wamid, rowID, title string) []byte {
+	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"206555010001","changes":[{"field":"messages",
+	"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550100000","phone_number_id":%q},
+	"contacts":[{"profile":{"name":"Test Patient"},"wa_id":%q}],
+	"messages":[{"from":%q,"id":%q,"timestamp":"1772463845","type":"interactive",
+	"interactive":{"type":"list_reply","list_reply":{"id":%q,"title":%q}}}]}}]}]}`, phoneNumberID, from, from, wamid, rowID, title))
+}
+
+func withSlotDesk(w *world) {
+	svc := &waitlist.Service{Store: w.store, Events: w.events, Now: w.clock.Now}
+	w.svc.Slots = &waitlist.Desk{Service: svc,
+		FreeSlots: func(ctx context.Context, clinicID string, from, to time.Time) ([]slot.Slot, error) {
+			page, err := w.store.Slots(ctx, dynamo.SlotQuery{ClinicID: clinicID, From: from, To: to, FreeOnly: true, Limit: 100})
+			return page.Slots, err
+		},
+		OfferExpiry: w.store.OfferExpiry,
+	}
+}
+
+// A Reschedule tap with free slots published brings a list valid under Meta's
+// spec; picking a row holds the slot, tells the clinic (with the slot and its
+// start) and the patient, once however often the pick is delivered; another
+// patient picking the same slot is told it was taken.
+func TestRescheduleTapOffersFreeSlotsAndAPickHoldsOne(t *testing.T) {
+	v := whatsappspec.RequireSpec(t)
+	w := newWorld(t)
+	withSlotDesk(w)
+	ctx := context.Background()
+	for i, in := range []time.Duration{26 * time.Hour, 30 * time.Hour} {
+		s := slot.Slot{ClinicID: clinicID, ID: fmt.Sprintf("slot-%d", i), Start: msgTime.Add(in), Duration: 30 * time.Minute, Status: slot.Free, Version: 1}
+		if err := w.store.SaveSlot(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.deliver(fixture(t, "button_reschedule_pt")); n != 0 {
+		t.Fatalf("%d failures", n)
+	}
+	sent := w.sentMessages()
+	last := sent[len(sent)-1]
+	if last.Type != "interactive" || last.Interactive.Type != "list" {
+		t.Fatalf("answer to Reschedule: %+v, want a list", last.Message)
+	}
+	b, _ := json.Marshal(last.Message)
+	if err := v.ValidateMessage(b); err != nil {
+		t.Fatalf("list not valid under Meta's spec: %v", err)
+	}
+	rows := last.Interactive.Action.Sections[0].Rows
+	if len(rows) != 3 || rows[2].Title != "Nenhum destes" {
+		t.Fatalf("rows %+v, want two slots and None of these (in Portuguese)", rows)
+	}
+	for _, e := range w.events.Events() {
+		if e.Type == clinic.EventAppointmentRescheduleRequested {
+			t.Fatalf("the clinic heard of the request before the patient chose: %+v", e)
+		}
+	}
+
+	pick := listReply("15550100103", "wamid.PICKPT", rows[0].ID, rows[0].Title)
+	for range 2 {
+		if n := w.deliver(pick); n != 0 {
+			t.Fatalf("%d failures", n)
+		}
+	}
+	var reqs []clinic.Event
+	for _, e := range w.events.Events() {
+		if e.Type == clinic.EventAppointmentRescheduleRequested {
+			reqs = append(reqs, e)
+		}
+	}
+	if len(reqs) == 0 || reqs[0].Data["slotId"] != "slot-0" || reqs[0].Data["appointmentId"] != "appt-pt" || reqs[0].Data["reason"] != "reschedule" {
+		t.Fatalf("requests %+v", reqs)
+	}
+	for _, e := range reqs[1:] {
+		if e.ID != reqs[0].ID {
+			t.Fatalf("a second request with another id: %+v", e)
+		}
+	}
+	after := w.sentMessages()
+	if len(after) != len(sent)+1 || after[len(after)-1].Type != "text" || !strings.Contains(after[len(after)-1].Text.Body, "Reservamos") {
+		t.Fatalf("answers to the pick (delivered twice): %+v", after[len(sent):])
+	}
+	h, ok, err := w.store.GetHold(ctx, clinicID, "slot-0")
+	if err != nil || !ok || h.AppointmentID != "appt-pt" {
+		t.Fatalf("hold %+v %v %v", h, ok, err)
+	}
+
+	// Another patient's pick of the same slot (a row of their own list).
+	other := reminder.ButtonPayload{Action: reminder.ActionPickSlot, ClinicID: clinicID, AppointmentID: "appt-en", Generation: "slot-0"}.Encode()
+	if n := w.deliver(listReply("15550100101", "wamid.PICKEN", other, "Tuesday")); n != 0 {
+		t.Fatalf("%d failures", n)
+	}
+	final := w.sentMessages()
+	if got := final[len(final)-1]; got.Type != "text" || !strings.Contains(got.Text.Body, "just taken") {
+		t.Fatalf("second patient's answer %+v, want the time was taken", got.Message)
+	}
+	if h2, _, _ := w.store.GetHold(ctx, clinicID, "slot-0"); h2.AppointmentID != "appt-pt" {
+		t.Fatalf("the hold moved to %s", h2.AppointmentID)
+	}
+}
+
+// Without published slots, a Reschedule tap is today's plain request.
+func TestRescheduleTapWithoutSlotsIsAPlainRequest(t *testing.T) {
+	w := newWorld(t)
+	withSlotDesk(w)
+	if n := w.deliver(fixture(t, "button_reschedule_pt")); n != 0 {
+		t.Fatalf("%d failures", n)
+	}
+	sent := w.sentMessages()
+	if last := sent[len(sent)-1]; last.Type != "text" {
+		t.Fatalf("answer %+v, want the plain acknowledgement", last.Message)
+	}
+	found := false
+	for _, e := range w.events.Events() {
+		found = found || e.Type == clinic.EventAppointmentRescheduleRequested && e.Data["slotId"] == nil
+	}
+	if !found {
+		t.Fatal("the clinic did not get the plain reschedule request")
+	}
+}

@@ -1,0 +1,248 @@
+// Package notices accepts notices for patients (something ready, a recall due, a
+// feedback question), builds their template message and hands it to the outbound
+// path, and records what happened to them. The message is built here, from the
+// clinic file and the patient's given name only; the sender re-checks the
+// number's opt-out and the job's expiry when it sends.
+package notices
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/contact"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/notice"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+// Store is what the service reads and writes (dynamo.Store).
+type Store interface {
+	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
+	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
+	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
+	ContactOfPhone(ctx context.Context, clinicID, phone string) (contact.Contact, error)
+	CreateNotice(ctx context.Context, n notice.Notice) (notice.Notice, bool, error)
+	GetNotice(ctx context.Context, clinicID, patientID, id string) (notice.Notice, error)
+	SetNoticeState(ctx context.Context, n notice.Notice, state notice.State, reason string, from ...notice.State) error
+}
+
+var _ Store = (*dynamo.Store)(nil)
+
+// Send is one notice ready for the outbound path: its template message, the
+// number whose STOP the sender re-checks, and when it stops being useful.
+type Send struct {
+	Notice     notice.Notice
+	Message    whatsapp.Message
+	ContactKey string
+	ExpiresAt  time.Time
+	// PhoneNumberID is the clinic's WhatsApp number the notice goes out from.
+	PhoneNumberID string
+}
+
+// Outbox puts a notice on the outbound path, lowest priority. Publishing the same
+// notice twice must send it once (the job's key is the notice id).
+type Outbox interface {
+	EnqueueNotice(ctx context.Context, s Send) error
+}
+
+// Events tells the clinic about a notice that cannot be sent (queue.EventOutbox).
+type Events interface {
+	Publish(ctx context.Context, evs ...clinic.Event) error
+}
+
+// Service accepts notices.
+type Service struct {
+	Store  Store
+	Outbox Outbox
+	Events Events
+	Clock  platform.Clock
+	Log    *slog.Logger
+}
+
+// Errors the API maps to 4xx.
+var (
+	ErrUnknownPatient     = errors.New("notices: unknown patient")
+	ErrUnknownAppointment = errors.New("notices: unknown appointment for this patient")
+	ErrNoContact          = errors.New("notices: the clinic file has no portalUrl or phone for the patient to get it")
+)
+
+// Useful is how long a notice is worth sending after it was accepted.
+const Useful = 72 * time.Hour
+
+// Why a notice was not sent.
+const (
+	ReasonOptedOut  = "opted_out"
+	ReasonNoConsent = "no_consent"
+	ReasonNoAddress = "no_address"
+)
+
+// Create accepts a request. key makes it idempotent (the request's webhook-id):
+// the same key finds the notice it created. The checks that make it a 4xx run
+// before anything is stored.
+func (s *Service) Create(ctx context.Context, c clinic.Clinic, patientID, key string, req notice.Request) (notice.Notice, error) {
+	if req.Kind.NeedsContact() && c.NoticeContact() == "" {
+		return notice.Notice{}, ErrNoContact
+	}
+	if _, err := s.Store.GetPatient(ctx, c.ID, patientID); err != nil {
+		if errors.Is(err, appointment.ErrNotFound) {
+			return notice.Notice{}, ErrUnknownPatient
+		}
+		return notice.Notice{}, fmt.Errorf("notices: create: %w", err)
+	}
+	if req.Kind == notice.KindFeedback {
+		a, _, err := s.Store.GetAppointment(ctx, c.ID, req.AppointmentID)
+		if errors.Is(err, appointment.ErrNotFound) || err == nil && a.PatientID != patientID {
+			return notice.Notice{}, ErrUnknownAppointment
+		}
+		if err != nil {
+			return notice.Notice{}, fmt.Errorf("notices: create: %w", err)
+		}
+	}
+	now := s.Clock.Now().UTC()
+	n := notice.Notice{ClinicID: c.ID, ID: notice.ID(c.ID, "api", key), PatientID: patientID, Kind: req.Kind,
+		DueDate: req.DueDate, AppointmentID: req.AppointmentID, Source: notice.SourceAPI, State: notice.StateQueued,
+		CreatedAt: now, UpdatedAt: now}
+	if loc, err := c.Location(); err == nil {
+		// Quiet hours hold a notice as they hold a reminder: it waits for their end.
+		if _, until, quiet := c.QuietHours.Period(now, loc); quiet {
+			n.NotBefore = until.UTC()
+		}
+	}
+	return s.Accept(ctx, c, n)
+}
+
+// Accept stores n (once) and hands a queued notice to the outbound path. A notice
+// that cannot go out (no consent, no address) is failed and the clinic is told.
+// Running it again for the same notice is harmless: a queued notice is enqueued
+// again under the same key, which the sender sends once.
+func (s *Service) Accept(ctx context.Context, c clinic.Clinic, n notice.Notice) (notice.Notice, error) {
+	stored, _, err := s.Store.CreateNotice(ctx, n)
+	if err != nil {
+		return notice.Notice{}, fmt.Errorf("notices: store %s: %w", n.ID, err)
+	}
+	if stored.State != notice.StateQueued || s.Clock.Now().Before(stored.NotBefore) {
+		return stored, nil
+	}
+	send, reason, err := s.prepare(ctx, c, stored)
+	if err != nil {
+		return notice.Notice{}, err
+	}
+	if reason != "" {
+		return s.fail(ctx, stored, reason)
+	}
+	if err := s.Outbox.EnqueueNotice(ctx, send); err != nil {
+		return notice.Notice{}, fmt.Errorf("notices: enqueue %s: %w", n.ID, err)
+	}
+	s.log().Info("notice.enqueued", "clinic_id", c.ID, "notice_id", stored.ID, "kind", string(stored.Kind))
+	return stored, nil
+}
+
+// Get reads a notice.
+func (s *Service) Get(ctx context.Context, clinicID, patientID, id string) (notice.Notice, error) {
+	return s.Store.GetNotice(ctx, clinicID, patientID, id)
+}
+
+// prepare builds the template send, or says why there is none.
+func (s *Service) prepare(ctx context.Context, c clinic.Clinic, n notice.Notice) (Send, string, error) {
+	p, err := s.Store.GetPatient(ctx, c.ID, n.PatientID)
+	if err != nil {
+		return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
+	}
+	if p.Phone == "" {
+		return Send{}, ReasonNoAddress, nil
+	}
+	ledger, err := s.Store.ConsentLedger(ctx, c.ID, p.ID)
+	if err != nil {
+		return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
+	}
+	number, err := s.Store.ContactOfPhone(ctx, c.ID, p.Phone)
+	if err != nil {
+		return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
+	}
+	switch consent.Current(append(ledger, number.Statements()...)) {
+	case consent.OptedIn:
+	case consent.OptedOut:
+		return Send{}, ReasonOptedOut, nil
+	default:
+		return Send{}, ReasonNoConsent, nil
+	}
+	var visit time.Time
+	if n.Kind == notice.KindFeedback {
+		a, _, err := s.Store.GetAppointment(ctx, c.ID, n.AppointmentID)
+		if err != nil {
+			return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
+		}
+		visit = a.Start
+	}
+	msg, err := Compose(c, p, n, visit)
+	if err != nil {
+		return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
+	}
+	return Send{Notice: n, Message: msg, ContactKey: number.Key, ExpiresAt: n.CreatedAt.Add(Useful),
+		PhoneNumberID: c.PhoneNumberID}, "", nil
+}
+
+// Compose builds a notice's template message in the patient's language.
+func Compose(c clinic.Clinic, p appointment.Patient, n notice.Notice, visit time.Time) (whatsapp.Message, error) {
+	loc, err := c.Location()
+	if err != nil {
+		return whatsapp.Message{}, err
+	}
+	t, err := reminder.TemplateNamed(n.Kind.Template(), p.Language, c.DefaultLanguage)
+	if err != nil {
+		return whatsapp.Message{}, err
+	}
+	v, err := notice.Vars(n, p.GivenName, c.Name, c.NoticeContact(), loc, t.Language, visit)
+	if err != nil {
+		return whatsapp.Message{}, err
+	}
+	body, payloads := reminder.Render(t, v)
+	params := make([]whatsapp.TemplateParam, len(body))
+	for i, b := range body {
+		params[i] = whatsapp.TemplateParam{Name: b.Name, Text: b.Text}
+	}
+	m, err := whatsapp.TemplateMessage(p.Phone, t.Name, t.Language, params, payloads)
+	if err != nil {
+		return whatsapp.Message{}, fmt.Errorf("template %s/%s: %w", t.Name, t.Language, err)
+	}
+	return m, nil
+}
+
+// fail records why a notice is not sent and tells the clinic (message.failed with
+// the notice id; the event id is derived from it, so a retry tells it once).
+func (s *Service) fail(ctx context.Context, n notice.Notice, reason string) (notice.Notice, error) {
+	err := s.Store.SetNoticeState(ctx, n, notice.StateFailed, reason, notice.StateQueued)
+	if err != nil && !errors.Is(err, dynamo.ErrConditionFailed) {
+		return notice.Notice{}, fmt.Errorf("notices: fail %s: %w", n.ID, err)
+	}
+	ev := FailedEvent(n, reason, s.Clock.Now())
+	if s.Events != nil {
+		if err := s.Events.Publish(context.WithoutCancel(ctx), ev); err != nil {
+			return notice.Notice{}, fmt.Errorf("notices: publish %s: %w", ev.ID, err)
+		}
+	}
+	s.log().Info("notice.failed", "clinic_id", n.ClinicID, "notice_id", n.ID, "kind", string(n.Kind), "reason", reason)
+	return s.Store.GetNotice(ctx, n.ClinicID, n.PatientID, n.ID)
+}
+
+// FailedEvent is the clinic's message.failed for a notice: ids and a reason only.
+func FailedEvent(n notice.Notice, reason string, at time.Time) clinic.Event {
+	return clinic.Event{ID: notice.ID(n.ClinicID, "event", "failed", n.ID), Type: clinic.EventMessageFailed,
+		ClinicID: n.ClinicID, OccurredAt: at.UTC(),
+		Data: map[string]any{"noticeId": n.ID, "patientId": n.PatientID, "noticeKind": string(n.Kind), "reason": reason}}
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
