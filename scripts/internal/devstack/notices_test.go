@@ -75,7 +75,6 @@ func (w *world) getNotice(t *testing.T, patientID, id string) ehr.NoticeState {
 func TestNoticeAndFeedbackThroughTheStack(t *testing.T) {
 	w := stackFor(t)
 	w.dumpOnFailure(t, w.logs.Len())
-	// A number of its own: the identity test opts +1 555 0100 171 out with STOP.
 	patient := patientSpec{id: "systest-notice-patient", phone: "+15550100188", givenName: "Noa"}
 	waID := strings.TrimPrefix(patient.phone, "+")
 	apptID := "systest-notice-appt"
