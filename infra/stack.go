@@ -221,12 +221,15 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 		},
 		FnReminderSweep: func(a *Access) {
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexDue, dynamo.IndexNextAttempt)
+			a.ReadTable(t[dynamo.TableClinics], k.Data)      // each clinic's number and rate
+			a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' lines
 			a.SendTo(q[queue.Outbound].Queue, k.Messaging)
 		},
 		FnSender: func(a *Access) {
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
 			a.WriteTable(t[dynamo.TablePatients], k.Data, dynamo.IndexPatientPhone)
 			a.WriteTable(t[dynamo.TableMessages], k.Data)
+			a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' send budget, prepared messages' claims
 			a.ReadTable(t[dynamo.TableClinics], k.Data)
 			a.ConsumeFrom(q[queue.Outbound].Queue, k.Messaging)
 			a.SendTo(q[queue.Outbound].Queue, k.Messaging) // deferred jobs are requeued

@@ -740,8 +740,8 @@ func TestLeastPrivilege(t *testing.T) {
 		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
 			send: []string{"ehr-outbox"}, secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
-		FnReminderSweep:   {write: []string{"appointments"}, send: []string{"outbound", "sweep-dlq"}},
-		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "messages", "patients"},
+		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency"}, send: []string{"outbound", "sweep-dlq"}},
+		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		// clinics: template states Meta reports (TEMPLATE# items).
 		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "conversations", "idempotency", "messages", "metrics", "patients"},
@@ -871,7 +871,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, platform.EnvMessagesPerSecond, platform.EnvSenderConcurrency},
 		FnInbound: {platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
 			platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
-			platform.EnvConversationAlertTopicARN},
+			platform.EnvMessagesPerSecond, platform.EnvConversationAlertTopicARN},
 		FnEHRNotifier: {platform.EnvEHROutboxQueueURL},
 	}
 	forEachStage(t, func(t *testing.T, s *synthesized) {

@@ -13,7 +13,10 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
 
-var _ outreach.Outbox = queue.ReminderOutbox{}
+var (
+	_ outreach.Outbox        = queue.ReminderOutbox{}
+	_ outreach.DelayedOutbox = queue.ReminderOutbox{}
+)
 
 func main() {
 	a, err := app.Load(context.Background())

@@ -18,6 +18,7 @@ var (
 	_ outreach.EventPublisher = queue.EventOutbox{}
 	_ outreach.Delayer        = (*queue.Visibility)(nil)
 	_ outreach.Requeuer       = queue.ReminderOutbox{}
+	_ outreach.JobRequeuer    = queue.ReminderOutbox{}
 	_ outreach.Halter         = esmHalter{}
 )
 

@@ -3,6 +3,7 @@
 // and is not part of `make test`.
 //
 //	go run ./scripts/localstack -- go run ./scripts/bench -case throughput
+//	go run ./scripts/localstack -- go run ./scripts/bench -case fairness
 //	go run ./scripts/localstack -- go run ./scripts/bench -case sweep
 //	go run ./scripts/localstack -- go run ./scripts/bench -case cost
 //	go run ./scripts/bench -case conversation
@@ -41,10 +42,10 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, sweep, cost, outage, conversation or waitlist")
+	which := flag.String("case", "", "throughput, fairness, sweep, cost, outage, conversation or waitlist")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
-	instances := flag.Int("instances", 4, "throughput: sender instances (SENDER_MAX_CONCURRENCY)")
+	instances := flag.Int("instances", 16, "throughput, fairness: sender instances (SENDER_MAX_CONCURRENCY, the sender's reserved concurrency)")
 	due := flag.Int("due", 1000, "sweep: due reminders")
 	small := flag.Int("small", 1000, "sweep: future appointments, first run")
 	large := flag.Int("large", 100000, "sweep: future appointments, second run")
@@ -54,6 +55,11 @@ func main() {
 	outageReminders := flag.Int("outage-reminders", 100, "outage: visits to book")
 	outage := flag.Duration("outage", 10*time.Minute, "outage: how long every send fails")
 	callbackAddr := flag.String("callback-addr", "", "outage: listen here for the demo clinic's callbacks (make dev with DEMO_EHR_CALLBACK_URL=http://<addr>/)")
+	aJobs := flag.Int("a-jobs", 5000, "fairness: clinic A's queued messages")
+	bJobs := flag.Int("b-jobs", 200, "fairness: clinic B's due reminders per run")
+	sharedBudget := flag.Bool("shared-budget", true, "throughput: pace with the number's budget in DynamoDB as deployed (false: the per-instance token buckets)")
+	flag.IntVar(&benchLookahead, "lookahead", 3, "throughput, fairness: the senders' SlotLookahead (windows a job at its place may wait for)")
+	verbose := flag.Bool("v", false, "fairness: the senders' warnings on stderr")
 	wl := waitlistModel{Zone: "America/New_York", QuietHours: reminder.QuietHours{Start: "21:00", End: "08:00"}}
 	flag.Uint64Var(&wl.Weeks, "weeks", 100, "waitlist: simulated weeks")
 	flag.Uint64Var(&wl.Seed, "seed", 1, "waitlist: the first week's seed")
@@ -63,12 +69,17 @@ func main() {
 	flag.Float64Var(&wl.Accept, "accept", 0.3, "waitlist: probability an offered patient accepts")
 	flag.DurationVar(&wl.MaxDelay, "accept-delay", 90*time.Minute, "waitlist: an acceptance comes after U(0, this)")
 	flag.Parse()
+	if *verbose {
+		benchLogger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 
 	ctx := context.Background()
 	var err error
 	switch *which {
 	case "throughput":
-		err = benchThroughput(ctx, *reminders, *rate, *instances)
+		err = benchThroughput(ctx, *reminders, *rate, *instances, *sharedBudget)
+	case "fairness":
+		err = benchFairness(ctx, *aJobs, *bJobs, *rate, *instances)
 	case "sweep":
 		err = benchSweep(ctx, *due, *small, *large, *runs)
 	case "cost":
@@ -80,7 +91,7 @@ func main() {
 	case "waitlist":
 		err = benchWaitlist(wl)
 	default:
-		err = fmt.Errorf("-case must be throughput, sweep, cost, outage, conversation or waitlist")
+		err = fmt.Errorf("-case must be throughput, fairness, sweep, cost, outage, conversation or waitlist")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -56,6 +56,9 @@ type Clinic struct {
 	WriteTokenHash string `json:"writeTokenHash,omitempty"`
 	// WriteTokenSecretRef, when set, names a secret holding the write token instead.
 	WriteTokenSecretRef string `json:"writeTokenSecretRef,omitempty"`
+	// MessagesPerSecond is the number's send budget when Meta granted it more than
+	// the default (0: the deployment's WHATSAPP_MESSAGES_PER_SECOND).
+	MessagesPerSecond int `json:"messagesPerSecond,omitempty"`
 	// ConversationRetentionDays is how long conversation threads (message text) are
 	// kept; 0 means the default of 90 days.
 	ConversationRetentionDays int `json:"conversationRetentionDays,omitempty"`

@@ -24,6 +24,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -58,6 +59,31 @@ type SendStore interface {
 	SendReader
 	SendLedger
 	PairPacer
+}
+
+// NumberPacer is a phone number's send budget, shared by every instance that sends
+// from it (dynamo.Store implements it).
+type NumberPacer interface {
+	// TakeSendSlot counts one send in the budget window starting at window if it
+	// holds fewer than ceiling sends.
+	TakeSendSlot(ctx context.Context, phoneNumberID string, window time.Time, ceiling int) (bool, error)
+	// TakeQueueSlots gives n jobs consecutive places, spacing apart, in the number's
+	// line and returns when the first comes up.
+	TakeQueueSlots(ctx context.Context, phoneNumberID string, now time.Time, spacing time.Duration, n int) (time.Time, error)
+}
+
+// JobRequeuer is Requeuer for any outbound job (queue.ReminderOutbox implements it);
+// a Requeue that implements it keeps what a reminder job carries besides its ids.
+type JobRequeuer interface {
+	RequeueJob(ctx context.Context, job outbound.Job, delay time.Duration) error
+}
+
+// Claimer makes a prepared message (a reply, an offer, a notice) go out once
+// however often its job is delivered (dynamo.Store implements it).
+type Claimer interface {
+	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*dynamo.IdempotentResponse, error)
+	CompleteIdempotency(ctx context.Context, key string, resp dynamo.IdempotentResponse, ttl time.Duration) error
+	ReleaseIdempotency(ctx context.Context, key string) error
 }
 
 // Messenger sends one WhatsApp message (whatsapp.Client implements it).
@@ -144,8 +170,14 @@ const (
 // twice (never more: the second send is recorded). Graph has no idempotency key that
 // could close it.
 //
-// Throughput: every phone number gets a token bucket (golang.org/x/time/rate) per
-// instance at MessagesPerSecond / Concurrency, with a burst of half a second of that
+// Throughput, as deployed (Pacer set): every send takes a slot of its number's budget
+// in DynamoDB, shared with every other instance and with the inbound replies; a job
+// finding it spent is requeued to its place in the number's line (see takeBudget),
+// so a busy number never holds up the batch's other jobs. A 130429 answer anyway
+// (another app on the number) defers the job like any throughput error.
+//
+// Without a Pacer (tests, the cost benchmark) every phone number gets a token bucket
+// (golang.org/x/time/rate) per instance at MessagesPerSecond / Concurrency, with a burst of half a second of that
 // share. The limit holds across instances because the CDK stack sets the sender's
 // reserved concurrency to Concurrency (SENDER_MAX_CONCURRENCY; the event source
 // mapping's maximum concurrency follows it): at most Concurrency instances run at
@@ -176,6 +208,18 @@ type Sender struct {
 	Halter     Halter
 	Clock      platform.Clock
 	Logger     *slog.Logger
+	// Pacer, when set, is the number's budget shared by every instance (and by the
+	// inbound replies): a job finding its number's budget spent is requeued, never
+	// waited on, so other numbers' jobs in the batch go ahead. Nil: each instance
+	// waits on its own token bucket at MessagesPerSecond / Concurrency.
+	Pacer NumberPacer
+	// Claims makes prepared messages (replies, offers, notices) go out once.
+	Claims Claimer
+	// SlotLookahead lets a job that waited for its place in its number's line, and
+	// finds the current budget window full, book one of the next SlotLookahead
+	// windows (at most 3: 750 ms) and wait for it rather than be requeued: SQS's
+	// delays are whole seconds, too coarse to hand jobs over at their place. 0: none.
+	SlotLookahead int
 
 	MessagesPerSecond float64       // per phone number, all instances together; default 80
 	Concurrency       int           // sender instances at most (Lambda reserved concurrency); default 1
@@ -299,6 +343,8 @@ type outcome struct {
 	wait bool
 	// notBefore, on a deferral longer than SQS's delay, is when the job may run.
 	notBefore time.Time
+	// paced marks a job sent back to its place in its number's line.
+	paced bool
 }
 
 var ack = outcome{}
@@ -310,6 +356,7 @@ func retry(d time.Duration, reason string) outcome {
 // sendJob carries one record through its steps.
 type sendJob struct {
 	rec      events.SQSMessage
+	out      outbound.Job // the whole job; job is its reminder part
 	job      reminder.Job
 	receives int
 	log      *slog.Logger
@@ -320,23 +367,34 @@ type sendJob struct {
 func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinics *clinicCache) outcome {
 	j := &sendJob{rec: rec, receives: queue.ReceiveCount(rec)}
 	j.log = s.logger().With(slog.String("message_id", rec.MessageId), slog.Int("receive_count", j.receives))
-	if err := json.Unmarshal([]byte(rec.Body), &j.job); err != nil || j.job.ClinicID == "" || j.job.AppointmentID == "" || j.job.Kind == "" {
+	err := json.Unmarshal([]byte(rec.Body), &j.out)
+	j.job = j.out.Job
+	if msg := malformed(j.out, err); msg != "" {
 		// Not a job this sender can ever handle: retrying only fills the DLQ with the
 		// same error. Acknowledged and logged with the alert key.
-		msg := "missing clinicId, appointmentId or kind"
-		if err != nil {
-			msg = err.Error()
-		}
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.malformed_job", slog.String("alert", AlertMalformedJob),
 			slog.String("error", msg), slog.Int("body_bytes", len(rec.Body)))
 		return ack
 	}
-	j.log = j.log.With(slog.String("job_id", j.job.ID()), slog.String("clinic_id", j.job.ClinicID),
-		slog.String("appointment_id", j.job.AppointmentID), slog.String("kind", string(j.job.Kind)))
+	if j.out.MessageKind() == outbound.KindReminder {
+		j.log = j.log.With(slog.String("job_id", j.job.ID()), slog.String("clinic_id", j.job.ClinicID),
+			slog.String("appointment_id", j.job.AppointmentID), slog.String("kind", string(j.job.Kind)))
+	} else {
+		// A prepared job's key can hold a wamid, which embeds the patient's number.
+		j.log = j.log.With(platform.WAMID("job_key", j.out.Key), slog.String("clinic_id", j.job.ClinicID),
+			slog.String("type", string(j.out.Type)))
+	}
 	if wait := j.job.NotBefore.Sub(s.clock().Now()); wait > 0 {
 		// One hop of a deferral longer than SQS's delay: the reminder already records
 		// its next attempt time, so nothing is read or written until then.
 		return s.requeue(ctx, j, outcome{fail: true, delay: wait, reason: "not_before", wait: true, notBefore: j.job.NotBefore})
+	}
+	if j.out.MessageKind() != outbound.KindReminder {
+		o := s.sendPrepared(ctx, j, clinics)
+		if o.wait {
+			return s.requeue(ctx, j, o)
+		}
+		return o
 	}
 	o, err := s.send(ctx, j, clinics)
 	if err != nil {
@@ -366,8 +424,10 @@ func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) outcome {
 	if s.Requeue == nil {
 		return o
 	}
-	job := j.job
+	job := j.out
+	job.Job = j.job
 	job.NotBefore = time.Time{}
+	job.Paced = o.paced
 	delay := o.delay
 	if !o.notBefore.IsZero() || delay > MaxRequeueDelay {
 		job.NotBefore = o.notBefore
@@ -376,7 +436,15 @@ func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) outcome {
 		}
 		delay = min(delay, MaxRequeueDelay)
 	}
-	if err := s.Requeue.Requeue(context.WithoutCancel(ctx), job, delay); err != nil {
+	var err error
+	if jr, ok := s.Requeue.(JobRequeuer); ok {
+		err = jr.RequeueJob(context.WithoutCancel(ctx), job, delay)
+	} else if job.MessageKind() == outbound.KindReminder {
+		err = s.Requeue.Requeue(context.WithoutCancel(ctx), job.Job, delay)
+	} else {
+		return o
+	}
+	if err != nil {
 		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.requeue_failed", slog.String("reason", o.reason), slog.String("error", err.Error()))
 		return o
 	}
@@ -518,6 +586,21 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 		return s.fail(ctx, j, c, 0, whatsapp.ClassPermanent, fmt.Errorf("outreach: compose %s: %w", job.ID(), err))
 	}
 
+	if s.Pacer != nil {
+		// The number's slot is taken after the reads, right before the call, so the
+		// send lands in the window it was counted in even when the reads were slow;
+		// and before the patient's pair slot, which a job sent back to wait for the
+		// number's budget must not hold (it would then wait the pair gap as well).
+		o, spent, err := s.takeBudget(ctx, j, c)
+		if err != nil {
+			return ack, err
+		}
+		if spent {
+			o2, err := s.deferClaimed(ctx, j, o.delay, ReasonNumberBudget, 0, false)
+			o2.paced = o2.wait
+			return o2, err
+		}
+	}
 	wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, a.PatientID, now, s.pairGap())
 	if err != nil {
 		return ack, err
@@ -534,15 +617,17 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 // the outcome.
 func (s *Sender) deliver(ctx context.Context, j *sendJob, c clinic.Clinic, a appointment.Appointment, msg whatsapp.Message) (outcome, error) {
 	for attempt := 1; ; attempt++ {
-		if err := s.limiter(c.PhoneNumberID).Wait(ctx); err != nil {
-			// The budget is not available before this invocation's deadline.
-			return s.deferClaimed(ctx, j, jitter(2*time.Second), "throughput_budget", 0, false)
+		if s.Pacer == nil {
+			if err := s.limiter(c.PhoneNumberID).Wait(ctx); err != nil {
+				// The budget is not available before this invocation's deadline.
+				return s.deferClaimed(ctx, j, jitter(2*time.Second), "throughput_budget", 0, false)
+			}
 		}
 		wamid, err := s.sendOnce(ctx, c.PhoneNumberID, msg)
 		if err == nil {
 			return s.recordSent(ctx, j, a, wamid), nil
 		}
-		if whatsapp.Classify(err) == whatsapp.ClassThroughput && attempt < throughputRetries {
+		if whatsapp.Classify(err) == whatsapp.ClassThroughput && attempt < throughputRetries && s.Pacer == nil {
 			// Over the number's throughput: slow down and try again in place while
 			// holding the claim, so a busy number costs no SQS receives (and cannot
 			// push a job to the DLQ).
@@ -817,7 +902,8 @@ func findReminder(rs []reminder.Reminder, kind reminder.Kind) (reminder.Reminder
 // (the sender re-checks everything at send time).
 func (s *Sender) tellDeadLettered(ctx context.Context, rec events.SQSMessage) {
 	var job reminder.Job
-	if s.Events == nil || json.Unmarshal([]byte(rec.Body), &job) != nil || job.ClinicID == "" {
+	// Only reminder jobs have a reminder for the clinic to hear about.
+	if s.Events == nil || json.Unmarshal([]byte(rec.Body), &job) != nil || job.ClinicID == "" || job.AppointmentID == "" {
 		return
 	}
 	ev := clinic.Event{

@@ -8,8 +8,10 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/templatestate"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
 // TemplateGate is what the sender reads about templates before a send, and how it
@@ -65,4 +67,41 @@ func (s *Sender) holdForTemplate(ctx context.Context, j *sendJob, c clinic.Clini
 	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.deferred", slog.String("reason", reason),
 		slog.String("template", t.Name), slog.Time("until", until))
 	return ack, true, nil
+}
+
+// holdPreparedForTemplate is the template gate for a prepared job that carries a
+// template (an offer, a notice, a reply outside the window). It runs before the
+// once-only claim, so a held job holds no claim. While the job is still useful at
+// the next check it waits on the queue (requeued, not failed, so waiting never
+// reaches the DLQ); once it is not, it is dropped with the template's reason. A job
+// without an expiry waits only out a pause (Meta lifts those within hours); any
+// other block drops it at once rather than let it circle forever.
+func (s *Sender) holdPreparedForTemplate(ctx context.Context, j *sendJob, c clinic.Clinic, now time.Time) (outcome, bool, error) {
+	msg := j.out.Message
+	if s.Templates == nil || msg == nil || msg.Type != whatsapp.TypeTemplate || msg.Template == nil {
+		return ack, false, nil
+	}
+	st, err := s.Templates.TemplateState(ctx, c.WABAID, msg.Template.Name, msg.Template.Language.Code)
+	if err != nil {
+		return ack, true, err
+	}
+	reason := st.Blocked()
+	if reason == "" {
+		return ack, false, nil
+	}
+	recheck := s.TemplateRecheck
+	if recheck <= 0 {
+		recheck = TemplateRecheck
+	}
+	until := now.Add(recheck)
+	expires := j.out.ExpiresAt
+	if (expires.IsZero() && reason != templatestate.ReasonPaused) || (!expires.IsZero() && !until.Before(expires)) {
+		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", reason),
+			slog.String("template", msg.Template.Name))
+		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
+		return ack, true, nil
+	}
+	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.held", slog.String("reason", reason),
+		slog.String("template", msg.Template.Name), slog.Time("until", until))
+	return outcome{fail: true, delay: recheck, reason: reason, wait: true}, true, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -240,7 +241,8 @@ func queueName(url string) string {
 	return url
 }
 
-// ReminderOutbox puts due reminders on the outbound queue.
+// ReminderOutbox puts outbound jobs on the outbound queue: due reminders from the
+// sweep, and (PublishJobs) every other message Frontdesk sends.
 type ReminderOutbox struct{ *Publisher }
 
 // Enqueue publishes one message per job. On a *PublishError, FailedIDs are job IDs
@@ -248,7 +250,7 @@ type ReminderOutbox struct{ *Publisher }
 func (o ReminderOutbox) Enqueue(ctx context.Context, jobs []reminder.Job) error {
 	msgs := make([]Message, 0, len(jobs))
 	for _, j := range jobs {
-		body, err := json.Marshal(j)
+		body, err := json.Marshal(outbound.FromReminder(j))
 		if err != nil {
 			return fmt.Errorf("queue: encode reminder job %s: %w", j.ID(), err)
 		}
@@ -264,6 +266,51 @@ func (o ReminderOutbox) Requeue(ctx context.Context, job reminder.Job, delay tim
 	body, err := json.Marshal(job)
 	if err != nil {
 		return fmt.Errorf("queue: encode reminder job %s: %w", job.ID(), err)
+	}
+	return o.Publisher.Publish(ctx, []Message{{ID: job.ID(), Body: body, Delay: delay}})
+}
+
+// PublishJobs puts outbound jobs (replies, staff replies, offers, notices) on the
+// outbound queue for the sender, which paces them with the number's other sends
+// and re-checks opt-out, window and expiry before sending. A job's Key makes its
+// message go out once, so publishing the same job twice is harmless. On a
+// *PublishError, FailedIDs are outbound.Job.ID values.
+func (o ReminderOutbox) PublishJobs(ctx context.Context, jobs ...outbound.Job) error {
+	msgs := make([]Message, 0, len(jobs))
+	for _, j := range jobs {
+		body, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("queue: encode outbound job %s: %w", j.ID(), err)
+		}
+		msgs = append(msgs, Message{ID: j.ID(), Body: body})
+	}
+	return o.Publisher.Publish(ctx, msgs)
+}
+
+// EnqueueAfter publishes jobs, each visible after its delay (at most SQS's 15
+// minutes). On a *PublishError, FailedIDs are the jobs' IDs (for reminders,
+// reminder.Job.ID, as Enqueue's).
+func (o ReminderOutbox) EnqueueAfter(ctx context.Context, jobs []outbound.Job, delays []time.Duration) error {
+	msgs := make([]Message, 0, len(jobs))
+	for i, j := range jobs {
+		body, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("queue: encode outbound job %s: %w", j.ID(), err)
+		}
+		m := Message{ID: j.ID(), Body: body}
+		if i < len(delays) {
+			m.Delay = delays[i]
+		}
+		msgs = append(msgs, m)
+	}
+	return o.Publisher.Publish(ctx, msgs)
+}
+
+// RequeueJob is Requeue for any outbound job.
+func (o ReminderOutbox) RequeueJob(ctx context.Context, job outbound.Job, delay time.Duration) error {
+	body, err := json.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("queue: encode outbound job %s: %w", job.ID(), err)
 	}
 	return o.Publisher.Publish(ctx, []Message{{ID: job.ID(), Body: body, Delay: delay}})
 }

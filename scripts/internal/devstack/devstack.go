@@ -307,7 +307,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	s.Sweeper = sweep.New(sweep.Deps{Store: s.Store, Outbox: outbound, Clock: clock, Log: log})
 	outboundSender := sender.New(sender.Deps{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
-		Requeue: outbound,
+		Requeue: outbound, Pacer: s.Store, Claims: s.Store, SlotLookahead: 3,
 		// As the Lambda disables its event source mapping, dev pauses the outbound
 		// consumer (from a goroutine: the halt is called from inside that consumer's
 		// handler, and pausing waits for the poll in progress).
@@ -323,7 +323,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	convs := conversations.New(conversations.Deps{Store: s.Store, Sender: graph, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
 		Clock: clock, Log: log, APIBaseURL: s.APIURL})
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
-	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Conversations: convs, Clock: clock, Log: log})
+	// Replies take their number's send budget like the sender's jobs.
+	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Pacer: s.Store, Conversations: convs, Clock: clock, Log: log})
 	s.Waitlist = newWaitlist(s.Store, graph, clinicEvents, clock, log)
 	in.Slots = s.Waitlist.Desk
 	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,

@@ -10,6 +10,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 )
@@ -26,6 +27,10 @@ type Deps struct {
 	Store     Store
 	Events    inbox.Events
 	Messenger inbox.Messenger
+	// Pacer, when set, makes replies take their number's send budget like the
+	// sender's jobs, at MessagesPerSecond (0: the default 80).
+	Pacer             outreach.NumberPacer
+	MessagesPerSecond int
 	// Conversations records hand-offs and what follows them; nil records none.
 	Conversations inbox.Conversations
 	Clock         platform.Clock
@@ -34,7 +39,12 @@ type Deps struct {
 
 // New builds the inbound handler; it counts the clinics' numbers as it goes.
 func New(d Deps) *inbox.Service {
-	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: d.Messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
+	messenger := d.Messenger
+	if d.Pacer != nil {
+		messenger = outreach.PacedMessenger{Messenger: d.Messenger, Pacer: d.Pacer, Clock: d.Clock,
+			MessagesPerSecond: d.MessagesPerSecond}
+	}
+	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
 		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store}
 }
 
@@ -43,8 +53,11 @@ func New(d Deps) *inbox.Service {
 func Load(a *app.App) *inbox.Service {
 	store := appstore.Load(a)
 	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
+	mps := a.Env.Int(platform.EnvMessagesPerSecond, outreach.DefaultMessagesPerSecond)
 	graph := a.WhatsAppClient()
-	convs := conversations.Load(a, store, graph)
+	// The hand-off service's sends take the number's budget as the replies do.
+	convs := conversations.Load(a, store, outreach.PacedMessenger{Messenger: graph, Pacer: store, Clock: a.Clock, MessagesPerSecond: mps})
 	a.Ready()
-	return New(Deps{Store: store, Events: events, Messenger: graph, Conversations: convs, Clock: a.Clock, Log: a.Log})
+	return New(Deps{Store: store, Events: events, Messenger: graph, Pacer: store, MessagesPerSecond: mps,
+		Conversations: convs, Clock: a.Clock, Log: a.Log})
 }

@@ -31,8 +31,15 @@ type Deps struct {
 	Requeue    outreach.Requeuer // nil: deferrals wait on the queue's visibility timeout
 	Visibility outreach.Delayer
 	Halter     outreach.Halter
-	Clock      platform.Clock
-	Log        *slog.Logger
+	// Pacer, when set, is the numbers' send budget shared by every instance; Claims
+	// makes prepared messages (replies, offers, notices) go out once; SlotLookahead
+	// lets a job back at its place in its number's line book one of the next
+	// windows (see outreach.Sender).
+	Pacer         outreach.NumberPacer
+	Claims        outreach.Claimer
+	SlotLookahead int
+	Clock         platform.Clock
+	Log           *slog.Logger
 
 	// Pacing; zero values take the sender's defaults (one instance at 80 msg/s,
 	// 6 s between messages to one recipient).
@@ -44,6 +51,10 @@ type Deps struct {
 	TemplateRecheck time.Duration
 }
 
+// DeployedSlotLookahead is how many budget windows ahead a job back at its place
+// in its number's line may book (at most 750 ms of waiting).
+const DeployedSlotLookahead = 3
+
 // New builds the sender; retries end in the DLQ after the outbound queue's maxReceiveCount.
 func New(d Deps) *outreach.Sender {
 	outbound, _ := queue.Lookup(queue.Outbound)
@@ -54,6 +65,9 @@ func New(d Deps) *outreach.Sender {
 		Requeue:           d.Requeue,
 		Visibility:        d.Visibility,
 		Halter:            d.Halter,
+		Pacer:             d.Pacer,
+		Claims:            d.Claims,
+		SlotLookahead:     d.SlotLookahead,
 		Clock:             d.Clock,
 		Logger:            d.Log,
 		MessagesPerSecond: d.MessagesPerSecond,
@@ -85,6 +99,9 @@ func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Se
 		Requeue:           queue.ReminderOutbox{Publisher: queue.NewPublisher(sqsClient, outboundURL)},
 		Visibility:        queue.NewVisibility(sqsClient, outboundURL),
 		Halter:            halter(function),
+		Pacer:             store,
+		Claims:            store,
+		SlotLookahead:     DeployedSlotLookahead,
 		Clock:             a.Clock,
 		Log:               a.Log,
 		MessagesPerSecond: float64(mps),

@@ -22,16 +22,27 @@ type Store interface {
 type Deps struct {
 	Store  Store
 	Outbox outreach.Outbox
-	Clock  platform.Clock
-	Log    *slog.Logger
+	// Pacer, when set, lines each clinic's due reminders up in its number's line
+	// (outreach.PacedOutbox: each visible when its place comes up); Outbox must then
+	// be an outreach.DelayedOutbox, and Clinics gives each clinic's number and rate.
+	// The reaper re-enqueues on Outbox directly.
+	Pacer   outreach.NumberPacer
+	Clinics outreach.ClinicReader
+	Clock   platform.Clock
+	Log     *slog.Logger
 }
 
 // New builds the sweep with the deployed batch size and deadline margin, and the
 // reaper that re-enqueues lost jobs after each sweep.
 func New(d Deps) *outreach.Sweeper {
+	outbox := d.Outbox
+	if delayed, ok := d.Outbox.(outreach.DelayedOutbox); ok && d.Pacer != nil {
+		// Each clinic's due reminders become visible at its number's rate.
+		outbox = outreach.PacedOutbox{Outbox: delayed, Pacer: d.Pacer, Clinics: d.Clinics, Clock: d.Clock}
+	}
 	return &outreach.Sweeper{
 		Store:     d.Store,
-		Outbox:    d.Outbox,
+		Outbox:    outbox,
 		Reaper:    &outreach.Reaper{Store: d.Store, Outbox: d.Outbox, Clock: d.Clock, Logger: d.Log},
 		Clock:     d.Clock,
 		Logger:    d.Log,
@@ -48,9 +59,11 @@ func Load(a *app.App) *outreach.Sweeper {
 		a.Fatal("reminder-sweep: configuration", err)
 	}
 	return New(Deps{
-		Store:  store,
-		Outbox: queue.ReminderOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), outboundURL)},
-		Clock:  a.Clock,
-		Log:    a.Log,
+		Store:   store,
+		Outbox:  queue.ReminderOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), outboundURL)},
+		Pacer:   store,
+		Clinics: store,
+		Clock:   a.Clock,
+		Log:     a.Log,
 	})
 }

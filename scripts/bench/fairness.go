@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
+	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
+)
+
+// simQueue stands in for the outbound SQS queue: records wait in a channel; a
+// requeued job becomes visible after its delay, truncated to whole seconds as SQS's
+// DelaySeconds is.
+type simQueue struct {
+	ch  chan events.SQSMessage
+	seq atomic.Int64
+}
+
+func newSimQueue(capacity int) *simQueue {
+	return &simQueue{ch: make(chan events.SQSMessage, capacity)}
+}
+
+func (q *simQueue) put(body []byte, delay time.Duration) {
+	rec := record("m"+strconv.FormatInt(q.seq.Add(1), 10), string(body), 1)
+	if d := delay.Truncate(time.Second); d > 0 {
+		time.AfterFunc(d, func() { q.ch <- rec })
+		return
+	}
+	q.ch <- rec
+}
+
+func (q *simQueue) RequeueJob(_ context.Context, job outbound.Job, delay time.Duration) error {
+	body, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	go q.put(body, delay)
+	return nil
+}
+
+func (q *simQueue) EnqueueAfter(_ context.Context, jobs []outbound.Job, delays []time.Duration) error {
+	for i, j := range jobs {
+		body, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		go q.put(body, delays[i])
+	}
+	return nil
+}
+
+func (q *simQueue) Requeue(ctx context.Context, job reminder.Job, delay time.Duration) error {
+	return q.RequeueJob(ctx, outbound.FromReminder(job), delay)
+}
+
+// acceptLog records when the Graph API accepted each message, by recipient.
+type acceptLog struct {
+	m    outreach.Messenger
+	mu   sync.Mutex
+	at   map[string]time.Time
+	n    map[string]int       // accepted per phone number id
+	last map[string]time.Time // latest acceptance per phone number id
+}
+
+func newAcceptLog(m outreach.Messenger) *acceptLog {
+	return &acceptLog{m: m, at: map[string]time.Time{}, n: map[string]int{}, last: map[string]time.Time{}}
+}
+
+func (l *acceptLog) Send(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error) {
+	wamid, err := l.m.Send(ctx, phoneNumberID, msg)
+	if err == nil {
+		now := time.Now()
+		l.mu.Lock()
+		l.at[strings.TrimPrefix(msg.To, "+")] = now
+		l.n[phoneNumberID]++
+		l.last[phoneNumberID] = now
+		l.mu.Unlock()
+	}
+	return wamid, err
+}
+
+func (l *acceptLog) count(phoneNumberID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n[phoneNumberID]
+}
+
+// runSenders runs instances senders (one per simulated Lambda instance) on q until
+// stop is closed. Failed records come back after the visibility delay asked for.
+func runSenders(ctx context.Context, q *simQueue, instances int, mk func() *outreach.Sender, stop chan struct{}) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for range instances {
+		s := mk()
+		dl := s.Visibility.(*delays)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				batch, ok := receive(q.ch, stop)
+				if !ok {
+					return
+				}
+				resp, _ := s.Handle(ctx, events.SQSEvent{Records: batch})
+				failed := map[string]bool{}
+				for _, f := range resp.BatchItemFailures {
+					failed[f.ItemIdentifier] = true
+				}
+				for _, r := range batch {
+					if !failed[r.MessageId] {
+						continue
+					}
+					d := time.Duration(0)
+					if v, ok := dl.m.LoadAndDelete(r.ReceiptHandle); ok {
+						d = v.(time.Duration)
+					}
+					receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+					again := record(r.MessageId, r.Body, receives+1)
+					time.AfterFunc(d, func() { q.ch <- again })
+				}
+			}
+		}()
+	}
+	return &wg
+}
+
+// seedClinicDue stores n due 48 h reminders of clinic c, each with its own
+// opted-in patient on an invented +1 555 number starting at phoneBase.
+func seedClinicDue(ctx context.Context, st *dynamo.Store, c clinic.Clinic, n int, now time.Time, idPrefix string, phoneBase int) error {
+	return parallel(n, 32, func(i int) error {
+		id := fmt.Sprintf("%s%06d", idPrefix, i)
+		start := now.Add(30*time.Hour + time.Duration(i)*time.Second)
+		a := appointment.Appointment{ClinicID: c.ID, ID: id, Status: appointment.StatusBooked, Start: start,
+			Duration: 30 * time.Minute, PatientID: "p-" + id, Version: 1,
+			Location: appointment.Location{Name: "Main office", Address: "1 Main St"}}
+		r := reminder.Reminder{ClinicID: c.ID, AppointmentID: id, Kind: reminder.KindDayBefore, DueAt: now.Add(-time.Minute),
+			NotAfter: start.Add(-2 * time.Hour), State: reminder.StateScheduled, Generation: reminder.Generation(start)}
+		if err := st.SaveAppointment(ctx, a, []dynamo.ReminderWrite{{Reminder: r}}); err != nil {
+			return err
+		}
+		if err := st.PutPatient(ctx, appointment.Patient{ClinicID: c.ID, ID: a.PatientID,
+			Phone: fmt.Sprintf("+1555%07d", phoneBase+i), GivenName: "Ana", Language: "en"}); err != nil {
+			return err
+		}
+		return st.AppendConsent(ctx, consent.Entry{ClinicID: c.ID, PatientID: a.PatientID, ID: "c-" + id,
+			State: consent.OptedIn, At: now.Add(-24 * time.Hour), Source: consent.SourceEHR, RecordedAt: now})
+	})
+}
+
+// benchLogger keeps the senders' warnings (retries, failures) for -v runs.
+var benchLogger = quietLogger()
+
+// benchLookahead is the senders' SlotLookahead (3 as deployed).
+var benchLookahead = 3
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+// benchFairness: clinic B's due reminders queued in waves, once with clinic A
+// idle and once with A's backlog of aJobs on the same queue, both numbers limited
+// at the stand-in. It reports B's queueing delay (queued to accepted) in both runs,
+// A's throughput and the CPU time this process used.
+func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances int) error {
+	clock := platform.SystemClock{}
+	st, _, _, err := freshStore(ctx, clock, 8)
+	if err != nil {
+		return err
+	}
+	a, b := benchClinic(), benchClinic()
+	a.ID, a.PhoneNumberID = "bench-clinic-a", "109876543211"
+	b.ID, b.PhoneNumberID = "bench-clinic-b", "109876543212"
+	for _, c := range []clinic.Clinic{a, b} {
+		if err := st.PutClinic(ctx, c); err != nil {
+			return err
+		}
+	}
+	stub, err := whatsapptest.New(whatsapptest.Config{AccessToken: benchToken, AppSecret: "bench-secret", RatePerSecond: mps})
+	if err != nil {
+		return err
+	}
+	srv := httptest.NewServer(stub)
+	defer srv.Close()
+	defer stub.Stop()
+
+	seedStart := time.Now()
+	now := clock.Now()
+	if err := seedClinicDue(ctx, st, a, aJobs, now, "fa", 0); err != nil {
+		return fmt.Errorf("seed A: %w", err)
+	}
+	for i, prefix := range []string{"fb1-", "fb2-"} {
+		if err := seedClinicDue(ctx, st, b, bJobs, now, prefix, 1_000_000*(i+1)); err != nil {
+			return fmt.Errorf("seed B: %w", err)
+		}
+	}
+	out := &jobsOutbox{}
+	if _, err := sweep.New(sweep.Deps{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	jobs := map[string][]reminder.Job{}
+	// Appointment ids end in the patient's index, so after sorting, job i is the
+	// reminder of the patient on number phoneBase+i.
+	sort.Slice(out.jobs, func(i, j int) bool { return out.jobs[i].AppointmentID < out.jobs[j].AppointmentID })
+	for _, j := range out.jobs {
+		for _, prefix := range []string{"fa", "fb1-", "fb2-"} {
+			if strings.HasPrefix(j.AppointmentID, prefix) {
+				jobs[prefix] = append(jobs[prefix], j)
+			}
+		}
+	}
+	if len(jobs["fa"]) != aJobs || len(jobs["fb1-"]) != bJobs || len(jobs["fb2-"]) != bJobs {
+		return fmt.Errorf("sweep queued %d/%d/%d, want %d/%d/%d", len(jobs["fa"]), len(jobs["fb1-"]), len(jobs["fb2-"]), aJobs, bJobs, bJobs)
+	}
+	fmt.Printf("fairness: seeded and swept %d reminders in %s\n", aJobs+2*bJobs, time.Since(seedStart).Round(time.Millisecond))
+
+	q := newSimQueue(4 * (aJobs + 2*bJobs))
+	// The sweep's outbox as the reminder-sweep Lambda wires it.
+	sweepOutbox := outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}
+	graph := &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return benchToken, nil }, HTTP: srv.Client()}
+	accepted := newAcceptLog(graph)
+	mk := func() *outreach.Sender {
+		return sender.New(sender.Deps{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
+			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Log: benchLogger, MessagesPerSecond: mps, Concurrency: instances})
+	}
+	stop := make(chan struct{})
+	wg := runSenders(ctx, q, instances, mk, stop)
+	defer func() { close(stop); wg.Wait() }()
+
+	// B's reminders come due in four sweeps, five seconds apart, after a's backlog
+	// (if any) has been queued and placed.
+	const waves = 4
+	queueB := func(bodies []reminder.Job, phoneBase int, first time.Duration) map[string]time.Time {
+		queued := map[string]time.Time{}
+		var mu sync.Mutex
+		per := len(bodies) / waves
+		start := time.Now()
+		for w := range waves {
+			time.Sleep(time.Until(start.Add(first + time.Duration(w)*5*time.Second)))
+			mu.Lock()
+			for i := w * per; i < (w+1)*per && i < len(bodies); i++ {
+				queued[fmt.Sprintf("1555%07d", phoneBase+i)] = time.Now()
+			}
+			mu.Unlock()
+			if err := sweepOutbox.Enqueue(ctx, bodies[w*per:min((w+1)*per, len(bodies))]); err != nil {
+				panic(err)
+			}
+		}
+		return queued
+	}
+	waitFor := func(pnid string, n int, limit time.Duration) error {
+		deadline := time.Now().Add(limit)
+		for accepted.count(pnid) < n {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("timed out: %d of %d accepted for %s", accepted.count(pnid), n, pnid)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	}
+	delaysOf := func(queued map[string]time.Time) []time.Duration {
+		accepted.mu.Lock()
+		defer accepted.mu.Unlock()
+		var ds []time.Duration
+		for to, at := range queued {
+			ds = append(ds, accepted.at[to].Sub(at))
+		}
+		return ds
+	}
+
+	cpu0, wall0 := cpuTime(), time.Now()
+	idle := queueB(jobs["fb1-"], 1_000_000, 0)
+	if err := waitFor(b.PhoneNumberID, bJobs, 2*time.Minute); err != nil {
+		return err
+	}
+	idleDelays := delaysOf(idle)
+	cpuIdle, wallIdle := cpuTime()-cpu0, time.Since(wall0)
+
+	cpu1, aStart := cpuTime(), time.Now()
+	if err := sweepOutbox.Enqueue(ctx, jobs["fa"]); err != nil {
+		return err
+	}
+	busy := queueB(jobs["fb2-"], 2_000_000, 10*time.Second)
+	if err := waitFor(b.PhoneNumberID, 2*bJobs, 3*time.Minute); err != nil {
+		return err
+	}
+	busyDelays := delaysOf(busy)
+	if err := waitFor(a.PhoneNumberID, aJobs, 5*time.Minute); err != nil {
+		return err
+	}
+	accepted.mu.Lock()
+	aElapsed := accepted.last[a.PhoneNumberID].Sub(aStart)
+	accepted.mu.Unlock()
+	cpuBusy := cpuTime() - cpu1
+	stats := stub.Stats()
+
+	mi, pi := percentile(idleDelays, 0.5), percentile(idleDelays, 0.95)
+	mb, pb := percentile(busyDelays, 0.5), percentile(busyDelays, 0.95)
+	aRate := rateOf(aJobs, aElapsed)
+	fmt.Printf("fairness: %d sender instances, each number limited to %.0f msg/s at the stand-in\n", instances, mps)
+	fmt.Printf("fairness: B (%d due reminders in %d sweeps 5 s apart) with A idle: median %s, p95 %s (run %s, CPU %s)\n",
+		bJobs, waves, mi.Round(time.Millisecond), pi.Round(time.Millisecond), wallIdle.Round(time.Millisecond), cpuIdle.Round(time.Millisecond))
+	fmt.Printf("fairness: B with A's %d queued: median %s, p95 %s: ratio %.2f / %.2f (target <= 1.5)\n",
+		aJobs, mb.Round(time.Millisecond), pb.Round(time.Millisecond), ratio(mb, mi), ratio(pb, pi))
+	fmt.Printf("fairness: A accepted %d in %s = %.1f msg/s (target >= 76); CPU of this process %s over %s\n",
+		aJobs, aElapsed.Round(time.Millisecond), aRate, cpuBusy.Round(time.Millisecond), aElapsed.Round(time.Millisecond))
+	fmt.Printf("fairness: 130429 answers: %d (requests %d, accepted %d)\n", stats.Throttled+stats.InjectedThrottles, stats.Requests, stats.Accepted)
+	return nil
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}

@@ -1,0 +1,252 @@
+package outreach
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
+)
+
+// ReasonNumberBudget is the deferral reason of a job whose number's budget was spent.
+const ReasonNumberBudget = "number_budget"
+
+// preparedDoneTTL keeps a prepared message's "sent" claim longer than its job can
+// live anywhere (queue retention, DLQ retention and a redrive).
+const preparedDoneTTL = 20 * 24 * time.Hour
+
+// maxPreparedAttempts bounds the retries of a prepared message without an expiry.
+const maxPreparedAttempts = 20
+
+// malformed says why a decoded job can never be handled, or "".
+func malformed(j outbound.Job, decodeErr error) string {
+	switch {
+	case decodeErr != nil:
+		return decodeErr.Error()
+	case j.ClinicID == "":
+		return "missing clinicId"
+	case j.MessageKind() == outbound.KindReminder:
+		if j.AppointmentID == "" || j.Kind == "" {
+			return "missing clinicId, appointmentId or kind"
+		}
+	case !j.Type.Valid():
+		return "unknown type"
+	case j.Message == nil || j.Message.To == "" || j.Key == "":
+		return "missing message, recipient or key"
+	}
+	return ""
+}
+
+// NumberRate is the clinic's number's messages per second.
+func (s *Sender) NumberRate(c clinic.Clinic) int {
+	if c.MessagesPerSecond > 0 {
+		return c.MessagesPerSecond
+	}
+	if s.MessagesPerSecond > 0 {
+		return int(s.MessagesPerSecond)
+	}
+	return DefaultMessagesPerSecond
+}
+
+// takeBudget takes one send of the clinic's number's shared budget for the job,
+// just before the Graph call. spent means the budget is gone for now and o is the
+// job's deferral: a first refusal gives the job its place in the number's line (it
+// comes back when the sends queued before it had their turn); a job already back at
+// its place books one of the next windows and waits for it, or comes back within a
+// second or two.
+func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o outcome, spent bool, err error) {
+	if s.Pacer == nil {
+		return ack, false, nil
+	}
+	rate := s.NumberRate(c)
+	now := s.clock().Now()
+	ceiling := outbound.Ceiling(rate, j.out.MessageKind().Priority())
+	w := outbound.WindowStart(now)
+	ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
+	if err != nil || ok {
+		return ack, err != nil, err
+	}
+	if j.out.Paced {
+		// At its place, but SQS (whole-second delays) may hand it over up to a second
+		// early: it books one of the next windows and waits for it in its own
+		// goroutine, at most SlotLookahead windows; the batch's other jobs go on.
+		for range min(s.SlotLookahead, maxSlotLookahead) {
+			w = w.Add(outbound.Window)
+			ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
+			if err != nil {
+				return ack, true, err
+			}
+			if ok {
+				return ack, false, sleepCtx(ctx, w.Sub(s.clock().Now()))
+			}
+		}
+	}
+	// SQS delays are whole seconds: a job back from its place that finds the window
+	// full again comes back in one or two seconds, spread by the jitter.
+	delay := time.Second + jitter(time.Second)
+	if !j.out.Paced {
+		place, err := s.Pacer.TakeQueueSlots(ctx, c.PhoneNumberID, now, lineSpacing(rate), 1)
+		if err != nil {
+			return ack, true, err
+		}
+		delay = place.Sub(now)
+	}
+	j.log.LogAttrs(ctx, slog.LevelDebug, "sender.budget_spent", slog.String("phone_number_id", c.PhoneNumberID),
+		slog.Int64("delay_ms", delay.Milliseconds()))
+	return outcome{fail: true, delay: delay, reason: ReasonNumberBudget, wait: true, paced: true}, true, nil
+}
+
+// sendPrepared sends a job that carries its message (a reply, a staff reply, an
+// offer, a notice). The checks run in order, each a reason not to send now:
+// clinic, pause, opt-out / window / usefulness, the template's state (before the
+// claim, so a held job holds no claim), the once-only claim, budget, pair pacing.
+func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCache) outcome {
+	job := &j.out
+	c, err := clinics.get(ctx, job.ClinicID)
+	if errors.Is(err, appointment.ErrNotFound) {
+		j.log.LogAttrs(ctx, slog.LevelError, "sender.clinic_missing", slog.String("alert", AlertMissingClinic))
+		return ack
+	}
+	if err != nil {
+		return s.preparedRetry(ctx, j, err)
+	}
+	now := s.clock().Now()
+	if until, ok := s.pausedUntil(c.ID); ok {
+		return outcome{fail: true, delay: until.Sub(now), reason: "clinic_paused", wait: true}
+	}
+	number, err := s.Store.ContactOfPhone(ctx, c.ID, job.Message.To)
+	if err != nil {
+		return s.preparedRetry(ctx, j, err)
+	}
+	if why := job.WhyNot(now, consent.Current(number.Statements()) == consent.OptedOut); why != "" {
+		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", why))
+		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
+		return ack
+	}
+	// A template Meta paused, disabled or re-categorised holds the job back before
+	// the claim, as it holds reminders back.
+	if o, held, err := s.holdPreparedForTemplate(ctx, j, c, now); err != nil {
+		return s.preparedRetry(ctx, j, err)
+	} else if held {
+		return o
+	}
+	if s.Claims == nil {
+		return s.preparedRetry(ctx, j, errors.New("outreach: no claimer for prepared messages"))
+	}
+	done, err := s.Claims.ClaimIdempotency(ctx, job.Key, s.lease())
+	switch {
+	case errors.Is(err, dynamo.ErrInProgress):
+		// Another delivery is sending it; come back after its lease in case it dies.
+		return outcome{fail: true, delay: s.lease(), reason: "claim_held", wait: true}
+	case err != nil:
+		return s.preparedRetry(ctx, j, err)
+	case done != nil:
+		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "already_sent"))
+		return ack
+	}
+	bg := context.WithoutCancel(ctx)
+	release := func() {
+		if err := s.Claims.ReleaseIdempotency(bg, job.Key); err != nil {
+			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.release_failed", slog.String("error", err.Error()))
+		}
+	}
+	// The number's slot before the patient's pair slot, which a job sent back to wait
+	// for the budget must not hold.
+	if o, spent, err := s.takeBudget(ctx, j, c); err != nil {
+		release()
+		return s.preparedRetry(ctx, j, err)
+	} else if spent {
+		release()
+		return o
+	}
+	if job.PatientID != "" {
+		wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, job.PatientID, now, s.pairGap())
+		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+			release()
+			return s.preparedRetry(ctx, j, err)
+		}
+		if wait > 0 {
+			release()
+			return outcome{fail: true, delay: wait + jitter(time.Second), reason: "pair_pacing", wait: true}
+		}
+	}
+	wamid, err := s.sendOnce(ctx, c.PhoneNumberID, *job.Message)
+	if err != nil {
+		class := whatsapp.Classify(err)
+		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.retry", slog.String("class", class.String()), slog.String("error", err.Error()))
+		switch {
+		case class == whatsapp.ClassAuth:
+			release()
+			return s.halt(ctx, j, err)
+		case class.Retryable() || class == whatsapp.ClassThroughput || class == whatsapp.ClassPairRate:
+			release()
+			job.Attempts++
+			if job.Attempts >= maxPreparedAttempts {
+				break
+			}
+			return outcome{fail: true, delay: s.backoff(job.Attempts), reason: class.String(), wait: true}
+		}
+		// Sending it again cannot succeed: keep it from being tried again.
+		if cerr := s.Claims.CompleteIdempotency(bg, job.Key, dynamo.IdempotentResponse{Status: 500}, preparedDoneTTL); cerr != nil {
+			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.claim_not_completed", slog.String("error", cerr.Error()))
+		}
+		j.log.LogAttrs(ctx, slog.LevelError, "sender.failed", slog.String("class", class.String()), slog.Int("attempts", job.Attempts))
+		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "failed")
+		return ack
+	}
+	// Sent: failing from here on would only risk sending it again.
+	if err := retryInPlace(func() error {
+		return s.Claims.CompleteIdempotency(bg, job.Key, dynamo.IdempotentResponse{Status: 200, Body: []byte(wamid)}, preparedDoneTTL)
+	}); err != nil {
+		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
+			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))
+	}
+	if err := retryInPlace(func() error {
+		_, err := s.Store.PutMessage(bg, messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: job.ClinicID,
+			PatientID: job.PatientID, Type: job.Message.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now})
+		return err
+	}); err != nil {
+		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
+			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))
+		return ack
+	}
+	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.sent", platform.WAMID("wamid", wamid), slog.String("type", job.Message.Type))
+	return ack
+}
+
+// preparedRetry hands a prepared job back after an infrastructure failure: it
+// spends a receive, so storage that stays down ends in the DLQ.
+func (s *Sender) preparedRetry(ctx context.Context, j *sendJob, err error) outcome {
+	s.logRetry(ctx, j, "error", 0, err)
+	return retry(s.backoff(j.receives), err.Error())
+}
+
+// lineSpacing books a number's line a tenth faster than its budget: SQS hands jobs
+// back up to a second early or late, and a few spare arrivals keep every window full.
+func lineSpacing(rate int) time.Duration { return time.Second * 10 / time.Duration(max(rate, 1)*11) }
+
+// maxSlotLookahead bounds how long a job at its place may wait for a window: under
+// a second, so a wait never outlasts what SQS's delays could do instead.
+const maxSlotLookahead = 3
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
