@@ -23,6 +23,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -103,7 +104,7 @@ func TestAppointmentLifecycle(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("status %d, want 401: %s", resp.StatusCode, resp.Body)
 		}
-		if _, _, err := st.Store.GetAppointment(ctx, apptest.ClinicID, apptest.AppointmentID); !errors.Is(err, appointment.ErrNotFound) {
+		if _, _, err := st.Store.GetAppointment(ctx, apptest.ClinicID, apptest.AppointmentID); !errors.Is(err, fault.ErrNotFound) {
 			t.Fatalf("a refused request stored something: %v", err)
 		}
 	})

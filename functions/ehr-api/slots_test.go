@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/frontdesk-health/frontdesk/shared/app/apptest"
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
@@ -43,7 +43,7 @@ func TestSlotLifecycle(t *testing.T) {
 	if resp := invoke(t, h, put); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("expired signature: status %d, want 401: %s", resp.StatusCode, resp.Body)
 	}
-	if _, err := st.Store.GetSlot(ctx, apptest.ClinicID, slotID); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := st.Store.GetSlot(ctx, apptest.ClinicID, slotID); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("a refused request stored something: %v", err)
 	}
 

@@ -33,7 +33,7 @@ func TestBackfillAddsQueuedRemindersOnce(t *testing.T) {
 		Duration: 30 * time.Minute, PatientID: "pat-1", Version: 1}
 	r := reminder.Reminder{ClinicID: a.ClinicID, AppointmentID: a.ID, Kind: reminder.KindDayBefore, DueAt: start.Add(-48 * time.Hour),
 		NotAfter: start.Add(-2 * time.Hour), State: reminder.StateScheduled, Generation: reminder.Generation(start)}
-	if err := st.SaveAppointment(ctx, a, []dynamo.ReminderWrite{{Reminder: r}}); err != nil {
+	if err := st.SaveAppointment(ctx, a, []reminder.Write{{Reminder: r}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.MarkQueued(ctx, r); err != nil {

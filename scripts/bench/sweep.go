@@ -77,12 +77,12 @@ func seedFuture(ctx context.Context, st *dynamo.Store, db *dynamodb.Client, name
 	start := now.Add(7 * 24 * time.Hour)
 	a := appointment.Appointment{ClinicID: c.ID, ID: tmplID, Status: appointment.StatusBooked, Start: start,
 		Duration: 30 * time.Minute, PatientID: "p-" + tmplID, Version: 1}
-	var writes []dynamo.ReminderWrite
+	var writes []reminder.Write
 	for _, k := range []struct {
 		kind   reminder.Kind
 		offset time.Duration
 	}{{reminder.KindDayBefore, -48 * time.Hour}, {reminder.KindSameDay, -2 * time.Hour}} {
-		writes = append(writes, dynamo.ReminderWrite{Reminder: reminder.Reminder{ClinicID: c.ID, AppointmentID: tmplID,
+		writes = append(writes, reminder.Write{Reminder: reminder.Reminder{ClinicID: c.ID, AppointmentID: tmplID,
 			Kind: k.kind, DueAt: start.Add(k.offset), NotAfter: start, State: reminder.StateScheduled,
 			Generation: reminder.Generation(start)}})
 	}

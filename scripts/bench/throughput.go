@@ -44,7 +44,7 @@ func seedDue(ctx context.Context, st *dynamo.Store, c clinic.Clinic, n int, now 
 			Location: appointment.Location{Name: "Main office", Address: "1 Main St"}}
 		r := reminder.Reminder{ClinicID: c.ID, AppointmentID: id, Kind: reminder.KindDayBefore, DueAt: now.Add(-time.Minute),
 			NotAfter: start.Add(-2 * time.Hour), State: reminder.StateScheduled, Generation: reminder.Generation(start)}
-		if err := st.SaveAppointment(ctx, a, []dynamo.ReminderWrite{{Reminder: r}}); err != nil {
+		if err := st.SaveAppointment(ctx, a, []reminder.Write{{Reminder: r}}); err != nil {
 			return err
 		}
 		if !withPatients {

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -115,7 +115,7 @@ func addReminderReasons(ctx context.Context, store reminderReader, msgs []queue.
 			continue
 		}
 		r, err := store.GetReminder(ctx, job.ClinicID, job.AppointmentID, job.Kind)
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			msgs[i].LastError = "reminder no longer exists"
 			continue
 		}

@@ -1,9 +1,8 @@
 package main
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
-
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 
 	"bytes"
 	"context"
@@ -103,7 +102,7 @@ type fakeReminders map[string]reminder.Reminder
 func (f fakeReminders) GetReminder(_ context.Context, clinicID, appointmentID string, kind reminder.Kind) (reminder.Reminder, error) {
 	r, ok := f[clinicID+"/"+appointmentID+"/"+string(kind)]
 	if !ok {
-		return reminder.Reminder{}, appointment.ErrNotFound
+		return reminder.Reminder{}, fault.ErrNotFound
 	}
 	return r, nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 )
 
 // Status is the FHIR R4 Appointment.status code set
@@ -140,9 +142,11 @@ func (p Patient) InServiceWindow(now time.Time) bool {
 
 // Errors the domain returns; adapters map them to HTTP statuses in one place.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrStale    = errors.New("stale: older than the stored version")
-	ErrConflict = errors.New("conflict")
+	// ErrNotFound is fault.ErrNotFound: every adapter's "no such item", whatever
+	// the item. Prefer fault.ErrNotFound in new code.
+	ErrNotFound = fault.ErrNotFound
+	ErrStale    = fault.New(fault.Conflict, "stale: older than the stored version")
+	ErrConflict = fault.New(fault.Conflict, "conflict")
 )
 
 // Validate checks the invariants of an appointment coming from an EHR.

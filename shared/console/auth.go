@@ -11,8 +11,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/staff"
@@ -94,7 +94,7 @@ func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := c.Logins.TakeStaffLogin(r.Context(), digest(state))
-	if errors.Is(err, appointment.ErrNotFound) || (err == nil && l.Check(c.Clock.Now()) != nil) {
+	if errors.Is(err, fault.ErrNotFound) || (err == nil && l.Check(c.Clock.Now()) != nil) {
 		c.errorPage(w, r, http.StatusBadRequest, "This sign-in has expired or was already used. Start again from the sign-in page.")
 		return
 	}
@@ -186,7 +186,7 @@ func (c *Console) liveSession(w http.ResponseWriter, r *http.Request) (current, 
 	key := digest(ck.Value)
 	s, err := c.Sessions.GetStaffSession(r.Context(), key)
 	if err != nil {
-		if !errors.Is(err, appointment.ErrNotFound) {
+		if !errors.Is(err, fault.ErrNotFound) {
 			c.Log.Error("console session read failed", "error", err.Error())
 		}
 		c.setCookie(w, c.sessionCookie(), "", -1)
@@ -200,7 +200,7 @@ func (c *Console) liveSession(w http.ResponseWriter, r *http.Request) (current, 
 	}
 	s.LastSeen = now
 	if err := c.Sessions.RefreshStaffSession(r.Context(), key, s); err != nil {
-		if !errors.Is(err, appointment.ErrNotFound) {
+		if !errors.Is(err, fault.ErrNotFound) {
 			c.Log.Error("console session refresh failed", "error", err.Error())
 		}
 		c.setCookie(w, c.sessionCookie(), "", -1)

@@ -70,7 +70,7 @@ func start(t *testing.T) *env {
 	at := time.Date(local.Year(), local.Month(), local.Day(), 10, 30, 0, 0, ny)
 	a := appointment.Appointment{ClinicID: "clinic-a", ID: "appt-1", Status: appointment.StatusBooked, Start: at,
 		Duration: 30 * time.Minute, PatientID: "pat-1", Version: 1, Response: appointment.ResponseConfirmed}
-	if err := store.SaveAppointment(ctx, a, []dynamo.ReminderWrite{{Reminder: reminder.Reminder{ClinicID: "clinic-a",
+	if err := store.SaveAppointment(ctx, a, []reminder.Write{{Reminder: reminder.Reminder{ClinicID: "clinic-a",
 		AppointmentID: "appt-1", Kind: reminder.KindDayBefore, DueAt: at.Add(-48 * time.Hour), NotAfter: at,
 		State: reminder.StateRead, Generation: "g"}}}); err != nil {
 		t.Fatal(err)

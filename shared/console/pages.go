@@ -19,6 +19,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -99,7 +100,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 	var cs []clinic.Clinic
 	for _, id := range cur.session.Clinics {
 		cl, err := c.Clinics.GetClinic(r.Context(), id)
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -115,7 +116,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) clinicOf(w http.ResponseWriter, r *http.Request) (clinic.Clinic, *time.Location, bool) {
 	cl, err := c.Clinics.GetClinic(r.Context(), r.PathValue("clinicId"))
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		c.errorPage(w, r, http.StatusNotFound, "There is no such clinic.")
 		return cl, nil, false
 	}

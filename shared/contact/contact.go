@@ -97,3 +97,13 @@ func KeyOf(phone string) (string, error) {
 	}
 	return "+" + d, nil
 }
+
+// IdentityChange is one identity ledger line: Meta reported that the person behind
+// FromKey / FromBSUID now writes as ToKey / ToBSUID.
+type IdentityChange struct {
+	ID                 string // derived from the wamid: a redelivery writes the same line
+	Kind               string // whatsapp.SystemUserChangedNumber or SystemUserChangedUserID
+	FromKey, ToKey     string
+	FromBSUID, ToBSUID string
+	At, RecordedAt     time.Time
+}

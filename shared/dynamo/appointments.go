@@ -63,13 +63,8 @@ func (it appointmentItem) domain() (appointment.Appointment, error) {
 	}, nil
 }
 
-// ReminderWrite is one reminder change inside SaveAppointment. ExpectedState ""
-// means the reminder must not exist yet; otherwise the stored state must equal it, so
-// a plan change cannot overwrite a reminder a sender claimed in the meantime.
-type ReminderWrite struct {
-	Reminder      reminder.Reminder
-	ExpectedState reminder.State
-}
+// ReminderWrite is reminder.Write (an alias while callers move to the domain type).
+type ReminderWrite = reminder.Write
 
 // maxTransactItems is DynamoDB's limit on items in one transaction.
 const maxTransactItems = 100

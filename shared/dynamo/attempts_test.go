@@ -19,7 +19,7 @@ func allStalled(t *testing.T, s *dynamo.Store, before time.Time) []reminder.Remi
 	t.Helper()
 	var out []reminder.Reminder
 	for shard := range shards {
-		var cur *dynamo.AttemptCursor
+		var cur *reminder.Cursor
 		for {
 			rs, next, err := s.StalledReminders(ctxT(t), shard, before, 2, cur)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -142,13 +143,13 @@ func TestStaffSessions(t *testing.T) {
 	if err := s.DeleteStaffSession(ctx, "digest-1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RefreshStaffSession(ctx, "digest-1", ss); !errors.Is(err, appointment.ErrNotFound) {
+	if err := s.RefreshStaffSession(ctx, "digest-1", ss); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("refresh after sign-out: %v, want ErrNotFound (a racing request must not revive it)", err)
 	}
-	if _, err := s.GetStaffSession(ctx, "digest-1"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetStaffSession(ctx, "digest-1"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("refresh after sign-out created %v", err)
 	}
-	if _, err := s.GetStaffSession(ctx, "digest-1"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetStaffSession(ctx, "digest-1"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("after delete: %v, want ErrNotFound", err)
 	}
 	if err := s.DeleteStaffSession(ctx, "digest-1"); err != nil {
@@ -166,7 +167,7 @@ func TestStaffSessions(t *testing.T) {
 	if err != nil || got2 != l {
 		t.Fatalf("TakeStaffLogin = %+v, %v", got2, err)
 	}
-	if _, err := s.TakeStaffLogin(ctx, "state-1"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.TakeStaffLogin(ctx, "state-1"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("second take: %v, want ErrNotFound (a code is redeemed once)", err)
 	}
 }

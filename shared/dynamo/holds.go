@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
 
@@ -130,7 +130,7 @@ func (s *Store) HoldSlot(ctx context.Context, h slot.Hold) (slot.Claim, slot.Hol
 // not be placed; "" means nothing stops it now.
 func (s *Store) holdState(ctx context.Context, h slot.Hold) (slot.Claim, slot.Hold, error) {
 	sl, err := s.GetSlot(ctx, h.ClinicID, h.SlotID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return slot.Gone, slot.Hold{}, nil
 	}
 	if err != nil {

@@ -1,10 +1,10 @@
 package dynamo
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,16 +33,10 @@ type idempotencyItem struct {
 
 // ErrKeyReused is returned by ClaimRequest when the key was first used for a
 // different request (another route or body): neither processed nor replayed.
-var ErrKeyReused = errors.New("dynamo: idempotency key reused for a different request")
+var ErrKeyReused = idempotency.ErrKeyReused
 
-// IdempotentResponse is the stored answer to a request that was already processed.
-type IdempotentResponse struct {
-	Status      int
-	ContentType string
-	Body        []byte
-	// Fingerprint is the request the answer belongs to (see ClaimRequest).
-	Fingerprint string
-}
+// IdempotentResponse is idempotency.Response (an alias while callers move to it).
+type IdempotentResponse = idempotency.Response
 
 // claimable: DynamoDB's TTL deletes expired items only eventually (up to days
 // later), so an expired key must count as absent or it would block for that long.

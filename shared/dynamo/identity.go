@@ -164,15 +164,8 @@ func (s *Store) AddContactPatients(ctx context.Context, clinicID, key string, pa
 	return nil
 }
 
-// IdentityChange is one ledger line: Meta reported that the person behind FromKey /
-// FromBSUID now writes as ToKey / ToBSUID.
-type IdentityChange struct {
-	ID                 string // derived from the wamid: a redelivery writes the same line
-	Kind               string // whatsapp.SystemUserChangedNumber or SystemUserChangedUserID
-	FromKey, ToKey     string
-	FromBSUID, ToBSUID string
-	At, RecordedAt     time.Time
-}
+// IdentityChange is contact.IdentityChange (an alias while callers move to it).
+type IdentityChange = contact.IdentityChange
 
 type identityItem struct {
 	PK         string    `dynamodbav:"pk"`

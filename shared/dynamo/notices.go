@@ -68,7 +68,7 @@ func (s *Store) CreateNotice(ctx context.Context, n notice.Notice) (stored notic
 	return n, true, nil
 }
 
-// GetNotice reads one notice; appointment.ErrNotFound when the patient has none with id.
+// GetNotice reads one notice; fault.ErrNotFound when the patient has none with id.
 func (s *Store) GetNotice(ctx context.Context, clinicID, patientID, id string) (notice.Notice, error) {
 	op := noticeOp("get", notice.Notice{ClinicID: clinicID, ID: id})
 	var it noticeItem

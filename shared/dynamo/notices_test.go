@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
 )
 
@@ -24,7 +24,7 @@ func TestNoticeCreatedOnceAndMovesForward(t *testing.T) {
 	if err != nil || created || got.DueDate != "2026-06-01" || got.State != notice.StateQueued {
 		t.Fatalf("second create: %+v %v %v", got, created, err)
 	}
-	if _, err := s.GetNotice(ctx, "clinic-a", "pat-2", n.ID); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetNotice(ctx, "clinic-a", "pat-2", n.ID); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("another patient's notice: %v", err)
 	}
 	if err := s.SetNoticeState(ctx, n, notice.StateSent, "", notice.StateQueued); err != nil {

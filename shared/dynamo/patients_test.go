@@ -14,6 +14,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -60,7 +61,7 @@ func TestPatients(t *testing.T) {
 	if ids := byPhone(); !slices.Equal(ids, []string{"pat-1"}) {
 		t.Fatalf("after number change PatientsByPhone = %v", ids)
 	}
-	if _, err := s.GetPatient(ctx, "clinic-a", "nope"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetPatient(ctx, "clinic-a", "nope"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("missing patient: %v", err)
 	}
 }
@@ -92,7 +93,7 @@ func TestLastInboundNeverMovesBack(t *testing.T) {
 			t.Fatalf("step %d: lastInboundAt = %v, want %v (%v)", i, got.LastInboundAt, st.want, err)
 		}
 	}
-	if err := s.TouchInbound(ctx, "clinic-a", "nope", t0); !errors.Is(err, appointment.ErrNotFound) {
+	if err := s.TouchInbound(ctx, "clinic-a", "nope", t0); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("touch of missing patient: %v, want ErrNotFound", err)
 	}
 }
@@ -127,7 +128,7 @@ func TestAppendConsentIsIdempotent(t *testing.T) {
 		t.Fatal("an entry without id must be refused")
 	}
 	// The ledger lives beside the profile without disturbing it.
-	if _, err := s.GetPatient(ctx, "clinic-a", "pat-1"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetPatient(ctx, "clinic-a", "pat-1"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("consent entries must not create a profile: %v", err)
 	}
 }
@@ -169,7 +170,7 @@ func TestReservePairSlot(t *testing.T) {
 	if err != nil || wait != gap {
 		t.Fatalf("after the race the slot must be booked for exactly one gap: %v, %v", wait, err)
 	}
-	if _, err := s.ReservePairSlot(ctx, "clinic-a", "nope", t0, gap); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.ReservePairSlot(ctx, "clinic-a", "nope", t0, gap); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("missing patient: %v", err)
 	}
 }
@@ -221,10 +222,10 @@ func TestMessages(t *testing.T) {
 	if exp == nil || exp.Value != itoa(t0.Add(messagelog.Retention).Unix()) {
 		t.Fatalf("expiresAt = %#v, want created + retention in epoch seconds", raw.Item[dynamo.AttrExpiresAt])
 	}
-	if _, err := s.GetMessage(ctx, "wamid.none"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetMessage(ctx, "wamid.none"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("missing message: %v", err)
 	}
-	if _, err := s.AdvanceMessage(ctx, "wamid.none", messagelog.StatusRead, t0, 0); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.AdvanceMessage(ctx, "wamid.none", messagelog.StatusRead, t0, 0); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("advance of missing message: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -106,42 +105,10 @@ func reminderOp(verb string, clinicID, appointmentID string, kind reminder.Kind)
 	return fmt.Sprintf("%s reminder %s/%s/%s", verb, clinicID, appointmentID, kind)
 }
 
-// DueCursor continues a DueReminders listing. Its fields are exported so a sweep
-// can carry it across invocations (for example in a Step Functions state).
-type DueCursor struct {
-	PK, SK   string
-	DueShard string
-	DueAt    int64
-}
-
-func (c *DueCursor) key() map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: c.PK}, AttrSK: &types.AttributeValueMemberS{Value: c.SK},
-		AttrDueShard: &types.AttributeValueMemberS{Value: c.DueShard},
-		AttrDueAt:    &types.AttributeValueMemberN{Value: strconv.FormatInt(c.DueAt, 10)},
-	}
-}
-
-func cursorFrom(k map[string]types.AttributeValue) (*DueCursor, error) {
-	if len(k) == 0 {
-		return nil, nil
-	}
-	var c struct {
-		PK       string `dynamodbav:"pk"`
-		SK       string `dynamodbav:"sk"`
-		DueShard string `dynamodbav:"dueShard"`
-		DueAt    int64  `dynamodbav:"dueAt"`
-	}
-	if err := attributevalue.UnmarshalMap(k, &c); err != nil {
-		return nil, err
-	}
-	return &DueCursor{PK: c.PK, SK: c.SK, DueShard: c.DueShard, DueAt: c.DueAt}, nil
-}
-
 // DueReminders lists scheduled reminders of one shard due at or before now, oldest
 // first. A non-nil cursor means there may be more. The index is eventually
 // consistent: callers must still MarkQueued (conditional) before enqueueing.
-func (s *Store) DueReminders(ctx context.Context, shard int, now time.Time, limit int, startAfter *DueCursor) ([]reminder.Reminder, *DueCursor, error) {
+func (s *Store) DueReminders(ctx context.Context, shard int, now time.Time, limit int, startAfter *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error) {
 	op := fmt.Sprintf("due reminders shard %d", shard)
 	if shard < 0 || shard >= s.shards {
 		return nil, nil, fmt.Errorf("dynamo: %s: shard out of range 0..%d", op, s.shards-1)
@@ -157,7 +124,9 @@ func (s *Store) DueReminders(ctx context.Context, shard int, now time.Time, limi
 		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the sweep chooses, far below 2^31
 	}
 	if startAfter != nil {
-		in.ExclusiveStartKey = startAfter.key()
+		if in.ExclusiveStartKey, err = cursorKey(startAfter); err != nil {
+			return nil, nil, fmt.Errorf("dynamo: %s: %w", op, err)
+		}
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
@@ -263,15 +232,7 @@ func (s *Store) ReleaseSend(ctx context.Context, r reminder.Reminder, reason str
 }
 
 // Deferral says why and until when a claimed reminder waits.
-type Deferral struct {
-	Reason    string
-	ErrorCode int
-	// Failed counts the wait as a failed attempt (an outage, throttling), which
-	// lengthens the next backoff; quiet hours and pacing are not failures.
-	Failed bool
-	// Until is the reminder's next attempt time.
-	Until time.Time
-}
+type Deferral = reminder.Deferral
 
 // DeferSend gives a claimed reminder back until d.Until: it returns to queued with
 // its lease dropped and its next attempt time set, so the reaper leaves it alone
@@ -299,7 +260,7 @@ func (s *Store) DeferSend(ctx context.Context, r reminder.Reminder, d Deferral) 
 // attempt time is at or before before, oldest first: their job was lost (a sweep
 // that died before enqueueing, a sender that died holding a claim, a message past
 // the queue's retention). A non-nil cursor means there may be more.
-func (s *Store) StalledReminders(ctx context.Context, shard int, before time.Time, limit int, startAfter *AttemptCursor) ([]reminder.Reminder, *AttemptCursor, error) {
+func (s *Store) StalledReminders(ctx context.Context, shard int, before time.Time, limit int, startAfter *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error) {
 	op := fmt.Sprintf("stalled reminders shard %d", shard)
 	if shard < 0 || shard >= s.shards {
 		return nil, nil, fmt.Errorf("dynamo: %s: shard out of range 0..%d", op, s.shards-1)
@@ -315,7 +276,9 @@ func (s *Store) StalledReminders(ctx context.Context, shard int, before time.Tim
 		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the reaper chooses, far below 2^31
 	}
 	if startAfter != nil {
-		in.ExclusiveStartKey = startAfter.key()
+		if in.ExclusiveStartKey, err = cursorKey(startAfter); err != nil {
+			return nil, nil, fmt.Errorf("dynamo: %s: %w", op, err)
+		}
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
@@ -329,31 +292,11 @@ func (s *Store) StalledReminders(ctx context.Context, shard int, before time.Tim
 		}
 		rs = append(rs, r)
 	}
-	var cur *AttemptCursor
-	if len(out.LastEvaluatedKey) > 0 {
-		var c AttemptCursor
-		if err := attributevalue.UnmarshalMap(out.LastEvaluatedKey, &c); err != nil {
-			return nil, nil, fmt.Errorf("dynamo: %s: cursor: %w", op, err)
-		}
-		cur = &c
+	cur, err := cursorFrom(out.LastEvaluatedKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dynamo: %s: cursor: %w", op, err)
 	}
 	return rs, cur, nil
-}
-
-// AttemptCursor continues a StalledReminders listing.
-type AttemptCursor struct {
-	PK            string `dynamodbav:"pk"`
-	SK            string `dynamodbav:"sk"`
-	AttemptShard  string `dynamodbav:"attemptShard"`
-	NextAttemptAt int64  `dynamodbav:"nextAttemptAt"`
-}
-
-func (c *AttemptCursor) key() map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: c.PK}, AttrSK: &types.AttributeValueMemberS{Value: c.SK},
-		AttrAttemptShard:  &types.AttributeValueMemberS{Value: c.AttemptShard},
-		AttrNextAttemptAt: &types.AttributeValueMemberN{Value: strconv.FormatInt(c.NextAttemptAt, 10)},
-	}
 }
 
 // MarkReaped records that the reaper is enqueueing a new job for a stalled reminder
@@ -433,20 +376,12 @@ func setOrRemove(u expression.UpdateBuilder, name string, v any, set bool) expre
 	return u.Remove(expression.Name(name))
 }
 
-// ReminderUpdate carries what a state move learned: the wamid of a send, the reason
-// for a skip or failure, the Graph API error code.
-type ReminderUpdate struct {
-	WAMID, Reason string
-	ErrorCode     int
-	// Generation, when set, makes the move conditional on the reminder still being
-	// the one planned for that start time: news about an old send (a late status, a
-	// stale job) must not move a reminder re-planned for a new time.
-	Generation string
-}
+// ReminderUpdate is reminder.Update (an alias while callers move to the domain type).
+type ReminderUpdate = reminder.Update
 
 // AdvanceReminder moves a reminder to `to` when its stored state is one of
 // reminder.AllowedFrom(to). A move that is not allowed (a late "delivered" after
-// "read") returns false and no error; a missing reminder is appointment.ErrNotFound.
+// "read") returns false and no error; a missing reminder is fault.ErrNotFound.
 func (s *Store) AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u ReminderUpdate) (bool, error) {
 	op := reminderOp("advance to "+string(to), clinicID, appointmentID, kind)
 	from := reminder.AllowedFrom(to)

@@ -138,26 +138,12 @@ func (s *Store) GetSlot(ctx context.Context, clinicID, id string) (slot.Slot, er
 	return sl, nil
 }
 
-// SlotKey names a slot's place in start order: where a page of slots ends.
-type SlotKey struct {
-	Start time.Time
-	ID    string
-}
-
-// SlotQuery selects a clinic's slots by start.
-type SlotQuery struct {
-	ClinicID string
-	From, To time.Time // start in [From, To)
-	FreeOnly bool      // only slots whose status is free
-	After    *SlotKey  // resume after this slot (the previous page's Next)
-	Limit    int       // page size; at most 1000, 0 means 1000
-}
-
-// SlotPage is one page of slots in start order; Next is nil on the last page.
-type SlotPage struct {
-	Slots []slot.Slot
-	Next  *SlotKey
-}
+// Aliases of the slot package's query types while callers move to them.
+type (
+	SlotKey   = slot.Key
+	SlotQuery = slot.Query
+	SlotPage  = slot.Page
+)
 
 // maxSlotPage bounds one page (and one DynamoDB query) of slots.
 const maxSlotPage = 1000

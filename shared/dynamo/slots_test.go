@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
@@ -28,7 +28,7 @@ func TestSaveSlotCreatesUpdatesAndLocks(t *testing.T) {
 	ctx := ctxT(t)
 	start := t0.Add(48 * time.Hour)
 
-	if _, err := s.GetSlot(ctx, "clinic-a", "slot-1"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetSlot(ctx, "clinic-a", "slot-1"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("missing slot: %v, want ErrNotFound", err)
 	}
 	first := newSlot("clinic-a", "slot-1", start, slot.Free)

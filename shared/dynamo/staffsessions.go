@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/staff"
 )
 
@@ -57,7 +57,7 @@ func (s *Store) PutStaffSession(ctx context.Context, key string, ss staff.Sessio
 
 // RefreshStaffSession records a request at lastSeen, extending the idle timer, only
 // while the session exists: a page load racing a sign-out must not bring it back.
-// A missing session is appointment.ErrNotFound.
+// A missing session is fault.ErrNotFound.
 func (s *Store) RefreshStaffSession(ctx context.Context, key string, ss staff.Session) error {
 	op := "refresh staff session"
 	upd := expression.Set(expression.Name("lastSeen"), expression.Value(ss.LastSeen)).
@@ -69,7 +69,7 @@ func (s *Store) RefreshStaffSession(ctx context.Context, key string, ss staff.Se
 	return wrap(op, err)
 }
 
-// GetStaffSession reads a session; a missing one is appointment.ErrNotFound. The
+// GetStaffSession reads a session; a missing one is fault.ErrNotFound. The
 // caller checks expiry on its own clock: TTL deletion is only eventual.
 func (s *Store) GetStaffSession(ctx context.Context, key string) (staff.Session, error) {
 	op := "get staff session"
@@ -105,7 +105,7 @@ func (s *Store) PutStaffLogin(ctx context.Context, key string, l staff.Login) er
 }
 
 // TakeStaffLogin deletes a sign-in in flight and returns it, so an authorization
-// code's callback can be completed once only; a missing one is appointment.ErrNotFound.
+// code's callback can be completed once only; a missing one is fault.ErrNotFound.
 func (s *Store) TakeStaffLogin(ctx context.Context, key string) (staff.Login, error) {
 	op := "take staff login"
 	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -116,7 +116,7 @@ func (s *Store) TakeStaffLogin(ctx context.Context, key string) (staff.Login, er
 		return staff.Login{}, wrap(op, err)
 	}
 	if len(out.Attributes) == 0 {
-		return staff.Login{}, fmt.Errorf("dynamo: %s: %w", op, appointment.ErrNotFound)
+		return staff.Login{}, fmt.Errorf("dynamo: %s: %w", op, fault.ErrNotFound)
 	}
 	var it staffLoginItem
 	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {

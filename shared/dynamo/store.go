@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
@@ -44,11 +44,13 @@ func NewStore(client *dynamodb.Client, names TableNames, clock platform.Clock, s
 // Shards is the number of due-index shards a sweep must cover.
 func (s *Store) Shards() int { return s.shards }
 
-// ErrConditionFailed matches (errors.Is) every ConditionFailedError.
+// ErrConditionFailed matches (errors.Is) every ConditionFailedError, as does the
+// domain's fault.ErrConflict, which is what services test.
 var ErrConditionFailed = errors.New("dynamo: condition failed")
 
-// ErrInProgress is returned by ClaimIdempotency while the first caller is still working.
-var ErrInProgress = errors.New("dynamo: idempotency key in progress")
+// ErrInProgress is returned by ClaimIdempotency while the first caller is still
+// working; it is a fault.InProgress.
+var ErrInProgress = fault.New(fault.InProgress, "idempotency key in progress")
 
 // ConditionFailedError says a conditional write lost: the item was not in the state
 // the caller expected (stale revision, already claimed, already exists). The caller
@@ -62,8 +64,10 @@ func (e *ConditionFailedError) Error() string {
 	return fmt.Sprintf("dynamo: %s: condition failed: %v", e.Op, e.Err)
 }
 
-// Is makes errors.Is(err, ErrConditionFailed) true.
-func (e *ConditionFailedError) Is(target error) bool { return target == ErrConditionFailed }
+// Is makes errors.Is(err, ErrConditionFailed) and errors.Is(err, fault.ErrConflict) true.
+func (e *ConditionFailedError) Is(target error) bool {
+	return target == ErrConditionFailed || target == fault.ErrConflict
+}
 
 // Unwrap exposes the SDK error.
 func (e *ConditionFailedError) Unwrap() error { return e.Err }
@@ -100,7 +104,7 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("dynamo: %s: %w", op, err)
 }
 
-func notFound(op string) error { return fmt.Errorf("dynamo: %s: %w", op, appointment.ErrNotFound) }
+func notFound(op string) error { return &fault.Error{Code: fault.NotFound, Op: "dynamo: " + op, Msg: "not found"} }
 
 // Key prefixes. Keys carry the tenant so no query can cross clinics by accident.
 const (

@@ -12,6 +12,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -93,10 +94,10 @@ func TestClinics(t *testing.T) {
 	if err != nil || byNumber.ID != c.ID {
 		t.Fatalf("ClinicByPhoneNumberID = %v, %v", byNumber.ID, err)
 	}
-	if _, err := s.GetClinic(ctx, "nope"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetClinic(ctx, "nope"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("GetClinic(missing) = %v, want ErrNotFound", err)
 	}
-	if _, err := s.ClinicByPhoneNumberID(ctx, "999"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.ClinicByPhoneNumberID(ctx, "999"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("ClinicByPhoneNumberID(missing) = %v, want ErrNotFound", err)
 	}
 	dup := c
@@ -151,7 +152,7 @@ func TestSaveAndGetAppointment(t *testing.T) {
 		t.Fatalf("after answer: %+v", again)
 	}
 
-	if _, _, err := s.GetAppointment(ctx, "clinic-a", "missing"); !errors.Is(err, appointment.ErrNotFound) {
+	if _, _, err := s.GetAppointment(ctx, "clinic-a", "missing"); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("missing appointment: %v, want ErrNotFound", err)
 	}
 }
@@ -280,7 +281,7 @@ func allDue(t *testing.T, s *dynamo.Store, now time.Time) []reminder.Reminder {
 	t.Helper()
 	var out []reminder.Reminder
 	for shard := range s.Shards() {
-		var cur *dynamo.DueCursor
+		var cur *reminder.Cursor
 		for {
 			rs, next, err := s.DueReminders(ctxT(t), shard, now, 1, cur)
 			if err != nil {
@@ -457,7 +458,7 @@ func TestClaimSend(t *testing.T) {
 	if err := s.ClaimSend(ctx, other, clock.Now().Add(time.Minute)); !errors.Is(err, dynamo.ErrConditionFailed) {
 		t.Fatalf("claim of another generation: %v, want ErrConditionFailed", err)
 	}
-	if _, err := s.GetReminder(ctx, a.ClinicID, a.ID, reminder.KindFollowUp); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.GetReminder(ctx, a.ClinicID, a.ID, reminder.KindFollowUp); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("missing reminder: %v", err)
 	}
 }
@@ -498,7 +499,7 @@ func TestAdvanceReminderForwardOnly(t *testing.T) {
 			t.Fatalf("after advance to %s: %+v, %v", st.to, got, err)
 		}
 	}
-	if _, err := s.AdvanceReminder(ctx, a.ClinicID, "nope", r.Kind, reminder.StateSent, dynamo.ReminderUpdate{}); !errors.Is(err, appointment.ErrNotFound) {
+	if _, err := s.AdvanceReminder(ctx, a.ClinicID, "nope", r.Kind, reminder.StateSent, dynamo.ReminderUpdate{}); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("missing reminder: %v, want ErrNotFound", err)
 	}
 

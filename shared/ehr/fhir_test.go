@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 )
 
 // eventSummary is what a test asserts about one parsed FHIR event.
@@ -421,7 +422,7 @@ func TestOperationOutcome(t *testing.T) {
 			[]issue{{"error", "invalid", "is required", []string{"Appointment.start"}}, {"error", "invalid", "malformed JSON", nil}}},
 		{"signature", ErrBadSignature, []issue{{"error", "security", ErrBadSignature.Error(), nil}}},
 		{"wrapped timestamp", errors.Join(errors.New("verify"), ErrTimestamp), []issue{{"error", "security", "verify\n" + ErrTimestamp.Error(), nil}}},
-		{"not found", errors.Join(errors.New("clinic main-street"), appointment.ErrNotFound), []issue{{"error", "not-found", "clinic main-street\nnot found", nil}}},
+		{"not found", errors.Join(errors.New("clinic main-street"), fault.ErrNotFound), []issue{{"error", "not-found", "clinic main-street\nnot found", nil}}},
 		{"other", errors.New("body over 256 KiB"), []issue{{"error", "processing", "body over 256 KiB", nil}}},
 	}
 	for _, tc := range tests {

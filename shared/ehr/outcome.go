@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi/httpcore"
 )
 
@@ -30,7 +30,7 @@ type operationOutcome struct {
 // OperationOutcome renders err as a FHIR R4 OperationOutcome, the error body FHIR
 // clients expect (application/fhir+json). A *ValidationError gives one issue per
 // problem (code invalid, expression = its pointer); the verification errors give
-// code security; appointment.ErrNotFound gives not-found; anything else processing.
+// code security; fault.ErrNotFound gives not-found; anything else processing.
 // Diagnostics is err.Error(): pass only errors meant for the client (this
 // package's errors never contain PHI), not internal failures.
 func OperationOutcome(err error) []byte {
@@ -49,7 +49,7 @@ func OperationOutcome(err error) []byte {
 		}
 	case errors.Is(err, ErrMissingHeaders), errors.Is(err, ErrBadSignature), errors.Is(err, ErrTimestamp):
 		oo.Issue = []outcomeIssue{{Severity: "error", Code: "security", Diagnostics: err.Error()}}
-	case errors.Is(err, appointment.ErrNotFound):
+	case errors.Is(err, fault.ErrNotFound):
 		oo.Issue = []outcomeIssue{{Severity: "error", Code: "not-found", Diagnostics: err.Error()}}
 	default:
 		oo.Issue = []outcomeIssue{{Severity: "error", Code: "processing", Diagnostics: err.Error()}}

@@ -17,7 +17,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -26,7 +26,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
-// Store is what the service needs from storage (dynamo.Store).
+// Store is what the service needs from storage (the DynamoDB store).
 type Store interface {
 	ConversationOfContact(ctx context.Context, clinicID, contactKey string) (thread.Conversation, bool, error)
 	GetConversation(ctx context.Context, clinicID, id string) (thread.Conversation, error)
@@ -69,8 +69,6 @@ type Alerter interface {
 type Metrics interface {
 	Record(ctx context.Context, facts ...metrics.Fact) error
 }
-
-var _ Store = (*dynamo.Store)(nil)
 
 // Service keeps conversations.
 type Service struct {
@@ -197,7 +195,7 @@ func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escal
 		} else {
 			err = s.Store.SaveConversation(ctx, conv, retention)
 		}
-		if errors.Is(err, dynamo.ErrConditionFailed) && attempt < maxSaveAttempts {
+		if errors.Is(err, fault.ErrConflict) && attempt < maxSaveAttempts {
 			continue // a concurrent message or reply: read again
 		}
 		if err != nil {
@@ -225,7 +223,7 @@ func (s *Service) BotSaid(ctx context.Context, c clinic.Clinic, contactKey strin
 	for attempt := 1; attempt <= maxSaveAttempts; attempt++ {
 		conv.Sent(m.At)
 		err = s.Store.SaveConversation(ctx, conv, retention)
-		if !errors.Is(err, dynamo.ErrConditionFailed) {
+		if !errors.Is(err, fault.ErrConflict) {
 			break
 		}
 		if conv, err = s.Store.GetConversation(ctx, c.ID, conv.ID); err != nil {
@@ -245,7 +243,7 @@ func (s *Service) sendPending(ctx context.Context, c clinic.Clinic, conv thread.
 	p := *conv.Pending
 	conv.Pending = nil
 	if err := s.Store.SaveConversation(ctx, conv, retention); err != nil {
-		if errors.Is(err, dynamo.ErrConditionFailed) {
+		if errors.Is(err, fault.ErrConflict) {
 			return conv, nil // someone else took it
 		}
 		return conv, fmt.Errorf("handoff: take pending reply: %w", err)
@@ -367,7 +365,7 @@ func (s *Service) Thread(ctx context.Context, c clinic.Clinic, actor, id, cursor
 	if conv.Unread > 0 {
 		conv.Unread = 0
 		// Losing this race to a new message only leaves a count to clear next time.
-		if err := s.Store.SaveConversation(ctx, conv, thread.Retention(c.ConversationRetentionDays)); err != nil && !errors.Is(err, dynamo.ErrConditionFailed) {
+		if err := s.Store.SaveConversation(ctx, conv, thread.Retention(c.ConversationRetentionDays)); err != nil && !errors.Is(err, fault.ErrConflict) {
 			return conv, page, err
 		}
 	}
@@ -442,7 +440,7 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, dynamo.ErrConditionFailed) || attempt == maxSaveAttempts {
+		if !errors.Is(err, fault.ErrConflict) || attempt == maxSaveAttempts {
 			return m, fmt.Errorf("handoff: %w", err)
 		}
 		if conv, err = s.Store.GetConversation(ctx, c.ID, id); err != nil {
@@ -531,7 +529,7 @@ func (s *Service) Close(ctx context.Context, c clinic.Clinic, actor, id string) 
 		}
 		conv.Close(s.now())
 		err = s.Store.SaveConversation(ctx, conv, thread.Retention(c.ConversationRetentionDays))
-		if errors.Is(err, dynamo.ErrConditionFailed) && attempt < maxSaveAttempts {
+		if errors.Is(err, fault.ErrConflict) && attempt < maxSaveAttempts {
 			continue
 		}
 		if err != nil {

@@ -16,7 +16,9 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -384,11 +386,11 @@ func (a *ConversationAPI) replyOnce(w http.ResponseWriter, r *http.Request, c cl
 	id := "conversation-reply:" + c.ID + ":" + key
 	prev, err := a.EHR.Idempotency.ClaimRequest(r.Context(), id, fingerprint(r, body), IdempotencyLease)
 	switch {
-	case errors.Is(err, dynamo.ErrKeyReused):
+	case errors.Is(err, idempotency.ErrKeyReused):
 		a.fail(w, r, NewProblem(http.StatusUnprocessableEntity, "this Idempotency-Key was already used for another request").
 			WithType(ProblemIdempotencyKeyReused, "duplicate"))
 		return
-	case errors.Is(err, dynamo.ErrInProgress):
+	case errors.Is(err, fault.ErrInProgress):
 		a.fail(w, r, NewProblem(http.StatusConflict, "a request with this Idempotency-Key is being processed; retry later"))
 		return
 	case err != nil:
@@ -408,7 +410,7 @@ func (a *ConversationAPI) replyOnce(w http.ResponseWriter, r *http.Request, c cl
 		return
 	}
 	if err := a.EHR.Idempotency.CompleteIdempotency(context.WithoutCancel(r.Context()), id,
-		dynamo.IdempotentResponse{Status: status, ContentType: mediaJSON, Body: out, Fingerprint: fingerprint(r, body)}, IdempotencyTTL); err != nil {
+		idempotency.Response{Status: status, ContentType: mediaJSON, Body: out, Fingerprint: fingerprint(r, body)}, IdempotencyTTL); err != nil {
 		a.EHR.Log.Error("complete idempotency key", "clinic", c.ID, "error", err)
 	}
 	a.EHR.answer(w, status, mediaJSON, out)

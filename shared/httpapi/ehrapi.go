@@ -13,11 +13,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi/httpcore"
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
@@ -25,8 +25,8 @@ import (
 // Idempotency remembers the first answer to each Standard Webhooks message id,
 // bound to the request (route and body digest) it was first used for.
 type Idempotency interface {
-	ClaimRequest(ctx context.Context, key, fingerprint string, ttl time.Duration) (*dynamo.IdempotentResponse, error)
-	CompleteIdempotency(ctx context.Context, key string, resp dynamo.IdempotentResponse, ttl time.Duration) error
+	ClaimRequest(ctx context.Context, key, fingerprint string, ttl time.Duration) (*idempotency.Response, error)
+	CompleteIdempotency(ctx context.Context, key string, resp idempotency.Response, ttl time.Duration) error
 	ReleaseIdempotency(ctx context.Context, key string) error
 }
 
@@ -97,7 +97,7 @@ func (h *EHRAPI) clinicFor(r *http.Request) (clinic.Clinic, error) {
 		}
 	}
 	c, err := h.Clinics.GetClinic(r.Context(), r.PathValue("clinicId"))
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return clinic.Clinic{}, NewProblem(http.StatusNotFound, "unknown clinic")
 	}
 	return c, err
@@ -228,11 +228,11 @@ func (h *EHRAPI) idempotent(w http.ResponseWriter, r *http.Request, c clinic.Cli
 	key := "ehr:" + c.ID + ":" + msgID
 	prev, err := h.Idempotency.ClaimRequest(r.Context(), key, fingerprint(r, body), IdempotencyLease)
 	switch {
-	case errors.Is(err, dynamo.ErrKeyReused):
+	case errors.Is(err, idempotency.ErrKeyReused):
 		fail(NewProblem(http.StatusUnprocessableEntity, "this webhook-id was already used for a different request (route or body); "+
 			"use a new webhook-id for a new message").WithType(ProblemIdempotencyKeyReused, "duplicate"))
 		return
-	case errors.Is(err, dynamo.ErrInProgress):
+	case errors.Is(err, fault.ErrInProgress):
 		fail(NewProblem(http.StatusConflict, "a delivery with this webhook-id is being processed; retry later"))
 		return
 	case err != nil:
@@ -255,7 +255,7 @@ func (h *EHRAPI) idempotent(w http.ResponseWriter, r *http.Request, c clinic.Cli
 		return
 	}
 	if err := h.Idempotency.CompleteIdempotency(context.WithoutCancel(r.Context()), key,
-		dynamo.IdempotentResponse{Status: status, ContentType: ct, Body: out, Fingerprint: fingerprint(r, body)}, IdempotencyTTL); err != nil {
+		idempotency.Response{Status: status, ContentType: ct, Body: out, Fingerprint: fingerprint(r, body)}, IdempotencyTTL); err != nil {
 		h.Log.Error("complete idempotency key", "clinic", c.ID, "error", err)
 	}
 	h.answer(w, status, ct, out)
@@ -291,12 +291,17 @@ func (h *EHRAPI) problemFor(r *http.Request, err error) *Problem {
 		return NewProblem(http.StatusUnprocessableEntity, err.Error()).WithType(httpcore.StatusType(http.StatusUnprocessableEntity), "not-found")
 	case errors.Is(err, ehr.ErrOrderingKeyChanged):
 		return NewProblem(http.StatusUnprocessableEntity, err.Error()).WithType(ProblemOrderingKeyChanged, "business-rule")
-	case errors.Is(err, appointment.ErrNotFound):
-		return NewProblem(http.StatusNotFound, "not found")
 	}
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
 		return NewProblem(http.StatusRequestEntityTooLarge, "the body exceeds the limit of 256 KiB")
+	}
+	// Every other coded domain error maps by its code, in one place.
+	if p, ok := httpcore.FaultProblem(err); ok {
+		return p
+	}
+	if fault.CodeOf(err) == fault.Unavailable {
+		return internalProblem(h.Log, r, http.StatusServiceUnavailable, err)
 	}
 	return internalProblem(h.Log, r, http.StatusInternalServerError, err)
 }
@@ -353,7 +358,7 @@ func (h *EHRAPI) getAppointment(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := h.Intake.Appointment(r.Context(), c.ID, r.PathValue("appointmentId"))
 	if err != nil {
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			err = NewProblem(http.StatusNotFound, "unknown appointment")
 		}
 		h.fail(w, r)(err)

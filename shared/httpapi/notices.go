@@ -6,9 +6,9 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
 	"github.com/frontdesk-health/frontdesk/shared/notices"
 )
@@ -67,7 +67,7 @@ func (h *EHRAPI) getNotice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := h.Notices.Get(r.Context(), c.ID, r.PathValue("patientId"), r.PathValue("noticeId"))
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		err = NewProblem(http.StatusNotFound, "unknown notice")
 	}
 	if err != nil {

@@ -55,7 +55,7 @@ const (
 // lose the optimistic lock, as under a storm of concurrent patient taps.
 type contendedStore struct{ *dynamo.Store }
 
-func (s contendedStore) SaveAppointment(ctx context.Context, a appointment.Appointment, rs []dynamo.ReminderWrite) error {
+func (s contendedStore) SaveAppointment(ctx context.Context, a appointment.Appointment, rs []reminder.Write) error {
 	if a.ID == contendedApptID {
 		return &dynamo.ConditionFailedError{Op: "save appointment " + a.ID, Err: fmt.Errorf("revision moved")}
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
 
 // Bounds of GET .../slots: one query reads one clinic's index partition, so a
@@ -76,7 +76,7 @@ func (h *EHRAPI) getSlots(w http.ResponseWriter, r *http.Request) {
 }
 
 // slotQuery reads from, to, limit and cursor, reporting every bad parameter at once.
-func slotQuery(r *http.Request) (dynamo.SlotQuery, error) {
+func slotQuery(r *http.Request) (slot.Query, error) {
 	v := r.URL.Query()
 	var bad []string
 	instant := func(name string) time.Time {
@@ -94,7 +94,7 @@ func slotQuery(r *http.Request) (dynamo.SlotQuery, error) {
 		}
 		return time.Time{}
 	}
-	q := dynamo.SlotQuery{From: instant("from"), To: instant("to"), Limit: DefaultSlotLimit}
+	q := slot.Query{From: instant("from"), To: instant("to"), Limit: DefaultSlotLimit}
 	if !q.From.IsZero() && !q.To.IsZero() {
 		switch {
 		case !q.To.After(q.From):
@@ -120,28 +120,28 @@ func slotQuery(r *http.Request) (dynamo.SlotQuery, error) {
 		q.After = &k
 	}
 	if len(bad) > 0 {
-		return dynamo.SlotQuery{}, NewProblem(http.StatusBadRequest, strings.Join(bad, "; "))
+		return slot.Query{}, NewProblem(http.StatusBadRequest, strings.Join(bad, "; "))
 	}
 	return q, nil
 }
 
 // A cursor is the start and id of the last slot of a page, opaque to clients.
-func encodeCursor(k dynamo.SlotKey) string {
+func encodeCursor(k slot.Key) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(k.Start.UTC().Format(time.RFC3339Nano) + " " + k.ID))
 }
 
-func decodeCursor(s string) (dynamo.SlotKey, bool) {
+func decodeCursor(s string) (slot.Key, bool) {
 	if len(s) > 200 {
-		return dynamo.SlotKey{}, false
+		return slot.Key{}, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return dynamo.SlotKey{}, false
+		return slot.Key{}, false
 	}
 	at, id, ok := strings.Cut(string(b), " ")
 	t, err := time.Parse(time.RFC3339Nano, at)
 	if !ok || err != nil || !ehr.ValidID(id) {
-		return dynamo.SlotKey{}, false
+		return slot.Key{}, false
 	}
-	return dynamo.SlotKey{Start: t, ID: id}, true
+	return slot.Key{Start: t, ID: id}, true
 }

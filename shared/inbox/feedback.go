@@ -6,19 +6,17 @@ import (
 	"fmt"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
-// FeedbackStore reads and answers feedback questions (dynamo.Store).
+// FeedbackStore reads and answers feedback questions (the DynamoDB store).
 type FeedbackStore interface {
 	PatientNotices(ctx context.Context, clinicID, patientID string) ([]notice.Notice, error)
 	AnswerFeedback(ctx context.Context, n notice.Notice, score int) error
 }
-
-var _ FeedbackStore = (*dynamo.Store)(nil)
 
 // ReasonLowFeedback hands a score of 1 or 2 to staff.
 const ReasonLowFeedback = "low_feedback"
@@ -53,7 +51,7 @@ func (s *Service) feedbackAnswer(ctx context.Context, in *inbound, noticeID stri
 	}
 	in.intent, in.patientID, in.appointmentID = "feedback", q.PatientID, q.AppointmentID
 	err = s.Feedback.AnswerFeedback(ctx, q, score)
-	if errors.Is(err, dynamo.ErrConditionFailed) {
+	if errors.Is(err, fault.ErrConflict) {
 		// Answered already (a list tap after a typed digit, or a redelivery after the
 		// answer was stored but before the message was marked handled). The events
 		// below carry ids derived from the question, so publishing them again is

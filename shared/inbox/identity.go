@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -20,7 +19,7 @@ type IdentityStore interface {
 	LinkBSUID(ctx context.Context, clinicID, scope, bsuid, parent, key string, at time.Time) error
 	ContactByBSUID(ctx context.Context, clinicID, scope, bsuid string) (contact.Contact, bool, error)
 	AddContactPatients(ctx context.Context, clinicID, key string, patientIDs []string) error
-	RecordIdentityChange(ctx context.Context, clinicID, ledgerKey string, ch dynamo.IdentityChange) error
+	RecordIdentityChange(ctx context.Context, clinicID, ledgerKey string, ch contact.IdentityChange) error
 }
 
 // resolveSender finds who wrote: by number when the message has one (and then
@@ -193,7 +192,7 @@ func (s *Service) identityNotice(ctx context.Context, in *inbound, sys whatsapp.
 			return fmt.Errorf("link bsuid: %w", err)
 		}
 	}
-	ch := dynamo.IdentityChange{ID: derivedID("identity", in.m.ID), Kind: sys.Type, FromKey: from.Key, ToKey: toKey,
+	ch := contact.IdentityChange{ID: derivedID("identity", in.m.ID), Kind: sys.Type, FromKey: from.Key, ToKey: toKey,
 		FromBSUID: in.bsuid, ToBSUID: toBSUID, At: in.at}
 	if err := s.Store.RecordIdentityChange(ctx, in.c.ID, from.Key, ch); err != nil {
 		return fmt.Errorf("record identity change: %w", err)
@@ -215,4 +214,4 @@ func dedupe(ids []string) []string {
 	return out
 }
 
-func isNotFound(err error) bool { return errors.Is(err, appointment.ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, fault.ErrNotFound) }

@@ -43,6 +43,8 @@
 package inbox
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/fault"
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 
 	"context"
@@ -58,7 +60,6 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
@@ -68,7 +69,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
-// Store is what the inbox needs from storage (dynamo.Store implements it).
+// Store is what the inbox needs from storage (the DynamoDB store implements it).
 type Store interface {
 	ClinicByPhoneNumberID(ctx context.Context, phoneNumberID string) (clinic.Clinic, error)
 
@@ -86,16 +87,16 @@ type Store interface {
 	TemplateStore
 
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
-	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error
+	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []reminder.Write) error
 	UpcomingAppointments(ctx context.Context, clinicID, patientID string, from time.Time, limit int) ([]appointment.Appointment, error)
-	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u dynamo.ReminderUpdate) (bool, error)
+	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u reminder.Update) (bool, error)
 
 	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
 	GetMessage(ctx context.Context, wamid string) (messagelog.Record, error)
 	AdvanceMessage(ctx context.Context, wamid string, to messagelog.Status, at time.Time, errorCode int) (bool, error)
 
-	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*dynamo.IdempotentResponse, error)
-	CompleteIdempotency(ctx context.Context, key string, resp dynamo.IdempotentResponse, ttl time.Duration) error
+	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*idempotency.Response, error)
+	CompleteIdempotency(ctx context.Context, key string, resp idempotency.Response, ttl time.Duration) error
 	ReleaseIdempotency(ctx context.Context, key string) error
 }
 
@@ -137,10 +138,7 @@ type Messenger interface {
 	Send(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error)
 }
 
-var (
-	_ Store     = (*dynamo.Store)(nil)
-	_ Messenger = (*whatsapp.Client)(nil)
-)
+var _ Messenger = (*whatsapp.Client)(nil)
 
 // DoneTTL is how long completed reply and status claims are kept: longer than Meta
 // retries a webhook (7 days) and than the inbound queue keeps a message (4 days).
@@ -225,7 +223,7 @@ func (s *Service) processValue(ctx context.Context, v whatsapp.Value) error {
 		return nil
 	}
 	c, err := s.Store.ClinicByPhoneNumberID(ctx, v.Metadata.PhoneNumberID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		// Acknowledged: a retry cannot make the number known, and the webhook endpoint
 		// already answered Meta 200. Counted so a misrouted number is noticed.
 		s.UnknownPhoneNumberIDs.Add(1)

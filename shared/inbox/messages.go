@@ -13,7 +13,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/conversation"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
@@ -186,7 +186,7 @@ func (s *Service) handleMessage(ctx context.Context, c clinic.Clinic, v whatsapp
 	if _, err := s.Store.GetMessage(ctx, m.ID); err == nil {
 		s.log().Info("inbound message duplicate", "clinic_id", c.ID, platform.WAMID("wamid", m.ID))
 		return nil
-	} else if !errors.Is(err, appointment.ErrNotFound) {
+	} else if !errors.Is(err, fault.ErrNotFound) {
 		return fmt.Errorf("dedupe: %w", err)
 	}
 	at, err := m.Timestamp.Time()
@@ -371,7 +371,7 @@ func (s *Service) button(ctx context.Context, in *inbound, b button) error {
 	var a *appointment.Appointment
 	if b.appointmentID != "" {
 		got, _, err := s.Store.GetAppointment(ctx, in.c.ID, b.appointmentID)
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return fmt.Errorf("get appointment: %w", err)
 		}
 		if err == nil && in.patientIDs()[got.PatientID] {
@@ -662,14 +662,14 @@ func (s *Service) findAppointment(ctx context.Context, in *inbound, appointmentI
 		case err == nil && rec.ClinicID == in.c.ID && rec.AppointmentID != "":
 			appointmentID = rec.AppointmentID
 			in.answeredGeneration = rec.Generation
-		case err != nil && !errors.Is(err, appointment.ErrNotFound):
+		case err != nil && !errors.Is(err, fault.ErrNotFound):
 			return appointment.Appointment{}, false, fmt.Errorf("context message: %w", err)
 		}
 	}
 	if appointmentID != "" {
 		a, _, err := s.Store.GetAppointment(ctx, in.c.ID, appointmentID)
 		switch {
-		case errors.Is(err, appointment.ErrNotFound):
+		case errors.Is(err, fault.ErrNotFound):
 		case err != nil:
 			return a, false, fmt.Errorf("get appointment: %w", err)
 		case !ids[a.PatientID]:
@@ -742,7 +742,7 @@ func (s *Service) applyResponse(ctx context.Context, clinicID string, a appointm
 			next.Revision++
 			return outcomeAnswered, next, nil
 		}
-		if !errors.Is(err, dynamo.ErrConditionFailed) || attempt == maxSaveAttempts {
+		if !errors.Is(err, fault.ErrConflict) || attempt == maxSaveAttempts {
 			return "", a, fmt.Errorf("save appointment %s response: %w", a.ID, err)
 		}
 		// Someone else (an EHR update, another answer) wrote it: read it again.

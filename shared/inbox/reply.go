@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 
 	"context"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -99,7 +99,7 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 	if a != nil {
 		rec.AppointmentID = a.ID
 	}
-	if err := s.Store.CompleteIdempotency(ctx, key, dynamo.IdempotentResponse{Status: 200, Body: []byte(wamid)}, DoneTTL); err != nil {
+	if err := s.Store.CompleteIdempotency(ctx, key, idempotency.Response{Status: 200, Body: []byte(wamid)}, DoneTTL); err != nil {
 		// Sent; a retry after the lease would send it again. Logged, not failed:
 		// failing would make that repeat certain rather than possible.
 		s.log().Error("inbound reply claim not completed", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "error", err.Error())

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 	"github.com/frontdesk-health/frontdesk/shared/waitlist"
@@ -29,7 +28,7 @@ func withSlotDesk(w *world) {
 	svc := &waitlist.Service{Store: w.store, Events: w.events, Now: w.clock.Now}
 	w.svc.Slots = &waitlist.Desk{Service: svc,
 		FreeSlots: func(ctx context.Context, clinicID string, from, to time.Time) ([]slot.Slot, error) {
-			page, err := w.store.Slots(ctx, dynamo.SlotQuery{ClinicID: clinicID, From: from, To: to, FreeOnly: true, Limit: 100})
+			page, err := w.store.Slots(ctx, slot.Query{ClinicID: clinicID, From: from, To: to, FreeOnly: true, Limit: 100})
 			return page.Slots, err
 		},
 		OfferExpiry: w.store.OfferExpiry,

@@ -1,6 +1,8 @@
 package inbox
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/fault"
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 
 	"context"
@@ -8,9 +10,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -53,7 +53,7 @@ func (s *Service) handleStatus(ctx context.Context, c clinic.Clinic, st whatsapp
 		}
 		return err
 	}
-	if err := s.Store.CompleteIdempotency(ctx, key, dynamo.IdempotentResponse{Status: 200}, DoneTTL); err != nil {
+	if err := s.Store.CompleteIdempotency(ctx, key, idempotency.Response{Status: 200}, DoneTTL); err != nil {
 		// Applied; a redelivery would apply it again, harmlessly (forward-only moves,
 		// same event id), once the lease expires.
 		s.log().Warn("inbound status claim not completed", "clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "error", err.Error())
@@ -73,7 +73,7 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		at = s.now()
 	}
 	rec, err := s.Store.GetMessage(ctx, st.ID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		// A status can overtake the sender's own record of the send (Meta answers the
 		// call and posts "sent" within milliseconds): a recent one is retried so it is
 		// not lost. An old one was sent from outside Frontdesk (the WhatsApp Business
@@ -123,12 +123,12 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 		platform.Count(ctx, s.log(), s.Clock, platform.MetricSendsByStatus, platform.DimStatus, string(to))
 	}
 	if rec.AppointmentID != "" && rec.ReminderKind != "" {
-		u := dynamo.ReminderUpdate{WAMID: st.ID, Generation: rec.Generation}
+		u := reminder.Update{WAMID: st.ID, Generation: rec.Generation}
 		if rto == reminder.StateFailed {
 			u.ErrorCode, u.Reason = code, class.String()
 		}
 		rmoved, err := s.Store.AdvanceReminder(ctx, c.ID, rec.AppointmentID, reminder.Kind(rec.ReminderKind), rto, u)
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return fmt.Errorf("advance reminder %s/%s to %s: %w", rec.AppointmentID, rec.ReminderKind, rto, err)
 		}
 		attrs = append(attrs, "appointment_id", rec.AppointmentID, "reminder_kind", rec.ReminderKind, "reminder_moved", rmoved)

@@ -141,7 +141,7 @@ func (w *world) seed() {
 		a := appointment.Appointment{ClinicID: clinicID, ID: p.appt, Status: appointment.StatusBooked, Start: msgTime.Add(48 * time.Hour),
 			Duration: 30 * time.Minute, Location: appointment.Location{Name: "Clinica Sol", Address: "12 Main St"}, PatientID: p.id, Version: 1}
 		lang := strings.ToUpper(p.lang[:2])
-		rems := []dynamo.ReminderWrite{
+		rems := []reminder.Write{
 			{Reminder: reminder.Reminder{ClinicID: clinicID, AppointmentID: p.appt, Kind: reminder.KindDayBefore, DueAt: msgTime.Add(-time.Hour),
 				NotAfter: a.Start, State: reminder.StateSent, WAMID: "wamid.REMINDER48H" + lang, Generation: reminder.Generation(a.Start)}},
 			{Reminder: reminder.Reminder{ClinicID: clinicID, AppointmentID: p.appt, Kind: reminder.KindSameDay, DueAt: msgTime,

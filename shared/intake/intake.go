@@ -14,8 +14,8 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -25,7 +25,7 @@ import (
 type Store interface {
 	GetClinic(ctx context.Context, id string) (clinic.Clinic, error)
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
-	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []dynamo.ReminderWrite) error
+	SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []reminder.Write) error
 	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
 	PutPatient(ctx context.Context, p appointment.Patient) error
 	AppendConsent(ctx context.Context, e consent.Entry) error
@@ -33,8 +33,6 @@ type Store interface {
 	ContactOfPhone(ctx context.Context, clinicID, phone string) (contact.Contact, error)
 	SlotStore
 }
-
-var _ Store = (*dynamo.Store)(nil)
 
 // Metrics counts the clinic's numbers (metrics.Recorder); each fact at most once.
 type Metrics interface {
@@ -65,13 +63,13 @@ func (s *Service) count(ctx context.Context, c clinic.Clinic, a appointment.Appo
 
 // Errors the HTTP layer maps to statuses.
 var (
-	ErrUnknownPatient = errors.New("intake: the appointment references a patient Frontdesk does not know; send the Patient resource")
+	ErrUnknownPatient = fault.New(fault.Unprocessable, "intake: the appointment references a patient Frontdesk does not know; send the Patient resource")
 	// ErrContention: the change could not be completed because the same records
 	// kept changing underneath it. The patient and consent may already be written
 	// (they go first, so that a reminder never goes out before its patient exists);
 	// every write is idempotent, so a retry completes the change. It is therefore a
 	// server-side failure (5xx), never a 4xx: a 4xx promises nothing was stored.
-	ErrContention = errors.New("intake: concurrent changes; retry")
+	ErrContention = fault.New(fault.Unavailable, "intake: concurrent changes; retry")
 )
 
 // Result is the outcome of applying one appointment event.
@@ -129,13 +127,13 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 			}
 		}
 		return s.result(ctx, stored, existing, appointment.Patient{}, false, true)
-	} else if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+	} else if err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return Result{}, err
 	}
 	patient := ev.Patient
 	if ev.PatientIncomplete {
 		stored, err := s.Store.GetPatient(ctx, c.ID, ev.Patient.ID)
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			return Result{}, ErrUnknownPatient
 		}
 		if err != nil {
@@ -161,7 +159,7 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		now := s.Clock.Now()
 		stored, existing, err := s.Store.GetAppointment(ctx, c.ID, ev.Appointment.ID)
 		found := err == nil
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return Result{}, err
 		}
 		if found {
@@ -192,12 +190,12 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 			}
 		}
 		changes := reminder.Plan(next, policy, loc, c.QuietHours, existing, now)
-		writes := make([]dynamo.ReminderWrite, 0, len(changes))
+		writes := make([]reminder.Write, 0, len(changes))
 		for _, ch := range changes {
-			writes = append(writes, dynamo.ReminderWrite{Reminder: ch.Reminder, ExpectedState: ch.ExpectedState})
+			writes = append(writes, reminder.Write{Reminder: ch.Reminder, ExpectedState: ch.ExpectedState})
 		}
 		err = s.Store.SaveAppointment(ctx, next, writes)
-		if errors.Is(err, dynamo.ErrConditionFailed) {
+		if errors.Is(err, fault.ErrConflict) {
 			continue
 		}
 		if err != nil {
@@ -255,18 +253,18 @@ func (s *Service) Prepare(ctx context.Context, c clinic.Clinic, events []ehr.Eve
 	earlier := map[string]appointment.Appointment{}
 	for _, ev := range events {
 		if ev.PatientIncomplete {
-			if _, err := s.Store.GetPatient(ctx, c.ID, ev.Patient.ID); errors.Is(err, appointment.ErrNotFound) {
+			if _, err := s.Store.GetPatient(ctx, c.ID, ev.Patient.ID); errors.Is(err, fault.ErrNotFound) {
 				return nil, fmt.Errorf("%w (Appointment/%s references Patient/%s)", ErrUnknownPatient, ev.Appointment.ID, ev.Patient.ID)
 			} else if err != nil {
 				return nil, err
 			}
 		}
 		stored, _, err := s.Store.GetAppointment(ctx, c.ID, ev.Appointment.ID)
-		if prev, ok := earlier[ev.Appointment.ID]; ok && (errors.Is(err, appointment.ErrNotFound) || err == nil && stored.OrderingKey == "") {
+		if prev, ok := earlier[ev.Appointment.ID]; ok && (errors.Is(err, fault.ErrNotFound) || err == nil && stored.OrderingKey == "") {
 			stored, err = prev, nil
 		}
 		switch {
-		case errors.Is(err, appointment.ErrNotFound):
+		case errors.Is(err, fault.ErrNotFound):
 		case err != nil:
 			return nil, err
 		default:
@@ -344,7 +342,7 @@ func (s *Service) OnRecord(ctx context.Context, clinicID, patientID, phone strin
 	}
 	if phone == "" {
 		p, err := s.Store.GetPatient(ctx, clinicID, patientID)
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return nil, err
 		}
 		phone = p.Phone

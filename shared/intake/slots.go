@@ -8,8 +8,8 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
 
@@ -17,14 +17,12 @@ import (
 type SlotStore interface {
 	GetSlot(ctx context.Context, clinicID, id string) (slot.Slot, error)
 	SaveSlot(ctx context.Context, s slot.Slot) error
-	Slots(ctx context.Context, q dynamo.SlotQuery) (dynamo.SlotPage, error)
+	Slots(ctx context.Context, q slot.Query) (slot.Page, error)
 	// StartRelease starts offering a freed slot to the waitlist (once per release).
 	StartRelease(ctx context.Context, clinicID, slotID string, releasedAt, slotStart time.Time) (bool, error)
 	JoinWaitlist(ctx context.Context, clinicID string, e slot.Entry) error
 	LeaveWaitlist(ctx context.Context, clinicID, appointmentID string) error
 }
-
-var _ SlotStore = (*dynamo.Store)(nil)
 
 // SlotResult is the outcome of applying one slot event.
 type SlotResult struct {
@@ -43,7 +41,7 @@ func (s *Service) ApplySlot(ctx context.Context, c clinic.Clinic, ev ehr.SlotEve
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		stored, err := s.Store.GetSlot(ctx, c.ID, ev.Slot.ID)
 		found := err == nil
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return SlotResult{}, err
 		}
 		if found {
@@ -63,7 +61,7 @@ func (s *Service) ApplySlot(ctx context.Context, c clinic.Clinic, ev ehr.SlotEve
 			}
 		}
 		err = s.Store.SaveSlot(ctx, next)
-		if errors.Is(err, dynamo.ErrConditionFailed) {
+		if errors.Is(err, fault.ErrConflict) {
 			continue
 		}
 		if err != nil {
@@ -94,11 +92,11 @@ func (s *Service) PrepareSlots(ctx context.Context, c clinic.Clinic, events []eh
 	earlier := map[string]slot.Slot{}
 	for _, ev := range events {
 		stored, err := s.Store.GetSlot(ctx, c.ID, ev.Slot.ID)
-		if prev, ok := earlier[ev.Slot.ID]; ok && (errors.Is(err, appointment.ErrNotFound) || err == nil && stored.OrderingKey == "") {
+		if prev, ok := earlier[ev.Slot.ID]; ok && (errors.Is(err, fault.ErrNotFound) || err == nil && stored.OrderingKey == "") {
 			stored, err = prev, nil
 		}
 		switch {
-		case errors.Is(err, appointment.ErrNotFound):
+		case errors.Is(err, fault.ErrNotFound):
 		case err != nil:
 			return nil, err
 		default:
@@ -113,7 +111,7 @@ func (s *Service) PrepareSlots(ctx context.Context, c clinic.Clinic, events []eh
 }
 
 // Slots reads one page of a clinic's slots in a window.
-func (s *Service) Slots(ctx context.Context, q dynamo.SlotQuery) (dynamo.SlotPage, error) {
+func (s *Service) Slots(ctx context.Context, q slot.Query) (slot.Page, error) {
 	return s.Store.Slots(ctx, q)
 }
 

@@ -7,7 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -19,16 +20,14 @@ type Messenger interface {
 	Send(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error)
 }
 
-// SendStore is what an immediate send records (dynamo.Store).
+// SendStore is what an immediate send records (the DynamoDB store).
 type SendStore interface {
-	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*dynamo.IdempotentResponse, error)
-	CompleteIdempotency(ctx context.Context, key string, resp dynamo.IdempotentResponse, ttl time.Duration) error
+	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*idempotency.Response, error)
+	CompleteIdempotency(ctx context.Context, key string, resp idempotency.Response, ttl time.Duration) error
 	ReleaseIdempotency(ctx context.Context, key string) error
 	SetNoticeState(ctx context.Context, n notice.Notice, state notice.State, reason string, from ...notice.State) error
 	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
 }
-
-var _ SendStore = (*dynamo.Store)(nil)
 
 // Immediate is the Outbox until notices ride the shared outbound queue: it sends
 // the notice through the Graph API at once, claimed under the notice id so a
@@ -79,7 +78,7 @@ func (o *Immediate) EnqueueNotice(ctx context.Context, s Send) error {
 		}
 		return fmt.Errorf("notices: send %s: %w", n.ID, err)
 	}
-	if cerr := o.Store.CompleteIdempotency(bg, key, dynamo.IdempotentResponse{Status: 500}, sendDone); cerr != nil {
+	if cerr := o.Store.CompleteIdempotency(bg, key, idempotency.Response{Status: 500}, sendDone); cerr != nil {
 		o.log().Warn("notice.claim_not_completed", "clinic_id", n.ClinicID, "notice_id", n.ID, "error", cerr.Error())
 	}
 	return o.failed(ctx, n, class.String())
@@ -88,7 +87,7 @@ func (o *Immediate) EnqueueNotice(ctx context.Context, s Send) error {
 func (o *Immediate) sent(ctx context.Context, key string, s Send, wamid string) error {
 	bg := context.WithoutCancel(ctx)
 	n, now := s.Notice, o.Clock.Now()
-	if err := o.Store.CompleteIdempotency(bg, key, dynamo.IdempotentResponse{Status: 200, Body: []byte(wamid)}, sendDone); err != nil {
+	if err := o.Store.CompleteIdempotency(bg, key, idempotency.Response{Status: 200, Body: []byte(wamid)}, sendDone); err != nil {
 		o.log().Error("notice.unrecorded", "clinic_id", n.ClinicID, "notice_id", n.ID, platform.WAMID("wamid", wamid), "error", err.Error())
 	}
 	if _, err := o.Store.PutMessage(bg, messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: n.ClinicID,
@@ -96,7 +95,7 @@ func (o *Immediate) sent(ctx context.Context, key string, s Send, wamid string) 
 		CreatedAt: now, UpdatedAt: now}); err != nil {
 		o.log().Error("notice.unrecorded", "clinic_id", n.ClinicID, "notice_id", n.ID, platform.WAMID("wamid", wamid), "error", err.Error())
 	}
-	if err := o.Store.SetNoticeState(bg, n, notice.StateSent, "", notice.StateQueued); err != nil && !errors.Is(err, dynamo.ErrConditionFailed) {
+	if err := o.Store.SetNoticeState(bg, n, notice.StateSent, "", notice.StateQueued); err != nil && !errors.Is(err, fault.ErrConflict) {
 		return fmt.Errorf("notices: record send of %s: %w", n.ID, err)
 	}
 	o.log().Info("notice.sent", "clinic_id", n.ClinicID, "notice_id", n.ID, "kind", string(n.Kind), platform.WAMID("wamid", wamid))
@@ -105,7 +104,7 @@ func (o *Immediate) sent(ctx context.Context, key string, s Send, wamid string) 
 
 func (o *Immediate) failed(ctx context.Context, n notice.Notice, reason string) error {
 	bg := context.WithoutCancel(ctx)
-	if err := o.Store.SetNoticeState(bg, n, notice.StateFailed, reason, notice.StateQueued); err != nil && !errors.Is(err, dynamo.ErrConditionFailed) {
+	if err := o.Store.SetNoticeState(bg, n, notice.StateFailed, reason, notice.StateQueued); err != nil && !errors.Is(err, fault.ErrConflict) {
 		return fmt.Errorf("notices: fail %s: %w", n.ID, err)
 	}
 	if o.Events != nil {

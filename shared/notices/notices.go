@@ -16,14 +16,14 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
-// Store is what the service reads and writes (dynamo.Store).
+// Store is what the service reads and writes (the DynamoDB store).
 type Store interface {
 	GetPatient(ctx context.Context, clinicID, patientID string) (appointment.Patient, error)
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
@@ -33,8 +33,6 @@ type Store interface {
 	GetNotice(ctx context.Context, clinicID, patientID, id string) (notice.Notice, error)
 	SetNoticeState(ctx context.Context, n notice.Notice, state notice.State, reason string, from ...notice.State) error
 }
-
-var _ Store = (*dynamo.Store)(nil)
 
 // Send is one notice ready for the outbound path: its template message, the
 // number whose STOP the sender re-checks, and when it stops being useful.
@@ -69,9 +67,9 @@ type Service struct {
 
 // Errors the API maps to 4xx.
 var (
-	ErrUnknownPatient     = errors.New("notices: unknown patient")
-	ErrUnknownAppointment = errors.New("notices: unknown appointment for this patient")
-	ErrNoContact          = errors.New("notices: the clinic file has no portalUrl or phone for the patient to get it")
+	ErrUnknownPatient     = fault.New(fault.NotFound, "notices: unknown patient")
+	ErrUnknownAppointment = fault.New(fault.Unprocessable, "notices: unknown appointment for this patient")
+	ErrNoContact          = fault.New(fault.Unprocessable, "notices: the clinic file has no portalUrl or phone for the patient to get it")
 )
 
 // Useful is how long a notice is worth sending after it was accepted.
@@ -92,14 +90,14 @@ func (s *Service) Create(ctx context.Context, c clinic.Clinic, patientID, key st
 		return notice.Notice{}, ErrNoContact
 	}
 	if _, err := s.Store.GetPatient(ctx, c.ID, patientID); err != nil {
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			return notice.Notice{}, ErrUnknownPatient
 		}
 		return notice.Notice{}, fmt.Errorf("notices: create: %w", err)
 	}
 	if req.Kind == notice.KindFeedback {
 		a, _, err := s.Store.GetAppointment(ctx, c.ID, req.AppointmentID)
-		if errors.Is(err, appointment.ErrNotFound) || err == nil && a.PatientID != patientID {
+		if errors.Is(err, fault.ErrNotFound) || err == nil && a.PatientID != patientID {
 			return notice.Notice{}, ErrUnknownAppointment
 		}
 		if err != nil {
@@ -220,7 +218,7 @@ func Compose(c clinic.Clinic, p appointment.Patient, n notice.Notice, visit time
 // the notice id; the event id is derived from it, so a retry tells it once).
 func (s *Service) fail(ctx context.Context, n notice.Notice, reason string) (notice.Notice, error) {
 	err := s.Store.SetNoticeState(ctx, n, notice.StateFailed, reason, notice.StateQueued)
-	if err != nil && !errors.Is(err, dynamo.ErrConditionFailed) {
+	if err != nil && !errors.Is(err, fault.ErrConflict) {
 		return notice.Notice{}, fmt.Errorf("notices: fail %s: %w", n.ID, err)
 	}
 	ev := FailedEvent(n, reason, s.Clock.Now())

@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -111,7 +111,7 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCache) outcome {
 	job := &j.out
 	c, err := clinics.get(ctx, job.ClinicID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.clinic_missing", slog.String("alert", AlertMissingClinic))
 		return ack
 	}
@@ -143,7 +143,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	}
 	done, err := s.Claims.ClaimIdempotency(ctx, job.Key, s.lease())
 	switch {
-	case errors.Is(err, dynamo.ErrInProgress):
+	case errors.Is(err, fault.ErrInProgress):
 		// Another delivery is sending it; come back after its lease in case it dies.
 		return outcome{fail: true, delay: s.lease(), reason: "claim_held", wait: true}
 	case err != nil:
@@ -169,7 +169,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	}
 	if job.PatientID != "" {
 		wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, job.PatientID, now, s.pairGap())
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			release()
 			return s.preparedRetry(ctx, j, err)
 		}
@@ -195,7 +195,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 			return outcome{fail: true, delay: s.backoff(job.Attempts), reason: class.String(), wait: true}
 		}
 		// Sending it again cannot succeed: keep it from being tried again.
-		if cerr := s.Claims.CompleteIdempotency(bg, job.Key, dynamo.IdempotentResponse{Status: 500}, preparedDoneTTL); cerr != nil {
+		if cerr := s.Claims.CompleteIdempotency(bg, job.Key, idempotency.Response{Status: 500}, preparedDoneTTL); cerr != nil {
 			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.claim_not_completed", slog.String("error", cerr.Error()))
 		}
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.failed", slog.String("class", class.String()), slog.Int("attempts", job.Attempts))
@@ -204,7 +204,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	}
 	// Sent: failing from here on would only risk sending it again.
 	if err := retryInPlace(func() error {
-		return s.Claims.CompleteIdempotency(bg, job.Key, dynamo.IdempotentResponse{Status: 200, Body: []byte(wamid)}, preparedDoneTTL)
+		return s.Claims.CompleteIdempotency(bg, job.Key, idempotency.Response{Status: 200, Body: []byte(wamid)}, preparedDoneTTL)
 	}); err != nil {
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
 			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))

@@ -77,7 +77,7 @@ func seedAppointment(t testing.TB, ctx context.Context, st *dynamo.Store, s seed
 	a := appointment.Appointment{ClinicID: s.clinicID, ID: s.id, Status: s.status, Start: s.start,
 		Duration: 30 * time.Minute, PatientID: s.patientID, Version: 1,
 		Location: appointment.Location{Name: "Main St office", Address: "1 Main St"}}
-	var writes []dynamo.ReminderWrite
+	var writes []reminder.Write
 	var rems []reminder.Reminder
 	for kind, due := range s.due {
 		notAfter := s.start
@@ -89,7 +89,7 @@ func seedAppointment(t testing.TB, ctx context.Context, st *dynamo.Store, s seed
 		}
 		r := reminder.Reminder{ClinicID: s.clinicID, AppointmentID: s.id, Kind: kind, DueAt: due, NotAfter: notAfter,
 			State: reminder.StateScheduled, Generation: reminder.Generation(s.start)}
-		writes = append(writes, dynamo.ReminderWrite{Reminder: r})
+		writes = append(writes, reminder.Write{Reminder: r})
 		rems = append(rems, r)
 	}
 	if err := st.SaveAppointment(ctx, a, writes); err != nil {
@@ -112,9 +112,9 @@ func seedMany(t testing.TB, ctx context.Context, st *dynamo.Store, n int, spec f
 			s := spec(i)
 			a := appointment.Appointment{ClinicID: s.clinicID, ID: s.id, Status: appointment.StatusBooked, Start: s.start,
 				Duration: 30 * time.Minute, PatientID: "pat-" + s.id, Version: 1}
-			var writes []dynamo.ReminderWrite
+			var writes []reminder.Write
 			for kind, due := range s.due {
-				writes = append(writes, dynamo.ReminderWrite{Reminder: reminder.Reminder{ClinicID: s.clinicID,
+				writes = append(writes, reminder.Write{Reminder: reminder.Reminder{ClinicID: s.clinicID,
 					AppointmentID: s.id, Kind: kind, DueAt: due, NotAfter: s.start, State: reminder.StateScheduled,
 					Generation: reminder.Generation(s.start)}})
 			}

@@ -93,7 +93,7 @@ type unrecordingStore struct {
 
 var errKilled = errors.New("simulated: the process died")
 
-func (s unrecordingStore) AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u dynamo.ReminderUpdate) (bool, error) {
+func (s unrecordingStore) AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u reminder.Update) (bool, error) {
 	if to == reminder.StateSent {
 		return false, errKilled
 	}

@@ -7,15 +7,15 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
-// ReapStore is what the reaper needs from storage (dynamo.Store implements it).
+// ReapStore is what the reaper needs from storage (the DynamoDB store implements it).
 type ReapStore interface {
 	Shards() int
-	StalledReminders(ctx context.Context, shard int, before time.Time, limit int, startAfter *dynamo.AttemptCursor) ([]reminder.Reminder, *dynamo.AttemptCursor, error)
+	StalledReminders(ctx context.Context, shard int, before time.Time, limit int, startAfter *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error)
 	MarkReaped(ctx context.Context, r reminder.Reminder, next time.Time) error
 }
 
@@ -89,7 +89,7 @@ func (r *Reaper) Reap(ctx context.Context) (ReapStats, error) {
 		jobs = jobs[:0]
 	}
 	for shard := range r.Store.Shards() {
-		var cursor *dynamo.AttemptCursor
+		var cursor *reminder.Cursor
 		for {
 			if ctx.Err() != nil {
 				errs = append(errs, fmt.Errorf("outreach: reap: %w", ctx.Err()))
@@ -103,7 +103,7 @@ func (r *Reaper) Reap(ctx context.Context) (ReapStats, error) {
 			for _, rem := range stalled {
 				st.Stalled++
 				err := r.Store.MarkReaped(ctx, rem, now.Add(reapSpacing(rem.Reaps, grace)))
-				if errors.Is(err, dynamo.ErrConditionFailed) {
+				if errors.Is(err, fault.ErrConflict) {
 					st.Lost++
 					continue
 				}

@@ -6,7 +6,6 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 )
 
 // RecipientResolver finds the business-scoped user id (BSUID) last seen for a
@@ -15,8 +14,6 @@ type RecipientResolver interface {
 	PatientBSUID(ctx context.Context, clinicID, patientID string) (bsuid, scope string, err error)
 	ContactByBSUID(ctx context.Context, clinicID, scope, bsuid string) (contact.Contact, bool, error)
 }
-
-var _ RecipientResolver = (*dynamo.Store)(nil)
 
 // addressOf returns the patient with the address the reminder goes to, and the
 // contact whose STOP bears on it. A patient whose phone the EHR removed is reached

@@ -1,6 +1,8 @@
 package outreach
 
 import (
+	"github.com/frontdesk-health/frontdesk/shared/fault"
+	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 
 	"context"
@@ -22,7 +24,6 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
@@ -44,8 +45,8 @@ type SendReader interface {
 type SendLedger interface {
 	ClaimSend(ctx context.Context, r reminder.Reminder, leaseUntil time.Time) error
 	ReleaseSend(ctx context.Context, r reminder.Reminder, reason string, code int) error
-	DeferSend(ctx context.Context, r reminder.Reminder, d dynamo.Deferral) error
-	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u dynamo.ReminderUpdate) (bool, error)
+	DeferSend(ctx context.Context, r reminder.Reminder, d reminder.Deferral) error
+	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u reminder.Update) (bool, error)
 	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
 }
 
@@ -54,7 +55,7 @@ type PairPacer interface {
 	ReservePairSlot(ctx context.Context, clinicID, patientID string, now time.Time, gap time.Duration) (time.Duration, error)
 }
 
-// SendStore is everything the sender needs from storage (dynamo.Store implements it).
+// SendStore is everything the sender needs from storage (the DynamoDB store implements it).
 type SendStore interface {
 	SendReader
 	SendLedger
@@ -62,7 +63,7 @@ type SendStore interface {
 }
 
 // NumberPacer is a phone number's send budget, shared by every instance that sends
-// from it (dynamo.Store implements it).
+// from it (the DynamoDB store implements it).
 type NumberPacer interface {
 	// TakeSendSlot counts one send in the budget window starting at window if it
 	// holds fewer than ceiling sends.
@@ -79,10 +80,10 @@ type JobRequeuer interface {
 }
 
 // Claimer makes a prepared message (a reply, an offer, a notice) go out once
-// however often its job is delivered (dynamo.Store implements it).
+// however often its job is delivered (the DynamoDB store implements it).
 type Claimer interface {
-	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*dynamo.IdempotentResponse, error)
-	CompleteIdempotency(ctx context.Context, key string, resp dynamo.IdempotentResponse, ttl time.Duration) error
+	ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*idempotency.Response, error)
+	CompleteIdempotency(ctx context.Context, key string, resp idempotency.Response, ttl time.Duration) error
 	ReleaseIdempotency(ctx context.Context, key string) error
 }
 
@@ -403,7 +404,7 @@ func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinic
 		// delay so the reaper does not copy a job that is only waiting.
 		delay := s.backoff(j.receives)
 		if j.claimed {
-			if rerr := s.Store.DeferSend(context.WithoutCancel(ctx), j.rem, dynamo.Deferral{Reason: "error", Failed: true,
+			if rerr := s.Store.DeferSend(context.WithoutCancel(ctx), j.rem, reminder.Deferral{Reason: "error", Failed: true,
 				Until: s.clock().Now().Add(delay)}); rerr != nil {
 				j.log.LogAttrs(ctx, slog.LevelWarn, "sender.release_failed", slog.String("error", rerr.Error()))
 			}
@@ -459,10 +460,10 @@ func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) outcome {
 func (s *Sender) deferClaimed(ctx context.Context, j *sendJob, d time.Duration, reason string, code int, failed bool) (outcome, error) {
 	d = max(d, 0)
 	if j.claimed {
-		err := s.Store.DeferSend(context.WithoutCancel(ctx), j.rem, dynamo.Deferral{Reason: reason, ErrorCode: code,
+		err := s.Store.DeferSend(context.WithoutCancel(ctx), j.rem, reminder.Deferral{Reason: reason, ErrorCode: code,
 			Failed: failed, Until: s.clock().Now().Add(d)})
 		j.claimed = false
-		if errors.Is(err, dynamo.ErrConditionFailed) {
+		if errors.Is(err, fault.ErrConflict) {
 			// The lease ran out and another delivery took the claim: that one carries on.
 			j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "claim_lost"))
 			return ack, nil
@@ -484,7 +485,7 @@ func (s *Sender) logRetry(ctx context.Context, j *sendJob, class string, code in
 func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (outcome, error) {
 	job := j.job
 	c, err := clinics.get(ctx, job.ClinicID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.clinic_missing", slog.String("alert", AlertMissingClinic))
 		return ack, nil
 	}
@@ -492,7 +493,7 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 		return ack, err
 	}
 	a, rems, err := s.Store.GetAppointment(ctx, job.ClinicID, job.AppointmentID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "appointment_gone"))
 		return ack, nil
 	}
@@ -530,7 +531,7 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 	go func() { defer wg.Done(); ledger, lErr = s.Store.ConsentLedger(ctx, job.ClinicID, a.PatientID) }()
 	wg.Wait()
 	if claimErr != nil {
-		if errors.Is(claimErr, dynamo.ErrConditionFailed) {
+		if errors.Is(claimErr, fault.ErrConflict) {
 			// Another delivery of this job holds the claim, or it was already handled.
 			j.log.LogAttrs(ctx, slog.LevelInfo, "sender.dropped", slog.String("reason", "claim_lost"))
 			return ack, nil
@@ -538,7 +539,7 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 		return ack, claimErr
 	}
 	j.rem, j.claimed = rem, true
-	if errors.Is(pErr, appointment.ErrNotFound) {
+	if errors.Is(pErr, fault.ErrNotFound) {
 		return s.skip(ctx, j, ReasonNoPatient)
 	}
 	if err := errors.Join(pErr, lErr); err != nil {
@@ -668,7 +669,7 @@ func (s *Sender) recordSent(ctx context.Context, j *sendJob, a appointment.Appoi
 		defer wg.Done()
 		advErr = retryInPlace(func() error {
 			_, err := s.Store.AdvanceReminder(bg, job.ClinicID, job.AppointmentID, job.Kind, reminder.StateSent,
-				dynamo.ReminderUpdate{WAMID: wamid, Generation: job.Generation})
+				reminder.Update{WAMID: wamid, Generation: job.Generation})
 			return err
 		})
 	}()
@@ -730,7 +731,7 @@ func (s *Sender) fail(ctx context.Context, j *sendJob, c clinic.Clinic, code int
 	job := j.job
 	bg := context.WithoutCancel(ctx)
 	if _, err := s.Store.AdvanceReminder(bg, job.ClinicID, job.AppointmentID, job.Kind, reminder.StateFailed,
-		dynamo.ReminderUpdate{Reason: class.String(), ErrorCode: code, Generation: job.Generation}); err != nil {
+		reminder.Update{Reason: class.String(), ErrorCode: code, Generation: job.Generation}); err != nil {
 		return ack, fmt.Errorf("outreach: record failure of %s: %w", job.ID(), err)
 	}
 	j.claimed = false
@@ -794,7 +795,7 @@ func (s *Sender) halted() bool {
 func (s *Sender) skip(ctx context.Context, j *sendJob, reason string) (outcome, error) {
 	job := j.job
 	if _, err := s.Store.AdvanceReminder(context.WithoutCancel(ctx), job.ClinicID, job.AppointmentID, job.Kind,
-		reminder.StateSkipped, dynamo.ReminderUpdate{Reason: reason, Generation: job.Generation}); err != nil {
+		reminder.StateSkipped, reminder.Update{Reason: reason, Generation: job.Generation}); err != nil {
 		return ack, fmt.Errorf("outreach: skip %s: %w", job.ID(), err)
 	}
 	j.claimed = false
@@ -810,7 +811,7 @@ func (s *Sender) expire(ctx context.Context, j *sendJob, why string) (outcome, e
 	job := j.job
 	bg := context.WithoutCancel(ctx)
 	moved, err := s.Store.AdvanceReminder(bg, job.ClinicID, job.AppointmentID, job.Kind,
-		reminder.StateSkipped, dynamo.ReminderUpdate{Reason: ReasonExpired, Generation: job.Generation})
+		reminder.StateSkipped, reminder.Update{Reason: ReasonExpired, Generation: job.Generation})
 	if err != nil {
 		return ack, fmt.Errorf("outreach: expire %s: %w", job.ID(), err)
 	}
@@ -1095,7 +1096,7 @@ func (cc *clinicCache) get(ctx context.Context, id string) (clinic.Clinic, error
 		return r.c, r.err
 	}
 	c, err := cc.store.GetClinic(ctx, id)
-	if err == nil || errors.Is(err, appointment.ErrNotFound) {
+	if err == nil || errors.Is(err, fault.ErrNotFound) {
 		cc.mu.Lock()
 		cc.m[id] = clinicResult{c, err}
 		cc.mu.Unlock()

@@ -349,7 +349,7 @@ func TestSenderSkipsWhatMustNotGoOut(t *testing.T) {
 				r := rems[0]
 				old := r.State
 				r.Generation, r.State, r.DueAt, r.NotAfter = reminder.Generation(a.Start), reminder.StateScheduled, a.Start.Add(-48*time.Hour), a.Start
-				if err := e.store.SaveAppointment(e.ctx, a, []dynamo.ReminderWrite{{Reminder: r, ExpectedState: old}}); err != nil {
+				if err := e.store.SaveAppointment(e.ctx, a, []reminder.Write{{Reminder: r, ExpectedState: old}}); err != nil {
 					e.t.Fatal(err)
 				}
 			},

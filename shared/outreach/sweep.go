@@ -15,18 +15,18 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
-// DueStore is what the sweep needs from storage (dynamo.Store implements it).
+// DueStore is what the sweep needs from storage (the DynamoDB store implements it).
 type DueStore interface {
 	Shards() int
-	DueReminders(ctx context.Context, shard int, now time.Time, limit int, startAfter *dynamo.DueCursor) ([]reminder.Reminder, *dynamo.DueCursor, error)
+	DueReminders(ctx context.Context, shard int, now time.Time, limit int, startAfter *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error)
 	MarkQueued(ctx context.Context, r reminder.Reminder) error
 	UnmarkQueued(ctx context.Context, r reminder.Reminder) error
-	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u dynamo.ReminderUpdate) (bool, error)
+	AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u reminder.Update) (bool, error)
 }
 
 // Outbox puts reminder jobs on the outbound queue (queue.ReminderOutbox implements it).
@@ -170,7 +170,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepStats, error) {
 shards:
 	for k := 0; k < n; k++ {
 		shard := (first + k) % n
-		var cursor *dynamo.DueCursor
+		var cursor *reminder.Cursor
 		for {
 			if ctx.Err() != nil {
 				errs = append(errs, fmt.Errorf("outreach: sweep: %w", ctx.Err()))
@@ -287,7 +287,7 @@ func (r *sweepRun) claim(ctx context.Context, rem reminder.Reminder) (ok bool, e
 		// Sent late only while still useful: past its window (the next reminder's due
 		// time, the visit start) it is recorded as skipped, never sent.
 		moved, err := r.s.Store.AdvanceReminder(ctx, rem.ClinicID, rem.AppointmentID, rem.Kind,
-			reminder.StateSkipped, dynamo.ReminderUpdate{Reason: reason, Generation: rem.Generation})
+			reminder.StateSkipped, reminder.Update{Reason: reason, Generation: rem.Generation})
 		if err != nil {
 			return false, fmt.Errorf("skip reminder %s: %w", reminderID(rem), err)
 		}
@@ -300,7 +300,7 @@ func (r *sweepRun) claim(ctx context.Context, rem reminder.Reminder) (ok bool, e
 		return false, nil
 	}
 	if err := r.s.Store.MarkQueued(ctx, rem); err != nil {
-		if errors.Is(err, dynamo.ErrConditionFailed) {
+		if errors.Is(err, fault.ErrConflict) {
 			// A concurrent sweep marked it first, or the plan changed since the index
 			// read: either way this sweep must not enqueue it.
 			r.count(func(st *SweepStats) { st.Lost++ })
@@ -336,7 +336,7 @@ func (r *sweepRun) enqueue(ctx context.Context, rems []reminder.Reminder) error 
 		switch uerr := r.s.Store.UnmarkQueued(bg, rem); {
 		case uerr == nil:
 			r.count(func(st *SweepStats) { st.Requeued++ })
-		case errors.Is(uerr, dynamo.ErrConditionFailed):
+		case errors.Is(uerr, fault.ErrConflict):
 			// Already past queued: a copy that did reach the queue is being sent.
 		default:
 			errs = append(errs, fmt.Errorf("unmark queued %s: %w", reminderID(rem), uerr))

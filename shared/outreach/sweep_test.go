@@ -127,7 +127,7 @@ type clockAdvancingStore struct {
 	step  time.Duration
 }
 
-func (s clockAdvancingStore) DueReminders(ctx context.Context, shard int, now time.Time, limit int, after *dynamo.DueCursor) ([]reminder.Reminder, *dynamo.DueCursor, error) {
+func (s clockAdvancingStore) DueReminders(ctx context.Context, shard int, now time.Time, limit int, after *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error) {
 	defer s.clock.Advance(s.step)
 	return s.Store.DueReminders(ctx, shard, now, limit, after)
 }

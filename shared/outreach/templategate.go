@@ -7,7 +7,6 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/templatestate"
@@ -20,8 +19,6 @@ type TemplateGate interface {
 	TemplateState(ctx context.Context, waba, name, lang string) (templatestate.State, error)
 	DeferReminder(ctx context.Context, r reminder.Reminder, until time.Time, reason string) error
 }
-
-var _ TemplateGate = (*dynamo.Store)(nil)
 
 // TemplateRecheck is how long a reminder held back by its template waits before the
 // sweep hands it to the sender again: Meta's first pause lasts 3 hours, and an

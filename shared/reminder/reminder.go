@@ -67,3 +67,37 @@ type Reminder struct {
 func (r Reminder) Pending() bool {
 	return r.State == StateScheduled || r.State == StateQueued || r.State == StateSending
 }
+
+// Write is one reminder change saved with its appointment. ExpectedState ""
+// means the reminder must not exist yet; otherwise the stored state must equal it,
+// so a plan change cannot overwrite a reminder a sender claimed in the meantime.
+type Write struct {
+	Reminder      Reminder
+	ExpectedState State
+}
+
+// Update carries what a state move learned: the wamid of a send, the reason for a
+// skip or failure, the Graph API error code.
+type Update struct {
+	WAMID, Reason string
+	ErrorCode     int
+	// Generation, when set, makes the move conditional on the reminder still being
+	// the one planned for that start time: news about an old send (a late status, a
+	// stale job) must not move a reminder re-planned for a new time.
+	Generation string
+}
+
+// Deferral gives a claimed reminder back for a later attempt.
+type Deferral struct {
+	Reason    string
+	ErrorCode int
+	// Failed counts the wait as a failed attempt (an outage, throttling), which
+	// lengthens the next backoff; quiet hours and pacing are not failures.
+	Failed bool
+	// Until is the reminder's next attempt time.
+	Until time.Time
+}
+
+// Cursor continues a listing of reminders after the last one returned; its token
+// belongs to the store that returned it.
+type Cursor struct{ Token string }

@@ -95,3 +95,24 @@ func given(s string) bool { return strings.TrimSpace(s) != "" }
 func sameText(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
+
+// Key names a slot's place in start order: where a page of slots ends.
+type Key struct {
+	Start time.Time
+	ID    string
+}
+
+// Query selects a clinic's slots by start.
+type Query struct {
+	ClinicID string
+	From, To time.Time // start in [From, To)
+	FreeOnly bool      // only slots whose status is free
+	After    *Key      // resume after this slot (the previous page's Next)
+	Limit    int       // page size; at most 1000, 0 means 1000
+}
+
+// Page is one page of slots in start order; Next is nil on the last page.
+type Page struct {
+	Slots []Slot
+	Next  *Key
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -49,7 +50,7 @@ const sentTTL = 8 * 24 * time.Hour
 // OptedOut reports whether the patient, or their number, opted out.
 func (g *GraphSender) OptedOut(ctx context.Context, clinicID, patientID string) (bool, error) {
 	p, err := g.Store.GetPatient(ctx, clinicID, patientID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return true, nil // nobody to write to
 	}
 	if err != nil {
@@ -65,7 +66,7 @@ func (g *GraphSender) optedOut(ctx context.Context, p appointment.Patient) (bool
 	}
 	if p.Phone != "" {
 		num, err := g.Store.ContactOfPhone(ctx, p.ClinicID, p.Phone)
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return false, err
 		}
 		ledger = append(ledger, num.Statements()...)
@@ -79,7 +80,7 @@ func (g *GraphSender) recipient(ctx context.Context, clinicID, patientID string)
 		return c, appointment.Patient{}, false, err
 	}
 	p, err := g.Store.GetPatient(ctx, clinicID, patientID)
-	if errors.Is(err, appointment.ErrNotFound) || err == nil && p.Phone == "" {
+	if errors.Is(err, fault.ErrNotFound) || err == nil && p.Phone == "" {
 		return c, p, false, nil
 	}
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
 
@@ -120,7 +121,7 @@ func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, Reply, erro
 		return slot.Gone, reply, s.reply(ctx, reply)
 	}
 	sl, err := s.Store.GetSlot(ctx, c.ClinicID, c.SlotID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		reply.Answer = AnswerTaken
 		return slot.Gone, reply, s.reply(ctx, reply)
 	}
@@ -181,7 +182,7 @@ func (s *Service) ReleaseExpired(ctx context.Context, clinicID string) (int, err
 		used := false
 		if s.Appointments != nil {
 			a, err := s.Appointments(ctx, h.ClinicID, h.AppointmentID)
-			if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+			if err != nil && !errors.Is(err, fault.ErrNotFound) {
 				return released, fmt.Errorf("waitlist: expired hold's appointment: %w", err)
 			}
 			used = err == nil && a.Start.Equal(h.SlotStart)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
@@ -101,7 +102,7 @@ func (w *Waves) wave(ctx context.Context, c clinic.Clinic, loc *time.Location, l
 		return 0, err
 	}
 	sl, err := w.Store.GetSlot(ctx, c.ID, r.SlotID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return 0, w.Store.WaveDone(ctx, r, now, nil, time.Time{})
 	}
 	if err != nil {
@@ -136,7 +137,7 @@ func (w *Waves) wave(ctx context.Context, c clinic.Clinic, loc *time.Location, l
 			continue
 		}
 		a, err := w.Appointments(ctx, c.ID, e.AppointmentID)
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			continue
 		}
 		if err != nil {

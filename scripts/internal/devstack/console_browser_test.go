@@ -325,7 +325,7 @@ func seedToday(t *testing.T, store *dynamo.Store) {
 		Duration: 30 * time.Minute, PatientID: "pat-robin", Version: 1, Response: appointment.ResponseConfirmed}
 	r := reminder.Reminder{ClinicID: a.ClinicID, AppointmentID: a.ID, Kind: reminder.KindDayBefore, DueAt: at.Add(-48 * time.Hour),
 		NotAfter: at, State: reminder.StateRead, Generation: "browser"}
-	if err := store.SaveAppointment(ctx, a, []dynamo.ReminderWrite{{Reminder: r}}); err != nil {
+	if err := store.SaveAppointment(ctx, a, []reminder.Write{{Reminder: r}}); err != nil {
 		t.Fatal(err)
 	}
 }

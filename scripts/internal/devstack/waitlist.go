@@ -37,7 +37,7 @@ func newWaitlist(store *dynamo.Store, graph *whatsapp.Client, events queue.Event
 	return devWaitlist{
 		Desk: &waitlist.Desk{Service: &waitlist.Service{Store: store, Events: events, Now: clock.Now, Log: log},
 			FreeSlots: func(ctx context.Context, clinicID string, from, to time.Time) ([]slot.Slot, error) {
-				page, err := store.Slots(ctx, dynamo.SlotQuery{ClinicID: clinicID, From: from, To: to, FreeOnly: true, Limit: 100})
+				page, err := store.Slots(ctx, slot.Query{ClinicID: clinicID, From: from, To: to, FreeOnly: true, Limit: 100})
 				return page.Slots, err
 			},
 			OfferExpiry: store.OfferExpiry},
