@@ -128,3 +128,29 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		})
 	}
 }
+
+// Services speak the domain's types and error codes; only the wiring layer and
+// the adapter's own tests know the DynamoDB store.
+func TestServicesDoNotImportTheStorageAdapter(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	root, err := platform.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const adapter = "github.com/frontdesk-health/frontdesk/shared/dynamo"
+	for _, svc := range []string{"outreach", "inbox", "intake", "notify", "handoff", "notices"} {
+		t.Run(svc, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", "./shared/"+svc)
+			cmd.Dir = root
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list -deps ./shared/%s: %v", svc, err)
+			}
+			if slices.Contains(strings.Fields(string(out)), adapter) {
+				t.Errorf("shared/%s (non-test files) depends on %s", svc, adapter)
+			}
+		})
+	}
+}
