@@ -9,6 +9,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code names a kind of failure.
@@ -55,7 +56,7 @@ type Error struct {
 func (e *Error) Error() string {
 	msg := e.Msg
 	if msg == "" {
-		msg = string(e.Code)
+		msg = strings.ReplaceAll(string(e.Code), "_", " ")
 	}
 	switch {
 	case e.Op != "" && e.Err != nil:
