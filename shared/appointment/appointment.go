@@ -145,8 +145,8 @@ var (
 	// ErrNotFound is fault.ErrNotFound: every adapter's "no such item", whatever
 	// the item. Prefer fault.ErrNotFound in new code.
 	ErrNotFound = fault.ErrNotFound
-	ErrStale    = fault.New(fault.Conflict, "stale: older than the stored version")
-	ErrConflict = fault.New(fault.Conflict, "conflict")
+	ErrStale    = errors.New("stale: older than the stored version")
+	ErrConflict = errors.New("conflict")
 )
 
 // Validate checks the invariants of an appointment coming from an EHR.

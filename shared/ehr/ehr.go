@@ -10,6 +10,7 @@ package ehr
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -21,7 +22,6 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi/httpcore"
 )
 
@@ -82,7 +82,7 @@ const MaxFutureSkew = 5 * time.Minute
 // ErrOrderingKeyChanged: a FHIR event lacks the ordering key (meta.versionId or
 // meta.lastUpdated) its appointment has been ordered by. Re-keying silently would
 // compare values on different scales.
-var ErrOrderingKeyChanged = fault.New(fault.Unprocessable, "ehr: the notification lacks the ordering key this appointment or slot is ordered by")
+var ErrOrderingKeyChanged = errors.New("ehr: the notification lacks the ordering key this appointment or slot is ordered by")
 
 // legacyLastUpdatedFloor tells the key of appointments stored before the key was
 // recorded: a lastUpdated in Unix milliseconds is above it (any date after March

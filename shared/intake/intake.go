@@ -63,13 +63,13 @@ func (s *Service) count(ctx context.Context, c clinic.Clinic, a appointment.Appo
 
 // Errors the HTTP layer maps to statuses.
 var (
-	ErrUnknownPatient = fault.New(fault.Unprocessable, "intake: the appointment references a patient Frontdesk does not know; send the Patient resource")
+	ErrUnknownPatient = errors.New("intake: the appointment references a patient Frontdesk does not know; send the Patient resource")
 	// ErrContention: the change could not be completed because the same records
 	// kept changing underneath it. The patient and consent may already be written
 	// (they go first, so that a reminder never goes out before its patient exists);
 	// every write is idempotent, so a retry completes the change. It is therefore a
 	// server-side failure (5xx), never a 4xx: a 4xx promises nothing was stored.
-	ErrContention = fault.New(fault.Unavailable, "intake: concurrent changes; retry")
+	ErrContention = errors.New("intake: concurrent changes; retry")
 )
 
 // Result is the outcome of applying one appointment event.

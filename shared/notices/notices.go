@@ -67,9 +67,9 @@ type Service struct {
 
 // Errors the API maps to 4xx.
 var (
-	ErrUnknownPatient     = fault.New(fault.NotFound, "notices: unknown patient")
-	ErrUnknownAppointment = fault.New(fault.Unprocessable, "notices: unknown appointment for this patient")
-	ErrNoContact          = fault.New(fault.Unprocessable, "notices: the clinic file has no portalUrl or phone for the patient to get it")
+	ErrUnknownPatient     = errors.New("notices: unknown patient")
+	ErrUnknownAppointment = errors.New("notices: unknown appointment for this patient")
+	ErrNoContact          = errors.New("notices: the clinic file has no portalUrl or phone for the patient to get it")
 )
 
 // Useful is how long a notice is worth sending after it was accepted.

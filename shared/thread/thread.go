@@ -8,12 +8,11 @@
 package thread
 
 import (
+	"errors"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/frontdesk-health/frontdesk/shared/fault"
 )
 
 // State is whether a conversation waits for staff.
@@ -240,14 +239,14 @@ const TemplateReopen = "reopen"
 
 // Validation errors of a reply.
 var (
-	ErrTextRequired  = fault.New(fault.Invalid, "text is required")
-	ErrTextTooLong   = fault.New(fault.Invalid, "text is longer than 4096 characters")
-	ErrBadAuthor     = fault.New(fault.Invalid, "author must be 1-64 printable characters")
-	ErrBadTemplate   = fault.New(fault.Invalid, `template must be "reopen" or absent`)
-	ErrWindowClosed  = fault.New(fault.Conflict, "the 24-hour window is closed")
-	ErrOptedOut      = fault.New(fault.Conflict, "the contact opted out and has not written since")
-	ErrNotFound      = fault.New(fault.NotFound, "no such conversation")
-	ErrReopenPending = fault.New(fault.Conflict, "a reopen template is already waiting for the patient's answer")
+	ErrTextRequired  = errors.New("text is required")
+	ErrTextTooLong   = errors.New("text is longer than 4096 characters")
+	ErrBadAuthor     = errors.New("author must be 1-64 printable characters")
+	ErrBadTemplate   = errors.New(`template must be "reopen" or absent`)
+	ErrWindowClosed  = errors.New("the 24-hour window is closed")
+	ErrOptedOut      = errors.New("the contact opted out and has not written since")
+	ErrNotFound      = errors.New("no such conversation")
+	ErrReopenPending = errors.New("a reopen template is already waiting for the patient's answer")
 )
 
 // Validate checks a reply's fields (each error is the field's problem).
