@@ -163,8 +163,8 @@ func sqsRecord(t *testing.T, e clinic.Event, receiveCount int) events.SQSMessage
 }
 
 func event(id, clinicID string) clinic.Event {
-	return clinic.Event{ID: id, Type: clinic.EventAppointmentConfirmed, ClinicID: clinicID, OccurredAt: t0,
-		Data: map[string]any{"appointmentId": "appt-1", "patientId": "pat-1", "response": "confirmed"}}
+	return clinic.NewAppointmentConfirmed(id, clinicID, t0,
+		clinic.AppointmentConfirmed{AppointmentID: "appt-1", PatientID: "pat-1", Response: "confirmed"})
 }
 
 func TestDeliverSignedCallback(t *testing.T) {
@@ -191,7 +191,7 @@ func TestDeliverSignedCallback(t *testing.T) {
 	if r.timestamp != strconv.FormatInt(t0.Unix(), 10) {
 		t.Errorf("webhook-timestamp = %q, want the injected clock %d", r.timestamp, t0.Unix())
 	}
-	if r.event.Type != e.Type || r.event.Data["appointmentId"] != "appt-1" || !r.event.OccurredAt.Equal(t0) {
+	if r.event.Type != e.Type || r.event.Field("appointmentId") != "appt-1" || !r.event.OccurredAt.Equal(t0) {
 		t.Errorf("body = %+v", r.event)
 	}
 	for _, leak := range []string{"s3cr3t-query", "Jane", "5550100101"} {
