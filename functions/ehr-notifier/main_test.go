@@ -120,7 +120,7 @@ func TestDeliverClinicEvent(t *testing.T) {
 					t.Fatal(err)
 				}
 				if got.ID != want.ID || got.Type != want.Type || !got.OccurredAt.Equal(want.OccurredAt) ||
-					got.Data["appointmentId"] != want.Data["appointmentId"] || got.Data["response"] != want.Data["response"] {
+					got.Field("appointmentId") != want.Field("appointmentId") || got.Field("response") != want.Field("response") {
 					t.Errorf("posted %+v, want %+v", got, want)
 				}
 			}

@@ -76,7 +76,7 @@ func TestConfirmTap(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Type != clinic.EventAppointmentConfirmed || got.ClinicID != apptest.ClinicID ||
-		got.Data["appointmentId"] != apptest.AppointmentID || got.Data["messageId"] != messagelog.ID(tap.ID) {
+		got.Field("appointmentId") != apptest.AppointmentID || got.Field("messageId") != messagelog.ID(tap.ID) {
 		t.Errorf("clinic event %+v", got)
 	}
 

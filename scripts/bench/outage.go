@@ -305,8 +305,8 @@ func (b *outageBench) listen(addr string) (func(), error) {
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev clinic.Event
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&ev); err == nil && ev.Type == clinic.EventMessageFailed {
-			id, _ := ev.Data["appointmentId"].(string)
-			reason, _ := ev.Data["reason"].(string)
+			id, _ := ev.Field("appointmentId").(string)
+			reason, _ := ev.Field("reason").(string)
 			b.mu.Lock()
 			if !b.seen[ev.ID] {
 				b.seen[ev.ID] = true

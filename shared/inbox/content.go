@@ -46,14 +46,19 @@ func (a action) response() appointment.Response {
 	return appointment.ResponseRescheduleRequested
 }
 
-func (a action) eventType() string {
+// event is the clinic's event for the patient's answer.
+func (a action) event(clinicID, wamid string, at time.Time, r clinic.AppointmentResponse) clinic.Event {
 	switch a {
 	case actionConfirm:
-		return clinic.EventAppointmentConfirmed
+		return clinic.NewAppointmentConfirmed(wamidEventID(clinic.EventAppointmentConfirmed, wamid), clinicID, at.UTC(),
+			clinic.AppointmentConfirmed(r))
 	case actionCancel:
-		return clinic.EventAppointmentCancelRequested
+		return clinic.NewAppointmentCancelRequested(wamidEventID(clinic.EventAppointmentCancelRequested, wamid), clinicID, at.UTC(),
+			clinic.AppointmentCancelRequested(r))
 	}
-	return clinic.EventAppointmentRescheduleRequested
+	return clinic.NewAppointmentRescheduleRequested(wamidEventID(clinic.EventAppointmentRescheduleRequested, wamid), clinicID, at.UTC(),
+		clinic.AppointmentRescheduleRequested{AppointmentID: r.AppointmentID, MessageID: r.MessageID, PatientID: r.PatientID,
+			RespondedAt: r.RespondedAt, Response: r.Response, Source: r.Source})
 }
 
 func (a action) reply() replyKind {

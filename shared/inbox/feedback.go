@@ -61,12 +61,8 @@ func (s *Service) feedbackAnswer(ctx context.Context, in *inbound, noticeID stri
 	if err != nil {
 		return true, fmt.Errorf("answer feedback: %w", err)
 	}
-	data := map[string]any{"noticeId": q.ID, "patientId": q.PatientID, "score": score, "low": notice.Low(score)}
-	if q.AppointmentID != "" {
-		data["appointmentId"] = q.AppointmentID
-	}
-	ev := clinic.Event{ID: derivedID("event", clinic.EventFeedbackReceived, q.ID), Type: clinic.EventFeedbackReceived,
-		ClinicID: in.c.ID, OccurredAt: in.at.UTC(), Data: data}
+	ev := clinic.NewFeedbackReceived(derivedID("event", clinic.EventFeedbackReceived, q.ID), in.c.ID, in.at.UTC(),
+		clinic.FeedbackReceived{NoticeID: q.ID, PatientID: q.PatientID, Score: score, Low: notice.Low(score), AppointmentID: q.AppointmentID})
 	if err := s.publish(ctx, ev); err != nil {
 		return true, err
 	}

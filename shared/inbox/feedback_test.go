@@ -69,8 +69,9 @@ func TestFeedbackAnswers(t *testing.T) {
 				return
 			}
 			fb := evs[0]
-			if fb.Data["noticeId"] != q.ID || fb.Data["score"] != tc.score || fb.Data["appointmentId"] != tc.patient.appt ||
-				fb.Data["patientId"] != tc.patient.id || fb.Data["low"] != notice.Low(tc.score) || len(fb.Data) != 5 {
+			want := clinic.FeedbackReceived{NoticeID: q.ID, PatientID: tc.patient.id, AppointmentID: tc.patient.appt,
+				Score: tc.score, Low: notice.Low(tc.score)}
+			if fb.Data != clinic.Data(want) {
 				t.Fatalf("feedback.received data: %v", fb.Data)
 			}
 			got, err := w.store.GetNotice(context.Background(), clinicID, tc.patient.id, q.ID)

@@ -140,7 +140,7 @@ func TestIdentityFixturesThroughTheWebhookRoute(t *testing.T) {
 		{"identity_bsuid_only_emergency", func(t *testing.T, sentBefore int) {
 			esc := w.escalations()
 			last := esc[len(esc)-1]
-			if len(esc) != 2 || last.Data["urgency"] != UrgencyUrgent || last.Data["patientId"] != "pat-en" {
+			if len(esc) != 2 || last.Field("urgency") != UrgencyUrgent || last.Field("patientId") != "pat-en" {
 				t.Errorf("escalations %d, last %+v; want one urgent escalation naming pat-en", len(esc), last.Data)
 			}
 			sent := w.sentMessages()
@@ -295,7 +295,7 @@ func TestTemplateLifecycleFixturesThroughTheWebhookRoute(t *testing.T) {
 				t.Fatalf("template callbacks = %d, want %d", len(evs), st.wantCallbacks)
 			}
 			last := evs[len(evs)-1]
-			if last.ClinicID != clinicID || last.Data["templateName"] != st.name || last.Data["usable"] != (st.wantBlocked == "") {
+			if last.ClinicID != clinicID || last.Field("templateName") != st.name || last.Field("usable") != (st.wantBlocked == "") {
 				t.Errorf("callback %+v", last)
 			}
 			if got := alarms(); got != st.wantAlarms {

@@ -143,11 +143,11 @@ func (w *world) check(c scenario, body []byte, revBefore map[string]int64, sentB
 			t.Errorf("event %+v lacks clinic or id", e)
 		}
 		if c.reason != "" && e.Type == clinic.EventConversationEscalated {
-			if e.Data["reason"] != c.reason || e.Data["urgency"] != c.urgency || e.Data["messageId"] != messagelog.ID(messageID(t, body)) {
+			if e.Field("reason") != c.reason || e.Field("urgency") != c.urgency || e.Field("messageId") != messagelog.ID(messageID(t, body)) {
 				t.Errorf("escalation data = %v, want reason %s urgency %s and the message id", e.Data, c.reason, c.urgency)
 			}
 		}
-		if c.appt != "" && (e.Data["appointmentId"] != c.appt || e.Data["response"] != string(c.response)) {
+		if c.appt != "" && (e.Field("appointmentId") != c.appt || e.Field("response") != string(c.response)) {
 			t.Errorf("event data = %v, want appointment %s response %s", e.Data, c.appt, c.response)
 		}
 	}
@@ -247,9 +247,9 @@ func TestStatusSequence(t *testing.T) {
 		t.Errorf("2h reminder = %+v, %v; want failed 131026 undeliverable", r, err)
 	}
 	evs := w.events.Events()
-	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed || evs[0].Data["errorClass"] != "undeliverable" ||
-		evs[0].Data["appointmentId"] != "appt-es" || evs[0].Data["errorCode"] != 131026 ||
-		evs[0].Data["messageId"] != messagelog.ID("wamid.REMINDER2HES") || evs[0].Data["wamid"] != nil {
+	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed || evs[0].Field("errorClass") != "undeliverable" ||
+		evs[0].Field("appointmentId") != "appt-es" || evs[0].Field("errorCode") != float64(131026) ||
+		evs[0].Field("messageId") != messagelog.ID("wamid.REMINDER2HES") || evs[0].Field("wamid") != nil {
 		t.Errorf("events = %+v, want one message.failed for appt-es (undeliverable)", evs)
 	}
 	if len(w.sentMessages()) != 0 {
@@ -363,7 +363,7 @@ func TestSharedPhoneAmbiguity(t *testing.T) {
 		t.Fatalf("%d failures", n)
 	}
 	evs := w.events.Events()
-	if len(evs) != 1 || evs[0].Data["reason"] != ReasonAmbiguousPatient {
+	if len(evs) != 1 || evs[0].Field("reason") != ReasonAmbiguousPatient {
 		t.Fatalf("events = %+v, want an ambiguous_patient escalation", evs)
 	}
 	if w.appointment("appt-en").Response != "" || w.appointment("appt-child").Response != "" {

@@ -478,15 +478,10 @@ func writtenText(m whatsapp.InboundMessage) (string, bool) {
 // the patient's answer (usually when staff will reply; "" for none).
 func (s *Service) escalate(ctx context.Context, in *inbound, reason, urgency string, answer replyKind) error {
 	in.outcome = outcomeEscalated
-	data := map[string]any{"reason": reason, "urgency": urgency, "messageId": messagelog.ID(in.m.ID), "messageType": in.m.Type}
-	if in.patientID != "" {
-		data["patientId"] = in.patientID
-	}
+	data := clinic.ConversationEscalated{Reason: reason, Urgency: urgency, MessageID: messagelog.ID(in.m.ID), MessageType: in.m.Type,
+		PatientID: in.patientID, Intent: in.intent}
 	if len(in.patients) > 1 {
-		data["patientIds"] = sortedIDs(in.patientIDs())
-	}
-	if in.intent != "" {
-		data["intent"] = in.intent
+		data.PatientIDs = sortedIDs(in.patientIDs())
 	}
 	if s.Conversations != nil && in.contactKey != "" {
 		ref, err := s.Conversations.HandOff(ctx, in.c, in.threadInbound(), reason, urgency)
@@ -494,9 +489,9 @@ func (s *Service) escalate(ctx context.Context, in *inbound, reason, urgency str
 			return fmt.Errorf("conversation: %w", err)
 		}
 		in.conversationID = ref.ID
-		data["conversationId"], data["conversationUrl"] = ref.ID, ref.URL
+		data.ConversationID, data.ConversationURL = ref.ID, ref.URL
 	}
-	if err := s.publish(ctx, newEvent(clinic.EventConversationEscalated, in.c.ID, in.m.ID, in.at, data)); err != nil {
+	if err := s.publish(ctx, clinic.NewConversationEscalated(wamidEventID(clinic.EventConversationEscalated, in.m.ID), in.c.ID, in.at.UTC(), data)); err != nil {
 		return err
 	}
 	if answer == "" {
@@ -576,12 +571,11 @@ func (s *Service) consent(ctx context.Context, in *inbound, state consent.State)
 			continue
 		}
 		changed = true
-		typ := clinic.EventPatientOptedOut
+		change := clinic.ConsentChange{PatientID: p.ID, Source: consent.SourceWhatsApp, MessageID: evidence, ConsentID: id}
+		ev := clinic.NewPatientOptedOut(derivedID("event", clinic.EventPatientOptedOut, in.m.ID, p.ID), in.c.ID, in.at, clinic.PatientOptedOut(change))
 		if next == consent.OptedIn {
-			typ = clinic.EventPatientOptedIn
+			ev = clinic.NewPatientOptedIn(derivedID("event", clinic.EventPatientOptedIn, in.m.ID, p.ID), in.c.ID, in.at, clinic.PatientOptedIn(change))
 		}
-		ev := clinic.Event{ID: derivedID("event", typ, in.m.ID, p.ID), Type: typ, ClinicID: in.c.ID, OccurredAt: in.at,
-			Data: map[string]any{"patientId": p.ID, "source": consent.SourceWhatsApp, "messageId": evidence, "consentId": id}}
 		if err := s.publish(ctx, ev); err != nil {
 			return err
 		}
@@ -642,11 +636,11 @@ func (s *Service) answer(ctx context.Context, in *inbound, act action, appointme
 			return err
 		}
 	}
-	data := map[string]any{
-		"appointmentId": a.ID, "patientId": a.PatientID, "response": string(a.Response),
-		"respondedAt": in.at.UTC(), "messageId": messagelog.ID(in.m.ID), "source": "whatsapp",
+	data := clinic.AppointmentResponse{
+		AppointmentID: a.ID, PatientID: a.PatientID, Response: string(a.Response),
+		RespondedAt: in.at.UTC(), MessageID: messagelog.ID(in.m.ID), Source: "whatsapp",
 	}
-	if err := s.publish(ctx, newEvent(act.eventType(), in.c.ID, in.m.ID, in.at, data)); err != nil {
+	if err := s.publish(ctx, act.event(in.c.ID, in.m.ID, in.at, data)); err != nil {
 		return err
 	}
 	return s.reply(ctx, in, a.PatientID, act.reply(), &a, false)

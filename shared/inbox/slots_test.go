@@ -84,7 +84,7 @@ func TestRescheduleTapOffersFreeSlotsAndAPickHoldsOne(t *testing.T) {
 			reqs = append(reqs, e)
 		}
 	}
-	if len(reqs) == 0 || reqs[0].Data["slotId"] != "slot-0" || reqs[0].Data["appointmentId"] != "appt-pt" || reqs[0].Data["reason"] != "reschedule" {
+	if len(reqs) == 0 || reqs[0].Field("slotId") != "slot-0" || reqs[0].Field("appointmentId") != "appt-pt" || reqs[0].Field("reason") != "reschedule" {
 		t.Fatalf("requests %+v", reqs)
 	}
 	for _, e := range reqs[1:] {
@@ -128,7 +128,7 @@ func TestRescheduleTapWithoutSlotsIsAPlainRequest(t *testing.T) {
 	}
 	found := false
 	for _, e := range w.events.Events() {
-		found = found || e.Type == clinic.EventAppointmentRescheduleRequested && e.Data["slotId"] == nil
+		found = found || e.Type == clinic.EventAppointmentRescheduleRequested && e.Field("slotId") == nil
 	}
 	if !found {
 		t.Fatal("the clinic did not get the plain reschedule request")

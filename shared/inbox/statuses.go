@@ -145,17 +145,10 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	if to != messagelog.StatusFailed || !(moved || rec.Status == messagelog.StatusFailed) {
 		return nil
 	}
-	data := map[string]any{
-		"messageId": messagelog.ID(st.ID), "patientId": rec.PatientID, "messageType": rec.Type,
-		"errorCode": code, "errorClass": class.String(),
-	}
-	if rec.AppointmentID != "" {
-		data["appointmentId"] = rec.AppointmentID
-	}
-	if rec.ReminderKind != "" {
-		data["reminderKind"] = rec.ReminderKind
-	}
-	return s.publish(ctx, newEvent(clinic.EventMessageFailed, c.ID, st.ID, at, data))
+	return s.publish(ctx, clinic.NewMessageFailed(wamidEventID(clinic.EventMessageFailed, st.ID), c.ID, at.UTC(), clinic.MessageFailed{
+		MessageID: messagelog.ID(st.ID), PatientID: rec.PatientID, MessageType: rec.Type,
+		ErrorCode: new(code), ErrorClass: class.String(), AppointmentID: rec.AppointmentID, ReminderKind: rec.ReminderKind,
+	}))
 }
 
 func (s *Service) publish(ctx context.Context, e clinic.Event) error {
@@ -166,9 +159,9 @@ func (s *Service) publish(ctx context.Context, e clinic.Event) error {
 	return nil
 }
 
-// newEvent builds a clinic event whose ID depends only on its type and the wamid
-// that caused it, so a retry publishes the same event (the clinic dedupes on the
-// webhook-id header, which is the event ID).
-func newEvent(typ, clinicID, wamid string, at time.Time, data map[string]any) clinic.Event {
-	return clinic.Event{ID: derivedID("event", typ, wamid), Type: typ, ClinicID: clinicID, OccurredAt: at.UTC(), Data: data}
+// wamidEventID is the id of a clinic event that depends only on its type and the
+// wamid that caused it, so a retry publishes the same event (the clinic dedupes on
+// the webhook-id header, which is the event ID).
+func wamidEventID(typ, wamid string) string {
+	return derivedID("event", typ, wamid)
 }

@@ -91,13 +91,9 @@ func (s *Service) handleTemplate(ctx context.Context, entry whatsapp.Entry, ch w
 			return fmt.Errorf("inbox: clinics of waba: %w", err)
 		}
 		for _, c := range clinics {
-			data := map[string]any{"templateName": t.Name, "language": t.Language, "status": after.Status,
-				"category": after.Category, "usable": now == ""}
-			if now != "" {
-				data["reason"] = now
-			}
-			ev := clinic.Event{ID: derivedID("event", clinic.EventTemplateStatusChanged, waba, t.Name, t.Language, ch.Field, at.Format(time.RFC3339Nano), c.ID),
-				Type: clinic.EventTemplateStatusChanged, ClinicID: c.ID, OccurredAt: at, Data: data}
+			ev := clinic.NewTemplateStatusChanged(derivedID("event", clinic.EventTemplateStatusChanged, waba, t.Name, t.Language, ch.Field, at.Format(time.RFC3339Nano), c.ID),
+				c.ID, at, clinic.TemplateStatusChanged{TemplateName: t.Name, Language: t.Language, Status: after.Status,
+					Category: after.Category, Usable: now == "", Reason: now})
 			if err := s.publish(ctx, ev); err != nil {
 				return fmt.Errorf("inbox: template event: %w", err)
 			}

@@ -97,13 +97,13 @@ func TestSafetyAnswerFromAnySender(t *testing.T) {
 				t.Fatalf("sent %+v, want only the %s safety text", sent, c.lang)
 			}
 			esc := w.escalations()
-			if len(esc) != 1 || esc[0].Data["urgency"] != UrgencyUrgent || esc[0].Data["reason"] != ReasonEmergency {
+			if len(esc) != 1 || esc[0].Field("urgency") != UrgencyUrgent || esc[0].Field("reason") != ReasonEmergency {
 				t.Fatalf("escalations %+v, want one urgent emergency", esc)
 			}
-			if _, ok := esc[0].Data["wamid"]; ok {
+			if esc[0].Field("wamid") != nil {
 				t.Error("the escalation carries the wamid (it embeds the phone number)")
 			}
-			if id, _ := esc[0].Data["messageId"].(string); !strings.HasPrefix(id, "msg_") {
+			if id, _ := esc[0].Field("messageId").(string); !strings.HasPrefix(id, "msg_") {
 				t.Errorf("escalation messageId %q, want Frontdesk's message id", id)
 			}
 		})

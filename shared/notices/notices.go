@@ -233,9 +233,8 @@ func (s *Service) fail(ctx context.Context, n notice.Notice, reason string) (not
 
 // FailedEvent is the clinic's message.failed for a notice: ids and a reason only.
 func FailedEvent(n notice.Notice, reason string, at time.Time) clinic.Event {
-	return clinic.Event{ID: notice.ID(n.ClinicID, "event", "failed", n.ID), Type: clinic.EventMessageFailed,
-		ClinicID: n.ClinicID, OccurredAt: at.UTC(),
-		Data: map[string]any{"noticeId": n.ID, "patientId": n.PatientID, "noticeKind": string(n.Kind), "reason": reason}}
+	return clinic.NewMessageFailed(notice.ID(n.ClinicID, "event", "failed", n.ID), n.ClinicID, at.UTC(),
+		clinic.MessageFailed{NoticeID: n.ID, PatientID: n.PatientID, NoticeKind: string(n.Kind), Reason: reason})
 }
 
 func (s *Service) log() *slog.Logger {

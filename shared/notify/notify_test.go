@@ -45,6 +45,7 @@ type received struct {
 	verifyErr     error
 	event         clinic.Event
 	query         string
+	body          []byte
 }
 
 func newCallbackServer(t *testing.T, answers ...int) *callbackServer {
@@ -55,7 +56,7 @@ func newCallbackServer(t *testing.T, answers ...int) *callbackServer {
 	}
 	cs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		rec := received{id: r.Header.Get("webhook-id"), timestamp: r.Header.Get("webhook-timestamp"), query: r.URL.RawQuery}
+		rec := received{id: r.Header.Get("webhook-id"), timestamp: r.Header.Get("webhook-timestamp"), query: r.URL.RawQuery, body: body}
 		// The fake clock is in 2026, so the library's 5-minute tolerance against the
 		// wall clock is not what is tested here; the timestamp is checked separately.
 		rec.verifyErr = wh.VerifyIgnoringTimestamp(body, r.Header)
@@ -163,8 +164,44 @@ func sqsRecord(t *testing.T, e clinic.Event, receiveCount int) events.SQSMessage
 }
 
 func event(id, clinicID string) clinic.Event {
-	return clinic.Event{ID: id, Type: clinic.EventAppointmentConfirmed, ClinicID: clinicID, OccurredAt: t0,
-		Data: map[string]any{"appointmentId": "appt-1", "patientId": "pat-1", "response": "confirmed"}}
+	return clinic.NewAppointmentConfirmed(id, clinicID, t0,
+		clinic.AppointmentConfirmed{AppointmentID: "appt-1", PatientID: "pat-1", Response: "confirmed"})
+}
+
+// TestDeliverForwardsQueuedBodiesUnchanged: an event queued by an earlier or a
+// newer publisher (a field or an event type this notifier does not know) reaches
+// the clinic as it was queued.
+func TestDeliverForwardsQueuedBodiesUnchanged(t *testing.T) {
+	f := setup(t)
+	cs := newCallbackServer(t, http.StatusNoContent)
+	putClinic(t, f.store, "clinic-raw", cs.srv.URL)
+	bodies := []string{
+		`{"id":"evt-r1","type":"appointment.confirmed","clinicId":"clinic-raw","timestamp":"2026-03-02T09:00:00Z","data":{"appointmentId":"appt-1","messageId":"msg_01","patientId":"pat-1","respondedAt":"2026-03-02T09:00:00.5Z","response":"confirmed","source":"whatsapp"}}`,
+		`{"id":"evt-r2","type":"message.failed","clinicId":"clinic-raw","timestamp":"2026-03-02T09:00:00Z","data":{"appointmentId":"appt-1","errorCode":0,"reason":"expired","reminderKind":"pre2h","retriedFor":"PT2H"}}`,
+		`{"id":"evt-r3","type":"waitlist.offered","clinicId":"clinic-raw","timestamp":"2026-03-02T09:00:00Z","data":{"slotId":"slot-1","offers":[1,2]}}`,
+	}
+	var recs []events.SQSMessage
+	for i, b := range bodies {
+		recs = append(recs, events.SQSMessage{MessageId: "m-raw-" + strconv.Itoa(i), ReceiptHandle: "rh-raw-" + strconv.Itoa(i), Body: b,
+			Attributes: map[string]string{"ApproximateReceiveCount": "1"}, EventSource: "aws:sqs"})
+	}
+	resp, err := f.svc.Handle(context.Background(), events.SQSEvent{Records: recs})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("handle = %+v, %v", resp, err)
+	}
+	got := map[string]string{}
+	for _, r := range cs.requests() {
+		if r.verifyErr != nil {
+			t.Errorf("%s: signature does not verify: %v", r.id, r.verifyErr)
+		}
+		got[r.id] = string(r.body)
+	}
+	for i, b := range bodies {
+		id := "evt-r" + strconv.Itoa(i+1)
+		if got[id] != b {
+			t.Errorf("%s posted\n %s\nqueued\n %s", id, got[id], b)
+		}
+	}
 }
 
 func TestDeliverSignedCallback(t *testing.T) {
@@ -191,7 +228,7 @@ func TestDeliverSignedCallback(t *testing.T) {
 	if r.timestamp != strconv.FormatInt(t0.Unix(), 10) {
 		t.Errorf("webhook-timestamp = %q, want the injected clock %d", r.timestamp, t0.Unix())
 	}
-	if r.event.Type != e.Type || r.event.Data["appointmentId"] != "appt-1" || !r.event.OccurredAt.Equal(t0) {
+	if r.event.Type != e.Type || r.event.Field("appointmentId") != "appt-1" || !r.event.OccurredAt.Equal(t0) {
 		t.Errorf("body = %+v", r.event)
 	}
 	for _, leak := range []string{"s3cr3t-query", "Jane", "5550100101"} {

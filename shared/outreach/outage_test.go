@@ -268,8 +268,8 @@ func TestOutageDrill(t *testing.T) {
 		if ev.Type != clinic.EventMessageFailed {
 			continue
 		}
-		if ev.Data["reason"] == outreach.ReasonExpired {
-			expiredEvents[ev.Data["appointmentId"].(string)]++
+		if ev.Field("reason") == outreach.ReasonExpired {
+			expiredEvents[ev.Field("appointmentId").(string)]++
 		} else {
 			otherFailed++
 		}

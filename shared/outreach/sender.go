@@ -749,11 +749,8 @@ func (s *Sender) fail(ctx context.Context, j *sendJob, c clinic.Clinic, code int
 		attrs = append(attrs, slog.String("alert", AlertTemplate))
 	}
 	j.log.LogAttrs(ctx, slog.LevelError, "sender.failed", attrs...)
-	ev := clinic.Event{
-		ID: eventID(job, "failed"), Type: clinic.EventMessageFailed, ClinicID: job.ClinicID, OccurredAt: s.clock().Now(),
-		Data: map[string]any{"appointmentId": job.AppointmentID, "reminderKind": string(job.Kind),
-			"errorCode": code, "reason": class.String()},
-	}
+	ev := clinic.NewMessageFailed(eventID(job, "failed"), job.ClinicID, s.clock().Now(), clinic.MessageFailed{
+		AppointmentID: job.AppointmentID, ReminderKind: string(job.Kind), ErrorCode: new(code), Reason: class.String()})
 	if s.Events != nil {
 		if err := retryInPlace(func() error { return s.Events.Publish(bg, ev) }); err != nil {
 			// The failure is on the reminder (visible through the API); only the push
@@ -822,11 +819,8 @@ func (s *Sender) expire(ctx context.Context, j *sendJob, why string) (outcome, e
 	j.log.LogAttrs(ctx, slog.LevelWarn, "sender.expired", slog.String("reason", ReasonExpired),
 		slog.String("because", why), slog.Int("attempts", j.rem.Attempts))
 	platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
-	ev := clinic.Event{
-		ID: eventID(job, ReasonExpired), Type: clinic.EventMessageFailed, ClinicID: job.ClinicID, OccurredAt: s.clock().Now(),
-		Data: map[string]any{"appointmentId": job.AppointmentID, "reminderKind": string(job.Kind),
-			"errorCode": j.rem.ErrorCode, "reason": ReasonExpired},
-	}
+	ev := clinic.NewMessageFailed(eventID(job, ReasonExpired), job.ClinicID, s.clock().Now(), clinic.MessageFailed{
+		AppointmentID: job.AppointmentID, ReminderKind: string(job.Kind), ErrorCode: new(j.rem.ErrorCode), Reason: ReasonExpired})
 	if s.Events != nil {
 		if err := retryInPlace(func() error { return s.Events.Publish(bg, ev) }); err != nil {
 			j.log.LogAttrs(ctx, slog.LevelError, "sender.event_lost", slog.String("alert", AlertEventLost),
@@ -907,11 +901,8 @@ func (s *Sender) tellDeadLettered(ctx context.Context, rec events.SQSMessage) {
 	if s.Events == nil || json.Unmarshal([]byte(rec.Body), &job) != nil || job.ClinicID == "" || job.AppointmentID == "" {
 		return
 	}
-	ev := clinic.Event{
-		ID: eventID(job, "dead-lettered"), Type: clinic.EventMessageFailed, ClinicID: job.ClinicID, OccurredAt: s.clock().Now(),
-		Data: map[string]any{"appointmentId": job.AppointmentID, "reminderKind": string(job.Kind),
-			"reason": ReasonRetriesExhausted},
-	}
+	ev := clinic.NewMessageFailed(eventID(job, "dead-lettered"), job.ClinicID, s.clock().Now(), clinic.MessageFailed{
+		AppointmentID: job.AppointmentID, ReminderKind: string(job.Kind), Reason: ReasonRetriesExhausted})
 	if err := retryInPlace(func() error { return s.Events.Publish(context.WithoutCancel(ctx), ev) }); err != nil {
 		s.logger().LogAttrs(ctx, slog.LevelError, "sender.event_lost", slog.String("alert", AlertEventLost),
 			slog.String("event_id", ev.ID), slog.String("error", err.Error()))

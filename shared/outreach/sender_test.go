@@ -471,7 +471,7 @@ func TestTemplateErrorFailsAtOnceWithoutRetry(t *testing.T) {
 	}
 	evs := e.events.Events()
 	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed ||
-		evs[0].Data["errorCode"] != whatsapp.CodeTemplateMissing || evs[0].Data["appointmentId"] != "tpl-1" {
+		evs[0].Field("errorCode") != float64(whatsapp.CodeTemplateMissing) || evs[0].Field("appointmentId") != "tpl-1" {
 		t.Errorf("events %+v, want one message.failed with the code", evs)
 	}
 }
@@ -547,7 +547,7 @@ func TestLastFailedReceiveTellsTheClinic(t *testing.T) {
 			failed = append(failed, ev)
 		}
 	}
-	if len(failed) != 1 || failed[0].Data["reason"] != outreach.ReasonRetriesExhausted || failed[0].Data["appointmentId"] != "dlq-1" {
+	if len(failed) != 1 || failed[0].Field("reason") != outreach.ReasonRetriesExhausted || failed[0].Field("appointmentId") != "dlq-1" {
 		t.Fatalf("clinic events %+v, want one message.failed (retries_exhausted) for dlq-1", failed)
 	}
 	r, err := e.store.GetReminder(e.ctx, testClinic1, "dlq-1", reminder.KindDayBefore)

@@ -99,14 +99,14 @@ func TestReminderOutboxPublishesEveryJob(t *testing.T) {
 func TestEventOutboxAndInboundQueue(t *testing.T) {
 	t.Parallel()
 	client, urls := localtest.SQS(t)
-	ev := clinic.Event{ID: "evt_1", Type: clinic.EventAppointmentConfirmed, ClinicID: "clinic-a",
-		OccurredAt: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Data: map[string]any{"appointmentId": "a1"}}
+	ev := clinic.NewAppointmentConfirmed("evt_1", "clinic-a", time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		clinic.AppointmentConfirmed{AppointmentID: "a1"})
 	if err := (queue.EventOutbox{Publisher: queue.NewPublisher(client, urls[queue.EHROutbox])}).Publish(ctxT(t), ev); err != nil {
 		t.Fatal(err)
 	}
 	got := drain(t, client, urls[queue.EHROutbox], 1, 10*time.Second)
 	var back clinic.Event
-	if len(got) != 1 || json.Unmarshal([]byte(aws.ToString(got[0].Body)), &back) != nil || back.ID != ev.ID || back.Data["appointmentId"] != "a1" {
+	if len(got) != 1 || json.Unmarshal([]byte(aws.ToString(got[0].Body)), &back) != nil || back.ID != ev.ID || back.Field("appointmentId") != "a1" {
 		t.Fatalf("event outbox delivered %+v", got)
 	}
 	payload := []byte(`{"object":"whatsapp_business_account","entry":[]}`)

@@ -136,10 +136,9 @@ func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, Reply, erro
 	}
 	switch claim {
 	case slot.Won, slot.Mine:
-		ev := clinic.Event{ID: ID("event", clinic.EventAppointmentRescheduleRequested, cur.ClinicID, cur.SlotID, cur.AppointmentID, cur.HeldAt.Format(time.RFC3339Nano)),
-			Type: clinic.EventAppointmentRescheduleRequested, ClinicID: cur.ClinicID, OccurredAt: cur.HeldAt,
-			Data: map[string]any{"appointmentId": cur.AppointmentID, "patientId": cur.PatientID, "slotId": cur.SlotID,
-				"start": cur.SlotStart.UTC().Format(time.RFC3339), "reason": string(cur.Reason), "holdExpiresAt": cur.ExpiresAt.UTC().Format(time.RFC3339)}}
+		ev := clinic.NewAppointmentRescheduleRequested(ID("event", clinic.EventAppointmentRescheduleRequested, cur.ClinicID, cur.SlotID, cur.AppointmentID, cur.HeldAt.Format(time.RFC3339Nano)),
+			cur.ClinicID, cur.HeldAt, clinic.AppointmentRescheduleRequested{AppointmentID: cur.AppointmentID, PatientID: cur.PatientID, SlotID: cur.SlotID,
+				Start: clinic.Second{Time: cur.SlotStart}, Reason: string(cur.Reason), HoldExpiresAt: clinic.Second{Time: cur.ExpiresAt}})
 		if err := s.Events.Publish(ctx, ev); err != nil {
 			return "", Reply{}, fmt.Errorf("waitlist: publish reschedule request: %w", err)
 		}
@@ -189,10 +188,9 @@ func (s *Service) ReleaseExpired(ctx context.Context, clinicID string) (int, err
 		}
 		if !used {
 			heldAt := h.HeldAt.Format(time.RFC3339Nano)
-			ev := clinic.Event{ID: ID("event", clinic.EventAppointmentRescheduleRequestExpired, h.ClinicID, h.SlotID, h.AppointmentID, heldAt),
-				Type: clinic.EventAppointmentRescheduleRequestExpired, ClinicID: h.ClinicID, OccurredAt: h.ExpiresAt,
-				Data: map[string]any{"appointmentId": h.AppointmentID, "patientId": h.PatientID, "slotId": h.SlotID,
-					"start": h.SlotStart.UTC().Format(time.RFC3339), "reason": string(h.Reason)}}
+			ev := clinic.NewAppointmentRescheduleRequestExpired(ID("event", clinic.EventAppointmentRescheduleRequestExpired, h.ClinicID, h.SlotID, h.AppointmentID, heldAt),
+				h.ClinicID, h.ExpiresAt, clinic.AppointmentRescheduleRequestExpired{AppointmentID: h.AppointmentID, PatientID: h.PatientID, SlotID: h.SlotID,
+					Start: clinic.Second{Time: h.SlotStart}, Reason: string(h.Reason)})
 			if err := s.Events.Publish(ctx, ev); err != nil {
 				return released, fmt.Errorf("waitlist: publish hold expiry: %w", err)
 			}

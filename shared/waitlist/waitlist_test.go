@@ -138,10 +138,10 @@ func TestTwentyConcurrentAcceptancesOneWinner(t *testing.T) {
 	if got[waitlist.AnswerHeld] != 1 || got[waitlist.AnswerTaken] != patients-1 || len(got) != 2 {
 		t.Fatalf("answers %v, want 1 held and %d taken", got, patients-1)
 	}
-	d := reqs[0].Data
+	d, _ := reqs[0].Data.(clinic.AppointmentRescheduleRequested)
 	h, ok, err := store.GetHold(ctx, "clinic-a", "slot-1")
-	if err != nil || !ok || d["appointmentId"] != h.AppointmentID || d["slotId"] != "slot-1" || d["reason"] != "waitlist" ||
-		d["start"] != sl.Start.Format(time.RFC3339) {
+	if err != nil || !ok || d.AppointmentID != h.AppointmentID || d.SlotID != "slot-1" || d.Reason != "waitlist" ||
+		!d.Start.Equal(sl.Start) || reqs[0].Field("start") != sl.Start.Format(time.RFC3339) {
 		t.Fatalf("request %v, hold %+v %v %v", d, h, ok, err)
 	}
 	for _, r := range rp.byKey {
@@ -195,7 +195,7 @@ func TestChooseAnswers(t *testing.T) {
 			t.Fatalf("%s: answered %+v, want %s", c.name, last, c.answer)
 		}
 	}
-	if reqs := ev.ofType(clinic.EventAppointmentRescheduleRequested); len(reqs) != 1 || reqs[0].Data["reason"] != "reschedule" {
+	if reqs := ev.ofType(clinic.EventAppointmentRescheduleRequested); len(reqs) != 1 || reqs[0].Field("reason") != "reschedule" {
 		t.Fatalf("requests %+v", reqs)
 	}
 
@@ -212,7 +212,7 @@ func TestChooseAnswers(t *testing.T) {
 		}
 	}
 	exp := ev.ofType(clinic.EventAppointmentRescheduleRequestExpired)
-	if len(exp) != 1 || exp[0].Data["appointmentId"] != "a1" || exp[0].Data["slotId"] != "free" {
+	if len(exp) != 1 || exp[0].Field("appointmentId") != "a1" || exp[0].Field("slotId") != "free" {
 		t.Fatalf("expiry events %+v", exp)
 	}
 	if got := rp.count()[waitlist.AnswerExpired]; got != 1 {
