@@ -104,7 +104,9 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("dynamo: %s: %w", op, err)
 }
 
-func notFound(op string) error { return &fault.Error{Code: fault.NotFound, Op: "dynamo: " + op, Msg: "not found"} }
+func notFound(op string) error {
+	return &fault.Error{Code: fault.NotFound, Op: "dynamo: " + op, Msg: "not found"}
+}
 
 // Key prefixes. Keys carry the tenant so no query can cross clinics by accident.
 const (

@@ -192,7 +192,7 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		changes := reminder.Plan(next, policy, loc, c.QuietHours, existing, now)
 		writes := make([]reminder.Write, 0, len(changes))
 		for _, ch := range changes {
-			writes = append(writes, reminder.Write{Reminder: ch.Reminder, ExpectedState: ch.ExpectedState})
+			writes = append(writes, reminder.Write(ch))
 		}
 		err = s.Store.SaveAppointment(ctx, next, writes)
 		if errors.Is(err, fault.ErrConflict) {
