@@ -99,4 +99,3 @@ func (s *Store) ClaimSafetyAnswer(_ context.Context, clinicID, k, wamid string, 
 	s.putContact(rec)
 	return true, nil
 }
-
