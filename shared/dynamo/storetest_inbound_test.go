@@ -1,0 +1,19 @@
+package dynamo_test
+
+import (
+	"testing"
+
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/storetest"
+)
+
+// inboundSuiteStore is a DynamoDB store on fresh tables (skipped, as every test
+// here, when DynamoDB Local is not running).
+func inboundSuiteStore(t *testing.T, clock platform.Clock) *dynamo.Store {
+	client, names := localtest.Dynamo(t)
+	return dynamo.NewStore(client, names, clock, shards)
+}
+
+func TestConformanceSlots(t *testing.T) { storetest.Slots(t, inboundSuiteStore) }
