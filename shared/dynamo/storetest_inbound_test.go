@@ -17,3 +17,9 @@ func inboundSuiteStore(t *testing.T, clock platform.Clock) *dynamo.Store {
 }
 
 func TestConformanceSlots(t *testing.T) { storetest.Slots(t, inboundSuiteStore) }
+
+func TestConformanceIdentity(t *testing.T) { storetest.Identity(t, inboundSuiteStore) }
+
+func TestConformanceNotices(t *testing.T) { storetest.Notices(t, inboundSuiteStore) }
+
+func TestConformanceMetrics(t *testing.T) { storetest.Metrics(t, inboundSuiteStore) }

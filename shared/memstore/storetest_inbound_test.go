@@ -12,3 +12,9 @@ import (
 func freshMem(_ *testing.T, clock platform.Clock) *memstore.Store { return memstore.New(clock, 4) }
 
 func TestConformanceSlots(t *testing.T) { storetest.Slots(t, freshMem) }
+
+func TestConformanceIdentity(t *testing.T) { storetest.Identity(t, freshMem) }
+
+func TestConformanceNotices(t *testing.T) { storetest.Notices(t, freshMem) }
+
+func TestConformanceMetrics(t *testing.T) { storetest.Metrics(t, freshMem) }
