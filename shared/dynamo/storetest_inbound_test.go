@@ -23,3 +23,5 @@ func TestConformanceIdentity(t *testing.T) { storetest.Identity(t, inboundSuiteS
 func TestConformanceNotices(t *testing.T) { storetest.Notices(t, inboundSuiteStore) }
 
 func TestConformanceMetrics(t *testing.T) { storetest.Metrics(t, inboundSuiteStore) }
+
+func TestConformanceWaitlist(t *testing.T) { storetest.Waitlist(t, inboundSuiteStore) }

@@ -18,3 +18,5 @@ func TestConformanceIdentity(t *testing.T) { storetest.Identity(t, freshMem) }
 func TestConformanceNotices(t *testing.T) { storetest.Notices(t, freshMem) }
 
 func TestConformanceMetrics(t *testing.T) { storetest.Metrics(t, freshMem) }
+
+func TestConformanceWaitlist(t *testing.T) { storetest.Waitlist(t, freshMem) }
