@@ -3,9 +3,30 @@ package memstore_test
 import (
 	"testing"
 
+	"github.com/frontdesk-health/frontdesk/shared/inbox"
+	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/memstore"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/storetest"
+	"github.com/frontdesk-health/frontdesk/shared/waitlist"
+)
+
+// The inbox's and intake's stores, and those of the services the inbox tests wire
+// in (the slot desk and waves, feedback, metrics), are all the in-memory store.
+var (
+	_ inbox.Store             = (*memstore.Store)(nil)
+	_ inbox.IdentityStore     = (*memstore.Store)(nil)
+	_ inbox.TemplateStore     = (*memstore.Store)(nil)
+	_ inbox.FeedbackStore     = (*memstore.Store)(nil)
+	_ intake.Store            = (*memstore.Store)(nil)
+	_ intake.SlotStore        = (*memstore.Store)(nil)
+	_ waitlist.Store          = (*memstore.Store)(nil)
+	_ waitlist.WaveStore      = (*memstore.Store)(nil)
+	_ waitlist.GraphStore     = (*memstore.Store)(nil)
+	_ metrics.Store           = (*memstore.Store)(nil)
+	_ storetest.SlotStore     = (*memstore.Store)(nil)
+	_ storetest.WaitlistStore = (*memstore.Store)(nil)
 )
 
 // freshMem is a new in-memory store on clock, as the conformance suite asks for.
