@@ -29,6 +29,7 @@ func Reminders[S AppointmentStore](t *testing.T, newStore func(t *testing.T, clo
 	t.Run("nextAttemptIndexFollowsTheReminder", func(t *testing.T) { nextAttemptIndexFollowsTheReminder(t, open) })
 	t.Run("deferSendCountsOnlyFailures", func(t *testing.T) { deferSendCountsOnlyFailures(t, open) })
 	t.Run("markReapedOneReaperWins", func(t *testing.T) { markReapedOneReaperWins(t, open) })
+	t.Run("deferReminderSchedulesItAgain", func(t *testing.T) { deferReminderSchedulesItAgain(t, open) })
 }
 
 func dueReminders(t *testing.T, newStore func(*testing.T) (AppointmentStore, *platform.FakeClock)) {
@@ -352,5 +353,49 @@ func markReapedOneReaperWins(t *testing.T, newStore func(*testing.T) (Appointmen
 	}
 	if got, _ := s.GetReminder(ctx, a.ClinicID, a.ID, r.Kind); got.Reaps != 0 {
 		t.Errorf("reaps after claim = %d, want 0", got.Reaps)
+	}
+}
+
+// A claimed reminder whose template cannot be used yet goes back to scheduled, due
+// again at the given time and not before; only its claimer can do that.
+func deferReminderSchedulesItAgain(t *testing.T, newStore func(*testing.T) (AppointmentStore, *platform.FakeClock)) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	a := appt("a1", t0.Add(30*time.Hour))
+	r := rem(a, reminder.KindDayBefore, t0, reminder.StateScheduled)
+	saveNew(t, s, a, r)
+	until := t0.Add(2 * time.Hour)
+	if err := s.DeferReminder(ctx, r, until, "template_paused"); !errors.Is(err, fault.ErrConflict) {
+		t.Fatalf("defer of an unclaimed reminder: %v, want ErrConflict", err)
+	}
+	if err := s.MarkQueued(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimSend(ctx, r, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	other := r
+	other.Generation = "g0"
+	if err := s.DeferReminder(ctx, other, until, "template_paused"); !errors.Is(err, fault.ErrConflict) {
+		t.Fatalf("defer of another generation: %v, want ErrConflict", err)
+	}
+	if err := s.DeferReminder(ctx, r, until, "template_paused"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetReminder(ctx, a.ClinicID, a.ID, r.Kind)
+	if err != nil || got.State != reminder.StateScheduled || got.Reason != "template_paused" || !got.DueAt.Equal(r.DueAt) {
+		t.Fatalf("after defer: %+v, %v; want scheduled, reason kept, due time unchanged", got, err)
+	}
+	if due := allDue(t, s, until.Add(-time.Second)); len(due) != 0 {
+		t.Fatalf("listed due before the deferral ends: %+v", due)
+	}
+	if due := allDue(t, s, until); len(due) != 1 || due[0].AppointmentID != a.ID {
+		t.Fatalf("due at the deferral's end: %+v, want the reminder", due)
+	}
+	if err := s.ClaimSend(ctx, r, until.Add(time.Minute)); !errors.Is(err, fault.ErrConflict) {
+		t.Fatalf("claim of a rescheduled reminder: %v, want ErrConflict (it must be queued again first)", err)
+	}
+	if err := s.MarkQueued(ctx, r); err != nil {
+		t.Fatalf("queue again after the deferral: %v", err)
 	}
 }
