@@ -97,7 +97,8 @@ func seedAppointment(t testing.TB, ctx context.Context, st *memstore.Store, s se
 	return rems
 }
 
-// seedMany stores n appointments in parallel (DynamoDB Local is the bottleneck).
+// seedMany stores n appointments from concurrent writers, as the EHR API's
+// instances would.
 func seedMany(t testing.TB, ctx context.Context, st *memstore.Store, n int, spec func(i int) seedSpec) {
 	t.Helper()
 	var wg sync.WaitGroup
