@@ -25,3 +25,5 @@ func TestConformanceNotices(t *testing.T) { storetest.Notices(t, inboundSuiteSto
 func TestConformanceMetrics(t *testing.T) { storetest.Metrics(t, inboundSuiteStore) }
 
 func TestConformanceWaitlist(t *testing.T) { storetest.Waitlist(t, inboundSuiteStore) }
+
+func TestConformanceConversations(t *testing.T) { storetest.Conversations(t, inboundSuiteStore) }

@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"testing"
 
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/intake"
 	"github.com/frontdesk-health/frontdesk/shared/memstore"
@@ -12,9 +13,11 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/waitlist"
 )
 
-// The inbox's and intake's stores, and those of the services the inbox tests wire
-// in (the slot desk and waves, feedback, metrics), are all the in-memory store.
+// The inbox's and intake's stores, and those of the services the inbox wires in
+// (hand-offs, the slot desk and waves, feedback, metrics), are all the in-memory
+// store.
 var (
+	_ handoff.Store           = (*memstore.Store)(nil)
 	_ inbox.Store             = (*memstore.Store)(nil)
 	_ inbox.IdentityStore     = (*memstore.Store)(nil)
 	_ inbox.TemplateStore     = (*memstore.Store)(nil)
@@ -41,3 +44,5 @@ func TestConformanceNotices(t *testing.T) { storetest.Notices(t, freshMem) }
 func TestConformanceMetrics(t *testing.T) { storetest.Metrics(t, freshMem) }
 
 func TestConformanceWaitlist(t *testing.T) { storetest.Waitlist(t, freshMem) }
+
+func TestConformanceConversations(t *testing.T) { storetest.Conversations(t, freshMem) }
