@@ -53,6 +53,10 @@ func idempotencyLifecycle(t *testing.T, newStore func(*testing.T) (IdempotencySt
 	if err != nil || resp == nil || resp.Status != 201 || resp.ContentType != want.ContentType || string(resp.Body) != string(want.Body) {
 		t.Fatalf("claim after completion: %+v, %v", resp, err)
 	}
+	want.Body[0], resp.Body[0] = 'x', 'x' // neither the completer's nor a reader's buffer is the stored one
+	if again, err := s.ClaimIdempotency(ctx, "k1", ttl); err != nil || again == nil || string(again.Body) != `{"ok":true}` {
+		t.Fatalf("stored response changed through a caller's buffer: %+v, %v", again, err)
+	}
 	if err := s.ReleaseIdempotency(ctx, "k1"); err != nil {
 		t.Fatal(err)
 	}

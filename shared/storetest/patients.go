@@ -29,6 +29,7 @@ func Patients[S PatientStore](t *testing.T, newStore func(t *testing.T, clock pl
 	t.Run("contactLinksPatientsByCanonicalNumber", func(t *testing.T) { contactLinksPatientsByCanonicalNumber(t, open) })
 	t.Run("contactConsentKeepsTheNewestStatement", func(t *testing.T) { contactConsentKeepsTheNewestStatement(t, open) })
 	t.Run("patientAndContactErrorsCarryDigestsOnly", func(t *testing.T) { patientAndContactErrorsCarryDigestsOnly(t, open) })
+	t.Run("contactsReadAreTheCallersOwn", func(t *testing.T) { contactsReadAreTheCallersOwn(t, open) })
 }
 
 func patients(t *testing.T, newStore func(*testing.T) (PatientStore, *platform.FakeClock)) {
@@ -264,5 +265,31 @@ func patientAndContactErrorsCarryDigestsOnly(t *testing.T, newStore func(*testin
 	_, err = s.RecordContactConsent(ctx, "clinic-a", "+15550100143", consent.Entry{})
 	if err == nil || strings.Contains(err.Error(), "5550100143") {
 		t.Errorf("RecordContactConsent error %v names the number", err)
+	}
+}
+
+// A caller that changes a contact it read (its patient list, its consent) changes
+// nothing stored.
+func contactsReadAreTheCallersOwn(t *testing.T, newStore func(*testing.T) (PatientStore, *platform.FakeClock)) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	for _, id := range []string{"pat-1", "pat-2"} {
+		if err := s.PutPatient(ctx, appointment.Patient{ClinicID: "clinic-a", ID: id, Phone: "+15550100145"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := consent.Entry{ClinicID: "clinic-a", PatientID: "-", ID: "stop-1", State: consent.OptedOut, At: t0, Source: consent.SourceWhatsApp}
+	if _, err := s.RecordContactConsent(ctx, "clinic-a", "+15550100145", e); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.GetContact(ctx, "clinic-a", "+15550100145")
+	if err != nil || len(c.PatientIDs) != 2 || c.Consent == nil {
+		t.Fatalf("contact = %+v, %v", c, err)
+	}
+	c.PatientIDs[0] = "pat-x"
+	c.Consent.State = consent.OptedIn
+	again, err := s.GetContact(ctx, "clinic-a", "+15550100145")
+	if err != nil || !slices.Equal(again.PatientIDs, []string{"pat-1", "pat-2"}) || !again.OptedOut() {
+		t.Fatalf("after the caller changed its copy: %+v, %v", again, err)
 	}
 }
