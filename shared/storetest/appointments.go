@@ -26,6 +26,7 @@ func Appointments[S AppointmentStore](t *testing.T, newStore func(t *testing.T, 
 	t.Run("saveAppointmentConditions", func(t *testing.T) { saveAppointmentConditions(t, open) })
 	t.Run("optimisticLockingTwoWriters", func(t *testing.T) { optimisticLockingTwoWriters(t, open) })
 	t.Run("upcomingAppointments", func(t *testing.T) { upcomingAppointments(t, open) })
+	t.Run("remindersStayWithTheirAppointment", func(t *testing.T) { remindersStayWithTheirAppointment(t, open) })
 }
 
 func saveAndGetAppointment(t *testing.T, newStore func(*testing.T) (AppointmentStore, *platform.FakeClock)) {
@@ -191,5 +192,19 @@ func upcomingAppointments(t *testing.T, newStore func(*testing.T) (AppointmentSt
 		if !slices.Equal(ids, c.want) {
 			t.Errorf("from %v limit %d: %v, want %v", c.from, c.limit, ids, c.want)
 		}
+	}
+}
+
+// An appointment reads its own reminders only, though another's id extends its own.
+func remindersStayWithTheirAppointment(t *testing.T, newStore func(*testing.T) (AppointmentStore, *platform.FakeClock)) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	a1, a10 := appt("a1", t0.Add(72*time.Hour)), appt("a10", t0.Add(96*time.Hour))
+	saveNew(t, s, a1, rem(a1, reminder.KindDayBefore, t0.Add(24*time.Hour), reminder.StateScheduled))
+	saveNew(t, s, a10, rem(a10, reminder.KindDayBefore, t0.Add(48*time.Hour), reminder.StateScheduled),
+		rem(a10, reminder.KindSameDay, t0.Add(94*time.Hour), reminder.StateScheduled))
+	_, rs, err := s.GetAppointment(ctx, "clinic-a", "a1")
+	if err != nil || len(rs) != 1 || rs[0].AppointmentID != "a1" {
+		t.Fatalf("reminders of a1 = %+v, %v; want its one reminder", rs, err)
 	}
 }

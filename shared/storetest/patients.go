@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ func Patients[S PatientStore](t *testing.T, newStore func(t *testing.T, clock pl
 	t.Run("contactConsentKeepsTheNewestStatement", func(t *testing.T) { contactConsentKeepsTheNewestStatement(t, open) })
 	t.Run("patientAndContactErrorsCarryDigestsOnly", func(t *testing.T) { patientAndContactErrorsCarryDigestsOnly(t, open) })
 	t.Run("contactsReadAreTheCallersOwn", func(t *testing.T) { contactsReadAreTheCallersOwn(t, open) })
+	t.Run("ledgersStayWithTheirPatient", func(t *testing.T) { ledgersStayWithTheirPatient(t, open) })
 }
 
 func patients(t *testing.T, newStore func(*testing.T) (PatientStore, *platform.FakeClock)) {
@@ -291,5 +293,30 @@ func contactsReadAreTheCallersOwn(t *testing.T, newStore func(*testing.T) (Patie
 	again, err := s.GetContact(ctx, "clinic-a", "+15550100145")
 	if err != nil || !slices.Equal(again.PatientIDs, []string{"pat-1", "pat-2"}) || !again.OptedOut() {
 		t.Fatalf("after the caller changed its copy: %+v, %v", again, err)
+	}
+}
+
+// A patient's ledger holds its own entries only, whatever ids its neighbours have
+// (one id a prefix of another, the same id in another clinic).
+func ledgersStayWithTheirPatient(t *testing.T, newStore func(*testing.T) (PatientStore, *platform.FakeClock)) {
+	s, _ := newStore(t)
+	ctx := ctxT(t)
+	for i, owner := range [][2]string{{"clinic-a", "pat-1"}, {"clinic-a", "pat-10"}, {"clinic-ab", "pat-1"}, {"clinic-a", "pat-1"}} {
+		e := consent.Entry{ClinicID: owner[0], PatientID: owner[1], ID: fmt.Sprintf("e%d", i), State: consent.OptedIn,
+			At: t0.Add(time.Duration(i) * time.Minute), Source: consent.SourceEHR}
+		if err := s.AppendConsent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ledger, err := s.ConsentLedger(ctx, "clinic-a", "pat-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range ledger {
+		ids = append(ids, e.ID)
+	}
+	if !slices.Equal(ids, []string{"e0", "e3"}) {
+		t.Fatalf("ledger of clinic-a/pat-1 = %v, want [e0 e3]", ids)
 	}
 }
