@@ -19,8 +19,8 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/memstore"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -96,7 +96,7 @@ func (w *world) failNextSends(n int) { w.graph.SetFaults(whatsapptest.Faults{Ser
 
 type world struct {
 	t      *testing.T
-	store  *dynamo.Store
+	store  *memstore.Store
 	clock  *platform.FakeClock
 	graph  *whatsapptest.Server
 	events *clinictest.Recorder
@@ -106,9 +106,8 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(msgTime.Add(30 * time.Second))
-	w := &world{t: t, store: dynamo.NewStore(client, names, clock, 4), clock: clock,
+	w := &world{t: t, store: memstore.New(clock, 4), clock: clock,
 		events: &clinictest.Recorder{}, logs: &localtest.LogBuffer{}}
 	// The Graph API stand-in is the one thing that cannot run here for real; it
 	// posts no status webhooks (no WebhookURL): the tests feed statuses themselves.

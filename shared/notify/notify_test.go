@@ -19,8 +19,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
-	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/memstore"
 	"github.com/frontdesk-health/frontdesk/shared/notify"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -111,16 +110,15 @@ func (d *delays) of(receipt string) (time.Duration, bool) {
 
 type fixture struct {
 	svc   *notify.Service
-	store *dynamo.Store
+	store *memstore.Store
 	vis   *delays
 	logs  *bytes.Buffer
 }
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(t0)
-	store := dynamo.NewStore(client, names, clock, 4)
+	store := memstore.New(clock, 4)
 	var logs bytes.Buffer
 	f := fixture{store: store, vis: &delays{}, logs: &logs}
 	f.svc = &notify.Service{
@@ -135,7 +133,7 @@ func setup(t *testing.T) fixture {
 	return f
 }
 
-func putClinic(t *testing.T, store *dynamo.Store, id, callbackURL string) {
+func putClinic(t *testing.T, store *memstore.Store, id, callbackURL string) {
 	t.Helper()
 	c := clinic.Clinic{
 		ID: id, Name: "Clinica Sol", TimeZone: "America/New_York", Country: "US",

@@ -13,17 +13,17 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
-	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/memstore"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
-// The adapters the functions wire in must satisfy the services' interfaces.
+// The in-memory store the tests run on must satisfy the services' interfaces (the
+// DynamoDB store's own tests check it does too).
 var (
-	_ outreach.DueStore  = (*dynamo.Store)(nil)
-	_ outreach.SendStore = (*dynamo.Store)(nil)
+	_ outreach.DueStore  = (*memstore.Store)(nil)
+	_ outreach.SendStore = (*memstore.Store)(nil)
 )
 
 // t0 is the tests' "now": a fixed instant keeps failures reproducible. Sweep tests
@@ -32,10 +32,9 @@ var t0 = time.Date(2031, 3, 10, 14, 0, 0, 0, time.UTC)
 
 const testShards = 4
 
-func newStore(t *testing.T, clock platform.Clock) *dynamo.Store {
+func newStore(t *testing.T, clock platform.Clock) *memstore.Store {
 	t.Helper()
-	client, names := localtest.Dynamo(t)
-	return dynamo.NewStore(client, names, clock, testShards)
+	return memstore.New(clock, testShards)
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -66,7 +65,7 @@ type seedSpec struct {
 	notAfter map[reminder.Kind]time.Time
 }
 
-func seedAppointment(t testing.TB, ctx context.Context, st *dynamo.Store, s seedSpec) []reminder.Reminder {
+func seedAppointment(t testing.TB, ctx context.Context, st *memstore.Store, s seedSpec) []reminder.Reminder {
 	t.Helper()
 	if s.status == "" {
 		s.status = appointment.StatusBooked
@@ -98,8 +97,9 @@ func seedAppointment(t testing.TB, ctx context.Context, st *dynamo.Store, s seed
 	return rems
 }
 
-// seedMany stores n appointments in parallel (DynamoDB Local is the bottleneck).
-func seedMany(t testing.TB, ctx context.Context, st *dynamo.Store, n int, spec func(i int) seedSpec) {
+// seedMany stores n appointments from concurrent writers, as the EHR API's
+// instances would.
+func seedMany(t testing.TB, ctx context.Context, st *memstore.Store, n int, spec func(i int) seedSpec) {
 	t.Helper()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -130,7 +130,7 @@ func seedMany(t testing.TB, ctx context.Context, st *dynamo.Store, n int, spec f
 	}
 }
 
-func seedPatient(t testing.TB, ctx context.Context, st *dynamo.Store, clinicID, patientID, phone string, state consent.State, at time.Time) {
+func seedPatient(t testing.TB, ctx context.Context, st *memstore.Store, clinicID, patientID, phone string, state consent.State, at time.Time) {
 	t.Helper()
 	if err := st.PutPatient(ctx, appointment.Patient{ClinicID: clinicID, ID: patientID, Phone: phone,
 		GivenName: "Ana", Language: "es"}); err != nil {
@@ -141,7 +141,7 @@ func seedPatient(t testing.TB, ctx context.Context, st *dynamo.Store, clinicID, 
 	}
 }
 
-func recordConsent(t testing.TB, ctx context.Context, st *dynamo.Store, clinicID, patientID string, state consent.State, at time.Time) {
+func recordConsent(t testing.TB, ctx context.Context, st *memstore.Store, clinicID, patientID string, state consent.State, at time.Time) {
 	t.Helper()
 	if err := st.AppendConsent(ctx, consent.Entry{ClinicID: clinicID, PatientID: patientID, ID: platform.NewID(),
 		State: state, At: at, Source: consent.SourceEHR, RecordedAt: at}); err != nil {
@@ -191,7 +191,7 @@ func countJobs(jobs []reminder.Job) map[string]int {
 	return m
 }
 
-func reminderState(t testing.TB, ctx context.Context, st *dynamo.Store, clinicID, apptID string, kind reminder.Kind) reminder.Reminder {
+func reminderState(t testing.TB, ctx context.Context, st *memstore.Store, clinicID, apptID string, kind reminder.Kind) reminder.Reminder {
 	t.Helper()
 	r, err := st.GetReminder(ctx, clinicID, apptID, kind)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/memstore"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -88,7 +88,7 @@ func TestKillPointSweepBetweenClaimAndEnqueue(t *testing.T) {
 // unrecordingStore fails the bookkeeping of a send that Graph accepted, as a
 // sender that dies right after Meta's answer would leave it.
 type unrecordingStore struct {
-	*dynamo.Store
+	*memstore.Store
 }
 
 var errKilled = errors.New("simulated: the process died")

@@ -94,7 +94,7 @@ func (q *simQueue) nextVisible() (time.Time, bool) {
 // message.failed; nothing reached the DLQ.
 func TestOutageDrill(t *testing.T) {
 	if testing.Short() {
-		t.Skip("drill: DynamoDB Local and the stand-in for about 200 reminders over 60 simulated minutes")
+		t.Skip("drill: about 200 reminders over 60 simulated minutes, some 15 s of real send timeouts")
 	}
 	const (
 		reminders       = 200
@@ -148,7 +148,7 @@ func TestOutageDrill(t *testing.T) {
 	// A timed-out send costs SendTimeout of wall time: short while every send hangs,
 	// generous once Meta is back, so that a slow healthy answer on a loaded machine
 	// is not mistaken for a timeout (and sent again, the duplicate Meta cannot stop).
-	sender.SendTimeout = 100 * time.Millisecond
+	sender.SendTimeout = 25 * time.Millisecond
 	sweepOut := &recordingOutbox{}
 	sweeper := &outreach.Sweeper{Store: e.store, Outbox: sweepOut, Clock: e.clock,
 		Reaper: &outreach.Reaper{Store: e.store, Outbox: sweepOut, Clock: e.clock}}

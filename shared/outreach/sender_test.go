@@ -17,7 +17,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/memstore"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -102,7 +102,7 @@ type senderEnv struct {
 	t       *testing.T
 	ctx     context.Context
 	clock   *platform.FakeClock
-	store   *dynamo.Store
+	store   *memstore.Store
 	stub    *whatsapptest.Server
 	client  *whatsapp.Client
 	events  *clinictest.Recorder

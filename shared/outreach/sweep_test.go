@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/memstore"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -122,7 +122,7 @@ func TestConcurrentSweepsEnqueueEachReminderOnce(t *testing.T) {
 // clockAdvancingStore makes every index read take step of (fake) time, so a sweep
 // meets its deadline deterministically, without sleeping.
 type clockAdvancingStore struct {
-	*dynamo.Store
+	*memstore.Store
 	clock *platform.FakeClock
 	step  time.Duration
 }

@@ -1,15 +1,35 @@
-package dynamo_test
+package storetest
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
+
+// PacerStore spaces sends per WhatsApp number.
+type PacerStore interface {
+	TakeSendSlot(ctx context.Context, phoneNumberID string, window time.Time, ceiling int) (bool, error)
+	TakeQueueSlots(ctx context.Context, phoneNumberID string, now time.Time, spacing time.Duration, n int) (time.Time, error)
+}
+
+// Pacer asserts per-number pacing: a window's ceiling holds across
+// concurrent takers, and queue lines hand out consecutive places per number.
+func Pacer[S PacerStore](t *testing.T, newStore func(t *testing.T, clock platform.Clock) S) {
+	open := func(t *testing.T) (PacerStore, *platform.FakeClock) {
+		clock := platform.NewFakeClock(t0)
+		return newStore(t, clock), clock
+	}
+	t.Run("takeSendSlotHoldsTheCeilingAcrossTakers", func(t *testing.T) { takeSendSlotHoldsTheCeilingAcrossTakers(t, open) })
+	t.Run("takeQueueSlotsLinesJobsUp", func(t *testing.T) { takeQueueSlotsLinesJobsUp(t, open) })
+}
 
 // Many concurrent takers on one number's window get exactly ceiling slots; other
 // windows and other numbers are counted apart.
-func TestTakeSendSlotHoldsTheCeilingAcrossTakers(t *testing.T) {
+func takeSendSlotHoldsTheCeilingAcrossTakers(t *testing.T, newStore func(*testing.T) (PacerStore, *platform.FakeClock)) {
 	s, _ := newStore(t)
 	ctx := ctxT(t)
 	w := t0.Truncate(250 * time.Millisecond)
@@ -58,7 +78,7 @@ func TestTakeSendSlotHoldsTheCeilingAcrossTakers(t *testing.T) {
 
 // A number's line hands out consecutive places spacing apart, starts again from
 // now once it has drained, and is kept per number.
-func TestTakeQueueSlotsLinesJobsUp(t *testing.T) {
+func takeQueueSlotsLinesJobsUp(t *testing.T, newStore func(*testing.T) (PacerStore, *platform.FakeClock)) {
 	s, _ := newStore(t)
 	ctx := ctxT(t)
 	const gap = 10 * time.Millisecond
