@@ -150,7 +150,7 @@ func TestConcurrentRedeliveriesActOnce(t *testing.T) {
 		t.Fatalf("events %+v, want only %s", w.events.Events(), clinic.EventAppointmentConfirmed)
 	}
 	for _, e := range evs {
-		if e.ID != evs[0].ID || e.Data["response"] != evs[0].Data["response"] {
+		if e.ID != evs[0].ID || e.Field("response") != evs[0].Field("response") {
 			t.Fatalf("events %+v: copies of one event must be the same event", evs)
 		}
 	}
