@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 )
@@ -153,7 +154,7 @@ func (s *Store) GetConversation(ctx context.Context, clinicID, id string) (threa
 		return thread.Conversation{}, wrap(convOp("get", clinicID, id), err)
 	}
 	if !ok || it.ClinicID != clinicID {
-		return thread.Conversation{}, fmt.Errorf("dynamo: %s: %w", convOp("get", clinicID, id), thread.ErrNotFound)
+		return thread.Conversation{}, &fault.Error{Code: fault.NotFound, Op: "dynamo: " + convOp("get", clinicID, id), Err: thread.ErrNotFound}
 	}
 	return it.domain(), nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 )
 
@@ -102,7 +103,7 @@ func (s *Store) GetConversation(_ context.Context, clinicID, id string) (thread.
 	defer s.lock()()
 	c, ok := get[thread.Conversation](s, tblConversations, key(clinicID, id))
 	if !ok {
-		return thread.Conversation{}, fmt.Errorf("memstore: %s: %w", convOp("get", clinicID, id), thread.ErrNotFound)
+		return thread.Conversation{}, &fault.Error{Code: fault.NotFound, Op: "memstore: " + convOp("get", clinicID, id), Err: thread.ErrNotFound}
 	}
 	return viewConversation(c), nil
 }
