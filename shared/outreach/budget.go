@@ -122,6 +122,9 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	if until, ok := s.pausedUntil(c.ID); ok {
 		return outcome{fail: true, delay: until.Sub(now), reason: "clinic_paused", wait: true}
 	}
+	if o, held := s.waitOutQuietHours(ctx, j, c, now); held {
+		return o
+	}
 	number, err := s.Store.ContactOfPhone(ctx, c.ID, job.Message.To)
 	if err != nil {
 		return s.preparedRetry(ctx, j, err)
@@ -129,7 +132,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	if why := job.WhyNot(now, consent.Current(number.Statements()) == consent.OptedOut); why != "" {
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", why))
 		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
-		return ack
+		return s.refuse(ctx, j, why, false)
 	}
 	// A template Meta paused, disabled or re-categorised holds the job back before
 	// the claim, as it holds reminders back.
@@ -189,17 +192,26 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 		case class.Retryable() || class == whatsapp.ClassThroughput || class == whatsapp.ClassPairRate:
 			release()
 			job.Attempts++
-			if job.Attempts >= maxPreparedAttempts {
+			// A job that stops being useful at some point waits out an outage of any
+			// length, as reminders do; WhyNot ends it then.
+			if job.Attempts >= maxPreparedAttempts && job.ExpiresAt.IsZero() {
 				break
 			}
 			return outcome{fail: true, delay: s.backoff(job.Attempts), reason: class.String(), wait: true}
 		}
 		// Sending it again cannot succeed: keep it from being tried again.
-		if cerr := s.Claims.CompleteIdempotency(bg, job.Key, dynamo.IdempotentResponse{Status: 500}, preparedDoneTTL); cerr != nil {
-			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.claim_not_completed", slog.String("error", cerr.Error()))
-		}
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.failed", slog.String("class", class.String()), slog.Int("attempts", job.Attempts))
 		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "failed")
+		reason := class.String()
+		if job.Attempts >= maxPreparedAttempts {
+			reason = ReasonRetriesExhausted
+		}
+		if s.completion(job.MessageKind()) != nil {
+			return s.refuse(ctx, j, reason, true)
+		}
+		if cerr := s.Claims.CompleteIdempotency(bg, job.Key, failedClaim, preparedDoneTTL); cerr != nil {
+			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.claim_not_completed", slog.String("error", cerr.Error()))
+		}
 		return ack
 	}
 	// Sent: failing from here on would only risk sending it again.
@@ -209,9 +221,16 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
 			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))
 	}
+	// The origin first: the inbox applies Meta's statuses once the log has the
+	// message, and they must then find the origin (a thread message) moved.
+	s.completeSent(ctx, j, wamid)
+	noticeID := ""
+	if job.MessageKind() == outbound.KindNotice {
+		noticeID = job.Ref
+	}
 	if err := retryInPlace(func() error {
 		_, err := s.Store.PutMessage(bg, messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: job.ClinicID,
-			PatientID: job.PatientID, Type: job.Message.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now})
+			PatientID: job.PatientID, NoticeID: noticeID, Type: job.Message.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now})
 		return err
 	}); err != nil {
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
