@@ -118,6 +118,11 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 			return fmt.Errorf("conversation: %w", err)
 		}
 	}
+	if s.Notices != nil && rec.Direction == messagelog.Outbound && rec.NoticeID != "" {
+		if err := s.Notices.NoticeDelivery(ctx, c.ID, rec.PatientID, rec.NoticeID, st.Status, class.String()); err != nil {
+			return fmt.Errorf("notice: %w", err)
+		}
+	}
 	attrs := []any{"clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "moved", moved}
 	if moved && rec.Direction == messagelog.Outbound {
 		platform.Count(ctx, s.log(), s.Clock, platform.MetricSendsByStatus, platform.DimStatus, string(to))
@@ -154,6 +159,9 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	}
 	if rec.ReminderKind != "" {
 		data["reminderKind"] = rec.ReminderKind
+	}
+	if rec.NoticeID != "" {
+		data["noticeId"] = rec.NoticeID
 	}
 	return s.publish(ctx, newEvent(clinic.EventMessageFailed, c.ID, st.ID, at, data))
 }

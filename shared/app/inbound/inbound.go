@@ -10,6 +10,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -20,6 +21,7 @@ type Store interface {
 	inbox.Store
 	inbox.FeedbackStore
 	metrics.Store
+	notices.TrackerStore
 }
 
 // Deps is what differs between the places the inbound handler runs.
@@ -45,7 +47,8 @@ func New(d Deps) *inbox.Service {
 			MessagesPerSecond: d.MessagesPerSecond}
 	}
 	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
-		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store}
+		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store,
+		Notices: &notices.Tracker{Store: d.Store, Events: d.Events, Clock: d.Clock, Log: d.Log}}
 }
 
 // Load builds the inbound handler from a Lambda's environment; a missing variable
