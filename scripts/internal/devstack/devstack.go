@@ -321,7 +321,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		// A held template is rechecked every few sweeps, not every 15 minutes.
 		TemplateRecheck: 5 * cfg.SweepEvery,
 	})
-	convs := conversations.New(conversations.Deps{Store: s.Store, Sender: graph, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
+	convs := conversations.New(conversations.Deps{Store: s.Store, Outbox: outbound, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
 		Clock: clock, Log: log, APIBaseURL: s.APIURL})
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
 	// Replies take their number's send budget like the sender's jobs.

@@ -145,8 +145,7 @@ func Load(a *app.App) http.Handler {
 	sqsClient := queue.NewClient(a.AWS)
 	events := queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, a.Env.Required(platform.EnvEHROutboxQueueURL))}
 	jobs := queue.ReminderOutbox{Publisher: queue.NewPublisher(sqsClient, a.Env.Required(platform.EnvOutboundQueueURL))}
-	graph := a.WhatsAppClient()
-	convs := conversations.Load(a, store, graph)
+	convs := conversations.Load(a, store, jobs)
 	a.Ready()
 	api := New(Deps{Store: store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log, Events: events, Jobs: jobs})
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}

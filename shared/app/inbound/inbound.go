@@ -58,8 +58,9 @@ func Load(a *app.App) *inbox.Service {
 	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
 	mps := a.Env.Int(platform.EnvMessagesPerSecond, outreach.DefaultMessagesPerSecond)
 	graph := a.WhatsAppClient()
-	// The hand-off service's sends take the number's budget as the replies do.
-	convs := conversations.Load(a, store, outreach.PacedMessenger{Messenger: graph, Pacer: store, Clock: a.Clock, MessagesPerSecond: mps})
+	// A staff text that waited for the patient goes out as a staff_reply job.
+	jobs := queue.ReminderOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvOutboundQueueURL))}
+	convs := conversations.Load(a, store, jobs)
 	a.Ready()
 	return New(Deps{Store: store, Events: events, Messenger: graph, Pacer: store, MessagesPerSecond: mps,
 		Conversations: convs, Clock: a.Clock, Log: a.Log})

@@ -9,6 +9,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
@@ -120,12 +121,14 @@ func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Se
 // CompletionStore is what the origins of prepared jobs keep (dynamo.Store).
 type CompletionStore interface {
 	notices.TrackerStore
+	handoff.TrackerStore
 }
 
 // Completions are the origins the sender tells what became of prepared jobs:
-// a notice follows its job.
+// a notice, and a staff message in its thread, follow their jobs.
 func Completions(store CompletionStore, events outreach.EventPublisher, clock platform.Clock, log *slog.Logger) map[outbound.Kind]outreach.Completion {
 	return map[outbound.Kind]outreach.Completion{
-		outbound.KindNotice: &notices.Tracker{Store: store, Events: events, Clock: clock, Log: log},
+		outbound.KindNotice:     &notices.Tracker{Store: store, Events: events, Clock: clock, Log: log},
+		outbound.KindStaffReply: &handoff.Tracker{Store: store, Log: log},
 	}
 }
