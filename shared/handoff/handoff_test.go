@@ -14,6 +14,7 @@ import (
 
 	appsender "github.com/frontdesk-health/frontdesk/shared/app/sender"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
@@ -86,6 +87,7 @@ type env struct {
 	alerts *alerts
 	queue  *jobQueue
 	sender *outreach.Sender
+	events *clinictest.Recorder
 }
 
 func newEnv(t *testing.T) *env {
@@ -93,13 +95,13 @@ func newEnv(t *testing.T) *env {
 	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(t0)
 	store := dynamo.NewStore(client, names, clock, 1)
-	e := &env{store: store, clock: clock, graph: &graph{}, alerts: &alerts{}, queue: &jobQueue{}}
+	e := &env{store: store, clock: clock, graph: &graph{}, alerts: &alerts{}, queue: &jobQueue{}, events: &clinictest.Recorder{}}
 	if err := store.PutClinic(context.Background(), demo); err != nil {
 		t.Fatal(err)
 	}
 	e.svc = &handoff.Service{Store: store, Outbox: e.queue, Alerter: e.alerts, Clock: clock, APIBaseURL: "https://api.example"}
 	e.sender = appsender.New(appsender.Deps{Store: store, Messenger: e.graph, Claims: store, Pacer: store, Clock: clock,
-		Completions: appsender.Completions(store, nil, clock, nil)})
+		Completions: appsender.Completions(store, e.events, clock, nil)})
 	return e
 }
 
@@ -516,6 +518,9 @@ func TestStaffReplyQueuedThenSentOnce(t *testing.T) {
 	if got := e.stored(t, ref.ID, m.ID); got.Status != "delivered" {
 		t.Fatalf("after Meta's status: %s, want delivered", got.Status)
 	}
+	if evs := e.events.Events(); len(evs) != 0 {
+		t.Fatalf("events for a reply that went out: %+v", evs)
+	}
 }
 
 // A staff reply whose job reaches the sender after the patient's window closed is
@@ -539,5 +544,10 @@ func TestStaffReplyAfterTheWindowClosedFailsVisibly(t *testing.T) {
 	}
 	if got := e.stored(t, ref.ID, m.ID); got.Status != thread.StatusFailed || got.Reason != outbound.ReasonWindowClosed {
 		t.Fatalf("in the thread: %+v, want failed (window_closed)", got)
+	}
+	evs := e.events.Events()
+	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed || evs[0].Data["messageId"] != m.ID ||
+		evs[0].Data["conversationId"] != ref.ID || evs[0].Data["reason"] != outbound.ReasonWindowClosed {
+		t.Fatalf("events %+v, want one message.failed naming the message", evs)
 	}
 }

@@ -2,11 +2,14 @@ package handoff
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
@@ -17,12 +20,21 @@ type TrackerStore interface {
 	MarkThreadMessage(ctx context.Context, clinicID string, m thread.Message) error
 }
 
+// Events tells the clinic that a staff message will not go out (queue.EventOutbox).
+type Events interface {
+	Publish(ctx context.Context, evs ...clinic.Event) error
+}
+
 // Tracker is the sender's completion hook for staff_reply jobs: the staff message
 // in its thread follows its job, accepted with its wamid (which links Meta's later
-// statuses to it) or failed with the reason, where staff and the API see it.
+// statuses to it) or failed with the reason, where staff and the API see it; an
+// integration that posted the reply (answered 202 queued) hears of a failure as
+// message.failed.
 type Tracker struct {
-	Store TrackerStore
-	Log   *slog.Logger
+	Store  TrackerStore
+	Events Events // nil tells nobody
+	Clock  platform.Clock
+	Log    *slog.Logger
 }
 
 // Sent records the wamid on the staff message. The reopen template's job leaves
@@ -52,6 +64,15 @@ func (t *Tracker) Failed(ctx context.Context, job outbound.Job, reason string) e
 	if err := t.Store.MarkThreadMessage(ctx, job.ClinicID, m); err != nil {
 		return fmt.Errorf("handoff: record the failed reply: %w", err)
 	}
+	if t.Events != nil {
+		at := time.Now().UTC()
+		if t.Clock != nil {
+			at = t.Clock.Now()
+		}
+		if err := t.Events.Publish(ctx, FailedReplyEvent(job.ClinicID, m, reason, at)); err != nil {
+			return fmt.Errorf("handoff: publish the failed reply: %w", err)
+		}
+	}
 	t.log().Warn("handoff staff reply failed", "clinic_id", job.ClinicID, "conversation_id", m.ConversationID,
 		"message_id", m.ID, "reason", reason)
 	return nil
@@ -62,6 +83,15 @@ func (t *Tracker) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return t.Log
+}
+
+// FailedReplyEvent is the clinic's message.failed for a staff message that will not
+// go out: ids and a reason only, never the text. Its id derives from the message,
+// so a repeated report is deduplicated by the clinic.
+func FailedReplyEvent(clinicID string, m thread.Message, reason string, at time.Time) clinic.Event {
+	sum := sha256.Sum256([]byte("frontdesk-staff-reply-failed:" + clinicID + ":" + m.ConversationID + ":" + m.ID))
+	return clinic.Event{ID: "evt_" + hex.EncodeToString(sum[:16]), Type: clinic.EventMessageFailed, ClinicID: clinicID,
+		OccurredAt: at.UTC(), Data: map[string]any{"conversationId": m.ConversationID, "messageId": m.ID, "reason": reason}}
 }
 
 // refReopen marks the ref of a reopen template's job.

@@ -129,6 +129,6 @@ type CompletionStore interface {
 func Completions(store CompletionStore, events outreach.EventPublisher, clock platform.Clock, log *slog.Logger) map[outbound.Kind]outreach.Completion {
 	return map[outbound.Kind]outreach.Completion{
 		outbound.KindNotice:     &notices.Tracker{Store: store, Events: events, Clock: clock, Log: log},
-		outbound.KindStaffReply: &handoff.Tracker{Store: store, Log: log},
+		outbound.KindStaffReply: &handoff.Tracker{Store: store, Events: events, Clock: clock, Log: log},
 	}
 }
