@@ -39,7 +39,7 @@ func malformed(j outbound.Job, decodeErr error) string {
 		}
 	case !j.Type.Valid():
 		return "unknown type"
-	case j.Message == nil || j.Message.To == "" || j.Key == "":
+	case j.Message == nil || (j.Message.To == "" && j.Message.Recipient == "") || j.Key == "":
 		return "missing message, recipient or key"
 	}
 	return ""
@@ -125,7 +125,13 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	if o, held := s.waitOutQuietHours(ctx, j, c, now); held {
 		return o
 	}
-	number, err := s.Store.ContactOfPhone(ctx, c.ID, job.Message.To)
+	// A message by business-scoped user id has no number: the contact's key (its
+	// number when it has one) names whose STOP holds.
+	address := job.Message.To
+	if address == "" {
+		address = job.ContactKey
+	}
+	number, err := s.Store.ContactOfPhone(ctx, c.ID, address)
 	if err != nil {
 		return s.preparedRetry(ctx, j, err)
 	}
@@ -214,27 +220,27 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 		}
 		return ack
 	}
-	// Sent: failing from here on would only risk sending it again.
-	if err := retryInPlace(func() error {
-		return s.Claims.CompleteIdempotency(bg, job.Key, dynamo.IdempotentResponse{Status: 200, Body: []byte(wamid)}, preparedDoneTTL)
-	}); err != nil {
-		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
-			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))
-	}
-	// The origin first: the inbox applies Meta's statuses once the log has the
-	// message, and they must then find the origin (a thread message) moved.
+	// Sent: failing from here on would only risk sending it again. The origin
+	// first, then the message log: the inbox applies Meta's statuses once the log
+	// has the message, and they must then find the origin (a thread message) moved.
+	// Meta's first status follows the send within milliseconds and is retried only
+	// after the inbound queue's visibility timeout, so the claim (still held against
+	// a duplicate delivery) is completed after these two writes.
 	s.completeSent(ctx, j, wamid)
 	noticeID := ""
 	if job.MessageKind() == outbound.KindNotice {
 		noticeID = job.Ref
 	}
-	if err := retryInPlace(func() error {
+	logged := retryInPlace(func() error {
 		_, err := s.Store.PutMessage(bg, messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: job.ClinicID,
 			PatientID: job.PatientID, NoticeID: noticeID, Type: job.Message.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now})
 		return err
-	}); err != nil {
+	})
+	if err := retryInPlace(func() error {
+		return s.Claims.CompleteIdempotency(bg, job.Key, dynamo.IdempotentResponse{Status: 200, Body: []byte(wamid)}, preparedDoneTTL)
+	}); err != nil || logged != nil {
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
-			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))
+			platform.WAMID("wamid", wamid), slog.String("error", errors.Join(logged, err).Error()))
 		return ack
 	}
 	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.sent", platform.WAMID("wamid", wamid), slog.String("type", job.Message.Type))
