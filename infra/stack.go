@@ -213,6 +213,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.WriteTable(t[dynamo.TableAudit], k.Data)
 			a.WriteTable(t[dynamo.TableMessages], k.Data)
 			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
+			// Notices and staff replies ride the outbound queue.
+			a.SendTo(q[queue.Outbound].Queue, k.Messaging)
 		},
 		FnWhatsAppWebhook: func(a *Access) {
 			a.SendTo(q[queue.Inbound].Queue, k.Messaging)
@@ -235,6 +237,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.SendTo(q[queue.Outbound].Queue, k.Messaging) // deferred jobs are requeued
 			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
+			// Staff replies' thread messages follow their jobs.
+			a.WriteTable(t[dynamo.TableConversations], k.Data)
 		},
 		FnInbound: func(a *Access) {
 			a.ConsumeFrom(q[queue.Inbound].Queue, k.Messaging)
@@ -249,6 +253,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.WriteTable(t[dynamo.TableMetrics], k.Data)
 			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
+			// A staff text that waited for the patient goes out as a staff_reply job.
+			a.SendTo(q[queue.Outbound].Queue, k.Messaging)
 		},
 		FnEHRNotifier: func(a *Access) {
 			a.ConsumeFrom(q[queue.EHROutbox].Queue, k.Messaging)

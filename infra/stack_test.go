@@ -738,14 +738,14 @@ func TestLeastPrivilege(t *testing.T) {
 	want := map[string]grants{
 		// ehr-outbox: a notice that cannot be sent is reported to the clinic.
 		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
-			send: []string{"ehr-outbox"}, secrets: []string{"access-token", "clinic"}},
+			send: []string{"ehr-outbox", "outbound"}, secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
 		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency"}, send: []string{"outbound", "sweep-dlq"}},
-		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
+		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "conversations", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		// clinics: template states Meta reports (TEMPLATE# items).
 		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "conversations", "idempotency", "messages", "metrics", "patients"},
-			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
+			send: []string{"ehr-outbox", "outbound"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}
 	forEachStage(t, func(t *testing.T, s *synthesized) {
@@ -863,13 +863,13 @@ func TestFunctionEnvironment(t *testing.T) {
 	common := []string{platform.EnvTablePrefix, platform.EnvSweepShards, platform.EnvLogDigestKey + "_SECRET_ARN"}
 	want := map[string][]string{
 		FnEHRAPI: {EnvAPIStageName, platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
-			fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL, platform.EnvEHROutboxQueueURL},
+			fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL, platform.EnvEHROutboxQueueURL, platform.EnvOutboundQueueURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
 		FnReminderSweep: {platform.EnvOutboundQueueURL},
 		FnSender: {platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL, platform.EnvWhatsAppAccessTokenSecretARN,
 			platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, platform.EnvMessagesPerSecond, platform.EnvSenderConcurrency},
-		FnInbound: {platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
+		FnInbound: {platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL, platform.EnvOutboundQueueURL,
 			platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
 			platform.EnvMessagesPerSecond, platform.EnvConversationAlertTopicARN},
 		FnEHRNotifier: {platform.EnvEHROutboxQueueURL},

@@ -149,15 +149,24 @@ func (b *convBench) replyToGraph(ctx context.Context, id, phone string, i int) (
 	if err != nil || code != http.StatusAccepted {
 		return 0, fmt.Errorf("reply: HTTP %d: %v %s", code, err, out)
 	}
-	for _, r := range b.stack.Stub.Sent()[before:] {
-		var m struct {
-			To   string `json:"to"`
-			Text *struct {
-				Body string `json:"body"`
-			} `json:"text"`
+	// The reply is a staff_reply job: the sender takes it from the outbound queue.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range b.stack.Stub.Sent()[before:] {
+			var m struct {
+				To   string `json:"to"`
+				Text *struct {
+					Body string `json:"body"`
+				} `json:"text"`
+			}
+			if json.Unmarshal(r.Body, &m) == nil && m.Text != nil && m.Text.Body == text {
+				return r.At.Sub(start), nil
+			}
 		}
-		if json.Unmarshal(r.Body, &m) == nil && m.Text != nil && m.Text.Body == text {
-			return r.At.Sub(start), nil
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	fmt.Fprintln(os.Stderr, "bench: the reply is not among the stand-in's recordings")

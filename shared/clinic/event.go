@@ -253,16 +253,17 @@ func NewConversationEscalated(id, clinicID string, at time.Time, d ConversationE
 // code (0 when the failure had none, such as a timeout); a dead-lettered
 // reminder's and a notice's carry none.
 type MessageFailed struct {
-	AppointmentID string `json:"appointmentId,omitempty"`
-	ErrorClass    string `json:"errorClass,omitempty"`
-	ErrorCode     *int   `json:"errorCode,omitempty"`
-	MessageID     string `json:"messageId,omitempty"`
-	MessageType   string `json:"messageType,omitempty"`
-	NoticeID      string `json:"noticeId,omitempty"`
-	NoticeKind    string `json:"noticeKind,omitempty"`
-	PatientID     string `json:"patientId,omitempty"`
-	Reason        string `json:"reason,omitempty"`
-	ReminderKind  string `json:"reminderKind,omitempty"`
+	AppointmentID  string `json:"appointmentId,omitempty"`
+	ConversationID string `json:"conversationId,omitempty"` // a staff reply that did not go out
+	ErrorClass     string `json:"errorClass,omitempty"`
+	ErrorCode      *int   `json:"errorCode,omitempty"`
+	MessageID      string `json:"messageId,omitempty"`
+	MessageType    string `json:"messageType,omitempty"`
+	NoticeID       string `json:"noticeId,omitempty"`
+	NoticeKind     string `json:"noticeKind,omitempty"`
+	PatientID      string `json:"patientId,omitempty"`
+	Reason         string `json:"reason,omitempty"`
+	ReminderKind   string `json:"reminderKind,omitempty"`
 }
 
 // EventType names the event.

@@ -117,6 +117,7 @@ type threadMessageItem struct {
 	Status     string            `dynamodbav:"status"`
 	WAMID      string            `dynamodbav:"wamid,omitempty"`
 	ExpiresAt  int64             `dynamodbav:"expiresAt,omitempty"`
+	Reason     string            `dynamodbav:"reason,omitempty"`
 }
 
 func convOp(verb, clinicID, id string) string {
@@ -229,7 +230,7 @@ func (s *Store) AppendThreadMessage(ctx context.Context, clinicID string, m thre
 	item, err := marshal(threadMessageItem{
 		PK: conversationPK(clinicID, m.ConversationID), SK: messageSK(m.At, m.ID), ID: m.ID, At: m.At.UTC(),
 		Direction: m.Direction, Author: m.Author, AuthorName: m.AuthorName, Type: m.Type, Text: m.Text, Choice: m.Choice,
-		Status: m.Status, WAMID: m.WAMID, ExpiresAt: m.At.Add(retention).Unix(),
+		Status: m.Status, WAMID: m.WAMID, ExpiresAt: m.At.Add(retention).Unix(), Reason: m.Reason,
 	})
 	if err != nil {
 		return false, wrap(op, err)
@@ -314,6 +315,9 @@ func (s *Store) MarkThreadMessage(ctx context.Context, clinicID string, m thread
 	if m.WAMID != "" {
 		upd = upd.Set(expression.Name("wamid"), expression.Value(m.WAMID))
 	}
+	if m.Reason != "" {
+		upd = upd.Set(expression.Name("reason"), expression.Value(m.Reason))
+	}
 	return wrap(op, s.update(ctx, s.names.Conversations, conversationPK(clinicID, m.ConversationID), messageSK(m.At, m.ID), upd,
 		condPtr(nPK.AttributeExists())))
 }
@@ -341,7 +345,7 @@ func (s *Store) ThreadMessages(ctx context.Context, clinicID, conversationID, cu
 			return nil, "", wrap(op, err)
 		}
 		out = append(out, thread.Message{ConversationID: conversationID, ID: it.ID, At: it.At, Direction: it.Direction,
-			Author: it.Author, AuthorName: it.AuthorName, Type: it.Type, Text: it.Text, Choice: it.Choice, Status: it.Status, WAMID: it.WAMID})
+			Author: it.Author, AuthorName: it.AuthorName, Type: it.Type, Text: it.Text, Choice: it.Choice, Status: it.Status, WAMID: it.WAMID, Reason: it.Reason})
 	}
 	return out, next, nil
 }

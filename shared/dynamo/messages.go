@@ -21,6 +21,7 @@ type messageItem struct {
 	PatientID     string               `dynamodbav:"patientId,omitempty"`
 	AppointmentID string               `dynamodbav:"appointmentId,omitempty"`
 	ReminderKind  string               `dynamodbav:"reminderKind,omitempty"`
+	NoticeID      string               `dynamodbav:"noticeId,omitempty"`
 	Generation    string               `dynamodbav:"generation,omitempty"`
 	Type          string               `dynamodbav:"type,omitempty"`
 	Status        messagelog.Status    `dynamodbav:"status"`
@@ -46,7 +47,7 @@ func (s *Store) PutMessage(ctx context.Context, m messagelog.Record) (bool, erro
 	item, err := marshal(messageItem{
 		PK: prefixMessage + m.WAMID, SK: skMessage, WAMID: m.WAMID, Direction: m.Direction, ClinicID: m.ClinicID,
 		PatientID: m.PatientID, AppointmentID: m.AppointmentID, ReminderKind: m.ReminderKind, Generation: m.Generation, Type: m.Type,
-		Status: m.Status, ErrorCode: m.ErrorCode, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+		NoticeID: m.NoticeID, Status: m.Status, ErrorCode: m.ErrorCode, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 		// Retention runs from when Frontdesk recorded the message: a record stamped
 		// with an old message time (Meta retries for days) must not expire at once,
 		// or the wamid dedupe it carries would be lost.
@@ -79,7 +80,7 @@ func (s *Store) GetMessage(ctx context.Context, wamid string) (messagelog.Record
 	return messagelog.Record{
 		WAMID: it.WAMID, Direction: it.Direction, ClinicID: it.ClinicID, PatientID: it.PatientID,
 		AppointmentID: it.AppointmentID, ReminderKind: it.ReminderKind, Generation: it.Generation, Type: it.Type, Status: it.Status,
-		ErrorCode: it.ErrorCode, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+		ErrorCode: it.ErrorCode, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, NoticeID: it.NoticeID,
 	}, nil
 }
 

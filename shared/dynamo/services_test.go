@@ -20,7 +20,6 @@ var (
 	_ inbox.Store                = (*dynamo.Store)(nil)
 	_ inbox.FeedbackStore        = (*dynamo.Store)(nil)
 	_ notices.Store              = (*dynamo.Store)(nil)
-	_ notices.SendStore          = (*dynamo.Store)(nil)
 	_ intake.Store               = (*dynamo.Store)(nil)
 	_ intake.SlotStore           = (*dynamo.Store)(nil)
 )

@@ -93,8 +93,9 @@ func Specs() []Spec {
 	return []Spec{
 		{Name: EHRAPI, Description: "EHR API: appointments in, FHIR and native JSON",
 			Timeout: 10 * time.Second, MemoryMB: 512, Reserved: 20,
-			// The EHR outbox: a notice that cannot be sent is reported to the clinic.
-			Env: []string{EnvAPIStageName, platform.EnvEHROutboxQueueURL,
+			// The EHR outbox: a notice that cannot be sent is reported to the clinic;
+			// the outbound queue carries notices.
+			Env: []string{EnvAPIStageName, platform.EnvEHROutboxQueueURL, platform.EnvOutboundQueueURL,
 				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion}},
 		{Name: WhatsAppWebhook, Description: "WhatsApp webhook: verify, check signature, enqueue",
 			Timeout: 10 * time.Second, MemoryMB: 256, Reserved: 20,
@@ -113,7 +114,7 @@ func Specs() []Spec {
 		{Name: Inbound, Description: "Handles patient replies, keywords and statuses",
 			MemoryMB: 256, Reserved: 10,
 			// Replies take their number's send budget like the sender's jobs.
-			Env: []string{platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,
+			Env: []string{platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL, platform.EnvOutboundQueueURL,
 				platform.EnvWhatsAppAccessTokenSecretARN, platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion,
 				platform.EnvMessagesPerSecond, platform.EnvConversationAlertTopicARN}},
 		{Name: EHRNotifier, Description: "Delivers signed callbacks to clinics",

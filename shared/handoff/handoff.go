@@ -20,6 +20,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
@@ -44,10 +45,12 @@ type Store interface {
 	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)
 }
 
-// Sender sends a staff reply from the clinic's number. Today the Graph client
-// sends it directly; the outbound queue's staff_reply job can take its place.
-type Sender interface {
-	Send(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error)
+// Outbox puts staff messages on the outbound queue as staff_reply jobs
+// (queue.ReminderOutbox): the sender paces them with the number's other sends,
+// re-checks the window and the opt-out, and tells the thread message what became
+// of it through Tracker.
+type Outbox interface {
+	PublishJobs(ctx context.Context, jobs ...outbound.Job) error
 }
 
 // Alert is what the on-call person learns of an urgent conversation: where to
@@ -73,7 +76,7 @@ type Metrics interface {
 // Service keeps conversations.
 type Service struct {
 	Store   Store
-	Sender  Sender
+	Outbox  Outbox
 	Alerter Alerter
 	Clock   platform.Clock
 	Log     *slog.Logger
@@ -249,54 +252,52 @@ func (s *Service) sendPending(ctx context.Context, c clinic.Clinic, conv thread.
 		return conv, fmt.Errorf("handoff: take pending reply: %w", err)
 	}
 	conv.Revision++
-	_, err := s.sendText(ctx, c, conv, p.Text, func(wamid string) error {
-		p.Status, p.WAMID = thread.StatusAccepted, wamid
-		return s.Store.MarkThreadMessage(ctx, c.ID, p)
-	})
+	p.Status = thread.StatusQueued
+	err := s.Store.MarkThreadMessage(ctx, c.ID, p)
+	if err == nil {
+		err = s.queueText(ctx, c, conv, p)
+	}
 	if err != nil {
 		s.log().Error("handoff pending reply failed", "clinic_id", c.ID, "conversation_id", conv.ID, "error", err.Error())
-		if p.WAMID == "" {
-			p.Status = "failed"
-			if err := s.Store.MarkThreadMessage(ctx, c.ID, p); err != nil {
-				return conv, fmt.Errorf("handoff: %w", err)
-			}
+		p.Status = thread.StatusFailed
+		if err := s.Store.MarkThreadMessage(ctx, c.ID, p); err != nil {
+			return conv, fmt.Errorf("handoff: %w", err)
 		}
 	}
-	s.log().Info("handoff pending reply sent", "clinic_id", c.ID, "conversation_id", conv.ID, "status", p.Status)
+	s.log().Info("handoff pending reply queued", "clinic_id", c.ID, "conversation_id", conv.ID, "status", p.Status)
 	return conv, nil
 }
 
-func (s *Service) sendText(ctx context.Context, c clinic.Clinic, conv thread.Conversation, text string, record func(wamid string) error) (string, error) {
-	msg, err := whatsapp.TextMessage(replyTo(conv), text)
+// queueText publishes staff text m (already in the thread) as a staff_reply job.
+func (s *Service) queueText(ctx context.Context, c clinic.Clinic, conv thread.Conversation, m thread.Message) error {
+	msg, err := whatsapp.TextMessage(replyTo(conv), m.Text)
 	if err != nil {
-		return "", err
+		return err
 	}
-	return s.send(ctx, c, conv, msg, record)
+	return s.publish(ctx, c, conv, m, msg, false)
 }
 
-// send sends msg. record, when set, stores the sent message in the thread before
-// the message log gets it: the inbox applies Meta's statuses only once the log
-// has the message, so they then find the thread's copy too.
-func (s *Service) send(ctx context.Context, c clinic.Clinic, conv thread.Conversation, msg whatsapp.Message, record func(wamid string) error) (string, error) {
-	wamid, err := s.Sender.Send(ctx, c.PhoneNumberID, msg)
-	if err != nil {
-		return "", fmt.Errorf("send %s: %w", msg.Type, err)
+// publish puts msg on the outbound queue for thread message m. The sender sends
+// it once however often the job is delivered (its key is the message's), records
+// the wamid on m before the message log gets it (the inbox applies Meta's statuses
+// only once the log has the message, so they then find the thread's copy too), or
+// marks m failed with the reason.
+func (s *Service) publish(ctx context.Context, c clinic.Clinic, conv thread.Conversation, m thread.Message, msg whatsapp.Message, reopen bool) error {
+	job := outbound.Job{Type: outbound.KindStaffReply, Job: reminder.Job{ClinicID: c.ID}, ContactKey: conv.ContactKey,
+		Key: "staff_reply:" + c.ID + ":" + m.ID, Message: &msg, WindowEndsAt: conv.WindowOpenUntil(), Ref: jobRef(m, reopen)}
+	if reopen {
+		job.Key += ":reopen"
 	}
-	if record != nil {
-		if err := record(wamid); err != nil {
-			return wamid, fmt.Errorf("record the sent message: %w", err)
-		}
-	}
-	now := s.now()
-	patientID := ""
 	if len(conv.PatientIDs) == 1 {
-		patientID = conv.PatientIDs[0]
+		job.PatientID = conv.PatientIDs[0]
 	}
-	if _, err := s.Store.PutMessage(ctx, messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: c.ID,
-		PatientID: patientID, Type: msg.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now}); err != nil {
-		s.log().Error("handoff reply not logged", "clinic_id", c.ID, "conversation_id", conv.ID, "error", err.Error())
+	// The service let this answer through an opt-out the patient wrote after (see
+	// standingOptOut): the sender must not hold it back for that opt-out.
+	job.Force = !conv.OptedOutAt.IsZero()
+	if err := s.Outbox.PublishJobs(ctx, job); err != nil {
+		return fmt.Errorf("queue %s: %w", msg.Type, err)
 	}
-	return wamid, nil
+	return nil
 }
 
 func replyTo(c thread.Conversation) string {
@@ -408,12 +409,16 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 		return m, err
 	}
 	if conv.InWindow(now) {
-		_, err := s.sendText(ctx, c, conv, r.Text, func(wamid string) error {
-			m.WAMID, m.Status = wamid, thread.StatusAccepted
-			_, err := s.Store.AppendThreadMessage(ctx, c.ID, m, retention)
-			return err
-		})
-		if err != nil {
+		// In the thread before its job exists, so the sender's completion finds it.
+		m.Status = thread.StatusQueued
+		if _, err := s.Store.AppendThreadMessage(ctx, c.ID, m, retention); err != nil {
+			return m, fmt.Errorf("handoff: %w", err)
+		}
+		if err := s.queueText(ctx, c, conv, m); err != nil {
+			m.Status = thread.StatusFailed
+			if merr := s.Store.MarkThreadMessage(context.WithoutCancel(ctx), c.ID, m); merr != nil {
+				err = errors.Join(err, merr)
+			}
 			return m, fmt.Errorf("handoff: %w", err)
 		}
 	} else {
@@ -421,7 +426,7 @@ func (s *Service) Reply(ctx context.Context, c clinic.Clinic, actor, id string, 
 		if err != nil {
 			return m, fmt.Errorf("handoff: reopen template: %w", err)
 		}
-		if _, err := s.send(ctx, c, conv, msg, nil); err != nil {
+		if err := s.publish(ctx, c, conv, m, msg, true); err != nil {
 			return m, fmt.Errorf("handoff: %w", err)
 		}
 		m.Status = thread.StatusPending

@@ -2,6 +2,7 @@ package handoff_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,13 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	appsender "github.com/frontdesk-health/frontdesk/shared/app/sender"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -48,12 +55,39 @@ var t0 = time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC)
 var demo = clinic.Clinic{ID: "clinic-a", Name: "Demo Family Clinic", TimeZone: "America/New_York", PhoneNumberID: "100000000000001",
 	DefaultLanguage: "en-US"}
 
+// jobQueue stands in for the outbound queue: it keeps the published jobs until
+// the test hands them to the sender.
+type jobQueue struct {
+	mu   sync.Mutex
+	jobs []outbound.Job
+	all  int
+}
+
+func (q *jobQueue) PublishJobs(_ context.Context, jobs ...outbound.Job) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.jobs = append(q.jobs, jobs...)
+	q.all += len(jobs)
+	return nil
+}
+
+func (q *jobQueue) take() []outbound.Job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.jobs
+	q.jobs = nil
+	return out
+}
+
 type env struct {
 	svc    *handoff.Service
 	store  *dynamo.Store
 	clock  *platform.FakeClock
 	graph  *graph
 	alerts *alerts
+	queue  *jobQueue
+	sender *outreach.Sender
+	events *clinictest.Recorder
 }
 
 func newEnv(t *testing.T) *env {
@@ -61,9 +95,50 @@ func newEnv(t *testing.T) *env {
 	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(t0)
 	store := dynamo.NewStore(client, names, clock, 1)
-	e := &env{store: store, clock: clock, graph: &graph{}, alerts: &alerts{}}
-	e.svc = &handoff.Service{Store: store, Sender: e.graph, Alerter: e.alerts, Clock: clock, APIBaseURL: "https://api.example"}
+	e := &env{store: store, clock: clock, graph: &graph{}, alerts: &alerts{}, queue: &jobQueue{}, events: &clinictest.Recorder{}}
+	if err := store.PutClinic(context.Background(), demo); err != nil {
+		t.Fatal(err)
+	}
+	e.svc = &handoff.Service{Store: store, Outbox: e.queue, Alerter: e.alerts, Clock: clock, APIBaseURL: "https://api.example"}
+	e.sender = appsender.New(appsender.Deps{Store: store, Messenger: e.graph, Claims: store, Pacer: store, Clock: clock,
+		Completions: appsender.Completions(store, e.events, clock, nil)})
 	return e
+}
+
+// drain hands the queued jobs to the sender, each delivered deliveries times (SQS
+// delivers at least once), as the outbound queue's event source mapping would.
+func (e *env) drain(t *testing.T, deliveries int) {
+	t.Helper()
+	for i, job := range e.queue.take() {
+		body, err := json.Marshal(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for d := range deliveries {
+			rec := events.SQSMessage{MessageId: fmt.Sprintf("m%d-%d", i, d), Body: string(body),
+				Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+			resp, err := e.sender.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec}})
+			if err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("sender: %v, %d records handed back", err, len(resp.BatchItemFailures))
+			}
+		}
+	}
+}
+
+// stored is the thread's copy of message id.
+func (e *env) stored(t *testing.T, conversationID, id string) thread.Message {
+	t.Helper()
+	msgs, _, err := e.store.ThreadMessages(context.Background(), demo.ID, conversationID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.ID == id {
+			return m
+		}
+	}
+	t.Fatalf("message %s is not in the thread", id)
+	return thread.Message{}
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -88,7 +163,7 @@ func TestReplyRules(t *testing.T) {
 		template  string
 		wantErr   error
 		wantSend  string // "text" or "template"
-		wantState string
+		wantState string // in the thread once the sender sent it
 	}{
 		{name: "inside the window", wroteAgo: time.Hour, wantSend: "text", wantState: thread.StatusAccepted},
 		{name: "window closed", wroteAgo: 25 * time.Hour, wantErr: thread.ErrWindowClosed},
@@ -142,10 +217,23 @@ func TestReplyRules(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
 			if tc.wantErr != nil {
-				if len(e.graph.sent) != 0 || e.count(t, ref.ID) != before {
-					t.Fatalf("a refused reply sent %d messages or stored something", len(e.graph.sent))
+				if e.queue.all != 0 || e.count(t, ref.ID) != before {
+					t.Fatalf("a refused reply queued %d messages or stored something", e.queue.all)
 				}
 				return
+			}
+			// Answered at once, sent by the sender: queued until then (a reopen
+			// template's text waits for the patient either way).
+			wantNow := thread.StatusQueued
+			if tc.wantState == thread.StatusPending {
+				wantNow = thread.StatusPending
+			}
+			if m.Status != wantNow || len(e.graph.sent) != 0 {
+				t.Fatalf("answered %s with %d sends before the sender ran, want %s and none", m.Status, len(e.graph.sent), wantNow)
+			}
+			e.drain(t, 1)
+			if got := e.stored(t, ref.ID, m.ID); got.Status != tc.wantState || (tc.wantSend == "text") != (got.WAMID != "") {
+				t.Fatalf("in the thread after the send: %+v, want %s", got, tc.wantState)
 			}
 			if len(e.graph.sent) != 1 || e.graph.sent[0].Type != tc.wantSend {
 				t.Fatalf("sent %+v, want one %s", e.graph.sent, tc.wantSend)
@@ -153,7 +241,7 @@ func TestReplyRules(t *testing.T) {
 			if tc.wantSend == "text" && e.graph.sent[0].Text.Body != "Staff answer" {
 				t.Fatalf("sent text %q", e.graph.sent[0].Text.Body)
 			}
-			if m.Status != tc.wantState || m.Author != thread.Staff || m.AuthorName != "Sam" {
+			if m.Author != thread.Staff || m.AuthorName != "Sam" {
 				t.Fatalf("reply %+v", m)
 			}
 			if e.count(t, ref.ID) != before+2 {
@@ -190,6 +278,7 @@ func TestPendingTextFollowsThePatientsAnswer(t *testing.T) {
 	if _, err := e.svc.Reply(ctx, demo, "token:write", ref.ID, thread.Reply{Text: "Waiting text", Author: "Sam", Template: "reopen"}); err != nil {
 		t.Fatal(err)
 	}
+	e.drain(t, 1)
 	_, err = e.svc.Reply(ctx, demo, "token:write", ref.ID, thread.Reply{Text: "Another", Author: "Sam", Template: "reopen"})
 	if !errors.Is(err, thread.ErrReopenPending) {
 		t.Fatalf("second reopen: %v, want ErrReopenPending", err)
@@ -199,6 +288,7 @@ func TestPendingTextFollowsThePatientsAnswer(t *testing.T) {
 		if _, err := e.svc.Received(ctx, demo, inbound(key, "tap", e.clock.Now())); err != nil {
 			t.Fatal(err)
 		}
+		e.drain(t, 2)
 	}
 	var texts []string
 	for _, m := range e.graph.sent {
@@ -336,6 +426,7 @@ func TestReopenTemplateInTheContactsLanguage(t *testing.T) {
 	if _, err := e.svc.Reply(ctx, demo, "token:write", ref.ID, thread.Reply{Text: "Sí", Author: "Sam", Template: "reopen"}); err != nil {
 		t.Fatal(err)
 	}
+	e.drain(t, 1)
 	if len(e.graph.sent) != 1 || e.graph.sent[0].Template == nil || !strings.HasPrefix(e.graph.sent[0].Template.Language.Code, "es") {
 		t.Fatalf("sent %+v, want the reopen template in Spanish", e.graph.sent)
 	}
@@ -393,5 +484,70 @@ func TestFirstStaffAnswerCountsTheHandOffTime(t *testing.T) {
 	q, _ := metrics.ParseQuery("2026-11-30", "2026-11-30", "day")
 	if h := metrics.Summarise(q, days, metrics.DefaultRateCard()).Total.HandOffAnswer; h.Count != 2 {
 		t.Errorf("hand-offs answered %+v, want 2", h)
+	}
+}
+
+// A staff reply is queued, then sent once however often its job is delivered, and
+// its thread message carries the wamid (which Meta's statuses then move on).
+func TestStaffReplyQueuedThenSentOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	key := "+15550100155"
+	ref, err := e.svc.HandOff(ctx, demo, inbound(key, "Can I bring my son?", t0.Add(-time.Hour)), "free_text", thread.Normal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.svc.Reply(ctx, demo, "token:write", ref.ID, thread.Reply{Text: "Of course.", Author: "Sam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.stored(t, ref.ID, m.ID); got.Status != thread.StatusQueued || got.WAMID != "" {
+		t.Fatalf("before the sender ran: %+v, want queued", got)
+	}
+	e.drain(t, 3)
+	if len(e.graph.sent) != 1 || e.graph.sent[0].Text == nil || e.graph.sent[0].Text.Body != "Of course." {
+		t.Fatalf("sent %+v, want the reply once", e.graph.sent)
+	}
+	got := e.stored(t, ref.ID, m.ID)
+	if got.Status != thread.StatusAccepted || got.WAMID != "wamid.test1" {
+		t.Fatalf("after the send: %+v, want accepted with its wamid", got)
+	}
+	if err := e.svc.Delivery(ctx, demo.ID, got.WAMID, "delivered"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.stored(t, ref.ID, m.ID); got.Status != "delivered" {
+		t.Fatalf("after Meta's status: %s, want delivered", got.Status)
+	}
+	if evs := e.events.Events(); len(evs) != 0 {
+		t.Fatalf("events for a reply that went out: %+v", evs)
+	}
+}
+
+// A staff reply whose job reaches the sender after the patient's window closed is
+// not sent: its thread message is failed with the reason, for staff to see.
+func TestStaffReplyAfterTheWindowClosedFailsVisibly(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	key := "+15550100156"
+	ref, err := e.svc.HandOff(ctx, demo, inbound(key, "Are you open?", t0.Add(-24*time.Hour+time.Minute)), "free_text", thread.Normal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.svc.Reply(ctx, demo, "token:write", ref.ID, thread.Reply{Text: "Yes, until six.", Author: "Sam"})
+	if err != nil {
+		t.Fatalf("inside the window: %v", err)
+	}
+	e.clock.Advance(2 * time.Minute) // the job waited on the queue past the window
+	e.drain(t, 2)
+	if len(e.graph.sent) != 0 {
+		t.Fatalf("sent %d messages after the window closed", len(e.graph.sent))
+	}
+	if got := e.stored(t, ref.ID, m.ID); got.Status != thread.StatusFailed || got.Reason != outbound.ReasonWindowClosed {
+		t.Fatalf("in the thread: %+v, want failed (window_closed)", got)
+	}
+	evs := e.events.Events()
+	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed || evs[0].Field("messageId") != m.ID ||
+		evs[0].Field("conversationId") != ref.ID || evs[0].Field("reason") != outbound.ReasonWindowClosed {
+		t.Fatalf("events %+v, want one message.failed naming the message", evs)
 	}
 }

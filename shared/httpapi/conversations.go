@@ -223,11 +223,12 @@ type MessageView struct {
 	Text       string    `json:"text,omitempty"`
 	Choice     string    `json:"choice,omitempty"`
 	Status     string    `json:"status"`
+	Reason     string    `json:"reason,omitempty"`
 }
 
 func messageView(m thread.Message) MessageView {
 	return MessageView{ID: m.ID, At: m.At.UTC(), Direction: string(m.Direction), Author: string(m.Author), AuthorName: m.AuthorName,
-		Type: m.Type, Text: m.Text, Choice: m.Choice, Status: m.Status}
+		Type: m.Type, Text: m.Text, Choice: m.Choice, Status: m.Status, Reason: m.Reason}
 }
 
 func (a *ConversationAPI) listConversations(w http.ResponseWriter, r *http.Request) {

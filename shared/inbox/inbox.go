@@ -112,6 +112,11 @@ type Conversations interface {
 
 var _ Conversations = (*handoff.Service)(nil)
 
+// Notices moves a notice along with Meta's statuses for its message (notices.Tracker).
+type Notices interface {
+	NoticeDelivery(ctx context.Context, clinicID, patientID, noticeID, status, reason string) error
+}
+
 // Events publishes state changes the clinic must learn about (queue.EventOutbox).
 type Events interface {
 	Publish(ctx context.Context, events ...clinic.Event) error
@@ -165,6 +170,8 @@ type Service struct {
 	Slots SlotDesk
 	// Feedback reads answers to feedback questions; nil treats digits as text.
 	Feedback FeedbackStore
+	// Notices, when set, follows statuses of notice messages (nil: only the log moves).
+	Notices Notices
 
 	// Counters for what is acknowledged without being acted on; the log lines with
 	// the same names feed CloudWatch metric filters.

@@ -118,6 +118,11 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 			return fmt.Errorf("conversation: %w", err)
 		}
 	}
+	if s.Notices != nil && rec.Direction == messagelog.Outbound && rec.NoticeID != "" {
+		if err := s.Notices.NoticeDelivery(ctx, c.ID, rec.PatientID, rec.NoticeID, st.Status, class.String()); err != nil {
+			return fmt.Errorf("notice: %w", err)
+		}
+	}
 	attrs := []any{"clinic_id", c.ID, platform.WAMID("wamid", st.ID), "status", st.Status, "moved", moved}
 	if moved && rec.Direction == messagelog.Outbound {
 		platform.Count(ctx, s.log(), s.Clock, platform.MetricSendsByStatus, platform.DimStatus, string(to))
@@ -147,7 +152,7 @@ func (s *Service) applyStatus(ctx context.Context, c clinic.Clinic, st whatsapp.
 	}
 	return s.publish(ctx, clinic.NewMessageFailed(wamidEventID(clinic.EventMessageFailed, st.ID), c.ID, at.UTC(), clinic.MessageFailed{
 		MessageID: messagelog.ID(st.ID), PatientID: rec.PatientID, MessageType: rec.Type,
-		ErrorCode: new(code), ErrorClass: class.String(), AppointmentID: rec.AppointmentID, ReminderKind: rec.ReminderKind,
+		ErrorCode: new(code), ErrorClass: class.String(), AppointmentID: rec.AppointmentID, ReminderKind: rec.ReminderKind, NoticeID: rec.NoticeID,
 	}))
 }
 

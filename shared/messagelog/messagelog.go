@@ -38,6 +38,7 @@ type Record struct {
 	PatientID     string
 	AppointmentID string // set for reminders and answers to them
 	ReminderKind  string // set for reminders
+	NoticeID      string // set for notices: a status moves the notice too
 	// Generation is the reminder's plan generation when it was sent: a late status
 	// for this message must not move a reminder re-planned since (visit moved).
 	Generation string

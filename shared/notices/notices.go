@@ -43,6 +43,8 @@ type Send struct {
 	ExpiresAt  time.Time
 	// PhoneNumberID is the clinic's WhatsApp number the notice goes out from.
 	PhoneNumberID string
+	// NotBefore holds the send until the clinic's quiet hours end.
+	NotBefore time.Time
 }
 
 // Outbox puts a notice on the outbound path, lowest priority. Publishing the same
@@ -74,6 +76,11 @@ var (
 
 // Useful is how long a notice is worth sending after it was accepted.
 const Useful = 72 * time.Hour
+
+// holdOnQueue is how far ahead a notice's NotBefore may be for its job to wait on
+// the outbound queue (quiet hours, at most a night); a notice scheduled further
+// ahead (a recall, a feedback question) stays queued here until it is due.
+const holdOnQueue = 24 * time.Hour
 
 // Why a notice was not sent.
 const (
@@ -126,7 +133,7 @@ func (s *Service) Accept(ctx context.Context, c clinic.Clinic, n notice.Notice) 
 	if err != nil {
 		return notice.Notice{}, fmt.Errorf("notices: store %s: %w", n.ID, err)
 	}
-	if stored.State != notice.StateQueued || s.Clock.Now().Before(stored.NotBefore) {
+	if stored.State != notice.StateQueued || s.Clock.Now().Add(holdOnQueue).Before(stored.NotBefore) {
 		return stored, nil
 	}
 	send, reason, err := s.prepare(ctx, c, stored)
@@ -185,7 +192,7 @@ func (s *Service) prepare(ctx context.Context, c clinic.Clinic, n notice.Notice)
 		return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
 	}
 	return Send{Notice: n, Message: msg, ContactKey: number.Key, ExpiresAt: n.CreatedAt.Add(Useful),
-		PhoneNumberID: c.PhoneNumberID}, "", nil
+		PhoneNumberID: c.PhoneNumberID, NotBefore: n.NotBefore}, "", nil
 }
 
 // Compose builds a notice's template message in the patient's language.

@@ -99,6 +99,10 @@ type Job struct {
 	// Paced marks a job that already waited for its place in its number's line: when
 	// the budget is spent again it comes back soon instead of queueing anew.
 	Paced bool `json:"paced,omitempty"`
+	// Ref names the record the message came from (a notice id, a staff message in
+	// its thread), in the form its kind's completion hook reads: the sender hands it
+	// back with the outcome so that record's state follows the send.
+	Ref string `json:"ref,omitempty"`
 }
 
 // FromReminder wraps a reminder job.

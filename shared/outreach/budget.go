@@ -39,7 +39,7 @@ func malformed(j outbound.Job, decodeErr error) string {
 		}
 	case !j.Type.Valid():
 		return "unknown type"
-	case j.Message == nil || j.Message.To == "" || j.Key == "":
+	case j.Message == nil || (j.Message.To == "" && j.Message.Recipient == "") || j.Key == "":
 		return "missing message, recipient or key"
 	}
 	return ""
@@ -122,14 +122,23 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	if until, ok := s.pausedUntil(c.ID); ok {
 		return outcome{fail: true, delay: until.Sub(now), reason: "clinic_paused", wait: true}
 	}
-	number, err := s.Store.ContactOfPhone(ctx, c.ID, job.Message.To)
+	if o, held := s.waitOutQuietHours(ctx, j, c, now); held {
+		return o
+	}
+	// A message by business-scoped user id has no number: the contact's key (its
+	// number when it has one) names whose STOP holds.
+	address := job.Message.To
+	if address == "" {
+		address = job.ContactKey
+	}
+	number, err := s.Store.ContactOfPhone(ctx, c.ID, address)
 	if err != nil {
 		return s.preparedRetry(ctx, j, err)
 	}
 	if why := job.WhyNot(now, consent.Current(number.Statements()) == consent.OptedOut); why != "" {
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", why))
 		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
-		return ack
+		return s.refuse(ctx, j, why, false)
 	}
 	// A template Meta paused, disabled or re-categorised holds the job back before
 	// the claim, as it holds reminders back.
@@ -189,33 +198,49 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 		case class.Retryable() || class == whatsapp.ClassThroughput || class == whatsapp.ClassPairRate:
 			release()
 			job.Attempts++
-			if job.Attempts >= maxPreparedAttempts {
+			// A job that stops being useful at some point waits out an outage of any
+			// length, as reminders do; WhyNot ends it then.
+			if job.Attempts >= maxPreparedAttempts && job.ExpiresAt.IsZero() {
 				break
 			}
 			return outcome{fail: true, delay: s.backoff(job.Attempts), reason: class.String(), wait: true}
 		}
 		// Sending it again cannot succeed: keep it from being tried again.
-		if cerr := s.Claims.CompleteIdempotency(bg, job.Key, idempotency.Response{Status: 500}, preparedDoneTTL); cerr != nil {
-			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.claim_not_completed", slog.String("error", cerr.Error()))
-		}
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.failed", slog.String("class", class.String()), slog.Int("attempts", job.Attempts))
 		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "failed")
+		reason := class.String()
+		if job.Attempts >= maxPreparedAttempts {
+			reason = ReasonRetriesExhausted
+		}
+		if s.completion(job.MessageKind()) != nil {
+			return s.refuse(ctx, j, reason, true)
+		}
+		if cerr := s.Claims.CompleteIdempotency(bg, job.Key, failedClaim, preparedDoneTTL); cerr != nil {
+			j.log.LogAttrs(ctx, slog.LevelWarn, "sender.claim_not_completed", slog.String("error", cerr.Error()))
+		}
 		return ack
 	}
-	// Sent: failing from here on would only risk sending it again.
+	// Sent: failing from here on would only risk sending it again. The origin
+	// first, then the message log: the inbox applies Meta's statuses once the log
+	// has the message, and they must then find the origin (a thread message) moved.
+	// Meta's first status follows the send within milliseconds and is retried only
+	// after the inbound queue's visibility timeout, so the claim (still held against
+	// a duplicate delivery) is completed after these two writes.
+	s.completeSent(ctx, j, wamid)
+	noticeID := ""
+	if job.MessageKind() == outbound.KindNotice {
+		noticeID = job.Ref
+	}
+	logged := retryInPlace(func() error {
+		_, err := s.Store.PutMessage(bg, messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: job.ClinicID,
+			PatientID: job.PatientID, NoticeID: noticeID, Type: job.Message.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now})
+		return err
+	})
 	if err := retryInPlace(func() error {
 		return s.Claims.CompleteIdempotency(bg, job.Key, idempotency.Response{Status: 200, Body: []byte(wamid)}, preparedDoneTTL)
-	}); err != nil {
+	}); err != nil || logged != nil {
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
-			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))
-	}
-	if err := retryInPlace(func() error {
-		_, err := s.Store.PutMessage(bg, messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: job.ClinicID,
-			PatientID: job.PatientID, Type: job.Message.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now})
-		return err
-	}); err != nil {
-		j.log.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
-			platform.WAMID("wamid", wamid), slog.String("error", err.Error()))
+			platform.WAMID("wamid", wamid), slog.String("error", errors.Join(logged, err).Error()))
 		return ack
 	}
 	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.sent", platform.WAMID("wamid", wamid), slog.String("type", job.Message.Type))

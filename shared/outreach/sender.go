@@ -216,6 +216,9 @@ type Sender struct {
 	Pacer NumberPacer
 	// Claims makes prepared messages (replies, offers, notices) go out once.
 	Claims Claimer
+	// Completions tells each prepared kind's origin what became of its jobs (see
+	// Completion); a kind without one is only sent.
+	Completions map[outbound.Kind]Completion
 	// SlotLookahead lets a job that waited for its place in its number's line, and
 	// finds the current budget window full, book one of the next SlotLookahead
 	// windows (at most 3: 750 ms) and wait for it rather than be requeued: SQS's
@@ -896,6 +899,9 @@ func findReminder(rs []reminder.Reminder, kind reminder.Kind) (reminder.Reminder
 // in the DLQ. The reminder keeps its state so that a redrive can still send it
 // (the sender re-checks everything at send time).
 func (s *Sender) tellDeadLettered(ctx context.Context, rec events.SQSMessage) {
+	if s.tellPreparedDeadLettered(ctx, rec) {
+		return
+	}
 	var job reminder.Job
 	// Only reminder jobs have a reminder for the clinic to hear about.
 	if s.Events == nil || json.Unmarshal([]byte(rec.Body), &job) != nil || job.ClinicID == "" || job.AppointmentID == "" {

@@ -68,6 +68,8 @@ const (
 	StatusReceived = "received" // an inbound message
 	StatusAccepted = "accepted" // the Graph API took it
 	StatusPending  = "pending"  // staff text waiting for the patient to answer the reopen template
+	StatusQueued   = "queued"   // staff text on the outbound queue, not yet taken by the Graph API
+	StatusFailed   = "failed"   // it will not reach the patient; Reason says why
 )
 
 // DefaultRetention is how long a conversation's messages are kept when the clinic
@@ -224,6 +226,9 @@ type Message struct {
 	Status string
 	// WAMID links an outbound message to Meta's statuses; never shown or logged.
 	WAMID string
+	// Reason is why a failed staff message did not go out (window_closed, opted_out,
+	// retries_exhausted, a WhatsApp error class).
+	Reason string
 }
 
 // Reply is what staff ask to send.

@@ -26,6 +26,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 // The conversation tests: a hand-off becomes a conversation staff can list, read,
@@ -244,7 +245,8 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 	}
 	w.apiJSON(t, http.MethodPost, clinicPath+"/conversations/"+conv.ID+"/messages",
 		[]byte(`{"text":"`+answer+`","author":"Jordan at the desk"}`), http.StatusAccepted, &posted)
-	if posted.Message.Status != thread.StatusAccepted || posted.Message.Author != "staff" {
+	// Queued: the sender sends it from the outbound queue; the thread follows.
+	if posted.Message.Status != thread.StatusQueued || posted.Message.Author != "staff" {
 		t.Errorf("posted %+v", posted.Message)
 	}
 	// A client retrying with its Idempotency-Key gets the first answer and sends nothing more.
@@ -264,8 +266,14 @@ func TestConversationFreeTextReplyAndAudit(t *testing.T) {
 			t.Fatalf("keyed reply %d: HTTP %d, replayed %q", i, resp.StatusCode, resp.Header.Get("Idempotent-Replayed"))
 		}
 	}
-	sent := w.stack.Stub.Sent()[before:]
-	if got := sentTexts(sent, p.phone); len(got) != 2 || got[0] != answer || got[1] != second {
+	var sent []whatsapptest.Recorded
+	eventually(t, waitTimeout, "both replies at the stand-in", func() (bool, string) {
+		sent = w.stack.Stub.Sent()[before:]
+		got := sentTexts(sent, p.phone)
+		return len(got) >= 2, fmt.Sprintf("%q", got)
+	})
+	// The keyed replay queued nothing: exactly the two texts, once each.
+	if got := sentTexts(sent, p.phone); len(got) != 2 || !slices.Contains(got, answer) || !slices.Contains(got, second) {
 		t.Fatalf("the stand-in got %q, want exactly %q and %q once", got, answer, second)
 	}
 	for _, r := range sent {
@@ -377,7 +385,11 @@ func TestConversationReplyOutsideTheWindow(t *testing.T) {
 	if posted.Message.Status != thread.StatusPending {
 		t.Fatalf("posted %+v, want pending", posted.Message)
 	}
-	tpls := templatesTo(w.stack.Stub.Sent()[before:], p.phone)
+	var tpls []whatsapptest.Recorded
+	eventually(t, waitTimeout, "the reopen template at the stand-in", func() (bool, string) {
+		tpls = templatesTo(w.stack.Stub.Sent()[before:], p.phone)
+		return len(tpls) >= 1, fmt.Sprintf("%d templates", len(tpls))
+	})
 	if len(tpls) != 1 || tpls[0].Template != "frontdesk_reopen" || tpls[0].Invalid {
 		t.Fatalf("templates sent %+v, want one frontdesk_reopen", tpls)
 	}

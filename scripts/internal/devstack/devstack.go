@@ -293,7 +293,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.Outbound])}
 	clinicEvents := queue.EventOutbox{Publisher: queue.NewPublisher(sq, s.Queues[queue.EHROutbox])}
 
-	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log, Events: clinicEvents, Messenger: graph})
+	api := ehrapi.New(ehrapi.Deps{Store: s.Store, Secrets: secrets, Clock: clock, Log: log, Events: clinicEvents, Jobs: outbound})
 	hook := webhook.New(webhook.Deps{
 		AppSecret:   func(context.Context) (string, error) { return cfg.AppSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return cfg.VerifyToken, nil },
@@ -308,6 +308,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	outboundSender := sender.New(sender.Deps{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
 		Requeue: outbound, Pacer: s.Store, Claims: s.Store, SlotLookahead: 3,
+		Completions: sender.Completions(s.Store, clinicEvents, clock, log),
 		// As the Lambda disables its event source mapping, dev pauses the outbound
 		// consumer (from a goroutine: the halt is called from inside that consumer's
 		// handler, and pausing waits for the poll in progress).
@@ -320,7 +321,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		// A held template is rechecked every few sweeps, not every 15 minutes.
 		TemplateRecheck: 5 * cfg.SweepEvery,
 	})
-	convs := conversations.New(conversations.Deps{Store: s.Store, Sender: graph, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
+	convs := conversations.New(conversations.Deps{Store: s.Store, Outbox: outbound, Alerter: topic.LogAlerts{Log: log, Record: s.recordAlert},
 		Clock: clock, Log: log, APIBaseURL: s.APIURL})
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
 	// Replies take their number's send budget like the sender's jobs.

@@ -307,11 +307,15 @@ func TestUsernameOnlySenderConversationIsAnsweredByRecipient(t *testing.T) {
 		w.apiJSON(t, http.MethodPost, clinicPath+"/conversations/"+conv.ID+"/messages",
 			[]byte(`{"text":"`+text+`","author":"Sam"}`), http.StatusAccepted, nil)
 		var got []whatsapptest.Recorded
-		for _, r := range w.stack.Stub.Sent()[before:] {
-			if recipientOf(r) == recipient {
-				got = append(got, r)
+		eventually(t, waitTimeout, "the reply by recipient at the stand-in", func() (bool, string) {
+			got = got[:0]
+			for _, r := range w.stack.Stub.Sent()[before:] {
+				if recipientOf(r) == recipient {
+					got = append(got, r)
+				}
 			}
-		}
+			return len(got) > 0, fmt.Sprintf("%d sends", len(got))
+		})
 		if len(got) != 1 || !got[0].Accepted() || !strings.Contains(string(got[0].Body), text) {
 			t.Fatalf("sends by recipient for the reply: %d", len(got))
 		}

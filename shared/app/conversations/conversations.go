@@ -24,9 +24,8 @@ type Store interface {
 // Deps are the service's collaborators.
 type Deps struct {
 	Store Store
-	// Sender sends staff replies: the Graph client today; the outbound queue's
-	// staff_reply job can take its place here, one line.
-	Sender  handoff.Sender
+	// Outbox puts staff replies on the outbound queue as staff_reply jobs.
+	Outbox  handoff.Outbox
 	Alerter handoff.Alerter
 	Clock   platform.Clock
 	Log     *slog.Logger
@@ -36,17 +35,17 @@ type Deps struct {
 
 // New builds the service; the dev stack and tests use it.
 func New(d Deps) *handoff.Service {
-	return &handoff.Service{Store: d.Store, Sender: d.Sender, Alerter: d.Alerter, Clock: d.Clock, Log: d.Log,
+	return &handoff.Service{Store: d.Store, Outbox: d.Outbox, Alerter: d.Alerter, Clock: d.Clock, Log: d.Log,
 		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), APIBaseURL: d.APIBaseURL}
 }
 
 // Load builds the service from the environment: urgent conversations go to the SNS
 // topic named by CONVERSATION_ALERT_TOPIC_ARN (a log line without it).
-func Load(a *app.App, store Store, send handoff.Sender) *handoff.Service {
+func Load(a *app.App, store Store, outbox handoff.Outbox) *handoff.Service {
 	var alerter handoff.Alerter = topic.LogAlerts{Log: a.Log}
 	if arn := a.Env.Optional(platform.EnvConversationAlertTopicARN, ""); arn != "" {
 		alerter = topic.Alerts{Client: sns.NewFromConfig(a.AWS), TopicARN: arn}
 	}
-	return New(Deps{Store: store, Sender: send, Alerter: alerter, Clock: a.Clock, Log: a.Log,
+	return New(Deps{Store: store, Outbox: outbox, Alerter: alerter, Clock: a.Clock, Log: a.Log,
 		APIBaseURL: a.Env.Optional(platform.EnvAPIBaseURL, "")})
 }

@@ -37,7 +37,6 @@ type Store interface {
 	httpapi.OnceClaimer
 	httpapi.MetricsReader
 	notices.Store
-	notices.SendStore
 	GetClinic(ctx context.Context, id string) (clinic.Clinic, error)
 }
 
@@ -47,19 +46,20 @@ type Deps struct {
 	Secrets httpapi.SecretResolver
 	Clock   platform.Clock
 	Log     *slog.Logger
-	// Events and Messenger send notices (message.failed to the clinic, the Graph
-	// API); without a Messenger the notice routes answer 500.
-	Events    notices.Events
-	Messenger notices.Messenger
+	// Events tells the clinic of a notice that cannot be sent (message.failed);
+	// Jobs puts notices on the outbound queue. Without Jobs the notice routes
+	// answer 500.
+	Events notices.Events
+	Jobs   notices.JobPublisher
 }
 
 // New builds the EHR API.
 func New(d Deps) *httpapi.EHRAPI {
 	in := Intake(d.Store, d.Clock, d.Log)
 	var noticeSvc *notices.Service
-	if d.Messenger != nil {
+	if d.Jobs != nil {
 		noticeSvc = &notices.Service{Store: d.Store, Events: d.Events, Clock: d.Clock, Log: d.Log,
-			Outbox: &notices.Immediate{Store: d.Store, Messenger: d.Messenger, Events: d.Events, Clock: d.Clock, Log: d.Log}}
+			Outbox: notices.Queued{Jobs: d.Jobs}}
 		in.Visits = noticeSvc
 	}
 	api := &httpapi.EHRAPI{
@@ -142,11 +142,12 @@ func Load(a *app.App) http.Handler {
 	store := appstore.Load(a)
 	stage := a.Env.Optional(fnspec.EnvAPIStageName, "")
 	cons := loadConsole(a, store)
-	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
-	graph := a.WhatsAppClient()
-	convs := conversations.Load(a, store, graph)
+	sqsClient := queue.NewClient(a.AWS)
+	events := queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, a.Env.Required(platform.EnvEHROutboxQueueURL))}
+	jobs := queue.ReminderOutbox{Publisher: queue.NewPublisher(sqsClient, a.Env.Required(platform.EnvOutboundQueueURL))}
+	convs := conversations.Load(a, store, jobs)
 	a.Ready()
-	api := New(Deps{Store: store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log, Events: events, Messenger: graph})
+	api := New(Deps{Store: store, Secrets: a.Secrets, Clock: a.Clock, Log: a.Log, Events: events, Jobs: jobs})
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
 	router := httpapi.NewRouter(api, nil, a.Log, a.Clock, stage)
 	if cons == nil {

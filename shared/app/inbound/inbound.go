@@ -10,6 +10,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -20,6 +21,7 @@ type Store interface {
 	inbox.Store
 	inbox.FeedbackStore
 	metrics.Store
+	notices.TrackerStore
 }
 
 // Deps is what differs between the places the inbound handler runs.
@@ -45,7 +47,8 @@ func New(d Deps) *inbox.Service {
 			MessagesPerSecond: d.MessagesPerSecond}
 	}
 	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
-		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store}
+		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store,
+		Notices: &notices.Tracker{Store: d.Store, Events: d.Events, Clock: d.Clock, Log: d.Log}}
 }
 
 // Load builds the inbound handler from a Lambda's environment; a missing variable
@@ -55,8 +58,9 @@ func Load(a *app.App) *inbox.Service {
 	events := queue.EventOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvEHROutboxQueueURL))}
 	mps := a.Env.Int(platform.EnvMessagesPerSecond, outreach.DefaultMessagesPerSecond)
 	graph := a.WhatsAppClient()
-	// The hand-off service's sends take the number's budget as the replies do.
-	convs := conversations.Load(a, store, outreach.PacedMessenger{Messenger: graph, Pacer: store, Clock: a.Clock, MessagesPerSecond: mps})
+	// A staff text that waited for the patient goes out as a staff_reply job.
+	jobs := queue.ReminderOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvOutboundQueueURL))}
+	convs := conversations.Load(a, store, jobs)
 	a.Ready()
 	return New(Deps{Store: store, Events: events, Messenger: graph, Pacer: store, MessagesPerSecond: mps,
 		Conversations: convs, Clock: a.Clock, Log: a.Log})

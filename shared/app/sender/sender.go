@@ -9,6 +9,9 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -49,6 +52,9 @@ type Deps struct {
 	// TemplateRecheck is how long a send held back by its template's state waits;
 	// zero takes the sender's default (the dev stack rechecks sooner).
 	TemplateRecheck time.Duration
+	// Completions moves each prepared job's origin along with its send (see
+	// Completions below); nil: prepared jobs are only sent.
+	Completions map[outbound.Kind]outreach.Completion
 }
 
 // DeployedSlotLookahead is how many budget windows ahead a job back at its place
@@ -57,7 +63,7 @@ const DeployedSlotLookahead = 3
 
 // New builds the sender; retries end in the DLQ after the outbound queue's maxReceiveCount.
 func New(d Deps) *outreach.Sender {
-	outbound, _ := queue.Lookup(queue.Outbound)
+	outboundQueue, _ := queue.Lookup(queue.Outbound)
 	return &outreach.Sender{
 		Store:             d.Store,
 		Messenger:         d.Messenger,
@@ -67,13 +73,14 @@ func New(d Deps) *outreach.Sender {
 		Halter:            d.Halter,
 		Pacer:             d.Pacer,
 		Claims:            d.Claims,
+		Completions:       d.Completions,
 		SlotLookahead:     d.SlotLookahead,
 		Clock:             d.Clock,
 		Logger:            d.Log,
 		MessagesPerSecond: d.MessagesPerSecond,
 		Concurrency:       d.Concurrency,
 		PairGap:           d.PairGap,
-		MaxReceiveCount:   outbound.MaxReceiveCount,
+		MaxReceiveCount:   outboundQueue.MaxReceiveCount,
 		Templates:         d.Store,
 		TemplateRecheck:   d.TemplateRecheck,
 		Identity:          d.Store,
@@ -92,10 +99,12 @@ func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Se
 	graph := a.WhatsAppClient()
 	a.Ready()
 	sqsClient := queue.NewClient(a.AWS)
+	events := queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, outboxURL)}
 	return New(Deps{
 		Store:             store,
 		Messenger:         graph,
-		Events:            queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, outboxURL)},
+		Events:            events,
+		Completions:       Completions(store, events, a.Clock, a.Log),
 		Requeue:           queue.ReminderOutbox{Publisher: queue.NewPublisher(sqsClient, outboundURL)},
 		Visibility:        queue.NewVisibility(sqsClient, outboundURL),
 		Halter:            halter(function),
@@ -107,4 +116,19 @@ func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Se
 		MessagesPerSecond: float64(mps),
 		Concurrency:       concurrency,
 	})
+}
+
+// CompletionStore is what the origins of prepared jobs keep (dynamo.Store).
+type CompletionStore interface {
+	notices.TrackerStore
+	handoff.TrackerStore
+}
+
+// Completions are the origins the sender tells what became of prepared jobs:
+// a notice, and a staff message in its thread, follow their jobs.
+func Completions(store CompletionStore, events outreach.EventPublisher, clock platform.Clock, log *slog.Logger) map[outbound.Kind]outreach.Completion {
+	return map[outbound.Kind]outreach.Completion{
+		outbound.KindNotice:     &notices.Tracker{Store: store, Events: events, Clock: clock, Log: log},
+		outbound.KindStaffReply: &handoff.Tracker{Store: store, Events: events, Clock: clock, Log: log},
+	}
 }
