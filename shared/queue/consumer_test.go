@@ -108,7 +108,7 @@ func TestConsumerSettlesEachDecision(t *testing.T) {
 			var dead []string
 			requeued := 0
 			cons := queue.Consumer{Name: "test", Alert: "test_dead_letter", MaxReceives: 5, Visibility: vis,
-				Backoff: queue.Backoff{Base: 30 * time.Second, Max: 30 * time.Minute, Jitter: 0.25, Rand: noJitter},
+				Backoff:      queue.Backoff{Base: 30 * time.Second, Max: 30 * time.Minute, Jitter: 0.25, Rand: noJitter},
 				OnDeadLetter: func(_ context.Context, rec events.SQSMessage) { dead = append(dead, rec.MessageId) },
 				Log:          slog.New(slog.NewJSONHandler(&logs, nil))}
 			resp := cons.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record("m1", c.receives)}},
