@@ -105,6 +105,8 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		// The SDK's credential chain: a function's credentials are in its environment.
 		sdkConfig = "github.com/aws/aws-sdk-go-v2/config"
 		sts       = "github.com/aws/aws-sdk-go-v2/service/sts"
+		// The sender's halt calls the Lambda API directly.
+		lambdaAPI = "github.com/aws/aws-sdk-go-v2/service/lambda"
 	)
 	linksOnly := map[string][]string{ // package: the functions that may link it
 		phonenumbers: {fnspec.EHRAPI},
@@ -112,6 +114,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		sqs:          {fnspec.EHRAPI, fnspec.WhatsAppWebhook, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
 		sdkConfig:    {},
 		sts:          {},
+		lambdaAPI:    {},
 	}
 	for _, name := range fnspec.Names() {
 		t.Run(name, func(t *testing.T) {
