@@ -18,14 +18,13 @@ const (
 // LocalRegion is the region of local runs (DynamoDB Local, moto).
 const LocalRegion = "us-east-1"
 
-// Variables the Lambda runtime sets for the function's role.
+// Variables the Lambda runtime sets: the region and the function role's keys.
 const (
-	envRegion          = "AWS_REGION"
-	envDefaultRegion   = "AWS_DEFAULT_REGION"
-	envAccessKeyID     = "AWS_ACCESS_KEY_ID"
-	envSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
-	envSessionToken    = "AWS_SESSION_TOKEN"
+	envRegion        = "AWS_REGION"
+	envDefaultRegion = "AWS_DEFAULT_REGION"
 )
+
+var roleEnv = struct{ keyID, secretKey, sessionToken string }{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
 // AWSConfig is a function's AWS configuration: the region and the role's
 // credentials from the variables the Lambda runtime sets (they stay valid for
@@ -45,11 +44,11 @@ func AWSConfig(_ context.Context) (aws.Config, error) {
 	if region == "" {
 		region = os.Getenv(envDefaultRegion)
 	}
-	key, secret := os.Getenv(envAccessKeyID), os.Getenv(envSecretAccessKey)
+	key, secret := os.Getenv(roleEnv.keyID), os.Getenv(roleEnv.secretKey)
 	if region == "" || key == "" || secret == "" {
 		return aws.Config{}, fmt.Errorf("platform: aws config: %s, %s and %s must be set (the Lambda runtime sets them; scripts use package sdkconfig)",
-			envRegion, envAccessKeyID, envSecretAccessKey)
+			envRegion, roleEnv.keyID, roleEnv.secretKey)
 	}
 	return aws.Config{Region: region,
-		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, os.Getenv(envSessionToken)))}, nil
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, os.Getenv(roleEnv.sessionToken)))}, nil
 }

@@ -15,19 +15,19 @@ func TestAWSConfigFromTheFunctionsEnvironment(t *testing.T) {
 		wantToken  string
 	}{
 		{name: "lambda runtime variables", wantRegion: "eu-west-1", wantKey: "AKIDEXAMPLE", wantToken: "session",
-			env: map[string]string{envRegion: "eu-west-1", envAccessKeyID: "AKIDEXAMPLE", envSecretAccessKey: "secret", envSessionToken: "session"}},
+			env: map[string]string{envRegion: "eu-west-1", roleEnv.keyID: "AKIDEXAMPLE", roleEnv.secretKey: "secret", roleEnv.sessionToken: "session"}},
 		{name: "default region as a fallback", wantRegion: "eu-central-1", wantKey: "AKIDEXAMPLE",
-			env: map[string]string{envDefaultRegion: "eu-central-1", envAccessKeyID: "AKIDEXAMPLE", envSecretAccessKey: "secret"}},
+			env: map[string]string{envDefaultRegion: "eu-central-1", roleEnv.keyID: "AKIDEXAMPLE", roleEnv.secretKey: "secret"}},
 		{name: "local endpoints need no account", wantRegion: LocalRegion, wantKey: "local",
 			env: map[string]string{EnvDynamoEndpoint: "http://127.0.0.1:8000"}},
 		{name: "local endpoints win over real credentials", wantRegion: LocalRegion, wantKey: "local",
-			env: map[string]string{EnvSQSEndpoint: "http://127.0.0.1:5000", envRegion: "eu-west-1", envAccessKeyID: "AKIDEXAMPLE", envSecretAccessKey: "secret"}},
-		{name: "no region", wantErr: true, env: map[string]string{envAccessKeyID: "AKIDEXAMPLE", envSecretAccessKey: "secret"}},
+			env: map[string]string{EnvSQSEndpoint: "http://127.0.0.1:5000", envRegion: "eu-west-1", roleEnv.keyID: "AKIDEXAMPLE", roleEnv.secretKey: "secret"}},
+		{name: "no region", wantErr: true, env: map[string]string{roleEnv.keyID: "AKIDEXAMPLE", roleEnv.secretKey: "secret"}},
 		{name: "no credentials", wantErr: true, env: map[string]string{envRegion: "eu-west-1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			for _, k := range []string{envRegion, envDefaultRegion, envAccessKeyID, envSecretAccessKey, envSessionToken, EnvDynamoEndpoint, EnvSQSEndpoint} {
+			for _, k := range []string{envRegion, envDefaultRegion, roleEnv.keyID, roleEnv.secretKey, roleEnv.sessionToken, EnvDynamoEndpoint, EnvSQSEndpoint} {
 				t.Setenv(k, c.env[k])
 			}
 			cfg, err := AWSConfig(context.Background())
