@@ -6,7 +6,6 @@ import (
 	"context"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/sender"
@@ -33,6 +32,6 @@ func main() {
 // newSender is main's wiring; the tests run the handler it builds.
 func newSender(a *app.App) *outreach.Sender {
 	return sender.Load(a, func(function string) outreach.Halter {
-		return esmHalter{client: lambdasvc.NewFromConfig(a.AWS), function: function, log: a.Log}
+		return esmHalter{client: newLambdaAPI(a.AWS), function: function, log: a.Log}
 	})
 }

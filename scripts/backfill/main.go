@@ -24,6 +24,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/platform/sdkconfig"
 )
 
 func main() {
@@ -48,7 +49,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		}
 		shards = n
 	}
-	cfg, err := platform.AWSConfig(ctx)
+	cfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		return err
 	}

@@ -330,7 +330,7 @@ func consumed(result any) (read bool, ccs []dynamotypes.ConsumedCapacity) {
 
 // sdkLogger drops one SDK warning and passes the rest on: DynamoDB Local sends no
 // x-amz-crc32 header on error answers, and the SDK then warns about the checksum of
-// every one (aws/aws-sdk-go-v2#3545). Failed conditional writes are expected on this
+// every one (a known SDK behaviour against endpoints without that header). Failed conditional writes are expected on this
 // path; hundreds of those lines would bury the report.
 type sdkLogger struct{ next logging.Logger }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/platform/sdkconfig"
 )
 
 func main() {
@@ -26,7 +27,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dayindex: set TABLE_PREFIX (e.g. frontdesk-prod-)")
 		os.Exit(2)
 	}
-	cfg, err := platform.AWSConfig(ctx)
+	cfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dayindex:", err)
 		os.Exit(1)

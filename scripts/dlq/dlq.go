@@ -20,6 +20,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/platform/sdkconfig"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
@@ -135,7 +136,7 @@ func addReminderReasons(ctx context.Context, store reminderReader, msgs []queue.
 }
 
 func newStore(ctx context.Context, getenv func(string) string) (*dynamo.Store, error) {
-	cfg, err := platform.AWSConfig(ctx)
+	cfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +150,7 @@ func newStore(ctx context.Context, getenv func(string) string) (*dynamo.Store, e
 }
 
 func newClient(ctx context.Context, getenv func(string) string) (*sqs.Client, error) {
-	cfg, err := platform.AWSConfig(ctx)
+	cfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/scripts/internal/clinicfile"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/platform/sdkconfig"
 )
 
 func main() {
@@ -44,7 +45,7 @@ func run(ctx context.Context, file string, dryRun bool, tokenEnv, writeTokenEnv 
 	if err := env.Err(); err != nil {
 		return err
 	}
-	cfg, err := platform.AWSConfig(ctx)
+	cfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
@@ -50,7 +49,7 @@ func Load(ctx context.Context) (*App, error) {
 		Log:     log,
 		Clock:   clock,
 		AWS:     cfg,
-		Secrets: &platform.Secrets{Client: secretsmanager.NewFromConfig(cfg), TTL: 5 * time.Minute, Clock: clock},
+		Secrets: &platform.Secrets{Client: platform.NewSecretsManager(cfg), TTL: 5 * time.Minute, Clock: clock},
 	}
 	if err := a.loadDigestKey(ctx); err != nil {
 		return nil, err

@@ -102,11 +102,22 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		phonenumbers = "github.com/nyaruka/phonenumbers"
 		dynamodb     = "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 		sqs          = "github.com/aws/aws-sdk-go-v2/service/sqs"
+		// The SDK's credential chain: a function's credentials are in its environment.
+		sdkConfig = "github.com/aws/aws-sdk-go-v2/config"
+		sts       = "github.com/aws/aws-sdk-go-v2/service/sts"
+		// The sender's halt calls the Lambda API directly.
+		lambdaAPI = "github.com/aws/aws-sdk-go-v2/service/lambda"
+		// Secrets are read with platform.SecretsManager.
+		secretsManager = "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	)
 	linksOnly := map[string][]string{ // package: the functions that may link it
-		phonenumbers: {fnspec.EHRAPI},
-		dynamodb:     {fnspec.EHRAPI, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
-		sqs:          {fnspec.EHRAPI, fnspec.WhatsAppWebhook, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
+		phonenumbers:   {fnspec.EHRAPI},
+		dynamodb:       {fnspec.EHRAPI, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
+		sqs:            {fnspec.EHRAPI, fnspec.WhatsAppWebhook, fnspec.ReminderSweep, fnspec.Sender, fnspec.Inbound, fnspec.EHRNotifier},
+		sdkConfig:      {},
+		sts:            {},
+		lambdaAPI:      {},
+		secretsManager: {},
 	}
 	for _, name := range fnspec.Names() {
 		t.Run(name, func(t *testing.T) {

@@ -183,15 +183,15 @@ type Service struct {
 // must enable ReportBatchItemFailures). It never returns an error: a failed record
 // is reported as a batch item failure so the rest of the batch is not redelivered.
 func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, rec := range ev.Records {
+	c := queue.Consumer{Name: "inbound", Log: s.log()}
+	return c.Handle(ctx, ev, func(ctx context.Context, rec events.SQSMessage) queue.Result {
 		if err := s.Process(ctx, []byte(rec.Body)); err != nil {
 			s.log().Error("inbound record failed", "sqs_message_id", rec.MessageId,
 				"receive_count", queue.ReceiveCount(rec), "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			return queue.Fail(err.Error())
 		}
-	}
-	return resp, nil
+		return queue.Ack()
+	}), nil
 }
 
 // Process handles one webhook body. Every message and status in it is attempted;

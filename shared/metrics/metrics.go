@@ -23,7 +23,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -200,13 +199,25 @@ func ReminderStatus(clinicID, zone, wamid, appointmentID, before, status string,
 	return out
 }
 
-var plainCategory = regexp.MustCompile(`^[a-z][a-z_]{0,39}$`)
+// plainCategory is ^[a-z][a-z_]{0,39}$, checked by hand: a package-level regexp
+// would be compiled by every cold start of the functions linking this package.
+func plainCategory(c string) bool {
+	if len(c) < 1 || len(c) > 40 || c[0] < 'a' || c[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(c); i++ {
+		if (c[i] < 'a' || c[i] > 'z') && c[i] != '_' {
+			return false
+		}
+	}
+	return true
+}
 
 // Category is the counter suffix of a Meta pricing category: lower case, and
 // "other" for anything that is not a plain word (it becomes an attribute name).
 func Category(c string) string {
 	c = strings.ToLower(strings.TrimSpace(c))
-	if !plainCategory.MatchString(c) {
+	if !plainCategory(c) {
 		return categoryOther
 	}
 	return c

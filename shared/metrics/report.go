@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -35,7 +34,23 @@ func (q Query) Days() int { return int(q.To.Sub(q.From).Hours()/24) + 1 }
 func (q Query) FromDay() string { return q.From.Format(time.DateOnly) }
 func (q Query) ToDay() string   { return q.To.Format(time.DateOnly) }
 
-var dateOnly = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+// dateOnly is ^[0-9]{4}-[0-9]{2}-[0-9]{2}$, checked by hand (no package-level
+// regexp to compile at every cold start).
+func dateOnly(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	for i := range len(s) {
+		if i == 4 || i == 7 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseQuery checks a report request and returns every problem at once.
 // interval "" means day.
@@ -46,7 +61,7 @@ func ParseQuery(from, to, interval string) (Query, error) {
 		switch {
 		case s == "":
 			bad = append(bad, name+" is required (a date in the clinic's time zone, e.g. 2026-11-01)")
-		case !dateOnly.MatchString(s) || err != nil:
+		case !dateOnly(s) || err != nil:
 			bad = append(bad, name+" must be a calendar date YYYY-MM-DD (the clinic's local date)")
 		case t.Year() < 2000 || t.Year() > 9999:
 			bad = append(bad, name+" must be between the years 2000 and 9999")

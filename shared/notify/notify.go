@@ -31,11 +31,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -115,31 +113,24 @@ type Service struct {
 // enable ReportBatchItemFailures).
 func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	timeout := s.DeliveryTimeout(ctx)
-	failed := make([]bool, len(ev.Records))
-	var wg sync.WaitGroup
-	for i, rec := range ev.Records {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dctx, cancel := context.WithTimeout(ctx, timeout)
-			e, err := s.deliverRecord(dctx, rec)
-			cancel()
-			if err != nil {
-				failed[i] = true
-				// The invocation's context, not the spent delivery's: the reserve is
-				// kept for this.
-				s.backoff(ctx, rec, e, err)
-			}
-		}()
+	maxReceives := s.MaxReceives
+	if maxReceives == 0 {
+		maxReceives = DefaultMaxReceives
 	}
-	wg.Wait()
-	var resp events.SQSEventResponse
-	for i, rec := range ev.Records {
-		if failed[i] {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+	c := queue.Consumer{Name: "notify", Alert: AlertDeadLetter, MaxReceives: maxReceives, Visibility: s.Visibility,
+		Backoff: s.backoff(), Concurrency: queue.WholeBatch, Log: s.log()}
+	return c.Handle(ctx, ev, func(ctx context.Context, rec events.SQSMessage) queue.Result {
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		e, err := s.deliverRecord(dctx, rec)
+		cancel()
+		if err != nil {
+			// Settled under the invocation's context, not the spent delivery's: the
+			// reserve is kept for this.
+			return queue.RetryWithBackoff(err.Error(),
+				slog.String("event_id", e.ID), slog.String("event_type", e.Type), slog.String("clinic_id", e.ClinicID))
 		}
-	}
-	return resp, nil
+		return queue.Ack()
+	}), nil
 }
 
 // DeliveryTimeout is how long each delivery of a batch handled under ctx may take:
@@ -270,52 +261,20 @@ func (s *Service) Deliver(ctx context.Context, e clinic.Event) (Outcome, error) 
 	return Delivered, nil
 }
 
-// backoff delays the failed record's next attempt: BaseDelay, doubling per receive,
-// capped at MaxDelay, with jitter. The last attempt is logged as such: SQS moves
-// the message to the DLQ when this receive fails.
-func (s *Service) backoff(ctx context.Context, rec events.SQSMessage, e clinic.Event, cause error) {
-	n := queue.ReceiveCount(rec)
-	maxReceives := s.MaxReceives
-	if maxReceives == 0 {
-		maxReceives = DefaultMaxReceives
-	}
-	if n >= maxReceives {
-		s.log().Error("notify.dead_letter", "alert", AlertDeadLetter,
-			"sqs_message_id", rec.MessageId, "event_id", e.ID, "event_type", e.Type, "clinic_id", e.ClinicID,
-			"receive_count", n, "error", cause.Error())
-		return
-	}
-	if s.Visibility == nil || rec.ReceiptHandle == "" {
-		return
-	}
-	d := s.RetryDelay(n)
-	if err := s.Visibility.Delay(ctx, rec.ReceiptHandle, d); err != nil {
-		// The message still comes back, after the queue's default visibility timeout.
-		s.log().Warn("notify could not delay retry", "sqs_message_id", rec.MessageId, "error", err.Error())
-	}
-}
+// RetryDelay is the visibility delay after the n-th failed receive (n >= 1):
+// BaseDelay, doubling per receive, capped at MaxDelay, plus up to a quarter as
+// jitter.
+func (s *Service) RetryDelay(n int) time.Duration { return s.backoff().Delay(n) }
 
-// RetryDelay is the visibility delay after the n-th failed receive (n >= 1).
-func (s *Service) RetryDelay(n int) time.Duration {
-	base, maxDelay := s.BaseDelay, s.MaxDelay
-	if base == 0 {
-		base = DefaultBaseDelay
+func (s *Service) backoff() queue.Backoff {
+	b := queue.Backoff{Base: s.BaseDelay, Max: s.MaxDelay, Jitter: 0.25, Rand: s.Jitter}
+	if b.Base == 0 {
+		b.Base = DefaultBaseDelay
 	}
-	if maxDelay == 0 {
-		maxDelay = DefaultMaxDelay
+	if b.Max == 0 {
+		b.Max = DefaultMaxDelay
 	}
-	d := base
-	for i := 1; i < n && d < maxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, maxDelay)
-	jitter := s.Jitter
-	if jitter == nil {
-		jitter = rand.Float64
-	}
-	// Up to +25%: never shorter than the schedule, so the total time before the DLQ
-	// is predictable from below.
-	return d + time.Duration(float64(d)*0.25*jitter())
+	return b
 }
 
 func (s *Service) now() time.Time {

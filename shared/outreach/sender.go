@@ -267,72 +267,42 @@ type numberLimiter struct {
 // The floor stays above the pair pacing gap, so a retry is not refused by the slot
 // its own failed attempt reserved.
 func DefaultBackoff(attempt int) time.Duration {
-	d := 10 * time.Second
-	for i := 1; i < attempt && d < 10*time.Minute; i++ {
-		d *= 2
-	}
-	d = min(d, 10*time.Minute)
-	return d + rand.N(d/2+1)
+	return queue.Backoff{Base: 10 * time.Second, Max: 10 * time.Minute, Jitter: 0.5}.Delay(attempt)
 }
 
 // Handle is the Lambda entry point (SQS event source with ReportBatchItemFailures).
 // It never returns an error: every record is either acknowledged or listed as a
 // batch item failure, so one bad record cannot make the whole batch redeliver.
 func (s *Sender) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	if s.halted() {
-		// A halt is in force: hand everything back untouched and unsent.
-		for _, rec := range ev.Records {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-		}
-		return resp, nil
-	}
 	par := s.Parallelism
 	if par <= 0 {
 		par = 10
 	}
-	results := make([]outcome, len(ev.Records))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, par)
 	clinics := &clinicCache{store: s.Store, m: map[string]clinicResult{}}
-	for i, rec := range ev.Records {
-		sem <- struct{}{}
-		if s.halted() {
-			// Records not started when a halt began are kept for later, unsent.
-			<-sem
-			results[i] = outcome{fail: true, delay: noDelay}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i] = s.handleRecord(ctx, rec, clinics)
-		}()
+	c := queue.Consumer{Name: "sender", Alert: AlertDeadLetter, MaxReceives: s.maxReceiveCount(), Visibility: s.Visibility,
+		Concurrency: par, Log: s.logger(),
+		// A halt hands back, unsent, every record not started when it began.
+		Stopped: s.halted,
+		// The last error is in the dead-letter line and, via ReleaseSend, on the reminder.
+		OnDeadLetter: s.tellDeadLettered}
+	return c.Handle(ctx, ev, func(ctx context.Context, rec events.SQSMessage) queue.Result {
+		return s.handleRecord(ctx, rec, clinics).result(rec)
+	}), nil
+}
+
+// result is the consumer's form of an outcome.
+func (o outcome) result(rec events.SQSMessage) queue.Result {
+	switch {
+	case !o.fail:
+		return queue.Ack()
+	case o.delay < 0 && o.reason == "":
+		return queue.HandBack()
+	case o.delay < 0:
+		return queue.Fail(o.reason, slog.String("job_id", jobID(rec.Body)))
+	case o.requeue != nil:
+		return queue.Defer(min(o.delay, maxVisibilityDelay), o.reason, o.requeue, slog.String("job_id", jobID(rec.Body)))
 	}
-	wg.Wait()
-	for i, rec := range ev.Records {
-		o := results[i]
-		if !o.fail {
-			continue
-		}
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-		if o.reason != "" && queue.ReceiveCount(rec) >= s.maxReceiveCount() {
-			// This was the last receive: the queue moves the job to the DLQ now. The
-			// last error is here and, via ReleaseSend, on the reminder itself.
-			s.logger().LogAttrs(ctx, slog.LevelError, "sender.dead_letter", slog.String("alert", AlertDeadLetter),
-				slog.String("message_id", rec.MessageId), slog.String("job_id", jobID(rec.Body)),
-				slog.String("last_error", o.reason), slog.Int("receive_count", queue.ReceiveCount(rec)))
-			s.tellDeadLettered(ctx, rec)
-		}
-		if o.delay >= 0 && s.Visibility != nil && rec.ReceiptHandle != "" {
-			if err := s.Visibility.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, min(o.delay, maxVisibilityDelay)); err != nil {
-				// The record still comes back, after the queue's visibility timeout.
-				s.logger().LogAttrs(ctx, slog.LevelWarn, "sender.delay_failed",
-					slog.String("message_id", rec.MessageId), slog.String("error", err.Error()))
-			}
-		}
-	}
-	return resp, nil
+	return queue.Retry(min(o.delay, maxVisibilityDelay), o.reason, slog.String("job_id", jobID(rec.Body)))
 }
 
 // noDelay leaves a failed record's visibility as it is.
@@ -349,6 +319,8 @@ type outcome struct {
 	notBefore time.Time
 	// paced marks a job sent back to its place in its number's line.
 	paced bool
+	// requeue, on a deferral, puts the job back on the queue delayed (see requeue).
+	requeue func(ctx context.Context) error
 }
 
 var ack = outcome{}
@@ -391,12 +363,12 @@ func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinic
 	if wait := j.job.NotBefore.Sub(s.clock().Now()); wait > 0 {
 		// One hop of a deferral longer than SQS's delay: the reminder already records
 		// its next attempt time, so nothing is read or written until then.
-		return s.requeue(ctx, j, outcome{fail: true, delay: wait, reason: "not_before", wait: true, notBefore: j.job.NotBefore})
+		return s.deferral(j, outcome{fail: true, delay: wait, reason: "not_before", wait: true, notBefore: j.job.NotBefore})
 	}
 	if j.out.MessageKind() != outbound.KindReminder {
 		o := s.sendPrepared(ctx, j, clinics)
 		if o.wait {
-			return s.requeue(ctx, j, o)
+			return s.deferral(j, o)
 		}
 		return o
 	}
@@ -416,18 +388,26 @@ func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinic
 		s.logRetry(ctx, j, "error", 0, err)
 	}
 	if o.wait {
-		return s.requeue(ctx, j, o)
+		return s.deferral(j, o)
 	}
 	return o
 }
 
-// requeue acknowledges a deferred job after putting a new, delayed copy of it on
-// the queue. Without a Requeuer, or when the requeue fails, the record is failed
-// with the delay as its visibility instead (which spends a receive).
-func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) outcome {
+// deferral lets a deferred job be acknowledged after a new, delayed copy of it is
+// put on the queue. Without a Requeuer, or when the requeue fails, the record is
+// failed with the delay as its visibility instead (which spends a receive).
+func (s *Sender) deferral(j *sendJob, o outcome) outcome {
 	if s.Requeue == nil {
 		return o
 	}
+	if _, ok := s.Requeue.(JobRequeuer); !ok && j.out.MessageKind() != outbound.KindReminder {
+		return o
+	}
+	o.requeue = func(ctx context.Context) error { return s.requeue(ctx, j, o) }
+	return o
+}
+
+func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) error {
 	job := j.out
 	job.Job = j.job
 	job.NotBefore = time.Time{}
@@ -442,19 +422,17 @@ func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) outcome {
 	}
 	var err error
 	if jr, ok := s.Requeue.(JobRequeuer); ok {
-		err = jr.RequeueJob(context.WithoutCancel(ctx), job, delay)
-	} else if job.MessageKind() == outbound.KindReminder {
-		err = s.Requeue.Requeue(context.WithoutCancel(ctx), job.Job, delay)
+		err = jr.RequeueJob(ctx, job, delay)
 	} else {
-		return o
+		err = s.Requeue.Requeue(ctx, job.Job, delay)
 	}
 	if err != nil {
 		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.requeue_failed", slog.String("reason", o.reason), slog.String("error", err.Error()))
-		return o
+		return err
 	}
 	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.deferred", slog.String("reason", o.reason),
 		slog.Int64("delay_ms", o.delay.Milliseconds()))
-	return ack
+	return nil
 }
 
 // deferClaimed makes a claimed reminder wait d: its next attempt time (and, for a

@@ -7,14 +7,12 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-// SecretGetter is the one Secrets Manager call Frontdesk makes.
+// SecretGetter is the one Secrets Manager call Frontdesk makes (SecretsManager
+// implements it): the secret's SecretString.
 type SecretGetter interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	SecretString(ctx context.Context, id string) (string, error)
 }
 
 // Secrets resolves secret references: "env:NAME" reads the environment (local
@@ -70,11 +68,10 @@ func (s *Secrets) Resolve(ctx context.Context, ref string) (string, error) {
 	if s.Client == nil {
 		return "", fmt.Errorf("platform: no Secrets Manager client to resolve %s", ref)
 	}
-	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
+	v, err := s.Client.SecretString(ctx, ref)
 	if err != nil {
 		return "", fmt.Errorf("platform: get secret %s: %w", ref, err)
 	}
-	v := aws.ToString(out.SecretString)
 	if v == "" {
 		return "", fmt.Errorf("platform: secret %s is empty: fill it (see README, deploy guide)", ref)
 	}

@@ -3,7 +3,6 @@ package whatsapp
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -145,9 +144,27 @@ func NormalizeTo(phone string) (string, error) {
 // IsBSUID reports whether s has the shape of a business-scoped user id: a two-letter
 // country code, a period and up to 128 alphanumerics ("US.13491208655302741918"), or
 // a parent BSUID with ENT between them ("US.ENT.11815799212886844830").
-func IsBSUID(s string) bool { return bsuidPattern.MatchString(s) }
+//
+// Checked by hand rather than with a package-level regexp: its {1,128} compiles to
+// a program of 128 copies, which every cold start of a function linking this
+// package paid for.
+func IsBSUID(s string) bool {
+	if len(s) < 4 || !isUpperASCII(s[0]) || !isUpperASCII(s[1]) || s[2] != '.' {
+		return false
+	}
+	rest := strings.TrimPrefix(s[3:], "ENT.")
+	if len(rest) < 1 || len(rest) > 128 {
+		return false
+	}
+	for i := range len(rest) {
+		if c := rest[i]; !isUpperASCII(c) && (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
-var bsuidPattern = regexp.MustCompile(`^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$`)
+func isUpperASCII(c byte) bool { return c >= 'A' && c <= 'Z' }
 
 // newMessage addresses a message to a phone number (E.164 or digits) or, when to is
 // a BSUID, to `recipient`.
