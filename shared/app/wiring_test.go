@@ -30,7 +30,7 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 		"&console.Console{":      "shared/app/ehrapi/ehrapi.go",
 		"&handoff.Service{":      "shared/app/conversations/conversations.go",
 	}
-	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/"}
+	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/", "shared/integration/"}
 	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ var (
 	_ inbox.Store                = (*dynamo.Store)(nil)
 	_ inbox.FeedbackStore        = (*dynamo.Store)(nil)
 	_ notices.Store              = (*dynamo.Store)(nil)
+	_ notices.TrackerStore       = (*dynamo.Store)(nil)
 	_ intake.Store               = (*dynamo.Store)(nil)
 	_ intake.SlotStore           = (*dynamo.Store)(nil)
 )

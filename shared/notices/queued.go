@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
@@ -47,13 +46,11 @@ func Job(s Send) outbound.Job {
 		ExpiresAt: s.ExpiresAt, Ref: n.ID}
 }
 
-// TrackerStore is what Tracker reads and writes (dynamo.Store).
+// TrackerStore is what Tracker reads and writes (the DynamoDB store).
 type TrackerStore interface {
 	GetNotice(ctx context.Context, clinicID, patientID, id string) (notice.Notice, error)
 	SetNoticeState(ctx context.Context, n notice.Notice, state notice.State, reason string, from ...notice.State) error
 }
-
-var _ TrackerStore = (*dynamo.Store)(nil)
 
 // Tracker moves a notice along with its message: the sender's completion hook for
 // notice jobs (sent, or failed with why) and the inbox's for Meta's statuses.
