@@ -288,13 +288,14 @@ func (s *Store) BackfillNoticeDue(ctx context.Context) (int, error) {
 			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 				return added, fmt.Errorf("dynamo: %s: decode: %w", op, err)
 			}
-			at := s.now()
-			if it.NotBefore.After(at) {
-				at = it.NotBefore
+			// Due now (this second, so the next run finds it), or at its NotBefore.
+			dueAt := s.now().Unix()
+			if it.NotBefore.After(s.now()) {
+				dueAt = dueIndexSeconds(it.NotBefore)
 			}
 			pk := noticeDuePK(it.ClinicID, it.NoticeID)
 			marker, err := marshal(noticeDueItem{PK: pk, SK: skNoticeDue, ClinicID: it.ClinicID, PatientID: it.PatientID,
-				NoticeID: it.NoticeID, DueShard: s.noticeDueShard(pk), DueAt: dueIndexSeconds(at)})
+				NoticeID: it.NoticeID, DueShard: s.noticeDueShard(pk), DueAt: dueAt})
 			if err != nil {
 				return added, fmt.Errorf("dynamo: %s: %w", op, err)
 			}
