@@ -46,6 +46,9 @@ type Send struct {
 	ExpiresAt  time.Time
 	// PhoneNumberID is the clinic's WhatsApp number the notice goes out from.
 	PhoneNumberID string
+	// WindowEndsAt, set for a message that is not a template (the feedback list),
+	// is when the patient's 24-hour window closes: it must not be sent after.
+	WindowEndsAt time.Time
 }
 
 // Outbox puts a notice on the outbound path, lowest priority. Publishing the same
@@ -236,12 +239,19 @@ func (s *Service) prepare(ctx context.Context, c clinic.Clinic, n notice.Notice)
 		}
 		visit = a.Start
 	}
-	msg, err := Compose(c, p, n, visit)
+	send := Send{Notice: n, ContactKey: number.Key, ExpiresAt: n.UsefulUntil(Useful), PhoneNumberID: c.PhoneNumberID}
+	// The feedback question's form is decided now, from the window the patient's
+	// last message opened: a list inside it, the link-free template outside.
+	if n.Kind == notice.KindFeedback && InListWindow(p, s.Clock.Now()) {
+		send.Message, err = FeedbackList(c, p, n, visit)
+		send.WindowEndsAt = p.LastInboundAt.Add(appointment.ServiceWindow)
+	} else {
+		send.Message, err = Compose(c, p, n, visit)
+	}
 	if err != nil {
 		return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
 	}
-	return Send{Notice: n, Message: msg, ContactKey: number.Key, ExpiresAt: n.UsefulUntil(Useful),
-		PhoneNumberID: c.PhoneNumberID}, "", nil
+	return send, "", nil
 }
 
 // Compose builds a notice's template message in the patient's language.

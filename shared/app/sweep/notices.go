@@ -57,7 +57,7 @@ func (o noticeJobs) EnqueueNotice(ctx context.Context, s notices.Send) error {
 	msg := s.Message
 	job := outbound.Job{Type: outbound.KindNotice, Job: reminder.Job{ClinicID: s.Notice.ClinicID},
 		ContactKey: s.ContactKey, PatientID: s.Notice.PatientID, Key: "notice:" + s.Notice.ClinicID + ":" + s.Notice.ID,
-		Message: &msg, ExpiresAt: s.ExpiresAt}
+		Message: &msg, ExpiresAt: s.ExpiresAt, WindowEndsAt: s.WindowEndsAt}
 	if err := o.Outbox.PublishJobs(ctx, job); err != nil {
 		return fmt.Errorf("sweep: publish notice %s: %w", s.Notice.ID, err)
 	}
