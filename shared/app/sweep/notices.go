@@ -11,6 +11,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
@@ -43,6 +44,20 @@ func (s *Schedule) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return s.Log
+}
+
+// NoticeStore is what the notice dispatch reads and writes (dynamo.Store).
+type NoticeStore interface {
+	notices.Store
+	notices.DueStore
+	notices.ClinicReader
+}
+
+// NewNotices builds the dispatch of due notices onto outbox, telling the clinic
+// through events about those that cannot be sent.
+func NewNotices(store NoticeStore, outbox notices.Outbox, events notices.Events, clock platform.Clock, log *slog.Logger) *notices.Dispatcher {
+	svc := &notices.Service{Store: store, Outbox: outbox, Events: events, Clock: clock, Log: log}
+	return &notices.Dispatcher{Service: svc, Due: store, Clinics: store}
 }
 
 // noticeJobs puts a due notice on the outbound queue as a notice job, which the

@@ -7,7 +7,6 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
-	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -64,8 +63,6 @@ func Load(a *app.App) *Schedule {
 	}
 	sqsClient := queue.NewClient(a.AWS)
 	outbox := queue.ReminderOutbox{Publisher: queue.NewPublisher(sqsClient, outboundURL)}
-	svc := &notices.Service{Store: store, Outbox: noticeJobs{Outbox: outbox},
-		Events: queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, ehrOutboxURL)}, Clock: a.Clock, Log: a.Log}
 	return &Schedule{
 		Sweeper: New(Deps{
 			Store:   store,
@@ -75,7 +72,8 @@ func Load(a *app.App) *Schedule {
 			Clock:   a.Clock,
 			Log:     a.Log,
 		}),
-		Notices: &notices.Dispatcher{Service: svc, Due: store, Clinics: store},
-		Log:     a.Log,
+		Notices: NewNotices(store, noticeJobs{Outbox: outbox},
+			queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, ehrOutboxURL)}, a.Clock, a.Log),
+		Log: a.Log,
 	}
 }
