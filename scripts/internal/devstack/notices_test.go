@@ -202,8 +202,9 @@ func (w *world) sendsTo(phone string) []whatsapptest.Recorded {
 // A notice the EHR sends during the clinic's quiet hours is accepted, held, and
 // sent by the stack's notice dispatch (after its sweep) once they end, not before.
 // The dev stack runs on the wall clock, so the test puts a clinic (the demo
-// clinic's file under another id and number) whose quiet hours began a minute ago
-// and end at the next minute boundary at least 20 s away.
+// clinic's file under another id and a WhatsApp number no other test uses: inbound
+// webhooks are routed by it) whose quiet hours began a minute ago and end at the
+// next minute boundary at least 20 s away.
 func TestNoticeInQuietHoursGoesOutWhenTheyEnd(t *testing.T) {
 	w := stackFor(t)
 	w.dumpOnFailure(t, w.logs.Len())
@@ -223,7 +224,7 @@ func TestNoticeInQuietHoursGoesOutWhenTheyEnd(t *testing.T) {
 		end = end.Add(time.Minute)
 	}
 	c := demo
-	c.ID, c.Name, c.PhoneNumberID = "systest-quiet-notices", "Quiet Street Clinic", "100000000000077"
+	c.ID, c.Name, c.PhoneNumberID = "systest-quiet-notices", "Quiet Street Clinic", "100000000000179"
 	c.QuietHours = reminder.QuietHours{Start: minute.Add(-time.Minute).Format("15:04"), End: end.Format("15:04")}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
