@@ -226,6 +226,10 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.ReadTable(t[dynamo.TableClinics], k.Data)      // each clinic's number and rate
 			a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' lines
 			a.SendTo(q[queue.Outbound].Queue, k.Messaging)
+			// Due notices: the patient, consent and number re-read at dispatch, the
+			// notice's state, and message.failed when it cannot be sent.
+			a.WriteTable(t[dynamo.TablePatients], k.Data)
+			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 		},
 		FnSender: func(a *Access) {
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)

@@ -740,7 +740,7 @@ func TestLeastPrivilege(t *testing.T) {
 		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
 			send: []string{"ehr-outbox", "outbound"}, secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
-		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency"}, send: []string{"outbound", "sweep-dlq"}},
+		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "patients"}, send: []string{"ehr-outbox", "outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "conversations", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		// clinics: template states Meta reports (TEMPLATE# items).
@@ -866,7 +866,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL, platform.EnvEHROutboxQueueURL, platform.EnvOutboundQueueURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
-		FnReminderSweep: {platform.EnvOutboundQueueURL},
+		FnReminderSweep: {platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL},
 		FnSender: {platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL, platform.EnvWhatsAppAccessTokenSecretARN,
 			platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, platform.EnvMessagesPerSecond, platform.EnvSenderConcurrency},
 		FnInbound: {platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL, platform.EnvOutboundQueueURL,

@@ -1,5 +1,5 @@
 // Command reminder-sweep is the Lambda EventBridge runs every minute: it moves due
-// reminders from the sparse due index onto the outbound queue. Wiring only.
+// reminders and notices from the sparse due index onto the outbound queue. Wiring only.
 package main
 
 import (
@@ -26,5 +26,6 @@ func main() {
 	lambda.Start(newSweeper(a).Handle)
 }
 
-// newSweeper is main's wiring; the tests run the handler it builds.
-func newSweeper(a *app.App) *outreach.Sweeper { return sweep.Load(a) }
+// newSweeper is main's wiring: the sweep, then the notices that fell due. The tests
+// run the handler it builds.
+func newSweeper(a *app.App) *sweep.Schedule { return sweep.Load(a) }

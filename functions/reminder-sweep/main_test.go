@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/frontdesk-health/frontdesk/shared/app/apptest"
+	"github.com/frontdesk-health/frontdesk/shared/notice"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
@@ -69,6 +71,66 @@ func TestScheduledSweep(t *testing.T) {
 	}
 	if again := st.Receive(t, queue.Outbound); len(again) != 0 {
 		t.Errorf("second sweep enqueued %d more jobs", len(again))
+	}
+}
+
+// TestScheduledNoticeDispatch: a lab notice queued before due markers existed is
+// given its marker by the backfill and, at the next scheduled run, put on the
+// outbound queue as one notice job (its template, the patient's number whose STOP
+// the sender re-checks, a send-once key); the next run puts nothing more.
+func TestScheduledNoticeDispatch(t *testing.T) {
+	st := apptest.Start(t, nil)
+	c := apptest.DemoClinic("")
+	c.PortalURL = "https://portal.example.org/demo"
+	st.PutClinic(t, c)
+	put := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-put-appointment.json")
+	st.Book(t, c, []byte(put.Body), time.Now().UTC().Add(30*24*time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	now := time.Now().UTC()
+	n := notice.Notice{ClinicID: apptest.ClinicID, ID: notice.ID(apptest.ClinicID, "api", "msg_sweep_notice"), PatientID: apptest.PatientID,
+		Kind: notice.KindLabReady, Source: notice.SourceAPI, State: notice.StateQueued, CreatedAt: now, UpdatedAt: now}
+	if _, _, err := st.Store.CreateNotice(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Store.DeleteNoticeDue(ctx, n.ClinicID, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	if added, err := st.Store.BackfillNoticeDue(ctx); err != nil || added != 1 {
+		t.Fatalf("backfill: %d, %v", added, err)
+	}
+	handle := newSweeper(st.Load(t)).Handle
+	ev := apptest.Envelope[events.CloudWatchEvent](t, "eventbridge-sweep.json")
+	if err := handle(ctx, ev); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	var jobs []outbound.Job
+	for _, m := range st.Receive(t, queue.Outbound) {
+		var j outbound.Job
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &j); err != nil {
+			t.Fatal(err)
+		}
+		if j.MessageKind() == outbound.KindNotice {
+			jobs = append(jobs, j)
+		}
+	}
+	if len(jobs) != 1 {
+		t.Fatalf("%d notice jobs, want 1", len(jobs))
+	}
+	j := jobs[0]
+	if j.ClinicID != apptest.ClinicID || j.PatientID != apptest.PatientID || j.ContactKey != apptest.PatientPhone ||
+		j.Key != "notice:"+apptest.ClinicID+":"+n.ID || j.Message == nil || j.Message.Template == nil ||
+		j.Message.Template.Name != reminder.TemplateNoticeLabReady || j.ExpiresAt.IsZero() {
+		t.Fatalf("notice job: %+v", j)
+	}
+	if err := handle(ctx, ev); err != nil {
+		t.Fatalf("second Handle: %v", err)
+	}
+	for _, m := range st.Receive(t, queue.Outbound) {
+		var j outbound.Job
+		if json.Unmarshal([]byte(aws.ToString(m.Body)), &j) == nil && j.MessageKind() == outbound.KindNotice {
+			t.Fatal("the notice was queued a second time")
+		}
 	}
 }
 

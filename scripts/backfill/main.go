@@ -1,5 +1,7 @@
 // Command backfill adds the reminders that were queued or sending before the
-// next-attempt index existed to it, so the reaper can find those whose job was lost.
+// next-attempt index existed to it, so the reaper can find those whose job was lost,
+// and gives the notices queued before due markers existed theirs, so the sweep's
+// notice dispatch sends them.
 // Run it once after the deploy that adds the index (README: deploying); running it
 // again adds nothing.
 //
@@ -65,5 +67,10 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		return fmt.Errorf("after adding %d reminders: %w", n, err)
 	}
 	fmt.Fprintf(out, "added %d queued or sending reminders of %sappointments to the %s index\n", n, prefix, dynamo.IndexNextAttempt)
+	n, err = store.BackfillNoticeDue(ctx)
+	if err != nil {
+		return fmt.Errorf("after adding %d notice due markers: %w", n, err)
+	}
+	fmt.Fprintf(out, "added due markers for %d queued notices of %spatients\n", n, prefix)
 	return nil
 }

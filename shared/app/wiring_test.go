@@ -29,8 +29,9 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 		"&whatsapphook.Webhook{": "shared/app/webhook/webhook.go",
 		"&console.Console{":      "shared/app/ehrapi/ehrapi.go",
 		"&handoff.Service{":      "shared/app/conversations/conversations.go",
+		"&notices.Dispatcher{":   "shared/app/sweep/notices.go",
 	}
-	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/", "shared/integration/"}
+	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/", "shared/integration/", "shared/notices/"}
 	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/frontdesk-health/frontdesk/shared/notice"
 )
@@ -57,7 +60,12 @@ func (s *Store) CreateNotice(ctx context.Context, n notice.Notice) (stored notic
 	if err != nil {
 		return notice.Notice{}, false, wrap(op, err)
 	}
-	err = s.put(ctx, s.names.Patients, av, condPtr(expression.AttributeNotExists(expression.Name(AttrPK))))
+	notExists := expression.AttributeNotExists(expression.Name(AttrPK))
+	if n.State == notice.StateQueued {
+		err = s.createWithDue(ctx, n, av, notExists)
+	} else {
+		err = s.put(ctx, s.names.Patients, av, &notExists)
+	}
 	if conditionFailed(err) {
 		prev, gerr := s.GetNotice(ctx, n.ClinicID, n.PatientID, n.ID)
 		return prev, false, gerr
@@ -142,4 +150,164 @@ func (s *Store) PatientNotices(ctx context.Context, clinicID, patientID string) 
 		out = append(out, it.domain())
 	}
 	return out, nil
+}
+
+// Due markers: a queued notice has one item in the appointments table that puts it
+// in the existing sparse due index under shards of its own ("N00".."N07", beside
+// the reminders' "00".."07", which the reminder sweep alone queries), so the
+// dispatcher reads only notices due now and no index is added to any table. The
+// marker is written with the notice in one transaction, moved forward by a
+// conditional write to claim it (a lease: a dispatcher that dies leaves it to come
+// due again), and deleted once the notice is handed on or settled.
+const (
+	prefixNoticeDue = "NOTICE#"
+	skNoticeDue     = "DUE"
+	noticeShard     = "N"
+)
+
+// NoticeDueGrace is how far ahead a notice that is due at once gets its marker:
+// the request hands it on itself, and the marker only catches a hand-off that never
+// happened (a crash, a failed enqueue).
+const NoticeDueGrace = 5 * time.Minute
+
+type noticeDueItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	ClinicID  string `dynamodbav:"clinicId"`
+	PatientID string `dynamodbav:"patientId"`
+	NoticeID  string `dynamodbav:"noticeId"`
+	DueShard  string `dynamodbav:"dueShard"`
+	DueAt     int64  `dynamodbav:"dueAt"`
+}
+
+func noticeDuePK(clinicID, noticeID string) string {
+	return prefixNoticeDue + clinicID + "#" + noticeID
+}
+
+func (s *Store) noticeDueShard(pk string) string { return noticeShard + s.shardOf(pk) }
+
+// createWithDue puts a queued notice and its due marker in one transaction, so a
+// notice is never queued without something that will dispatch it.
+func (s *Store) createWithDue(ctx context.Context, n notice.Notice, av map[string]types.AttributeValue, notExists expression.ConditionBuilder) error {
+	at := s.now().Add(NoticeDueGrace)
+	if n.NotBefore.After(s.now()) {
+		at = n.NotBefore
+	}
+	pk := noticeDuePK(n.ClinicID, n.ID)
+	marker, err := marshal(noticeDueItem{PK: pk, SK: skNoticeDue, ClinicID: n.ClinicID, PatientID: n.PatientID,
+		NoticeID: n.ID, DueShard: s.noticeDueShard(pk), DueAt: dueIndexSeconds(at)})
+	if err != nil {
+		return err
+	}
+	putNotice, err := s.transactPut(s.names.Patients, av, notExists)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		putNotice, {Put: &types.Put{TableName: aws.String(s.names.Appointments), Item: marker}},
+	}})
+	return err
+}
+
+// DueNotices lists the due markers of one shard at or before now, oldest first, at
+// most limit. The index is eventually consistent: callers claim each with
+// MoveNoticeDue before acting on it.
+func (s *Store) DueNotices(ctx context.Context, shard int, now time.Time, limit int) ([]notice.Due, error) {
+	op := fmt.Sprintf("due notices shard %d", shard)
+	if shard < 0 || shard >= s.shards {
+		return nil, fmt.Errorf("dynamo: %s: shard out of range 0..%d", op, s.shards-1)
+	}
+	in, err := keyQuery(s.names.Appointments, IndexDue,
+		expression.Key(AttrDueShard).Equal(expression.Value(fmt.Sprintf("%s%02d", noticeShard, shard))).
+			And(expression.Key(AttrDueAt).LessThanEqual(expression.Value(now.Unix()))), false)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	in.ScanIndexForward = aws.Bool(true)
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(min(limit, 1000))) //nolint:gosec // G115: bounded to 1000 on this line
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	due := make([]notice.Due, 0, len(out.Items))
+	for _, av := range out.Items {
+		var it noticeDueItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
+		}
+		due = append(due, notice.Due{ClinicID: it.ClinicID, PatientID: it.PatientID, NoticeID: it.NoticeID,
+			At: time.Unix(it.DueAt, 0).UTC()})
+	}
+	return due, nil
+}
+
+// MoveNoticeDue moves a marker from d.At to to, on condition it is still at d.At:
+// of concurrent dispatchers that read the same marker one wins (the others get
+// ErrConditionFailed), and a marker settled meanwhile is not brought back.
+func (s *Store) MoveNoticeDue(ctx context.Context, d notice.Due, to time.Time) error {
+	op := fmt.Sprintf("move due notice %s/%s", d.ClinicID, d.NoticeID)
+	cond := expression.Name(AttrDueAt).Equal(expression.Value(dueIndexSeconds(d.At)))
+	upd := expression.Set(expression.Name(AttrDueAt), expression.Value(dueIndexSeconds(to)))
+	return wrap(op, s.update(ctx, s.names.Appointments, noticeDuePK(d.ClinicID, d.NoticeID), skNoticeDue, upd, &cond))
+}
+
+// DeleteNoticeDue removes a notice's marker: it was handed on or settled. Deleting
+// a marker already gone is not an error.
+func (s *Store) DeleteNoticeDue(ctx context.Context, clinicID, noticeID string) error {
+	op := fmt.Sprintf("delete due notice %s/%s", clinicID, noticeID)
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.names.Appointments),
+		Key: itemKey(noticeDuePK(clinicID, noticeID), skNoticeDue)})
+	return wrap(op, err)
+}
+
+// BackfillNoticeDue gives every queued notice stored before due markers existed
+// its marker (at its NotBefore, or now when that passed), so the dispatcher sends
+// it. It scans the patients table: a one-off after the deploy, not a routine path.
+// Running it again adds none.
+func (s *Store) BackfillNoticeDue(ctx context.Context) (int, error) {
+	const op = "backfill notice due markers"
+	filt := expression.Name(AttrSK).BeginsWith(skNotice).And(expression.Name("state").Equal(expression.Value(notice.StateQueued)))
+	ex, err := expression.NewBuilder().WithFilter(filt).Build()
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+		TableName: aws.String(s.names.Patients), FilterExpression: ex.Filter(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+	})
+	added := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return added, wrap(op, err)
+		}
+		for _, av := range page.Items {
+			var it noticeItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return added, fmt.Errorf("dynamo: %s: decode: %w", op, err)
+			}
+			// Due now (this second, so the next run finds it), or at its NotBefore.
+			dueAt := s.now().Unix()
+			if it.NotBefore.After(s.now()) {
+				dueAt = dueIndexSeconds(it.NotBefore)
+			}
+			pk := noticeDuePK(it.ClinicID, it.NoticeID)
+			marker, err := marshal(noticeDueItem{PK: pk, SK: skNoticeDue, ClinicID: it.ClinicID, PatientID: it.PatientID,
+				NoticeID: it.NoticeID, DueShard: s.noticeDueShard(pk), DueAt: dueAt})
+			if err != nil {
+				return added, fmt.Errorf("dynamo: %s: %w", op, err)
+			}
+			err = s.put(ctx, s.names.Appointments, marker, condPtr(expression.AttributeNotExists(expression.Name(AttrPK))))
+			switch {
+			case err == nil:
+				added++
+			case conditionFailed(err):
+			default:
+				return added, wrap(op, err)
+			}
+		}
+	}
+	return added, nil
 }

@@ -21,6 +21,8 @@ var (
 	_ inbox.FeedbackStore        = (*dynamo.Store)(nil)
 	_ notices.Store              = (*dynamo.Store)(nil)
 	_ notices.TrackerStore       = (*dynamo.Store)(nil)
+	_ notices.DueStore           = (*dynamo.Store)(nil)
+	_ notices.ClinicReader       = (*dynamo.Store)(nil)
 	_ intake.Store               = (*dynamo.Store)(nil)
 	_ intake.SlotStore           = (*dynamo.Store)(nil)
 )

@@ -103,9 +103,10 @@ func Specs() []Spec {
 				platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN}},
 		// One sweep at a time: overlapping sweeps would only contend on the same
 		// conditional writes; the schedule fires every minute anyway.
-		{Name: ReminderSweep, Description: "Every minute: enqueue due reminders",
+		// The EHR outbox: a due notice that cannot be sent is reported to the clinic.
+		{Name: ReminderSweep, Description: "Every minute: enqueue due reminders and notices",
 			Timeout: 50 * time.Second, MemoryMB: 256, Reserved: 1,
-			Env: []string{platform.EnvOutboundQueueURL}},
+			Env: []string{platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL}},
 		{Name: Sender, Description: "Sends reminders through the WhatsApp Cloud API",
 			MemoryMB: 256, Reserved: SenderConcurrency,
 			Env: []string{platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL,

@@ -1,7 +1,9 @@
 package inbox
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +104,42 @@ func mustZone(t *testing.T) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// TestListTapThenDigitScoresOnce: a patient taps a score in the feedback list and
+// then also types a digit. The question takes the tapped score once (one
+// feedback.received, counted once); the digit, with no question pending any more,
+// is text for staff, not a second score.
+func TestListTapThenDigitScoresOnce(t *testing.T) {
+	w := newWorld(t)
+	w.svc.Feedback = w.store
+	w.svc.Metrics = &metrics.Recorder{Store: w.store}
+	p := patients[2]
+	q := w.askFeedback(p)
+	digit := bytes.ReplaceAll(fixture(t, "feedback_digit_en"), []byte("15550100101"), []byte(strings.TrimPrefix(p.phone, "+")))
+	digit = bytes.ReplaceAll(digit, []byte("FEEDBACK2"), []byte("FEEDBACK2AFTERLIST"))
+	for _, body := range [][]byte{fixture(t, "feedback_list_pt"), digit} {
+		if n := w.deliver(body); n != 0 {
+			t.Fatalf("%d failed records", n)
+		}
+	}
+	var types []string
+	for _, e := range w.events.Events() {
+		types = append(types, e.Type)
+		if e.Type == clinic.EventFeedbackReceived && e.Field("score") != float64(5) {
+			t.Errorf("feedback.received: %v", e.Data)
+		}
+	}
+	if len(types) != 2 || types[0] != clinic.EventFeedbackReceived || types[1] != clinic.EventConversationEscalated {
+		t.Fatalf("events %v, want one feedback.received, then the digit handed to staff", types)
+	}
+	got, err := w.store.GetNotice(context.Background(), clinicID, p.id, q.ID)
+	if err != nil || got.State != notice.StateAnswered || got.Score != 5 {
+		t.Fatalf("question: %+v %v", got, err)
+	}
+	day := msgTime.In(mustZone(t)).Format(time.DateOnly)
+	days, err := w.store.MetricDays(context.Background(), clinicID, day, day)
+	if err != nil || len(days) != 1 || days[0].Counts[metrics.FeedbackCount] != 1 || days[0].Counts[metrics.FeedbackSum] != 5 {
+		t.Fatalf("metrics: %+v %v", days, err)
+	}
 }

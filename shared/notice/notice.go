@@ -155,3 +155,23 @@ func Vars(n Notice, givenName, clinicName, contact string, loc *time.Location, l
 	}
 	return v, nil
 }
+
+// Due says that a queued notice must be looked at from At on: when its NotBefore
+// arrives, or, for a notice sent at once, a little later in case that send never
+// happened. The dispatcher finds these without scanning notices.
+type Due struct {
+	ClinicID  string
+	PatientID string
+	NoticeID  string
+	At        time.Time
+}
+
+// UsefulUntil is when a notice stops being worth sending: Useful after it was
+// accepted or, for a scheduled one, after its NotBefore.
+func (n Notice) UsefulUntil(useful time.Duration) time.Time {
+	from := n.CreatedAt
+	if n.NotBefore.After(from) {
+		from = n.NotBefore
+	}
+	return from.Add(useful)
+}

@@ -32,6 +32,7 @@ type Store interface {
 	CreateNotice(ctx context.Context, n notice.Notice) (notice.Notice, bool, error)
 	GetNotice(ctx context.Context, clinicID, patientID, id string) (notice.Notice, error)
 	SetNoticeState(ctx context.Context, n notice.Notice, state notice.State, reason string, from ...notice.State) error
+	DeleteNoticeDue(ctx context.Context, clinicID, noticeID string) error
 }
 
 // Send is one notice ready for the outbound path: its template message, the
@@ -45,6 +46,9 @@ type Send struct {
 	PhoneNumberID string
 	// NotBefore holds the send until the clinic's quiet hours end.
 	NotBefore time.Time
+	// WindowEndsAt, set for a message that is not a template (the feedback list),
+	// is when the patient's 24-hour window closes: it must not be sent after.
+	WindowEndsAt time.Time
 }
 
 // Outbox puts a notice on the outbound path, lowest priority. Publishing the same
@@ -87,6 +91,9 @@ const (
 	ReasonOptedOut  = "opted_out"
 	ReasonNoConsent = "no_consent"
 	ReasonNoAddress = "no_address"
+	// ReasonExpired: its time came while it could not be sent (a dispatch outage)
+	// and it is no longer useful.
+	ReasonExpired = "expired"
 )
 
 // Create accepts a request. key makes it idempotent (the request's webhook-id):
@@ -124,10 +131,12 @@ func (s *Service) Create(ctx context.Context, c clinic.Clinic, patientID, key st
 	return s.Accept(ctx, c, n)
 }
 
-// Accept stores n (once) and hands a queued notice to the outbound path. A notice
-// that cannot go out (no consent, no address) is failed and the clinic is told.
-// Running it again for the same notice is harmless: a queued notice is enqueued
-// again under the same key, which the sender sends once.
+// Accept stores n (once) and hands a queued notice that is due to the outbound
+// path; one scheduled for later (NotBefore) is stored with a due marker, and the
+// Dispatcher hands it on when its time comes. A notice that cannot go out (no
+// consent, no address) is failed and the clinic is told. Running it again for the
+// same notice is harmless: a queued notice is enqueued again under the same key,
+// which the sender sends once.
 func (s *Service) Accept(ctx context.Context, c clinic.Clinic, n notice.Notice) (notice.Notice, error) {
 	stored, _, err := s.Store.CreateNotice(ctx, n)
 	if err != nil {
@@ -136,18 +145,66 @@ func (s *Service) Accept(ctx context.Context, c clinic.Clinic, n notice.Notice) 
 	if stored.State != notice.StateQueued || s.Clock.Now().Add(holdOnQueue).Before(stored.NotBefore) {
 		return stored, nil
 	}
-	send, reason, err := s.prepare(ctx, c, stored)
+	out, err := s.release(ctx, c, stored)
 	if err != nil {
 		return notice.Notice{}, err
 	}
+	if out.failed {
+		return s.Store.GetNotice(ctx, n.ClinicID, n.PatientID, n.ID)
+	}
+	return stored, nil
+}
+
+// released is what release did with a due notice: held to the end of quiet hours
+// (holdUntil), failed, or (neither) handed to the Outbox.
+type released struct {
+	holdUntil time.Time
+	failed    bool
+}
+
+// release settles a queued notice whose time came, with the checks of the moment
+// it goes out: usefulness, quiet hours, the patient's address and consent, the
+// 24-hour window (which decides the feedback question's form). A notice handed on
+// or failed has its due marker removed.
+func (s *Service) release(ctx context.Context, c clinic.Clinic, n notice.Notice) (released, error) {
+	now := s.Clock.Now()
+	if !now.Before(n.UsefulUntil(Useful)) {
+		if _, err := s.fail(ctx, n, ReasonExpired); err != nil {
+			return released{}, err
+		}
+		s.doneWith(ctx, n.ClinicID, n.ID)
+		return released{failed: true}, nil
+	}
+	if loc, err := c.Location(); err == nil {
+		if _, until, quiet := c.QuietHours.Period(now, loc); quiet {
+			return released{holdUntil: until.UTC()}, nil
+		}
+	}
+	send, reason, err := s.prepare(ctx, c, n)
+	if err != nil {
+		return released{}, err
+	}
 	if reason != "" {
-		return s.fail(ctx, stored, reason)
+		if _, err := s.fail(ctx, n, reason); err != nil {
+			return released{}, err
+		}
+		s.doneWith(ctx, n.ClinicID, n.ID)
+		return released{failed: true}, nil
 	}
 	if err := s.Outbox.EnqueueNotice(ctx, send); err != nil {
-		return notice.Notice{}, fmt.Errorf("notices: enqueue %s: %w", n.ID, err)
+		return released{}, fmt.Errorf("notices: enqueue %s: %w", n.ID, err)
 	}
-	s.log().Info("notice.enqueued", "clinic_id", c.ID, "notice_id", stored.ID, "kind", string(stored.Kind))
-	return stored, nil
+	s.log().Info("notice.enqueued", "clinic_id", c.ID, "notice_id", n.ID, "kind", string(n.Kind), "form", send.Message.Type)
+	s.doneWith(ctx, n.ClinicID, n.ID)
+	return released{}, nil
+}
+
+// doneWith removes a settled notice's due marker. A marker left behind by a failed
+// delete comes due later and is found settled then, so the failure is only logged.
+func (s *Service) doneWith(ctx context.Context, clinicID, noticeID string) {
+	if err := s.Store.DeleteNoticeDue(context.WithoutCancel(ctx), clinicID, noticeID); err != nil {
+		s.log().Warn("notice.due_not_removed", "clinic_id", clinicID, "notice_id", noticeID, "error", err.Error())
+	}
 }
 
 // Get reads a notice.
@@ -187,12 +244,19 @@ func (s *Service) prepare(ctx context.Context, c clinic.Clinic, n notice.Notice)
 		}
 		visit = a.Start
 	}
-	msg, err := Compose(c, p, n, visit)
+	send := Send{Notice: n, ContactKey: number.Key, ExpiresAt: n.UsefulUntil(Useful), PhoneNumberID: c.PhoneNumberID, NotBefore: n.NotBefore}
+	// The feedback question's form is decided now, from the window the patient's
+	// last message opened: a list inside it, the link-free template outside.
+	if n.Kind == notice.KindFeedback && InListWindow(p, s.Clock.Now()) {
+		send.Message, err = FeedbackList(c, p, n, visit)
+		send.WindowEndsAt = p.LastInboundAt.Add(appointment.ServiceWindow)
+	} else {
+		send.Message, err = Compose(c, p, n, visit)
+	}
 	if err != nil {
 		return Send{}, "", fmt.Errorf("notices: prepare %s: %w", n.ID, err)
 	}
-	return Send{Notice: n, Message: msg, ContactKey: number.Key, ExpiresAt: n.CreatedAt.Add(Useful),
-		PhoneNumberID: c.PhoneNumberID, NotBefore: n.NotBefore}, "", nil
+	return send, "", nil
 }
 
 // Compose builds a notice's template message in the patient's language.
@@ -228,14 +292,22 @@ func (s *Service) fail(ctx context.Context, n notice.Notice, reason string) (not
 	if err != nil && !errors.Is(err, fault.ErrConflict) {
 		return notice.Notice{}, fmt.Errorf("notices: fail %s: %w", n.ID, err)
 	}
-	ev := FailedEvent(n, reason, s.Clock.Now())
-	if s.Events != nil {
-		if err := s.Events.Publish(context.WithoutCancel(ctx), ev); err != nil {
-			return notice.Notice{}, fmt.Errorf("notices: publish %s: %w", ev.ID, err)
-		}
+	if err := s.publishFailed(ctx, n, reason); err != nil {
+		return notice.Notice{}, err
 	}
 	s.log().Info("notice.failed", "clinic_id", n.ClinicID, "notice_id", n.ID, "kind", string(n.Kind), "reason", reason)
 	return s.Store.GetNotice(ctx, n.ClinicID, n.PatientID, n.ID)
+}
+
+func (s *Service) publishFailed(ctx context.Context, n notice.Notice, reason string) error {
+	if s.Events == nil {
+		return nil
+	}
+	ev := FailedEvent(n, reason, s.Clock.Now())
+	if err := s.Events.Publish(context.WithoutCancel(ctx), ev); err != nil {
+		return fmt.Errorf("notices: publish %s: %w", ev.ID, err)
+	}
+	return nil
 }
 
 // FailedEvent is the clinic's message.failed for a notice: ids and a reason only.

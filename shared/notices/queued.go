@@ -43,7 +43,7 @@ func Job(s Send) outbound.Job {
 	n, msg := s.Notice, s.Message
 	return outbound.Job{Type: outbound.KindNotice, Job: reminder.Job{ClinicID: n.ClinicID, NotBefore: s.NotBefore},
 		ContactKey: s.ContactKey, PatientID: n.PatientID, Key: "notice:" + n.ClinicID + ":" + n.ID, Message: &msg,
-		ExpiresAt: s.ExpiresAt, Ref: n.ID}
+		ExpiresAt: s.ExpiresAt, WindowEndsAt: s.WindowEndsAt, Ref: n.ID}
 }
 
 // TrackerStore is what Tracker reads and writes (the DynamoDB store).

@@ -32,10 +32,10 @@ import (
 var t0 = time.Date(2031, 3, 12, 15, 0, 0, 0, time.UTC)
 
 const (
-	clinicID  = "clinic-notices"
-	patientID = "pat-n1"
-	phone     = "+15550100148"
-	token     = "test-token"
+	queuedClinicID = "clinic-notices"
+	patientID      = "pat-n1"
+	phone          = "+15550100148"
+	token          = "test-token"
 )
 
 type publishedJobs struct {
@@ -57,7 +57,7 @@ func (contactsDown) ContactOfPhone(context.Context, string, string) (contact.Con
 	return contact.Contact{}, errors.New("dynamo: contact of phone: simulated outage")
 }
 
-type world struct {
+type queuedWorld struct {
 	ctx     context.Context
 	clock   *platform.FakeClock
 	store   *dynamo.Store
@@ -70,23 +70,23 @@ type world struct {
 	clinic  clinic.Clinic
 }
 
-func newWorld(t *testing.T) *world {
+func newQueuedWorld(t *testing.T) *queuedWorld {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	client, names := localtest.Dynamo(t)
-	w := &world{ctx: ctx, clock: platform.NewFakeClock(t0), events: &clinictest.Recorder{}, jobs: &publishedJobs{}}
+	w := &queuedWorld{ctx: ctx, clock: platform.NewFakeClock(t0), events: &clinictest.Recorder{}, jobs: &publishedJobs{}}
 	w.store = dynamo.NewStore(client, names, w.clock, 4)
-	w.clinic = clinic.Clinic{ID: clinicID, Name: "Clinica Sol", TimeZone: "America/New_York", Country: "US",
+	w.clinic = clinic.Clinic{ID: queuedClinicID, Name: "Clinica Sol", TimeZone: "America/New_York", Country: "US",
 		PhoneNumberID: "100200300411", WABAID: "500600700811", DefaultLanguage: "en_US", PortalURL: "https://portal.example.org",
 		ReminderPolicy: reminder.DefaultPolicy(), EmergencyNumber: "911", WebhookSecretRef: "env:TEST_SECRET", APITokenHash: "00"}
 	if err := w.store.PutClinic(ctx, w.clinic); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.store.PutPatient(ctx, appointment.Patient{ClinicID: clinicID, ID: patientID, Phone: phone, GivenName: "Ana", Language: "en"}); err != nil {
+	if err := w.store.PutPatient(ctx, appointment.Patient{ClinicID: queuedClinicID, ID: patientID, Phone: phone, GivenName: "Ana", Language: "en"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.store.AppendConsent(ctx, consent.Entry{ClinicID: clinicID, PatientID: patientID, ID: "c1", State: consent.OptedIn,
+	if err := w.store.AppendConsent(ctx, consent.Entry{ClinicID: queuedClinicID, PatientID: patientID, ID: "c1", State: consent.OptedIn,
 		At: t0.Add(-time.Hour), Source: consent.SourceEHR, RecordedAt: t0.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func newWorld(t *testing.T) *world {
 }
 
 // accept creates a notice through the service and returns it and its job.
-func (w *world) accept(t *testing.T, key string) (notice.Notice, outbound.Job) {
+func (w *queuedWorld) accept(t *testing.T, key string) (notice.Notice, outbound.Job) {
 	t.Helper()
 	n, err := w.svc.Create(w.ctx, w.clinic, patientID, key, notice.Request{Kind: notice.KindDocumentReady})
 	if err != nil {
@@ -119,7 +119,7 @@ func (w *world) accept(t *testing.T, key string) (notice.Notice, outbound.Job) {
 	return n, job
 }
 
-func (w *world) deliver(t *testing.T, job outbound.Job, id string, receives int) {
+func (w *queuedWorld) deliver(t *testing.T, job outbound.Job, id string, receives int) {
 	t.Helper()
 	body, err := json.Marshal(job)
 	if err != nil {
@@ -132,9 +132,9 @@ func (w *world) deliver(t *testing.T, job outbound.Job, id string, receives int)
 	}
 }
 
-func (w *world) state(t *testing.T, id string) notice.Notice {
+func (w *queuedWorld) state(t *testing.T, id string) notice.Notice {
 	t.Helper()
-	n, err := w.store.GetNotice(w.ctx, clinicID, patientID, id)
+	n, err := w.store.GetNotice(w.ctx, queuedClinicID, patientID, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func (w *world) state(t *testing.T, id string) notice.Notice {
 // then sent with the wamid in the message log (carrying the notice id, which is how
 // a status finds the notice), then delivered and read as Meta reports, never back.
 func TestNoticeStateFollowsItsMessage(t *testing.T) {
-	w := newWorld(t)
+	w := newQueuedWorld(t)
 	n, job := w.accept(t, "req-1")
 	if n.State != notice.StateQueued {
 		t.Fatalf("accepted as %s", n.State)
@@ -176,7 +176,7 @@ func TestNoticeStateFollowsItsMessage(t *testing.T) {
 		{whatsapp.StatusDelivered, notice.StateRead}, // late: never back
 	}
 	for _, s := range steps {
-		if err := w.tracker.NoticeDelivery(w.ctx, clinicID, rec.PatientID, rec.NoticeID, string(s.status), ""); err != nil {
+		if err := w.tracker.NoticeDelivery(w.ctx, queuedClinicID, rec.PatientID, rec.NoticeID, string(s.status), ""); err != nil {
 			t.Fatal(err)
 		}
 		if st := w.state(t, n.ID).State; st != s.want {
@@ -191,7 +191,7 @@ func TestNoticeStateFollowsItsMessage(t *testing.T) {
 // A notice whose job ends in the DLQ is failed (retries_exhausted) and the clinic
 // hears it once: a second report of the same failure publishes the same event id.
 func TestDeadLetteredNoticeFailsOnce(t *testing.T) {
-	w := newWorld(t)
+	w := newQueuedWorld(t)
 	n, job := w.accept(t, "req-2")
 	w.sender.Store = contactsDown{w.store}
 	w.deliver(t, job, "m1", outreach.DefaultMaxReceiveCount)

@@ -88,7 +88,7 @@ type Job struct {
 	// reply: "reply:<inbound wamid>").
 	Key     string            `json:"key,omitempty"`
 	Message *whatsapp.Message `json:"message,omitempty"`
-	// WindowEndsAt is when the patient's 24-hour window closes (free-form kinds).
+	// WindowEndsAt is when the patient's 24-hour window closes (a message that is not a template).
 	WindowEndsAt time.Time `json:"windowEndsAt,omitzero"`
 	// ExpiresAt is when the message stops being useful (an offer's hold, a notice).
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
@@ -137,7 +137,9 @@ func (j Job) WhyNot(now time.Time, optedOut bool) string {
 	if !j.ExpiresAt.IsZero() && !now.Before(j.ExpiresAt) {
 		return ReasonExpired
 	}
-	if j.MessageKind().FreeForm() && j.Message != nil && j.Message.Type != whatsapp.TypeTemplate &&
+	// Any message that is not a template (a reply, or a notice's interactive list)
+	// may go out only inside the patient's window.
+	if j.Message != nil && j.Message.Type != whatsapp.TypeTemplate &&
 		!j.WindowEndsAt.IsZero() && !now.Before(j.WindowEndsAt) {
 		return ReasonWindowClosed
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -171,6 +172,10 @@ type Stack struct {
 	Sweeper    *outreach.Sweeper
 	Waitlist   devWaitlist
 
+	// Notices dispatches due notices after each sweep, as the sweep Lambda does,
+	// onto the outbound queue as the EHR API does (notices.Queued).
+	Notices *notices.Dispatcher
+
 	alertsMu sync.Mutex
 	alerts   []topic.Body
 
@@ -305,6 +310,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 
 	s.Sweeper = sweep.New(sweep.Deps{Store: s.Store, Outbox: outbound, Clock: clock, Log: log})
+	s.Notices = sweep.NewNotices(s.Store, notices.Queued{Jobs: outbound},
+		clinicEvents, clock, log)
 	outboundSender := sender.New(sender.Deps{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
 		Requeue: outbound, Pacer: s.Store, Claims: s.Store, SlotLookahead: 3,
@@ -507,6 +514,9 @@ func (s *Stack) sweepLoop(ctx context.Context, every time.Duration, log *slog.Lo
 		sweepCtx, cancel := context.WithTimeout(ctx, every+10*time.Second)
 		if _, err := s.Sweeper.Sweep(sweepCtx); err != nil && ctx.Err() == nil {
 			log.Error("sweep failed", "error", err)
+		}
+		if _, err := s.Notices.Dispatch(sweepCtx); err != nil && ctx.Err() == nil {
+			log.Error("notice dispatch failed", "error", err)
 		}
 		if err := s.Waitlist.Sweep.Run(sweepCtx); err != nil && ctx.Err() == nil {
 			log.Error("waitlist sweep failed", "error", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
+	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
@@ -51,19 +52,29 @@ func New(d Deps) *outreach.Sweeper {
 	}
 }
 
-// Load builds the sweep from a Lambda's environment; a missing variable ends the process.
-func Load(a *app.App) *outreach.Sweeper {
+// Load builds the minute's schedule from a Lambda's environment: the sweep, and
+// the dispatch of due notices onto the outbound queue (message.failed to the EHR
+// outbox); a missing variable ends the process.
+func Load(a *app.App) *Schedule {
 	store := appstore.Load(a)
 	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
+	ehrOutboxURL := a.Env.Required(platform.EnvEHROutboxQueueURL)
 	if err := a.Env.Err(); err != nil {
 		a.Fatal("reminder-sweep: configuration", err)
 	}
-	return New(Deps{
-		Store:   store,
-		Outbox:  queue.ReminderOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), outboundURL)},
-		Pacer:   store,
-		Clinics: store,
-		Clock:   a.Clock,
-		Log:     a.Log,
-	})
+	sqsClient := queue.NewClient(a.AWS)
+	outbox := queue.ReminderOutbox{Publisher: queue.NewPublisher(sqsClient, outboundURL)}
+	return &Schedule{
+		Sweeper: New(Deps{
+			Store:   store,
+			Outbox:  outbox,
+			Pacer:   store,
+			Clinics: store,
+			Clock:   a.Clock,
+			Log:     a.Log,
+		}),
+		Notices: NewNotices(store, notices.Queued{Jobs: outbox},
+			queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, ehrOutboxURL)}, a.Clock, a.Log),
+		Log: a.Log,
+	}
 }

@@ -1,0 +1,57 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/frontdesk-health/frontdesk/shared/notices"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+)
+
+// Schedule is what EventBridge runs every minute: the reminder sweep (with its
+// reaper), then the notices whose time came (a notice accepted in quiet hours, a
+// recall, a feedback question). The notices run after the sweep so that reminders,
+// which are useful only until the visit, go first.
+type Schedule struct {
+	Sweeper *outreach.Sweeper
+	Notices *notices.Dispatcher
+	Log     *slog.Logger
+}
+
+// Handle is the Lambda entry point. A returned error makes EventBridge retry the
+// invocation, which is safe: both steps claim their work with conditional writes.
+func (s *Schedule) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
+	err := s.Sweeper.Handle(ctx, ev)
+	if s.Notices != nil && ctx.Err() == nil {
+		if _, nerr := s.Notices.Dispatch(ctx); nerr != nil {
+			s.log().Error("notices.dispatch_failed", "event_id", ev.ID, "error", nerr.Error())
+			err = errors.Join(err, nerr)
+		}
+	}
+	return err
+}
+
+func (s *Schedule) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+// NoticeStore is what the notice dispatch reads and writes (dynamo.Store).
+type NoticeStore interface {
+	notices.Store
+	notices.DueStore
+	notices.ClinicReader
+}
+
+// NewNotices builds the dispatch of due notices onto outbox, telling the clinic
+// through events about those that cannot be sent.
+func NewNotices(store NoticeStore, outbox notices.Outbox, events notices.Events, clock platform.Clock, log *slog.Logger) *notices.Dispatcher {
+	svc := &notices.Service{Store: store, Outbox: outbox, Events: events, Clock: clock, Log: log}
+	return &notices.Dispatcher{Service: svc, Due: store, Clinics: store}
+}
