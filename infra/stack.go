@@ -224,6 +224,13 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.ReadTable(t[dynamo.TableClinics], k.Data)      // each clinic's number and rate
 			a.WriteTable(t[dynamo.TableIdempotency], k.Data) // the numbers' lines
 			a.SendTo(q[queue.Outbound].Queue, k.Messaging)
+			// The waitlist step: every clinic (a paged scan), lapsed holds and due
+			// waves, the waiters' consent, slot metrics, callbacks for lapsed holds.
+			a.ScanTable(t[dynamo.TableClinics], k.Data)
+			a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotFree)
+			a.ReadTable(t[dynamo.TablePatients], k.Data)
+			a.WriteTable(t[dynamo.TableMetrics], k.Data)
+			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 		},
 		FnSender: func(a *Access) {
 			a.WriteTable(t[dynamo.TableAppointments], k.Data, dynamo.IndexPatientUpcoming)
@@ -249,6 +256,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.WriteTable(t[dynamo.TableMetrics], k.Data)
 			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
+			// The reschedule list (free slots) and holds on a chosen slot.
+			a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotFree)
 		},
 		FnEHRNotifier: func(a *Access) {
 			a.ConsumeFrom(q[queue.EHROutbox].Queue, k.Messaging)

@@ -740,11 +740,14 @@ func TestLeastPrivilege(t *testing.T) {
 		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
 			send: []string{"ehr-outbox"}, secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
-		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency"}, send: []string{"outbound", "sweep-dlq"}},
+		// The waitlist step: waiters' consent, holds and waves, slot metrics, lapsed holds to the clinic.
+		FnReminderSweep: {read: []string{"clinics", "patients"}, write: []string{"appointments", "idempotency", "metrics", "slots"},
+			send: []string{"ehr-outbox", "outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		// clinics: template states Meta reports (TEMPLATE# items).
-		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "conversations", "idempotency", "messages", "metrics", "patients"},
+		// slots: the reschedule list and holds.
+		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
 			send: []string{"ehr-outbox"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}
@@ -866,7 +869,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			fnspec.EnvConsoleBaseURL, fnspec.EnvConsoleIssuer, fnspec.EnvConsoleClientID, fnspec.EnvConsoleLogoutURL, platform.EnvEHROutboxQueueURL},
 		FnWhatsAppWebhook: {EnvAPIStageName, platform.EnvInboundQueueURL,
 			platform.EnvWhatsAppAppSecretSecretARN, platform.EnvWhatsAppVerifyTokenSecretARN},
-		FnReminderSweep: {platform.EnvOutboundQueueURL},
+		FnReminderSweep: {platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL},
 		FnSender: {platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL, platform.EnvWhatsAppAccessTokenSecretARN,
 			platform.EnvWhatsAppAPIBaseURL, platform.EnvWhatsAppAPIVersion, platform.EnvMessagesPerSecond, platform.EnvSenderConcurrency},
 		FnInbound: {platform.EnvInboundQueueURL, platform.EnvEHROutboxQueueURL,

@@ -1,5 +1,6 @@
 // Command reminder-sweep is the Lambda EventBridge runs every minute: it moves due
-// reminders from the sparse due index onto the outbound queue. Wiring only.
+// reminders from the sparse due index onto the outbound queue, then lets lapsed
+// slot holds go and offers freed slots to the waitlist. Wiring only.
 package main
 
 import (
@@ -27,4 +28,4 @@ func main() {
 }
 
 // newSweeper is main's wiring; the tests run the handler it builds.
-func newSweeper(a *app.App) *outreach.Sweeper { return sweep.Load(a) }
+func newSweeper(a *app.App) *sweep.Function { return sweep.Load(a) }

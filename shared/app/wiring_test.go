@@ -29,8 +29,12 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 		"&whatsapphook.Webhook{": "shared/app/webhook/webhook.go",
 		"&console.Console{":      "shared/app/ehrapi/ehrapi.go",
 		"&handoff.Service{":      "shared/app/conversations/conversations.go",
+		"&waitlist.Desk{":        "shared/app/inbound/inbound.go",
+		"&waitlist.Sweep{":       "shared/app/sweep/sweep.go",
+		"&waitlist.Waves{":       "shared/app/sweep/sweep.go",
+		"&waitlist.JobSender{":   "shared/app/sweep/sweep.go",
 	}
-	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/"}
+	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/", "shared/waitlist/"}
 	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

@@ -104,7 +104,8 @@ func Specs() []Spec {
 		// conditional writes; the schedule fires every minute anyway.
 		{Name: ReminderSweep, Description: "Every minute: enqueue due reminders",
 			Timeout: 50 * time.Second, MemoryMB: 256, Reserved: 1,
-			Env: []string{platform.EnvOutboundQueueURL}},
+			// The waitlist step posts lapsed holds to the clinic (the EHR outbox).
+			Env: []string{platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL}},
 		{Name: Sender, Description: "Sends reminders through the WhatsApp Cloud API",
 			MemoryMB: 256, Reserved: SenderConcurrency,
 			Env: []string{platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 )
@@ -15,16 +16,29 @@ type Sweep struct {
 	Clinics func(ctx context.Context) ([]clinic.Clinic, error)
 	Holds   *Service
 	Waves   *Waves
+	// Now picks the clinic a run starts with (it turns every minute), so that
+	// when a run ends early the same clinics are not always the ones left out.
+	Now func() time.Time
 }
 
-// Run sweeps every clinic; one clinic's failure does not stop the others.
+// Run sweeps every clinic until done or the context ends; one clinic's failure
+// does not stop the others.
 func (s *Sweep) Run(ctx context.Context) error {
 	cs, err := s.Clinics(ctx)
 	if err != nil {
 		return fmt.Errorf("waitlist: clinics: %w", err)
 	}
+	first := 0
+	if s.Now != nil && len(cs) > 0 {
+		first = int(s.Now().Unix()/60) % len(cs)
+	}
 	var errs []error
-	for _, c := range cs {
+	for k := range cs {
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("waitlist: sweep stopped after %d of %d clinics: %w", k, len(cs), ctx.Err()))
+			break
+		}
+		c := cs[(first+k)%len(cs)]
 		if _, err := s.Holds.ReleaseExpired(ctx, c.ID); err != nil {
 			errs = append(errs, fmt.Errorf("clinic %s: %w", c.ID, err))
 			continue

@@ -1,15 +1,26 @@
-// Package sweep builds the reminder sweep, the one place its outreach.Sweeper is
-// assembled: the reminder-sweep Lambda, the dev stack and the benchmarks all call it.
+// Package sweep builds the reminder sweep, the one place its outreach.Sweeper and
+// its waitlist step (waitlist.Sweep) are assembled: the reminder-sweep Lambda, the
+// dev stack and the benchmarks all call it.
 package sweep
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
+	"github.com/frontdesk-health/frontdesk/shared/appointment"
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/waitlist"
 )
 
 // Store is what the sweep and its reaper read and write.
@@ -51,19 +62,107 @@ func New(d Deps) *outreach.Sweeper {
 	}
 }
 
+// WaitlistStore is what the waitlist step reads and writes (dynamo.Store).
+type WaitlistStore interface {
+	waitlist.Store
+	waitlist.WaveStore
+	waitlist.RecipientStore
+	metrics.Store
+	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
+	ListClinics(ctx context.Context, after string, limit int) (dynamo.ClinicPage, error)
+}
+
+// WaitlistDeps is what differs between the places the waitlist step runs.
+type WaitlistDeps struct {
+	Store WaitlistStore
+	// Jobs takes offers and answers (the outbound queue); Events the clinics'
+	// callbacks (the ehr-outbox queue).
+	Jobs   waitlist.JobPublisher
+	Events waitlist.Publisher
+	Clock  platform.Clock
+	Log    *slog.Logger
+}
+
+// Bounds of one run's clinic list: the step visits at most maxClinicsPerRun
+// clinics a minute, read clinicPage at a time.
+const (
+	clinicPage       = 100
+	maxClinicsPerRun = 2000
+)
+
+// NewWaitlist builds the sweep's waitlist step: lapsed holds, then due waves of
+// offers, for every clinic (a paged read of the clinics table).
+func NewWaitlist(d WaitlistDeps) *waitlist.Sweep {
+	send := &waitlist.JobSender{Store: d.Store, Jobs: d.Jobs, Now: d.Clock.Now, Log: d.Log}
+	appointments := func(ctx context.Context, clinicID, id string) (appointment.Appointment, error) {
+		a, _, err := d.Store.GetAppointment(ctx, clinicID, id)
+		return a, err
+	}
+	holds := &waitlist.Service{Store: d.Store, Events: d.Events, Replies: send, Appointments: appointments, Now: d.Clock.Now, Log: d.Log}
+	waves := &waitlist.Waves{Store: d.Store, Appointments: appointments, OptedOut: send.OptedOut, Offers: send,
+		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Now: d.Clock.Now, Log: d.Log}
+	return &waitlist.Sweep{Holds: holds, Waves: waves, Now: d.Clock.Now,
+		Clinics: func(ctx context.Context) ([]clinic.Clinic, error) { return listClinics(ctx, d.Store, d.Log) }}
+}
+
+func listClinics(ctx context.Context, store WaitlistStore, log *slog.Logger) ([]clinic.Clinic, error) {
+	var out []clinic.Clinic
+	cursor := ""
+	for {
+		page, err := store.ListClinics(ctx, cursor, clinicPage)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, page.Clinics...)
+		if page.Next == "" {
+			return out, nil
+		}
+		if len(out) >= maxClinicsPerRun {
+			if log != nil {
+				log.WarnContext(ctx, "waitlist_clinics_truncated", "clinics", len(out))
+			}
+			return out, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// Function is the reminder-sweep Lambda's handler: the reminder sweep, then the
+// waitlist step, on every scheduled event.
+type Function struct {
+	Reminders *outreach.Sweeper
+	Waitlist  *waitlist.Sweep
+	Log       *slog.Logger
+}
+
+// Handle runs both steps; either failing fails the invocation (both are
+// idempotent, so EventBridge's retry is safe), and one failing does not skip the other.
+func (f *Function) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
+	errReminders := f.Reminders.Handle(ctx, ev)
+	if f.Waitlist == nil {
+		return errReminders
+	}
+	errWaitlist := f.Waitlist.Run(ctx)
+	if errWaitlist != nil && f.Log != nil {
+		f.Log.ErrorContext(ctx, "waitlist_sweep.failed", "event_id", ev.ID, "error", errWaitlist.Error())
+	}
+	return errors.Join(errReminders, errWaitlist)
+}
+
 // Load builds the sweep from a Lambda's environment; a missing variable ends the process.
-func Load(a *app.App) *outreach.Sweeper {
+func Load(a *app.App) *Function {
 	store := appstore.Load(a)
 	outboundURL := a.Env.Required(platform.EnvOutboundQueueURL)
+	outboxURL := a.Env.Required(platform.EnvEHROutboxQueueURL)
 	if err := a.Env.Err(); err != nil {
 		a.Fatal("reminder-sweep: configuration", err)
 	}
-	return New(Deps{
-		Store:   store,
-		Outbox:  queue.ReminderOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), outboundURL)},
-		Pacer:   store,
-		Clinics: store,
-		Clock:   a.Clock,
-		Log:     a.Log,
-	})
+	client := queue.NewClient(a.AWS)
+	outbound := queue.ReminderOutbox{Publisher: queue.NewPublisher(client, outboundURL)}
+	return &Function{
+		Reminders: New(Deps{Store: store, Outbox: outbound, Pacer: store, Clinics: store, Clock: a.Clock, Log: a.Log}),
+		Waitlist: NewWaitlist(WaitlistDeps{Store: store, Jobs: outbound,
+			Events: queue.EventOutbox{Publisher: queue.NewPublisher(client, outboxURL)}, Clock: a.Clock, Log: a.Log}),
+		Log: a.Log,
+	}
 }
