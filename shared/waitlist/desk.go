@@ -28,7 +28,7 @@ type Desk struct {
 // then a plain request to the clinic, as before slots existed).
 func (d *Desk) RescheduleList(ctx context.Context, c clinic.Clinic, a appointment.Appointment, to, lang string) (whatsapp.Message, bool, error) {
 	now := d.Service.Now().UTC()
-	p := d.Service.Policy.WithDefaults()
+	p := c.SlotPolicy()
 	free, err := d.FreeSlots(ctx, c.ID, now, now.Add(p.Horizon))
 	if err != nil {
 		return whatsapp.Message{}, false, fmt.Errorf("waitlist: free slots: %w", err)
@@ -51,7 +51,8 @@ func (d *Desk) RescheduleList(ctx context.Context, c clinic.Clinic, a appointmen
 // Choose holds slotID for a (a row of the reschedule list, or an accepted waitlist
 // offer) and returns the answer's words in the patient's language.
 func (d *Desk) Choose(ctx context.Context, c clinic.Clinic, a appointment.Appointment, slotID string, fromOffer bool, messageID, lang string) (string, error) {
-	ch := Choice{ClinicID: c.ID, AppointmentID: a.ID, PatientID: a.PatientID, SlotID: slotID, Reason: slot.ReasonReschedule, MessageID: messageID}
+	ch := Choice{ClinicID: c.ID, AppointmentID: a.ID, PatientID: a.PatientID, SlotID: slotID, Reason: slot.ReasonReschedule, MessageID: messageID,
+		HoldTTL: c.SlotPolicy().HoldTTL}
 	if fromOffer {
 		ch.Reason = slot.ReasonWaitlist
 		exp, ok, err := d.OfferExpiry(ctx, c.ID, slotID, a.ID)

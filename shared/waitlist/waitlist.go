@@ -72,6 +72,8 @@ type Choice struct {
 	MessageID string
 	// OfferExpiresAt, for a waitlist offer, is when the offer lapsed or lapses.
 	OfferExpiresAt time.Time
+	// HoldTTL is how long the hold lasts: the clinic's policy (clinic.SlotPolicy).
+	HoldTTL time.Duration
 }
 
 // Service places holds and lets lapsed ones go.
@@ -82,7 +84,6 @@ type Service struct {
 	Appointments func(ctx context.Context, clinicID, id string) (appointment.Appointment, error)
 	Events       Publisher
 	Replies      Replier
-	Policy       slot.Policy
 	Now          func() time.Time
 	Log          *slog.Logger
 }
@@ -112,7 +113,10 @@ func ID(parts ...string) string {
 // neither. Every other choice is told, kindly, that the time was taken.
 func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, Reply, error) {
 	now := s.Now().UTC()
-	p := s.Policy.WithDefaults()
+	holdTTL := c.HoldTTL
+	if holdTTL <= 0 {
+		holdTTL = slot.DefaultHoldTTL
+	}
 	reply := Reply{Key: ID("slot-choice", c.MessageID), ClinicID: c.ClinicID, AppointmentID: c.AppointmentID,
 		PatientID: c.PatientID, ReplyTo: c.MessageID}
 	if c.Reason == slot.ReasonWaitlist && !c.OfferExpiresAt.IsZero() && !now.Before(c.OfferExpiresAt) {
@@ -129,7 +133,7 @@ func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, Reply, erro
 	}
 	reply.SlotStart = sl.Start
 	claim, cur, err := s.Store.HoldSlot(ctx, slot.Hold{ClinicID: c.ClinicID, SlotID: c.SlotID, SlotStart: sl.Start,
-		AppointmentID: c.AppointmentID, PatientID: c.PatientID, Reason: c.Reason, HeldAt: now, ExpiresAt: now.Add(p.HoldTTL)})
+		AppointmentID: c.AppointmentID, PatientID: c.PatientID, Reason: c.Reason, HeldAt: now, ExpiresAt: now.Add(holdTTL)})
 	if err != nil {
 		return "", Reply{}, fmt.Errorf("waitlist: choose slot: %w", err)
 	}
