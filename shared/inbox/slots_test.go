@@ -33,6 +33,7 @@ func withSlotDesk(w *world) {
 			return page.Slots, err
 		},
 		OfferExpiry: w.store.OfferExpiry,
+		Members:     w.store,
 	}
 }
 
@@ -134,4 +135,82 @@ func TestRescheduleTapWithoutSlotsIsAPlainRequest(t *testing.T) {
 	if !found {
 		t.Fatal("the clinic did not get the plain reschedule request")
 	}
+}
+
+// "earlier" (in the patient's language, any case or accents) puts the patient's
+// next visit on the waitlist and "no earlier" takes it off, each answered once in
+// the patient's language however often the message is delivered; the first join
+// time (the patient's place) is kept. An opted-out number gets no answer.
+func TestWaitlistKeywordsJoinAndLeave(t *testing.T) {
+	w := newWorld(t)
+	withSlotDesk(w)
+	ctx := context.Background()
+	waiting := func(apptID string) (slot.Entry, bool) {
+		t.Helper()
+		list, err := w.store.ClinicWaitlist(ctx, clinicID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range list.Entries {
+			if e.AppointmentID == apptID {
+				return e, true
+			}
+		}
+		return slot.Entry{}, false
+	}
+	for _, tc := range []struct {
+		waID, appt, join, leave, joined, left string
+	}{
+		{"15550100101", "appt-en", "Earlier please", "no earlier", "we will let you know", "will not offer earlier times"},
+		{"15550100102", "appt-es", "MAS TEMPRANO", "No más temprano", "le avisaremos", "no le ofreceremos"},
+		{"15550100103", "appt-pt", "mais cedo", "Não mais cedo", "avisaremos você", "não ofereceremos"},
+	} {
+		t.Run(tc.appt, func(t *testing.T) {
+			before := len(w.sentMessages())
+			join := w.message(tc.waID, textMsg(tc.join))
+			for range 2 {
+				if n := w.deliver(join); n != 0 {
+					t.Fatalf("%d failures", n)
+				}
+			}
+			e, ok := waiting(tc.appt)
+			if !ok {
+				t.Fatalf("%q did not put %s on the waitlist", tc.join, tc.appt)
+			}
+			sent := w.sentMessages()
+			if len(sent) != before+1 || sent[len(sent)-1].Type != "text" || !strings.Contains(sent[len(sent)-1].Text.Body, tc.joined) {
+				t.Fatalf("answers to %q delivered twice: %+v", tc.join, sent[before:])
+			}
+			w.clock.Advance(time.Minute)
+			if n := w.deliver(w.message(tc.waID, textMsg(tc.join))); n != 0 {
+				t.Fatalf("%d failures", n)
+			}
+			if again, _ := waiting(tc.appt); !again.JoinedAt.Equal(e.JoinedAt) {
+				t.Errorf("joining again moved the place from %v to %v", e.JoinedAt, again.JoinedAt)
+			}
+			before = len(w.sentMessages())
+			if n := w.deliver(w.message(tc.waID, textMsg(tc.leave))); n != 0 {
+				t.Fatalf("%d failures", n)
+			}
+			if _, ok := waiting(tc.appt); ok {
+				t.Fatalf("%q left %s on the waitlist", tc.leave, tc.appt)
+			}
+			sent = w.sentMessages()
+			if len(sent) != before+1 || !strings.Contains(sent[len(sent)-1].Text.Body, tc.left) {
+				t.Fatalf("answers to %q: %+v", tc.leave, sent[before:])
+			}
+		})
+	}
+	t.Run("opted out", func(t *testing.T) {
+		if n := w.deliver(w.message("15550100101", textMsg("STOP"))); n != 0 {
+			t.Fatalf("%d failures", n)
+		}
+		before := len(w.sentMessages())
+		if n := w.deliver(w.message("15550100101", textMsg("earlier"))); n != 0 {
+			t.Fatalf("%d failures", n)
+		}
+		if sent := w.sentMessages(); len(sent) != before {
+			t.Errorf("an opted-out number was answered: %+v", sent[before:])
+		}
+	})
 }

@@ -17,6 +17,8 @@ import (
 // its own reply path, inside the window the tap opened).
 type Desk struct {
 	Service *Service
+	// Waitlist is where a patient's own join and leave are kept (dynamo.Store).
+	Members Membership
 	// FreeSlots lists a clinic's free slots starting in [from, to), in start order.
 	FreeSlots func(ctx context.Context, clinicID string, from, to time.Time) ([]slot.Slot, error)
 	// OfferExpiry is when the offer of a slot to an appointment lapses (false: never offered).
@@ -69,6 +71,29 @@ func (d *Desk) Choose(ctx context.Context, c clinic.Clinic, a appointment.Appoin
 		return "", err
 	}
 	return d.words(c, r.Answer, lang, r.SlotStart)
+}
+
+// Membership puts appointments on the clinic's waitlist and takes them off.
+type Membership interface {
+	JoinWaitlist(ctx context.Context, clinicID string, e slot.Entry) error
+	LeaveWaitlist(ctx context.Context, clinicID, appointmentID string) error
+}
+
+// Waitlist puts a on the waitlist (join) or takes it off, at the patient's word,
+// and returns the answer's words. Joining again keeps the first place, so a
+// redelivered message changes nothing.
+func (d *Desk) Waitlist(ctx context.Context, c clinic.Clinic, a appointment.Appointment, join bool, lang string) (string, error) {
+	answer := AnswerLeft
+	if join {
+		answer = AnswerJoined
+		if err := d.Members.JoinWaitlist(ctx, c.ID, slot.Entry{AppointmentID: a.ID, PatientID: a.PatientID, JoinedAt: d.Service.Now().UTC()}); err != nil {
+			return "", fmt.Errorf("waitlist: join: %w", err)
+		}
+	} else if err := d.Members.LeaveWaitlist(ctx, c.ID, a.ID); err != nil {
+		return "", fmt.Errorf("waitlist: leave: %w", err)
+	}
+	d.Service.log().InfoContext(ctx, "waitlist_membership", "clinic_id", c.ID, "appointment_id", a.ID, "join", join, "source", "patient")
+	return d.words(c, answer, lang, a.Start)
 }
 
 // Kept is the answer to "Keep my time" on an offer.

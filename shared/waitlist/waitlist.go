@@ -47,6 +47,8 @@ const (
 	AnswerLapsed  = "lapsed"  // the offer's time ran out; visit unchanged
 	AnswerExpired = "expired" // the clinic did not book the held slot in time; it will be in touch
 	AnswerKept    = "kept"    // the patient declined an offer; visit unchanged, still on the waitlist
+	AnswerJoined  = "joined"  // the patient asked for an earlier time: their next visit is on the waitlist
+	AnswerLeft    = "left"    // the patient no longer wants an earlier time: off the waitlist
 )
 
 // Reply is one answer to a patient, ids and codes only: the outbound adapter

@@ -29,6 +29,7 @@ type Store interface {
 	waitlist.Store
 	Slots(ctx context.Context, q dynamo.SlotQuery) (dynamo.SlotPage, error)
 	OfferExpiry(ctx context.Context, clinicID, slotID, appointmentID string) (time.Time, bool, error)
+	waitlist.Membership
 }
 
 // Deps is what differs between the places the inbound handler runs.
@@ -71,6 +72,7 @@ func newDesk(d Deps) *waitlist.Desk {
 			return page.Slots, err
 		},
 		OfferExpiry: d.Store.OfferExpiry,
+		Members:     d.Store,
 	}
 }
 
