@@ -191,6 +191,14 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 				next.Waitlist = stored.Waitlist
 			}
 		}
+		if found && stored.Status != appointment.StatusCancelled && next.Status == appointment.StatusCancelled {
+			// Before the appointment is saved: a failure in between leaves the
+			// cancellation unsaved, so the EHR's retry frees the slot again (a no-op
+			// once it is free) instead of finding nothing left to do.
+			if err := s.freeCancelledSlot(ctx, c, stored, ev.SlotID); err != nil {
+				return Result{}, err
+			}
+		}
 		changes := reminder.Plan(next, policy, loc, c.QuietHours, existing, now)
 		writes := make([]dynamo.ReminderWrite, 0, len(changes))
 		for _, ch := range changes {
