@@ -42,6 +42,9 @@ type Hold struct {
 	Reason        Reason
 	HeldAt        time.Time
 	ExpiresAt     time.Time
+	// ConfirmedAt is when the patient was told that the EHR moved their visit to
+	// the slot (zero: not yet).
+	ConfirmedAt time.Time
 }
 
 // Active reports whether the hold still reserves its slot at now.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
@@ -13,6 +14,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/slot"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -150,6 +152,71 @@ func (g *JobSender) Reply(ctx context.Context, r Reply) error {
 	return g.publish(ctx, p, outbound.Job{Type: outbound.KindReply, Key: "waitlist-answer:" + r.Key,
 		Job:     reminder.Job{ClinicID: r.ClinicID, AppointmentID: r.AppointmentID},
 		Message: &msg, WindowEndsAt: p.LastInboundAt.Add(appointment.ServiceWindow)}, r.Answer)
+}
+
+// Moved queues the news that the EHR moved a's visit to the slot the patient
+// chose (h): as text inside the patient's window, else as the appointment_moved
+// template (clinic, date, time and place). It is useful until the visit starts,
+// and its key derives from the hold, so it goes out once.
+func (g *JobSender) Moved(ctx context.Context, h slot.Hold, a appointment.Appointment) error {
+	c, p, ok, err := g.recipient(ctx, a.ClinicID, a.PatientID)
+	if err != nil || !ok {
+		return err
+	}
+	job := outbound.Job{Type: outbound.KindReply, Key: "visit-moved:" + ID(h.ClinicID, h.SlotID, h.AppointmentID, h.HeldAt.Format(time.RFC3339Nano)),
+		Job: reminder.Job{ClinicID: a.ClinicID, AppointmentID: a.ID}, ExpiresAt: a.Start}
+	var msg whatsapp.Message
+	if p.InServiceWindow(g.Now()) {
+		words, err := (&Desk{}).words(c, AnswerMoved, p.Language, a.Start)
+		if err != nil {
+			return err
+		}
+		if msg, err = whatsapp.TextMessage(p.Phone, words); err != nil {
+			return fmt.Errorf("waitlist: visit moved: %w", err)
+		}
+		job.WindowEndsAt = p.LastInboundAt.Add(appointment.ServiceWindow)
+	} else if msg, err = MovedMessage(c, p.Phone, p.Language, a); err != nil {
+		return err
+	}
+	job.Message = &msg
+	return g.publish(ctx, p, job, AnswerMoved)
+}
+
+// MovedMessage is the appointment_moved template for a, in the patient's
+// language and the clinic's wall clock: the clinic, date, time and place only.
+func MovedMessage(c clinic.Clinic, to, lang string, a appointment.Appointment) (whatsapp.Message, error) {
+	t, err := reminder.TemplateNamed(reminder.TemplateVisitMoved, lang, c.DefaultLanguage)
+	if err != nil {
+		return whatsapp.Message{}, err
+	}
+	loc, err := c.Location()
+	if err != nil {
+		return whatsapp.Message{}, err
+	}
+	body, payloads := reminder.Render(t, reminder.Vars{Clinic: c.Name,
+		Date: reminder.FormatDate(a.Start, loc, t.Language), Time: reminder.FormatTime(a.Start, loc, t.Language),
+		Place: place(a.Location), ClinicID: a.ClinicID, AppointmentID: a.ID, Generation: reminder.Generation(a.Start)})
+	params := make([]whatsapp.TemplateParam, len(body))
+	for i, b := range body {
+		params[i] = whatsapp.TemplateParam{Name: b.Name, Text: b.Text}
+	}
+	msg, err := whatsapp.TemplateMessage(to, t.Name, t.Language, params, payloads)
+	if err != nil {
+		return whatsapp.Message{}, fmt.Errorf("waitlist: visit moved template: %w", err)
+	}
+	return msg, nil
+}
+
+// place is where the visit is: the location's name and address, never the
+// practitioner (it can reveal a specialty).
+func place(l appointment.Location) string {
+	var parts []string
+	for _, s := range []string{l.Name, l.Address} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (g *JobSender) publish(ctx context.Context, p appointment.Patient, job outbound.Job, what string) error {

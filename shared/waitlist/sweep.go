@@ -9,8 +9,9 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 )
 
-// Sweep is the sweep's waitlist step: per clinic, lapsed holds first (they free
-// slots the waves may then offer), then due waves.
+// Sweep is the sweep's waitlist step: per clinic, holds the EHR acted on (the
+// patient is told the visit moved), then lapsed holds (they free slots the waves
+// may then offer), then due waves.
 type Sweep struct {
 	// Clinics lists the clinics to sweep.
 	Clinics func(ctx context.Context) ([]clinic.Clinic, error)
@@ -39,6 +40,10 @@ func (s *Sweep) Run(ctx context.Context) error {
 			break
 		}
 		c := cs[(first+k)%len(cs)]
+		if _, err := s.Holds.ConfirmMoves(ctx, c.ID); err != nil {
+			errs = append(errs, fmt.Errorf("clinic %s: %w", c.ID, err))
+			continue
+		}
 		if _, err := s.Holds.ReleaseExpired(ctx, c.ID); err != nil {
 			errs = append(errs, fmt.Errorf("clinic %s: %w", c.ID, err))
 			continue

@@ -98,7 +98,8 @@ func NewWaitlist(d WaitlistDeps) *waitlist.Sweep {
 		a, _, err := d.Store.GetAppointment(ctx, clinicID, id)
 		return a, err
 	}
-	holds := &waitlist.Service{Store: d.Store, Events: d.Events, Replies: send, Appointments: appointments, Now: d.Clock.Now, Log: d.Log}
+	holds := &waitlist.Service{Store: d.Store, Events: d.Events, Replies: send, Confirmations: send, Appointments: appointments,
+		Now: d.Clock.Now, Log: d.Log}
 	waves := &waitlist.Waves{Store: d.Store, Appointments: appointments, OptedOut: send.OptedOut, Offers: send,
 		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Now: d.Clock.Now, Log: d.Log}
 	return &waitlist.Sweep{Holds: holds, Waves: waves, Now: d.Clock.Now,
