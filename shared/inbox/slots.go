@@ -67,9 +67,12 @@ func (s *Service) slotButton(ctx context.Context, in *inbound, b button) error {
 	in.appointmentID, in.patientID = a.ID, a.PatientID
 	lang := in.lang(a.PatientID)
 	var text string
-	if b.slotAction == reminder.ActionOfferKeep {
+	switch b.slotAction {
+	case reminder.ActionWaitlistJoin:
+		text, err = s.Slots.Waitlist(ctx, in.c, a, true, lang)
+	case reminder.ActionOfferKeep:
 		text, err = s.Slots.Kept(in.c, lang)
-	} else {
+	default:
 		text, err = s.Slots.Choose(ctx, in.c, a, b.slotID, b.slotAction == reminder.ActionOfferAccept, in.m.ID, lang)
 	}
 	if err != nil {

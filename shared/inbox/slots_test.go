@@ -65,8 +65,8 @@ func TestRescheduleTapOffersFreeSlotsAndAPickHoldsOne(t *testing.T) {
 		t.Fatalf("list not valid under Meta's spec: %v", err)
 	}
 	rows := last.Interactive.Action.Sections[0].Rows
-	if len(rows) != 3 || rows[2].Title != "Nenhum destes" {
-		t.Fatalf("rows %+v, want two slots and None of these (in Portuguese)", rows)
+	if len(rows) != 4 || rows[2].Title != "Avise se abrir antes" || rows[3].Title != "Nenhum destes" {
+		t.Fatalf("rows %+v, want two slots, tell me of an earlier time and None of these (in Portuguese)", rows)
 	}
 	for _, e := range w.events.Events() {
 		if e.Type == clinic.EventAppointmentRescheduleRequested {
@@ -213,4 +213,41 @@ func TestWaitlistKeywordsJoinAndLeave(t *testing.T) {
 			t.Errorf("an opted-out number was answered: %+v", sent[before:])
 		}
 	})
+}
+
+// The reschedule list's "tell me if an earlier time opens" row keeps the visit's
+// time and puts it on the waitlist, answered once in the patient's language.
+func TestRescheduleListEarlierRowJoinsTheWaitlist(t *testing.T) {
+	w := newWorld(t)
+	withSlotDesk(w)
+	ctx := context.Background()
+	s := slot.Slot{ClinicID: clinicID, ID: "slot-e", Start: msgTime.Add(26 * time.Hour), Duration: 30 * time.Minute, Status: slot.Free, Version: 1}
+	if err := w.store.SaveSlot(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.deliver(fixture(t, "button_reschedule_pt")); n != 0 {
+		t.Fatalf("%d failures", n)
+	}
+	sent := w.sentMessages()
+	rows := sent[len(sent)-1].Interactive.Action.Sections[0].Rows
+	tap := listReply("15550100103", "wamid.EARLIERPT", rows[1].ID, rows[1].Title)
+	for range 2 {
+		if n := w.deliver(tap); n != 0 {
+			t.Fatalf("%d failures", n)
+		}
+	}
+	list, err := w.store.ClinicWaitlist(ctx, clinicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Entries) != 1 || list.Entries[0].AppointmentID != "appt-pt" {
+		t.Fatalf("waitlist %+v, want appt-pt on it", list.Entries)
+	}
+	after := w.sentMessages()
+	if len(after) != len(sent)+1 || after[len(after)-1].Type != "text" || !strings.Contains(after[len(after)-1].Text.Body, "avisaremos você") {
+		t.Fatalf("answers to the tap (delivered twice): %+v", after[len(sent):])
+	}
+	if _, ok, _ := w.store.GetHold(ctx, clinicID, "slot-e"); ok {
+		t.Error("the earlier row held a slot")
+	}
 }
