@@ -215,7 +215,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		if err := s.count(ctx, c, next); err != nil {
 			return Result{}, err
 		}
-		if err := s.syncWaitlist(ctx, next, found && stored.Waitlist); err != nil {
+		// A patient may have joined on WhatsApp without the flag: an explicit flag
+		// or a cancellation takes any entry off.
+		if err := s.syncWaitlist(ctx, next, found && stored.Waitlist || ev.Waitlist != nil || !next.Status.Remindable()); err != nil {
 			return Result{}, err
 		}
 		return s.result(ctx, next, mergeReminders(existing, changes), patient, !found, false)
