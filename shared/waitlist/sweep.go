@@ -22,6 +22,9 @@ type Sweep struct {
 	Now func() time.Time
 }
 
+// StopMargin is how long before its context's deadline a run stops visiting clinics.
+const StopMargin = 3 * time.Second
+
 // Run sweeps every clinic until done or the context ends; one clinic's failure
 // does not stop the others.
 func (s *Sweep) Run(ctx context.Context) error {
@@ -33,10 +36,16 @@ func (s *Sweep) Run(ctx context.Context) error {
 	if s.Now != nil && len(cs) > 0 {
 		first = int(s.Now().Unix()/60) % len(cs)
 	}
+	// Stop short of the invocation's deadline: the clinics left over are first in
+	// line next minute (the start turns), and a step cut off mid-way is retried.
+	deadline, hasDeadline := ctx.Deadline()
 	var errs []error
 	for k := range cs {
 		if ctx.Err() != nil {
 			errs = append(errs, fmt.Errorf("waitlist: sweep stopped after %d of %d clinics: %w", k, len(cs), ctx.Err()))
+			break
+		}
+		if hasDeadline && time.Until(deadline) < StopMargin {
 			break
 		}
 		c := cs[(first+k)%len(cs)]
