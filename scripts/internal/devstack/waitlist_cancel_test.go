@@ -142,6 +142,67 @@ func TestEHRCancellationOffersTheSlotInWavesOutsideQuietHours(t *testing.T) {
 			t.Errorf("offer does not match Meta's spec: %v\n%s", err, r.Body)
 		}
 	}
+
+	// Two of them tap [Move it]: the first holds the slot and the clinic is asked
+	// to book it (reason waitlist); the second is told the time was just taken.
+	tapMoveIt := func(num string) {
+		t.Helper()
+		var m struct {
+			Template struct {
+				Components []struct {
+					Type       string `json:"type"`
+					Index      string `json:"index"`
+					Parameters []struct {
+						Payload string `json:"payload"`
+					} `json:"parameters"`
+				} `json:"components"`
+			} `json:"template"`
+		}
+		if err := json.Unmarshal(got[num].Body, &m); err != nil {
+			t.Fatal(err)
+		}
+		payload := ""
+		for _, c := range m.Template.Components {
+			if c.Type == "button" && c.Index == "0" && len(c.Parameters) == 1 {
+				payload = c.Parameters[0].Payload
+			}
+		}
+		body := w.inboundMessage(num, map[string]any{"type": "button", "button": map[string]string{"payload": payload, "text": "Move it"}})
+		body = bytes.ReplaceAll(body, []byte(w.cfg.PhoneNumberID), []byte(open.PhoneNumberID))
+		if code := w.postWebhook(t, body); code != http.StatusOK {
+			t.Fatalf("webhook answered %d", code)
+		}
+	}
+	tapMoveIt("15550100151")
+	eventually(t, waitTimeout, "appointment.reschedule_requested for the accepted offer", func() (bool, string) {
+		events, _ := w.callback.snapshot()
+		for _, e := range events {
+			if e.ClinicID == open.ID && e.Type == clinic.EventAppointmentRescheduleRequested && e.Data["appointmentId"] == "cx-a" {
+				if e.Data["slotId"] != "systest-cx-slot" || e.Data["reason"] != "waitlist" || e.Data["start"] != slotStart.Format(time.RFC3339) {
+					t.Fatalf("event %+v", e)
+				}
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d events", len(events))
+	})
+	tapMoveIt("15550100153")
+	textTo := func(num, words string) func() (bool, string) {
+		return func() (bool, string) {
+			for _, r := range w.stack.Stub.Sent() {
+				if r.Type == "text" && r.PhoneNumberID == open.PhoneNumberID && strings.TrimPrefix(to(r), "+") == num && strings.Contains(string(r.Body), words) {
+					return true, ""
+				}
+			}
+			return false, "no such text"
+		}
+	}
+	eventually(t, waitTimeout, "the second acceptance told the time was taken", textTo("15550100153", "just taken"))
+
+	// The EHR books it: the patient is told the visit's new time (inside the
+	// window their tap opened: free-form).
+	appt(open.ID, "cx-a", "+15550100151", "opted_in", "booked", slotStart, true, 2)
+	eventually(t, waitTimeout, "the visit-moved confirmation", textTo("15550100151", "moved your visit"))
 }
 
 func keys(m map[string]whatsapptest.Recorded) []string {
