@@ -17,7 +17,7 @@ import (
 // its own reply path, inside the window the tap opened).
 type Desk struct {
 	Service *Service
-	// Waitlist is where a patient's own join and leave are kept (dynamo.Store).
+	// Members keeps a patient's own join and leave (dynamo.Store).
 	Members Membership
 	// FreeSlots lists a clinic's free slots starting in [from, to), in start order.
 	FreeSlots func(ctx context.Context, clinicID string, from, to time.Time) ([]slot.Slot, error)

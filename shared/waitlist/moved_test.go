@@ -68,7 +68,7 @@ func TestEHRMoveOfAHeldSlotIsConfirmedOnce(t *testing.T) {
 				}
 			}
 			q := &jobs{}
-			svc.Confirmations = &waitlist.JobSender{Store: store, Jobs: q, Now: clock.Now}
+			svc.Confirmations, svc.Marks = &waitlist.JobSender{Store: store, Jobs: q, Now: clock.Now}, store
 			svc.Appointments = func(ctx context.Context, clinicID, id string) (appointment.Appointment, error) {
 				got, _, err := store.GetAppointment(ctx, clinicID, id)
 				return got, err

@@ -25,6 +25,10 @@ type Store interface {
 	HoldSlot(ctx context.Context, h slot.Hold) (slot.Claim, slot.Hold, error)
 	ExpiredHolds(ctx context.Context, clinicID string, now time.Time, limit int) ([]slot.Hold, error)
 	ReleaseHold(ctx context.Context, h slot.Hold) (bool, error)
+}
+
+// HoldMarker records on a hold that its patient was told the visit moved (dynamo.Store).
+type HoldMarker interface {
 	MarkHoldConfirmed(ctx context.Context, h slot.Hold, at time.Time) (bool, error)
 }
 
@@ -94,8 +98,10 @@ type Service struct {
 	Appointments func(ctx context.Context, clinicID, id string) (appointment.Appointment, error)
 	Events       Publisher
 	Replies      Replier
-	// Confirmations tells patients their visit moved; nil: the sweep tells nobody.
+	// Confirmations tells patients their visit moved and Marks remembers it;
+	// either nil: the sweep tells nobody.
 	Confirmations Confirmer
+	Marks         HoldMarker
 	Now           func() time.Time
 	Log           *slog.Logger
 }
@@ -187,7 +193,7 @@ const maxHoldSpan = 48 * time.Hour
 // queues the same job again, which the sender sends once. It runs before
 // ReleaseExpired, which lets used holds go quietly. It answers how many it told.
 func (s *Service) ConfirmMoves(ctx context.Context, clinicID string) (int, error) {
-	if s.Confirmations == nil || s.Appointments == nil {
+	if s.Confirmations == nil || s.Marks == nil || s.Appointments == nil {
 		return 0, nil
 	}
 	now := s.Now().UTC()
@@ -213,7 +219,7 @@ func (s *Service) ConfirmMoves(ctx context.Context, clinicID string) (int, error
 		if err := s.Confirmations.Moved(ctx, h, a); err != nil {
 			return told, fmt.Errorf("waitlist: confirm move: %w", err)
 		}
-		if _, err := s.Store.MarkHoldConfirmed(ctx, h, now); err != nil {
+		if _, err := s.Marks.MarkHoldConfirmed(ctx, h, now); err != nil {
 			return told, fmt.Errorf("waitlist: confirm move: %w", err)
 		}
 		told++

@@ -67,6 +67,7 @@ type WaitlistStore interface {
 	waitlist.Store
 	waitlist.WaveStore
 	waitlist.RecipientStore
+	waitlist.HoldMarker
 	metrics.Store
 	GetAppointment(ctx context.Context, clinicID, id string) (appointment.Appointment, []reminder.Reminder, error)
 	ListClinics(ctx context.Context, after string, limit int) (dynamo.ClinicPage, error)
@@ -98,7 +99,7 @@ func NewWaitlist(d WaitlistDeps) *waitlist.Sweep {
 		a, _, err := d.Store.GetAppointment(ctx, clinicID, id)
 		return a, err
 	}
-	holds := &waitlist.Service{Store: d.Store, Events: d.Events, Replies: send, Confirmations: send, Appointments: appointments,
+	holds := &waitlist.Service{Store: d.Store, Events: d.Events, Replies: send, Confirmations: send, Marks: d.Store, Appointments: appointments,
 		Now: d.Clock.Now, Log: d.Log}
 	waves := &waitlist.Waves{Store: d.Store, Appointments: appointments, OptedOut: send.OptedOut, Offers: send,
 		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Now: d.Clock.Now, Log: d.Log}
