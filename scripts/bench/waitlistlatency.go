@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,7 +25,8 @@ import (
 // busy slot reaching the API until the Graph API stand-in accepts the
 // waitlist_offer template to the one patient waiting for an earlier time. The
 // path is the deployed one: the API frees the slot, the sweep's waitlist step
-// queues the offer, the sender sends it. It prints the median and p95.
+// queues the offer, the sender sends it. Each cancellation comes at a seeded
+// random phase of the sweep's period. It prints the median and p95.
 func benchWaitlistLatency(ctx context.Context, n int) error {
 	cfg, err := devstack.ConfigFromEnv(func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -47,7 +49,7 @@ func benchWaitlistLatency(ctx context.Context, n int) error {
 		return err
 	}
 	defer stack.Stop()
-	b := &wlBench{stack: stack, cfg: cfg, http: &http.Client{Timeout: 10 * time.Second}}
+	b := &wlBench{stack: stack, cfg: cfg, http: &http.Client{Timeout: 10 * time.Second}, rng: rand.New(rand.NewPCG(1, 2))}
 
 	var lat []time.Duration
 	for i := range n {
@@ -69,6 +71,10 @@ type wlBench struct {
 	stack *devstack.Stack
 	cfg   devstack.Config
 	http  *http.Client
+	// rng spreads the cancellations over the sweep's period (seeded: the same
+	// phases every run); without it each run would start just after the sweep
+	// that sent the previous offer, and measure only the worst case.
+	rng *rand.Rand
 }
 
 func (b *wlBench) put(ctx context.Context, path string, body any) error {
@@ -127,6 +133,7 @@ func (b *wlBench) cancellationToOffer(ctx context.Context, i int) (time.Duration
 	if err := b.appointment(ctx, gone, visitor, "booked", slotStart, false, 1); err != nil {
 		return 0, err
 	}
+	time.Sleep(time.Duration(b.rng.Int64N(int64(b.cfg.SweepEvery)))) // a phase, not a synchronisation
 	start := time.Now()
 	if err := b.appointment(ctx, gone, visitor, "cancelled", slotStart, false, 2); err != nil {
 		return 0, err
