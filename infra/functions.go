@@ -199,6 +199,13 @@ func (a *Access) WriteTable(t awsdynamodb.Table, key awskms.IKey, indexes ...str
 	a.statement("UseDataKey", kmsEncrypt, *key.KeyArn())
 }
 
+// ScanTable lets the function page through a whole table (the clinics table,
+// which holds one item per tenant).
+func (a *Access) ScanTable(t awsdynamodb.Table, key awskms.IKey) {
+	a.statement("ScanTables", []string{"dynamodb:Scan"}, *t.TableArn())
+	a.statement("UseDataKey", kmsDecrypt, *key.KeyArn())
+}
+
 func (a *Access) indexes(t awsdynamodb.Table, names []string) {
 	for _, ix := range names {
 		a.statement("QueryIndexes", []string{"dynamodb:Query"}, *t.TableArn()+"/index/"+ix)

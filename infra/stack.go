@@ -229,6 +229,11 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			// Due notices: the patient, consent and number re-read at dispatch, the
 			// notice's state, and message.failed when it cannot be sent.
 			a.WriteTable(t[dynamo.TablePatients], k.Data)
+			// The waitlist step: every clinic (a paged scan), lapsed holds and due
+			// waves, the waiters' consent, slot metrics, callbacks for lapsed holds.
+			a.ScanTable(t[dynamo.TableClinics], k.Data)
+			a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotFree)
+			a.WriteTable(t[dynamo.TableMetrics], k.Data)
 			a.SendTo(q[queue.EHROutbox].Queue, k.Messaging)
 		},
 		FnSender: func(a *Access) {
@@ -259,6 +264,8 @@ func (f *Frontdesk) newFunctions(assetRoot string) {
 			a.ReadSecret(f.Secrets.AccessToken, k.Secrets)
 			// A staff text that waited for the patient goes out as a staff_reply job.
 			a.SendTo(q[queue.Outbound].Queue, k.Messaging)
+			// The reschedule list (free slots) and holds on a chosen slot.
+			a.WriteTable(t[dynamo.TableSlots], k.Data, dynamo.IndexSlotFree)
 		},
 		FnEHRNotifier: func(a *Access) {
 			a.ConsumeFrom(q[queue.EHROutbox].Queue, k.Messaging)

@@ -740,11 +740,14 @@ func TestLeastPrivilege(t *testing.T) {
 		FnEHRAPI: {read: []string{"clinics"}, write: []string{"appointments", "audit", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
 			send: []string{"ehr-outbox", "outbound"}, secrets: []string{"access-token", "clinic"}},
 		FnWhatsAppWebhook: {send: []string{"inbound"}, secrets: []string{"app-secret", "verify-token"}},
-		FnReminderSweep:   {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "patients"}, send: []string{"ehr-outbox", "outbound", "sweep-dlq"}},
+		// Due notices (patients) and the waitlist step: waiters' consent, holds and waves, slot metrics, lapsed holds to the clinic.
+		FnReminderSweep: {read: []string{"clinics"}, write: []string{"appointments", "idempotency", "metrics", "patients", "slots"},
+			send: []string{"ehr-outbox", "outbound", "sweep-dlq"}},
 		FnSender: {read: []string{"clinics"}, write: []string{"appointments", "conversations", "idempotency", "messages", "patients"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"outbound"}, secrets: []string{"access-token"}},
 		// clinics: template states Meta reports (TEMPLATE# items).
-		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "conversations", "idempotency", "messages", "metrics", "patients"},
+		// slots: the reschedule list and holds.
+		FnInbound: {read: []string{}, write: []string{"appointments", "clinics", "conversations", "idempotency", "messages", "metrics", "patients", "slots"},
 			send: []string{"ehr-outbox", "outbound"}, consume: []string{"inbound"}, secrets: []string{"access-token"}},
 		FnEHRNotifier: {read: []string{"clinics"}, consume: []string{"ehr-outbox"}, secrets: []string{"clinic"}},
 	}

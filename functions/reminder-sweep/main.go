@@ -1,5 +1,6 @@
 // Command reminder-sweep is the Lambda EventBridge runs every minute: it moves due
-// reminders and notices from the sparse due index onto the outbound queue. Wiring only.
+// reminders and notices from the sparse due index onto the outbound queue, then
+// lets lapsed slot holds go and offers freed slots to the waitlist. Wiring only.
 package main
 
 import (

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
 
 func TestEnvelopeRoundTrips(t *testing.T) {
@@ -145,4 +147,62 @@ func reminderStates(t *testing.T, st *apptest.Stack) map[reminder.Kind]reminder.
 		out[r.Kind] = r.State
 	}
 	return out
+}
+
+// TestScheduledSweepOffersAFreedSlot runs the deployed handler's waitlist step: a
+// slot the EHR freed is offered to the waitlisted patient whose visit is later,
+// as a prepared outbound job of kind offer that expires with the offer (the
+// sender sends it); a second run queues nothing new.
+func TestScheduledSweepOffersAFreedSlot(t *testing.T) {
+	st := apptest.Start(t, nil)
+	c := apptest.DemoClinic("")
+	c.QuietHours = reminder.QuietHours{} // the test runs at any hour
+	st.PutClinic(t, c)
+	put := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-put-appointment.json")
+	now := time.Now().UTC()
+	res := st.Book(t, c, []byte(strings.Replace(put.Body, `"version":1`, `"version":1,"waitlist":true`, 1)), now.Add(9*24*time.Hour).Truncate(time.Minute))
+	if !res.Appointment.Waitlist {
+		t.Fatalf("the booked appointment is not on the waitlist: %+v", res.Appointment)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	slotStart := now.Add(30 * time.Hour).Truncate(time.Minute)
+	if err := st.Store.SaveSlot(ctx, slot.Slot{ClinicID: c.ID, ID: "slot-freed", Start: slotStart, Duration: 30 * time.Minute,
+		Status: slot.Free, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.StartRelease(ctx, c.ID, "slot-freed", now, slotStart); err != nil {
+		t.Fatal(err)
+	}
+	handle := newSweeper(st.Load(t)).Handle
+	ev := apptest.Envelope[events.CloudWatchEvent](t, "eventbridge-sweep.json")
+	if err := handle(ctx, ev); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	var offers []outbound.Job
+	for _, m := range st.Receive(t, queue.Outbound) {
+		var job outbound.Job
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &job); err != nil {
+			t.Fatal(err)
+		}
+		if job.MessageKind() == outbound.KindOffer {
+			offers = append(offers, job)
+		}
+	}
+	if len(offers) != 1 {
+		t.Fatalf("%d offer jobs on the outbound queue, want 1", len(offers))
+	}
+	o := offers[0]
+	if o.AppointmentID != apptest.AppointmentID || o.Message == nil || o.Message.Template == nil ||
+		o.Message.Template.Name != reminder.TemplateWaitlistOffer || o.ExpiresAt.Before(now.Add(time.Hour)) || o.Key == "" {
+		t.Errorf("offer job %+v", o)
+	}
+	if err := handle(ctx, ev); err != nil {
+		t.Fatalf("second Handle: %v", err)
+	}
+	for _, m := range st.Receive(t, queue.Outbound) {
+		if strings.Contains(aws.ToString(m.Body), `"type":"offer"`) {
+			t.Errorf("the second run queued another offer: %s", aws.ToString(m.Body))
+		}
+	}
 }

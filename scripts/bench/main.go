@@ -9,6 +9,7 @@
 //	go run ./scripts/bench -case conversation
 //	go run ./scripts/bench -case outage          # against a running `make dev`
 //	go run ./scripts/bench -case waitlist        # a simulation, no servers
+//	go run ./scripts/bench -case waitlist-latency
 //
 // throughput: 2,000 reminders through SENDER_MAX_CONCURRENCY simulated sender
 // instances against the Graph API stand-in enforcing 80 messages/s for one number.
@@ -22,6 +23,8 @@
 // then healed; reports how each reminder ended and how long recovery took.
 // conversation: through its own dev stack, the median time from a patient's message
 // to the API listing it, and from a staff reply to the Graph API call.
+// waitlist-latency: through its own dev stack (5 s sweep), the time from an EHR
+// cancellation reaching the API to the waitlist offer accepted by the stand-in.
 package main
 
 import (
@@ -42,7 +45,7 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "", "throughput, fairness, sweep, cost, outage, conversation or waitlist")
+	which := flag.String("case", "", "throughput, fairness, sweep, cost, outage, conversation, waitlist or waitlist-latency")
 	reminders := flag.Int("reminders", 2000, "throughput: reminders to send")
 	rate := flag.Float64("rate", 80, "throughput: the number's messages per second (stand-in and sender)")
 	instances := flag.Int("instances", 16, "throughput, fairness: sender instances (SENDER_MAX_CONCURRENCY, the sender's reserved concurrency)")
@@ -68,6 +71,7 @@ func main() {
 	flag.Float64Var(&wl.OptedOut, "opted-out", 0.05, "waitlist: share of patients opted out")
 	flag.Float64Var(&wl.Accept, "accept", 0.3, "waitlist: probability an offered patient accepts")
 	flag.DurationVar(&wl.MaxDelay, "accept-delay", 90*time.Minute, "waitlist: an acceptance comes after U(0, this)")
+	latencyRuns := flag.Int("latency-runs", 20, "waitlist-latency: cancellations to time")
 	flag.Parse()
 	if *verbose {
 		benchLogger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -90,8 +94,10 @@ func main() {
 		err = benchConversation(ctx, *conversations)
 	case "waitlist":
 		err = benchWaitlist(wl)
+	case "waitlist-latency":
+		err = benchWaitlistLatency(ctx, *latencyRuns)
 	default:
-		err = fmt.Errorf("-case must be throughput, fairness, sweep, cost, outage, conversation or waitlist")
+		err = fmt.Errorf("-case must be throughput, fairness, sweep, cost, outage, conversation, waitlist or waitlist-latency")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

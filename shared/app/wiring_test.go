@@ -30,8 +30,12 @@ func TestEachServiceIsBuiltInOnePlace(t *testing.T) {
 		"&console.Console{":      "shared/app/ehrapi/ehrapi.go",
 		"&handoff.Service{":      "shared/app/conversations/conversations.go",
 		"&notices.Dispatcher{":   "shared/app/sweep/notices.go",
+		"&waitlist.Desk{":        "shared/app/inbound/inbound.go",
+		"&waitlist.Sweep{":       "shared/app/sweep/sweep.go",
+		"&waitlist.Waves{":       "shared/app/sweep/sweep.go",
+		"&waitlist.JobSender{":   "shared/app/sweep/sweep.go",
 	}
-	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/", "shared/integration/", "shared/notices/"}
+	serviceTests := []string{"shared/outreach/", "shared/inbox/", "shared/intake/", "shared/notify/", "shared/httpapi/", "shared/console/", "shared/handoff/", "shared/integration/", "shared/notices/", "shared/waitlist/"}
 	root, err := platform.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

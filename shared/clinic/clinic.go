@@ -73,6 +73,8 @@ type Clinic struct {
 	// Feedback is when a fulfilled visit's 1-5 question goes out: "" (off) or a
 	// delay after the visit such as "3h".
 	FeedbackAfter string `json:"feedbackAfter,omitempty"`
+	// Waitlist tunes rescheduling to published slots and waitlist offers.
+	Waitlist WaitlistSettings `json:"waitlist,omitzero"`
 }
 
 // NoticeContact is the portal link or phone a notice points to, "" when the clinic
@@ -219,6 +221,9 @@ func (c Clinic) Validate() error {
 		if d, err := time.ParseDuration(c.FeedbackAfter); err != nil || d <= 0 || d > MaxFeedbackDelay {
 			bad("feedbackAfter %q must be a duration from 1s to 168h such as 3h (empty: off)", c.FeedbackAfter)
 		}
+	}
+	if err := c.Waitlist.Validate(); err != nil {
+		bad("waitlist: %v", err)
 	}
 	if c.WriteTokenHash != "" && strings.EqualFold(c.WriteTokenHash, c.APITokenHash) {
 		bad("writeTokenHash must differ from apiTokenHash: one token for both scopes is no scope")

@@ -24,6 +24,11 @@ const (
 	Help       Intent = "help"
 	Emergency  Intent = "emergency"
 	Other      Intent = "other"
+	// WaitlistJoin asks to hear of an earlier time for the next visit ("earlier",
+	// "más temprano", "mais cedo"); WaitlistLeave takes that back ("no earlier").
+	// Whole-message keywords only, like STOP.
+	WaitlistJoin  Intent = "waitlist_join"
+	WaitlistLeave Intent = "waitlist_leave"
 )
 
 // Classify returns the intent of a patient's text message, in English, Spanish or

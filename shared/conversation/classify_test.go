@@ -34,6 +34,13 @@ func TestClassify(t *testing.T) {
 		{"voltar", Start}, {"Começar", Start}, {"unstop", Start},
 		// help
 		{"help", Help}, {"HELP", Help}, {"ayuda", Help}, {"Ajuda", Help},
+		// waitlist: the whole message only
+		{"earlier", WaitlistJoin}, {"Earlier please", WaitlistJoin}, {"EARLIER TIME", WaitlistJoin},
+		{"más temprano", WaitlistJoin}, {"mas temprano", WaitlistJoin}, {"Más temprano por favor", WaitlistJoin},
+		{"mais cedo", WaitlistJoin}, {"Mais cedo!", WaitlistJoin},
+		{"no earlier", WaitlistLeave}, {"No earlier, thanks", WaitlistLeave}, {"no más temprano", WaitlistLeave},
+		{"não mais cedo", WaitlistLeave}, {"nao mais cedo", WaitlistLeave},
+		{"I came earlier than planned yesterday", Other},
 		// emergency always wins
 		{"I have chest pain", Emergency}, {"CHEST PAIN and I want to cancel", Emergency}, {"I can't breathe", Emergency},
 		{"i cant breathe", Emergency}, {"cannot breathe", Emergency}, {"trouble breathing since last night", Emergency},
@@ -80,7 +87,7 @@ func FuzzClassify(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		switch Classify(s) {
-		case Confirm, Cancel, Reschedule, Stop, Start, Help, Emergency, Other:
+		case Confirm, Cancel, Reschedule, Stop, Start, Help, Emergency, Other, WaitlistJoin, WaitlistLeave:
 		default:
 			t.Fatalf("Classify(%q) returned an unknown intent", s)
 		}

@@ -72,6 +72,10 @@ var keywordIntents = []keywordIntent{
 		"voltar", "iniciar", "começar", "retomar", "reativar", "inscrever",
 	))},
 	{Help, fillerless(phrases("help", "info", "ayuda", "información", "ajuda", "informação"))},
+	{WaitlistJoin, fillerless(phrases("earlier", "earlier time", "earlier appointment", "an earlier time",
+		"más temprano", "una hora más temprano", "más pronto", "mais cedo", "um horário mais cedo"))},
+	{WaitlistLeave, fillerless(phrases("no earlier", "no earlier time", "not earlier",
+		"no más temprano", "ya no más temprano", "não mais cedo", "não quero mais cedo"))},
 }
 
 type appointmentRule struct {

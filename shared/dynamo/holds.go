@@ -53,12 +53,14 @@ type holdItem struct {
 	HeldAt        int64  `dynamodbav:"heldAt"`
 	HeldUntil     int64  `dynamodbav:"heldUntil"`
 	ExpiresAt     int64  `dynamodbav:"expiresAt"`
+	ConfirmedAt   int64  `dynamodbav:"confirmedAt,omitempty"`
 }
 
 func (it holdItem) domain() slot.Hold {
 	return slot.Hold{
 		ClinicID: it.ClinicID, SlotID: it.SlotID, SlotStart: fromUnixNanos(it.SlotStart), AppointmentID: it.AppointmentID,
 		PatientID: it.PatientID, Reason: slot.Reason(it.Reason), HeldAt: fromUnixNanos(it.HeldAt), ExpiresAt: fromUnixNanos(it.HeldUntil),
+		ConfirmedAt: fromUnixNanos(it.ConfirmedAt),
 	}
 }
 
@@ -219,4 +221,20 @@ func (s *Store) ReleaseHold(ctx context.Context, h slot.Hold) (bool, error) {
 		return false, wrap(op, err)
 	}
 	return true, nil
+}
+
+// MarkHoldConfirmed records that the patient was told the EHR moved their visit
+// to h's slot. It answers false when h is no longer the slot's hold, or was
+// marked before (by a concurrent sweep).
+func (s *Store) MarkHoldConfirmed(ctx context.Context, h slot.Hold, at time.Time) (bool, error) {
+	op := fmt.Sprintf("mark hold on %s/%s confirmed", h.ClinicID, h.SlotID)
+	cond := expression.Name("appointmentId").Equal(expression.Value(h.AppointmentID)).
+		And(expression.Name("heldAt").Equal(expression.Value(unixNanos(h.HeldAt)))).
+		And(expression.Name("confirmedAt").AttributeNotExists())
+	err := s.update(ctx, s.names.Slots, slotPK(h.ClinicID, h.SlotID), skHold,
+		expression.Set(expression.Name("confirmedAt"), expression.Value(unixNanos(at))), &cond)
+	if conditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap(op, err)
 }

@@ -40,6 +40,9 @@ type Event struct {
 	// stored flag alone: a patient may have joined the waitlist on WhatsApp, and an
 	// EHR that never sends the flag must not take them off it with every update.
 	Waitlist *bool
+	// SlotID is the published slot the appointment occupies, when the event names
+	// it (native "slotId", FHIR Appointment.slot): an EHR cancellation frees it.
+	SlotID string
 	// Orderings holds every value a FHIR event can be ordered by; zero for native
 	// events. Appointment.Version and Appointment.OrderingKey hold the preferred one
 	// until OrderAgainst switches them to the key the stored appointment uses.

@@ -76,6 +76,7 @@ type (
 		ServiceType     []fhirCodeableConcept `json:"serviceType"`
 		AppointmentType *fhirCodeableConcept  `json:"appointmentType"`
 		Extension       []fhirExtension       `json:"extension"`
+		Slot            []fhirReference       `json:"slot"`
 	}
 	fhirExtension struct {
 		URL          string `json:"url"`
@@ -514,11 +515,28 @@ func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
 	if ev.Waitlist != nil {
 		a.Waitlist = *ev.Waitlist
 	}
+	ev.SlotID = slotReference(fa.Slot)
 	ev.Appointment = a
 	if len(ps.p.list) > before {
 		return Event{}, false
 	}
 	return ev, true
+}
+
+// slotReference is the id of the first Slot an appointment references
+// ("Slot/123" or an absolute URL ending so); "" when none is usable, and the
+// slot is then found by its start, location and practitioner.
+func slotReference(refs []fhirReference) string {
+	for _, r := range refs {
+		parts := strings.Split(strings.TrimRight(r.Reference, "/"), "/")
+		if n := len(parts); n >= 2 && parts[n-2] == "Slot" && ValidID(parts[n-1]) {
+			return parts[n-1]
+		}
+		if n := len(parts); n >= 4 && parts[n-2] == "_history" && parts[n-4] == "Slot" && ValidID(parts[n-3]) {
+			return parts[n-3]
+		}
+	}
+	return ""
 }
 
 // orderings returns the values an appointment can be ordered by: meta.versionId

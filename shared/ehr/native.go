@@ -54,7 +54,7 @@ func ParseNative(body []byte, c clinic.Clinic, appointmentID string, now time.Ti
 	if !ok {
 		return Event{}, p.err()
 	}
-	root.only(&p, "status", "start", "durationMinutes", "location", "practitioner", "visitType", "waitlist", "patient", "consent", "version", "updatedAt")
+	root.only(&p, "status", "start", "durationMinutes", "location", "practitioner", "visitType", "waitlist", "slotId", "patient", "consent", "version", "updatedAt")
 
 	a := appointment.Appointment{ClinicID: c.ID, ID: appointmentID, UpdatedAt: now}
 
@@ -104,6 +104,13 @@ func ParseNative(body []byte, c clinic.Clinic, appointmentID string, now time.Ti
 	if waitlist != nil {
 		a.Waitlist = *waitlist
 	}
+	slotID := ""
+	if s, ok := root.str(&p, "slotId", false); ok {
+		if !ValidID(s) {
+			p.add("/slotId", "must be 1-64 of A-Z a-z 0-9 - . (the slot's id in PUT .../slots/{slotId})")
+		}
+		slotID = s
+	}
 
 	pat := appointment.Patient{ClinicID: c.ID, UpdatedAt: now, Language: defaultLanguage(c)}
 	if po, ok := root.object(&p, "patient", true); ok {
@@ -148,7 +155,7 @@ func ParseNative(body []byte, c clinic.Clinic, appointmentID string, now time.Ti
 	if err := p.err(); err != nil {
 		return Event{}, err
 	}
-	return Event{Appointment: a, Patient: pat, Consent: entry, Waitlist: waitlist}, nil
+	return Event{Appointment: a, Patient: pat, Consent: entry, Waitlist: waitlist, SlotID: slotID}, nil
 }
 
 // nativeVersion reads the ordering value of a native body: version, or updatedAt in

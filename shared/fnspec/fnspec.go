@@ -104,8 +104,9 @@ func Specs() []Spec {
 		// One sweep at a time: overlapping sweeps would only contend on the same
 		// conditional writes; the schedule fires every minute anyway.
 		// The EHR outbox: a due notice that cannot be sent is reported to the clinic.
-		{Name: ReminderSweep, Description: "Every minute: enqueue due reminders and notices",
+		{Name: ReminderSweep, Description: "Every minute: enqueue due reminders and notices, offer freed slots",
 			Timeout: 50 * time.Second, MemoryMB: 256, Reserved: 1,
+			// The waitlist step posts lapsed holds to the clinic (the EHR outbox).
 			Env: []string{platform.EnvOutboundQueueURL, platform.EnvEHROutboxQueueURL}},
 		{Name: Sender, Description: "Sends reminders through the WhatsApp Cloud API",
 			MemoryMB: 256, Reserved: SenderConcurrency,

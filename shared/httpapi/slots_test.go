@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
+	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
 
 const slotsPath = "/v1/clinics/" + clinicID + "/slots"
@@ -357,5 +358,25 @@ func TestWaitlistFlagKeepsTheClinicsWaitlist(t *testing.T) {
 	put("wl-2", "cancelled", nil, 3)
 	if got := on(); len(got) != 0 {
 		t.Fatalf("after the EHR cancelled: %v", got)
+	}
+
+	// A patient's own join (on WhatsApp) is left by the EHR's false or cancellation too.
+	for i, step := range []struct {
+		status string
+		flag   *bool
+	}{{"booked", &no}, {"cancelled", nil}} {
+		id := fmt.Sprintf("wl-patient-%d", i)
+		put(id, "booked", nil, 1)
+		if err := h.store.JoinWaitlist(ctx, clinicID, slot.Entry{AppointmentID: id, PatientID: "pat-wl", JoinedAt: h.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		put(id, "booked", nil, 2) // no flag: the patient's join stands
+		if _, ok := on()[id]; !ok {
+			t.Fatalf("%s: an update without the flag took the patient's join off", id)
+		}
+		put(id, step.status, step.flag, 3)
+		if _, ok := on()[id]; ok {
+			t.Fatalf("%s: still on the waitlist after %s", id, step.status)
+		}
 	}
 }

@@ -105,7 +105,7 @@ func parseButton(payload string) (button, bool) {
 		b.reopen, b.pending, b.generation = true, replyKind(p.Generation), ""
 	case reminder.ActionPickSlot, reminder.ActionOfferAccept, reminder.ActionOfferKeep:
 		b.action, b.slotAction, b.slotID, b.generation = actionReschedule, p.Action, p.Generation, ""
-	case reminder.ActionPickNone:
+	case reminder.ActionPickNone, reminder.ActionWaitlistJoin:
 		b.action, b.slotAction = actionReschedule, p.Action
 	default:
 		return button{}, false

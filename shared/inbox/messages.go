@@ -406,6 +406,8 @@ func (s *Service) text(ctx context.Context, in *inbound, body string) error {
 	case conversation.Help:
 		in.outcome = outcomeRecorded
 		return s.reply(ctx, in, in.patientID, replyHelp, nil, false)
+	case conversation.WaitlistJoin, conversation.WaitlistLeave:
+		return s.waitlistKeyword(ctx, in, it == conversation.WaitlistJoin)
 	}
 	return s.escalate(ctx, in, ReasonFreeText, UrgencyNormal, replyHandOff)
 }

@@ -22,6 +22,9 @@ type SlotDesk interface {
 	Choose(ctx context.Context, c clinic.Clinic, a appointment.Appointment, slotID string, fromOffer bool, messageID, lang string) (string, error)
 	// Kept is the answer to "Keep my time".
 	Kept(c clinic.Clinic, lang string) (string, error)
+	// Waitlist puts a on the waitlist (join) or takes it off at the patient's
+	// word, and returns the answer's words.
+	Waitlist(ctx context.Context, c clinic.Clinic, a appointment.Appointment, join bool, lang string) (string, error)
 }
 
 // replySlots names an answer built by the slot desk (in.prebuilt).
@@ -64,9 +67,12 @@ func (s *Service) slotButton(ctx context.Context, in *inbound, b button) error {
 	in.appointmentID, in.patientID = a.ID, a.PatientID
 	lang := in.lang(a.PatientID)
 	var text string
-	if b.slotAction == reminder.ActionOfferKeep {
+	switch b.slotAction {
+	case reminder.ActionWaitlistJoin:
+		text, err = s.Slots.Waitlist(ctx, in.c, a, true, lang)
+	case reminder.ActionOfferKeep:
 		text, err = s.Slots.Kept(in.c, lang)
-	} else {
+	default:
 		text, err = s.Slots.Choose(ctx, in.c, a, b.slotID, b.slotAction == reminder.ActionOfferAccept, in.m.ID, lang)
 	}
 	if err != nil {
@@ -75,6 +81,31 @@ func (s *Service) slotButton(ctx context.Context, in *inbound, b button) error {
 	msg, err := whatsapp.TextMessage(in.phone, text)
 	if err != nil {
 		s.log().Error("slot answer not built", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "error", err.Error())
+		return nil
+	}
+	in.prebuilt, in.outcome = &msg, outcomeAnswered
+	return s.reply(ctx, in, a.PatientID, replySlots, &a, false)
+}
+
+// waitlistKeyword acts on "earlier" (join) or "no earlier" (leave) for the
+// patient's next visit. Without a slot desk the words go to staff, as any text
+// the bot cannot act on.
+func (s *Service) waitlistKeyword(ctx context.Context, in *inbound, join bool) error {
+	if s.Slots == nil {
+		return s.escalate(ctx, in, ReasonFreeText, UrgencyNormal, replyHandOff)
+	}
+	a, found, err := s.findAppointment(ctx, in, "")
+	if err != nil || !found {
+		return err
+	}
+	in.appointmentID, in.patientID = a.ID, a.PatientID
+	text, err := s.Slots.Waitlist(ctx, in.c, a, join, in.lang(a.PatientID))
+	if err != nil {
+		return fmt.Errorf("waitlist keyword: %w", err)
+	}
+	msg, err := whatsapp.TextMessage(in.phone, text)
+	if err != nil {
+		s.log().Error("waitlist answer not built", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "error", err.Error())
 		return nil
 	}
 	in.prebuilt, in.outcome = &msg, outcomeAnswered

@@ -32,6 +32,7 @@ func withSlotDesk(w *world) {
 			return page.Slots, err
 		},
 		OfferExpiry: w.store.OfferExpiry,
+		Members:     w.store,
 	}
 }
 
@@ -63,8 +64,8 @@ func TestRescheduleTapOffersFreeSlotsAndAPickHoldsOne(t *testing.T) {
 		t.Fatalf("list not valid under Meta's spec: %v", err)
 	}
 	rows := last.Interactive.Action.Sections[0].Rows
-	if len(rows) != 3 || rows[2].Title != "Nenhum destes" {
-		t.Fatalf("rows %+v, want two slots and None of these (in Portuguese)", rows)
+	if len(rows) != 4 || rows[2].Title != "Avise se abrir antes" || rows[3].Title != "Nenhum destes" {
+		t.Fatalf("rows %+v, want two slots, tell me of an earlier time and None of these (in Portuguese)", rows)
 	}
 	for _, e := range w.events.Events() {
 		if e.Type == clinic.EventAppointmentRescheduleRequested {
@@ -132,5 +133,120 @@ func TestRescheduleTapWithoutSlotsIsAPlainRequest(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the clinic did not get the plain reschedule request")
+	}
+}
+
+// "earlier" (in the patient's language, any case or accents) puts the patient's
+// next visit on the waitlist and "no earlier" takes it off, each answered once in
+// the patient's language however often the message is delivered; the first join
+// time (the patient's place) is kept. An opted-out number gets no answer.
+func TestWaitlistKeywordsJoinAndLeave(t *testing.T) {
+	w := newWorld(t)
+	withSlotDesk(w)
+	ctx := context.Background()
+	waiting := func(apptID string) (slot.Entry, bool) {
+		t.Helper()
+		list, err := w.store.ClinicWaitlist(ctx, clinicID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range list.Entries {
+			if e.AppointmentID == apptID {
+				return e, true
+			}
+		}
+		return slot.Entry{}, false
+	}
+	for _, tc := range []struct {
+		waID, appt, join, leave, joined, left string
+	}{
+		{"15550100101", "appt-en", "Earlier please", "no earlier", "we will let you know", "will not offer earlier times"},
+		{"15550100102", "appt-es", "MAS TEMPRANO", "No más temprano", "le avisaremos", "no le ofreceremos"},
+		{"15550100103", "appt-pt", "mais cedo", "Não mais cedo", "avisaremos você", "não ofereceremos"},
+	} {
+		t.Run(tc.appt, func(t *testing.T) {
+			before := len(w.sentMessages())
+			join := w.message(tc.waID, textMsg(tc.join))
+			for range 2 {
+				if n := w.deliver(join); n != 0 {
+					t.Fatalf("%d failures", n)
+				}
+			}
+			e, ok := waiting(tc.appt)
+			if !ok {
+				t.Fatalf("%q did not put %s on the waitlist", tc.join, tc.appt)
+			}
+			sent := w.sentMessages()
+			if len(sent) != before+1 || sent[len(sent)-1].Type != "text" || !strings.Contains(sent[len(sent)-1].Text.Body, tc.joined) {
+				t.Fatalf("answers to %q delivered twice: %+v", tc.join, sent[before:])
+			}
+			w.clock.Advance(time.Minute)
+			if n := w.deliver(w.message(tc.waID, textMsg(tc.join))); n != 0 {
+				t.Fatalf("%d failures", n)
+			}
+			if again, _ := waiting(tc.appt); !again.JoinedAt.Equal(e.JoinedAt) {
+				t.Errorf("joining again moved the place from %v to %v", e.JoinedAt, again.JoinedAt)
+			}
+			before = len(w.sentMessages())
+			if n := w.deliver(w.message(tc.waID, textMsg(tc.leave))); n != 0 {
+				t.Fatalf("%d failures", n)
+			}
+			if _, ok := waiting(tc.appt); ok {
+				t.Fatalf("%q left %s on the waitlist", tc.leave, tc.appt)
+			}
+			sent = w.sentMessages()
+			if len(sent) != before+1 || !strings.Contains(sent[len(sent)-1].Text.Body, tc.left) {
+				t.Fatalf("answers to %q: %+v", tc.leave, sent[before:])
+			}
+		})
+	}
+	t.Run("opted out", func(t *testing.T) {
+		if n := w.deliver(w.message("15550100101", textMsg("STOP"))); n != 0 {
+			t.Fatalf("%d failures", n)
+		}
+		before := len(w.sentMessages())
+		if n := w.deliver(w.message("15550100101", textMsg("earlier"))); n != 0 {
+			t.Fatalf("%d failures", n)
+		}
+		if sent := w.sentMessages(); len(sent) != before {
+			t.Errorf("an opted-out number was answered: %+v", sent[before:])
+		}
+	})
+}
+
+// The reschedule list's "tell me if an earlier time opens" row keeps the visit's
+// time and puts it on the waitlist, answered once in the patient's language.
+func TestRescheduleListEarlierRowJoinsTheWaitlist(t *testing.T) {
+	w := newWorld(t)
+	withSlotDesk(w)
+	ctx := context.Background()
+	s := slot.Slot{ClinicID: clinicID, ID: "slot-e", Start: msgTime.Add(26 * time.Hour), Duration: 30 * time.Minute, Status: slot.Free, Version: 1}
+	if err := w.store.SaveSlot(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.deliver(fixture(t, "button_reschedule_pt")); n != 0 {
+		t.Fatalf("%d failures", n)
+	}
+	sent := w.sentMessages()
+	rows := sent[len(sent)-1].Interactive.Action.Sections[0].Rows
+	tap := listReply("15550100103", "wamid.EARLIERPT", rows[1].ID, rows[1].Title)
+	for range 2 {
+		if n := w.deliver(tap); n != 0 {
+			t.Fatalf("%d failures", n)
+		}
+	}
+	list, err := w.store.ClinicWaitlist(ctx, clinicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Entries) != 1 || list.Entries[0].AppointmentID != "appt-pt" {
+		t.Fatalf("waitlist %+v, want appt-pt on it", list.Entries)
+	}
+	after := w.sentMessages()
+	if len(after) != len(sent)+1 || after[len(after)-1].Type != "text" || !strings.Contains(after[len(after)-1].Text.Body, "avisaremos você") {
+		t.Fatalf("answers to the tap (delivered twice): %+v", after[len(sent):])
+	}
+	if _, ok, _ := w.store.GetHold(ctx, clinicID, "slot-e"); ok {
+		t.Error("the earlier row held a slot")
 	}
 }

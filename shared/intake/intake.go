@@ -189,6 +189,14 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 				next.Waitlist = stored.Waitlist
 			}
 		}
+		if found && stored.Status != appointment.StatusCancelled && next.Status == appointment.StatusCancelled {
+			// Before the appointment is saved: a failure in between leaves the
+			// cancellation unsaved, so the EHR's retry frees the slot again (a no-op
+			// once it is free) instead of finding nothing left to do.
+			if err := s.freeCancelledSlot(ctx, c, stored, ev.SlotID); err != nil {
+				return Result{}, err
+			}
+		}
 		changes := reminder.Plan(next, policy, loc, c.QuietHours, existing, now)
 		writes := make([]reminder.Write, 0, len(changes))
 		for _, ch := range changes {
@@ -205,7 +213,9 @@ func (s *Service) Apply(ctx context.Context, c clinic.Clinic, ev ehr.Event) (Res
 		if err := s.count(ctx, c, next); err != nil {
 			return Result{}, err
 		}
-		if err := s.syncWaitlist(ctx, next, found && stored.Waitlist); err != nil {
+		// A patient may have joined on WhatsApp without the flag: an explicit flag
+		// or a cancellation takes any entry off.
+		if err := s.syncWaitlist(ctx, next, found && stored.Waitlist || ev.Waitlist != nil || !next.Status.Remindable()); err != nil {
 			return Result{}, err
 		}
 		return s.result(ctx, next, mergeReminders(existing, changes), patient, !found, false)

@@ -26,13 +26,16 @@ const (
 	// ActionPickNone its "None of these" row.
 	ActionPickSlot Action = "slot"
 	ActionPickNone Action = "slot_none"
+	// ActionWaitlistJoin is the reschedule list's "tell me if an earlier time
+	// opens" row: the visit keeps its time and joins the waitlist.
+	ActionWaitlistJoin Action = "waitlist_join"
 )
 
 // Valid reports whether a is a known action.
 func (a Action) Valid() bool {
 	switch a {
 	case ActionConfirm, ActionReschedule, ActionCancel, ActionReopen, ActionOfferAccept, ActionOfferKeep,
-		ActionPickSlot, ActionPickNone:
+		ActionPickSlot, ActionPickNone, ActionWaitlistJoin:
 		return true
 	}
 	return false

@@ -22,7 +22,7 @@ const (
 const (
 	DefaultHoldTTL  = 15 * time.Minute
 	DefaultHorizon  = 14 * 24 * time.Hour
-	MaxListedSlots  = 9 // Meta allows 10 list rows; the tenth is "None of these"
+	MaxListedSlots  = 8 // Meta allows 10 list rows; the ninth asks for an earlier time, the tenth is "None of these"
 	DefaultWaveSize = 3
 	DefaultWaveGap  = 10 * time.Minute
 	DefaultOfferTTL = 2 * time.Hour // the offer template's message_send_ttl_seconds
@@ -42,6 +42,9 @@ type Hold struct {
 	Reason        Reason
 	HeldAt        time.Time
 	ExpiresAt     time.Time
+	// ConfirmedAt is when the patient was told that the EHR moved their visit to
+	// the slot (zero: not yet).
+	ConfirmedAt time.Time
 }
 
 // Active reports whether the hold still reserves its slot at now.

@@ -56,9 +56,12 @@ func TestRescheduleListValidatesAgainstMetasSpec(t *testing.T) {
 					t.Fatalf("row %d id %q: %+v %v", i, r.ID, p, err)
 				}
 				want := reminder.ActionPickSlot
-				if i == 9 {
+				switch {
+				case i == 9:
 					want = reminder.ActionPickNone
-				} else if p.Generation != free[i].ID {
+				case i == 8:
+					want = reminder.ActionWaitlistJoin
+				case p.Generation != free[i].ID:
 					t.Fatalf("row %d names slot %q, want %q", i, p.Generation, free[i].ID)
 				}
 				if p.Action != want {

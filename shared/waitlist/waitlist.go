@@ -28,6 +28,17 @@ type Store interface {
 	ReleaseHold(ctx context.Context, h slot.Hold) (bool, error)
 }
 
+// HoldMarker records on a hold that its patient was told the visit moved (dynamo.Store).
+type HoldMarker interface {
+	MarkHoldConfirmed(ctx context.Context, h slot.Hold, at time.Time) (bool, error)
+}
+
+// Confirmer tells a patient that the EHR moved their visit to the slot they
+// chose (JobSender.Moved).
+type Confirmer interface {
+	Moved(ctx context.Context, h slot.Hold, a appointment.Appointment) error
+}
+
 // Publisher posts an event to the clinic's callback (the ehr-outbox queue).
 type Publisher interface {
 	Publish(ctx context.Context, events ...clinic.Event) error
@@ -48,6 +59,9 @@ const (
 	AnswerLapsed  = "lapsed"  // the offer's time ran out; visit unchanged
 	AnswerExpired = "expired" // the clinic did not book the held slot in time; it will be in touch
 	AnswerKept    = "kept"    // the patient declined an offer; visit unchanged, still on the waitlist
+	AnswerJoined  = "joined"  // the patient asked for an earlier time: their next visit is on the waitlist
+	AnswerLeft    = "left"    // the patient no longer wants an earlier time: off the waitlist
+	AnswerMoved   = "moved"   // the EHR booked the slot the patient chose: the visit's new time
 )
 
 // Reply is one answer to a patient, ids and codes only: the outbound adapter
@@ -73,6 +87,8 @@ type Choice struct {
 	MessageID string
 	// OfferExpiresAt, for a waitlist offer, is when the offer lapsed or lapses.
 	OfferExpiresAt time.Time
+	// HoldTTL is how long the hold lasts: the clinic's policy (clinic.SlotPolicy).
+	HoldTTL time.Duration
 }
 
 // Service places holds and lets lapsed ones go.
@@ -83,9 +99,12 @@ type Service struct {
 	Appointments func(ctx context.Context, clinicID, id string) (appointment.Appointment, error)
 	Events       Publisher
 	Replies      Replier
-	Policy       slot.Policy
-	Now          func() time.Time
-	Log          *slog.Logger
+	// Confirmations tells patients their visit moved and Marks remembers it;
+	// either nil: the sweep tells nobody.
+	Confirmations Confirmer
+	Marks         HoldMarker
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 func (s *Service) log() *slog.Logger {
@@ -113,7 +132,10 @@ func ID(parts ...string) string {
 // neither. Every other choice is told, kindly, that the time was taken.
 func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, Reply, error) {
 	now := s.Now().UTC()
-	p := s.Policy.WithDefaults()
+	holdTTL := c.HoldTTL
+	if holdTTL <= 0 {
+		holdTTL = slot.DefaultHoldTTL
+	}
 	reply := Reply{Key: ID("slot-choice", c.MessageID), ClinicID: c.ClinicID, AppointmentID: c.AppointmentID,
 		PatientID: c.PatientID, ReplyTo: c.MessageID}
 	if c.Reason == slot.ReasonWaitlist && !c.OfferExpiresAt.IsZero() && !now.Before(c.OfferExpiresAt) {
@@ -130,7 +152,7 @@ func (s *Service) Choose(ctx context.Context, c Choice) (slot.Claim, Reply, erro
 	}
 	reply.SlotStart = sl.Start
 	claim, cur, err := s.Store.HoldSlot(ctx, slot.Hold{ClinicID: c.ClinicID, SlotID: c.SlotID, SlotStart: sl.Start,
-		AppointmentID: c.AppointmentID, PatientID: c.PatientID, Reason: c.Reason, HeldAt: now, ExpiresAt: now.Add(p.HoldTTL)})
+		AppointmentID: c.AppointmentID, PatientID: c.PatientID, Reason: c.Reason, HeldAt: now, ExpiresAt: now.Add(holdTTL)})
 	if err != nil {
 		return "", Reply{}, fmt.Errorf("waitlist: choose slot: %w", err)
 	}
@@ -159,6 +181,52 @@ func (s *Service) reply(ctx context.Context, r Reply) error {
 		return fmt.Errorf("waitlist: answer %s: %w", r.Answer, err)
 	}
 	return nil
+}
+
+// maxHoldSpan is longer than any hold lasts (clinic settings allow a day): every
+// hold ends before now plus this.
+const maxHoldSpan = 48 * time.Hour
+
+// ConfirmMoves tells each patient whose held slot the EHR has booked (the
+// appointment now starts at the slot's start) that their visit moved, once per
+// hold: the hold is marked after the answer is queued, and a crash in between
+// queues the same job again, which the sender sends once. It runs before
+// ReleaseExpired, which lets used holds go quietly. It answers how many it told.
+func (s *Service) ConfirmMoves(ctx context.Context, clinicID string) (int, error) {
+	if s.Confirmations == nil || s.Marks == nil || s.Appointments == nil {
+		return 0, nil
+	}
+	now := s.Now().UTC()
+	holds, err := s.Store.ExpiredHolds(ctx, clinicID, now.Add(maxHoldSpan), maxExpiredPerSweep)
+	if err != nil {
+		return 0, fmt.Errorf("waitlist: holds: %w", err)
+	}
+	told := 0
+	for _, h := range holds {
+		if !h.ConfirmedAt.IsZero() {
+			continue
+		}
+		a, err := s.Appointments(ctx, h.ClinicID, h.AppointmentID)
+		if errors.Is(err, appointment.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return told, fmt.Errorf("waitlist: held slot's appointment: %w", err)
+		}
+		if !a.Start.Equal(h.SlotStart) || !a.Status.Remindable() || !now.Before(a.Start) {
+			continue
+		}
+		if err := s.Confirmations.Moved(ctx, h, a); err != nil {
+			return told, fmt.Errorf("waitlist: confirm move: %w", err)
+		}
+		if _, err := s.Marks.MarkHoldConfirmed(ctx, h, now); err != nil {
+			return told, fmt.Errorf("waitlist: confirm move: %w", err)
+		}
+		told++
+		s.log().InfoContext(ctx, "slot_move_confirmed", "clinic_id", h.ClinicID, "appointment_id", h.AppointmentID,
+			"slot_id", h.SlotID, "reason", string(h.Reason))
+	}
+	return told, nil
 }
 
 // maxExpiredPerSweep bounds one sweep step per clinic; the rest wait a minute.

@@ -56,7 +56,6 @@ type Waves struct {
 	OptedOut func(ctx context.Context, clinicID, patientID string) (bool, error)
 	Offers   Offerer
 	Metrics  Recorder
-	Policy   slot.Policy
 	Now      func() time.Time
 	Log      *slog.Logger
 }
@@ -97,7 +96,7 @@ func (w *Waves) Run(ctx context.Context, c clinic.Clinic) (int, error) {
 }
 
 func (w *Waves) wave(ctx context.Context, c clinic.Clinic, loc *time.Location, list slot.Waitlist, r slot.Release, now time.Time) (int, error) {
-	p := w.Policy.WithDefaults()
+	p := c.SlotPolicy()
 	if err := w.count(ctx, metrics.SlotFreed(c.ID, c.TimeZone, r.SlotID, r.ReleasedAt)...); err != nil {
 		return 0, err
 	}

@@ -165,3 +165,49 @@ func mustLoc(t *testing.T, zone string) *time.Location {
 	}
 	return l
 }
+
+// TestWavesFollowTheClinicsSettings: a clinic's wave size, wave gap and offer
+// validity replace the defaults.
+func TestWavesFollowTheClinicsSettings(t *testing.T) {
+	_, store, clock, _, _ := newService(t)
+	ctx := ctxT(t)
+	c := clinic.Clinic{ID: "clinic-s", Name: "Demo Family Clinic", TimeZone: "America/New_York",
+		Waitlist: clinic.WaitlistSettings{WaveSize: 1, WaveGapMinutes: 2, OfferValidMinutes: 30}}
+	sl := slot.Slot{ClinicID: c.ID, ID: "slot-s", Start: t0.Add(26 * time.Hour), Duration: 30 * time.Minute, Status: slot.Free, Version: 1}
+	if err := store.SaveSlot(ctx, sl); err != nil {
+		t.Fatal(err)
+	}
+	appts := map[string]appointment.Appointment{}
+	for i, id := range []string{"s1", "s2", "s3"} {
+		appts[id] = appointment.Appointment{ClinicID: c.ID, ID: id, PatientID: "pat-" + id, Status: appointment.StatusBooked,
+			Start: t0.Add(time.Duration(5*24+i) * time.Hour), Waitlist: true}
+		if err := store.JoinWaitlist(ctx, c.ID, slot.Entry{AppointmentID: id, PatientID: "pat-" + id, JoinedAt: t0.Add(time.Duration(i-10) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	of := &offers{}
+	waves := &waitlist.Waves{Store: store, Offers: of, Now: clock.Now,
+		Appointments: func(_ context.Context, _, id string) (appointment.Appointment, error) { return appts[id], nil },
+		OptedOut:     func(context.Context, string, string) (bool, error) { return false, nil },
+	}
+	if _, err := store.StartRelease(ctx, c.ID, sl.ID, t0, sl.Start); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		want    []string
+	}{{0, []string{"s1"}}, {time.Minute, []string{"s1"}}, {time.Minute, []string{"s1", "s2"}}, {2 * time.Minute, []string{"s1", "s2", "s3"}}} {
+		clock.Advance(step.advance)
+		if _, err := waves.Run(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(of.order, step.want) {
+			t.Fatalf("at %v offered %v, want %v", clock.Now(), of.order, step.want)
+		}
+	}
+	for _, o := range of.byKey {
+		if o.AppointmentID == "s1" && !o.ExpiresAt.Equal(t0.Add(30*time.Minute)) {
+			t.Errorf("s1's offer expires %v, want 30 min after it was made", o.ExpiresAt)
+		}
+	}
+}

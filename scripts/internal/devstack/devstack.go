@@ -40,6 +40,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/topic"
+	"github.com/frontdesk-health/frontdesk/shared/waitlist"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
@@ -170,7 +171,8 @@ type Stack struct {
 	Stub       *whatsapptest.Stub
 	Queues     queue.URLs
 	Sweeper    *outreach.Sweeper
-	Waitlist   devWaitlist
+	// Waitlist is the sweep's waitlist step (lapsed holds, waves of offers).
+	Waitlist *waitlist.Sweep
 
 	// Notices dispatches due notices after each sweep, as the sweep Lambda does,
 	// onto the outbound queue as the EHR API does (notices.Queued).
@@ -312,6 +314,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	s.Sweeper = sweep.New(sweep.Deps{Store: s.Store, Outbox: outbound, Clock: clock, Log: log})
 	s.Notices = sweep.NewNotices(s.Store, notices.Queued{Jobs: outbound},
 		clinicEvents, clock, log)
+	s.Waitlist = sweep.NewWaitlist(sweep.WaitlistDeps{Store: s.Store, Jobs: outbound, Events: clinicEvents, Clock: clock, Log: log})
 	outboundSender := sender.New(sender.Deps{
 		Store: s.Store, Messenger: graph, Events: clinicEvents, Visibility: queue.NewVisibility(sq, s.Queues[queue.Outbound]),
 		Requeue: outbound, Pacer: s.Store, Claims: s.Store, SlotLookahead: 3,
@@ -333,8 +336,6 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
 	// Replies take their number's send budget like the sender's jobs.
 	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Pacer: s.Store, Conversations: convs, Clock: clock, Log: log})
-	s.Waitlist = newWaitlist(s.Store, graph, clinicEvents, clock, log)
-	in.Slots = s.Waitlist.Desk
 	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log})
 
@@ -518,7 +519,7 @@ func (s *Stack) sweepLoop(ctx context.Context, every time.Duration, log *slog.Lo
 		if _, err := s.Notices.Dispatch(sweepCtx); err != nil && ctx.Err() == nil {
 			log.Error("notice dispatch failed", "error", err)
 		}
-		if err := s.Waitlist.Sweep.Run(sweepCtx); err != nil && ctx.Err() == nil {
+		if err := s.Waitlist.Run(sweepCtx); err != nil && ctx.Err() == nil {
 			log.Error("waitlist sweep failed", "error", err)
 		}
 		cancel()

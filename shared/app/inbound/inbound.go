@@ -3,7 +3,9 @@
 package inbound
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
@@ -14,6 +16,8 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
+	"github.com/frontdesk-health/frontdesk/shared/slot"
+	"github.com/frontdesk-health/frontdesk/shared/waitlist"
 )
 
 // Store is what the inbound handler reads and writes, the clinics' metrics included.
@@ -22,6 +26,11 @@ type Store interface {
 	inbox.FeedbackStore
 	metrics.Store
 	notices.TrackerStore
+	// The reschedule list and the holds a patient's choice places.
+	waitlist.Store
+	Slots(ctx context.Context, q slot.Query) (slot.Page, error)
+	OfferExpiry(ctx context.Context, clinicID, slotID, appointmentID string) (time.Time, bool, error)
+	waitlist.Membership
 }
 
 // Deps is what differs between the places the inbound handler runs.
@@ -47,8 +56,26 @@ func New(d Deps) *inbox.Service {
 			MessagesPerSecond: d.MessagesPerSecond}
 	}
 	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
-		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store,
+		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store, Slots: newDesk(d),
 		Notices: &notices.Tracker{Store: d.Store, Events: d.Events, Clock: d.Clock, Log: d.Log}}
+}
+
+// maxListed bounds the free slots read for a reschedule list: the list shows at
+// most slot.MaxListedSlots of those that suit the visit.
+const maxListed = 100
+
+// newDesk is the reschedule list and the handling of a patient's choice of a
+// slot; the inbox answers on its own reply path, inside the window the tap opened.
+func newDesk(d Deps) *waitlist.Desk {
+	return &waitlist.Desk{
+		Service: &waitlist.Service{Store: d.Store, Events: d.Events, Now: d.Clock.Now, Log: d.Log},
+		FreeSlots: func(ctx context.Context, clinicID string, from, to time.Time) ([]slot.Slot, error) {
+			page, err := d.Store.Slots(ctx, slot.Query{ClinicID: clinicID, From: from, To: to, FreeOnly: true, Limit: maxListed})
+			return page.Slots, err
+		},
+		OfferExpiry: d.Store.OfferExpiry,
+		Members:     d.Store,
+	}
 }
 
 // Load builds the inbound handler from a Lambda's environment; a missing variable

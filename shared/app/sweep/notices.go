@@ -10,26 +10,35 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/waitlist"
 )
 
 // Schedule is what EventBridge runs every minute: the reminder sweep (with its
 // reaper), then the notices whose time came (a notice accepted in quiet hours, a
-// recall, a feedback question). The notices run after the sweep so that reminders,
-// which are useful only until the visit, go first.
+// recall, a feedback question), then the waitlist step (lapsed holds, due waves of
+// offers). Reminders, useful only until the visit, go first.
 type Schedule struct {
-	Sweeper *outreach.Sweeper
-	Notices *notices.Dispatcher
-	Log     *slog.Logger
+	Sweeper  *outreach.Sweeper
+	Notices  *notices.Dispatcher
+	Waitlist *waitlist.Sweep
+	Log      *slog.Logger
 }
 
 // Handle is the Lambda entry point. A returned error makes EventBridge retry the
-// invocation, which is safe: both steps claim their work with conditional writes.
+// invocation, which is safe: every step claims its work with conditional writes;
+// one step failing does not skip the others.
 func (s *Schedule) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 	err := s.Sweeper.Handle(ctx, ev)
 	if s.Notices != nil && ctx.Err() == nil {
 		if _, nerr := s.Notices.Dispatch(ctx); nerr != nil {
 			s.log().Error("notices.dispatch_failed", "event_id", ev.ID, "error", nerr.Error())
 			err = errors.Join(err, nerr)
+		}
+	}
+	if s.Waitlist != nil && ctx.Err() == nil {
+		if werr := s.Waitlist.Run(ctx); werr != nil {
+			s.log().Error("waitlist_sweep.failed", "event_id", ev.ID, "error", werr.Error())
+			err = errors.Join(err, werr)
 		}
 	}
 	return err
