@@ -26,7 +26,7 @@ var (
 	_ intake.SlotStore        = (*memstore.Store)(nil)
 	_ waitlist.Store          = (*memstore.Store)(nil)
 	_ waitlist.WaveStore      = (*memstore.Store)(nil)
-	_ waitlist.RecipientStore     = (*memstore.Store)(nil)
+	_ waitlist.RecipientStore = (*memstore.Store)(nil)
 	_ metrics.Store           = (*memstore.Store)(nil)
 	_ storetest.SlotStore     = (*memstore.Store)(nil)
 	_ storetest.WaitlistStore = (*memstore.Store)(nil)

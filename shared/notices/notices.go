@@ -81,11 +81,6 @@ var (
 // Useful is how long a notice is worth sending after it was accepted.
 const Useful = 72 * time.Hour
 
-// holdOnQueue is how far ahead a notice's NotBefore may be for its job to wait on
-// the outbound queue (quiet hours, at most a night); a notice scheduled further
-// ahead (a recall, a feedback question) stays queued here until it is due.
-const holdOnQueue = 24 * time.Hour
-
 // Why a notice was not sent.
 const (
 	ReasonOptedOut  = "opted_out"
@@ -142,7 +137,7 @@ func (s *Service) Accept(ctx context.Context, c clinic.Clinic, n notice.Notice) 
 	if err != nil {
 		return notice.Notice{}, fmt.Errorf("notices: store %s: %w", n.ID, err)
 	}
-	if stored.State != notice.StateQueued || s.Clock.Now().Add(holdOnQueue).Before(stored.NotBefore) {
+	if stored.State != notice.StateQueued || s.Clock.Now().Before(stored.NotBefore) {
 		return stored, nil
 	}
 	out, err := s.release(ctx, c, stored)

@@ -117,7 +117,7 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	if maxReceives == 0 {
 		maxReceives = DefaultMaxReceives
 	}
-	c := queue.Consumer{Name: "notify", Alert: AlertDeadLetter, MaxReceives: maxReceives, Visibility: s.Visibility,
+	c := queue.Consumer{Name: "notify", DeadLetter: "notify.dead_letter", Alert: AlertDeadLetter, MaxReceives: maxReceives, Visibility: s.Visibility,
 		Backoff: s.backoff(), Concurrency: queue.WholeBatch, Log: s.log()}
 	return c.Handle(ctx, ev, func(ctx context.Context, rec events.SQSMessage) queue.Result {
 		dctx, cancel := context.WithTimeout(ctx, timeout)

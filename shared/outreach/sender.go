@@ -279,7 +279,7 @@ func (s *Sender) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		par = 10
 	}
 	clinics := &clinicCache{store: s.Store, m: map[string]clinicResult{}}
-	c := queue.Consumer{Name: "sender", Alert: AlertDeadLetter, MaxReceives: s.maxReceiveCount(), Visibility: s.Visibility,
+	c := queue.Consumer{Name: "sender", DeadLetter: "sender.dead_letter", Alert: AlertDeadLetter, MaxReceives: s.maxReceiveCount(), Visibility: s.Visibility,
 		Concurrency: par, Log: s.logger(),
 		// A halt hands back, unsent, every record not started when it began.
 		Stopped: s.halted,

@@ -108,9 +108,12 @@ func Defer(delay time.Duration, reason string, requeue func(ctx context.Context)
 // records' visibility backoff, and the line that says a record failed its last
 // receive before the DLQ.
 type Consumer struct {
-	// Name prefixes the dead-letter line: "<Name>.dead_letter". Stable: metric
-	// filters match it.
+	// Name names the consumer in its logs.
 	Name string
+	// DeadLetter is the message of the line logged on a record's last receive
+	// ("sender.dead_letter"). Stable: a metric filter and its alarm match it, and
+	// a test checks the code logs every alarmed key literally.
+	DeadLetter string
 	// Alert is the dead-letter line's alert key.
 	Alert string
 	// MaxReceives is the queue's maxReceiveCount: a failure on that receive is the
@@ -190,7 +193,7 @@ func (c *Consumer) settle(ctx context.Context, rec events.SQSMessage, r Result) 
 		attrs = append(attrs, slog.String("alert", c.Alert), slog.String("sqs_message_id", rec.MessageId))
 		attrs = append(attrs, r.attrs...)
 		attrs = append(attrs, slog.Int("receive_count", n), slog.String("error", r.reason))
-		c.log().LogAttrs(ctx, slog.LevelError, c.Name+".dead_letter", attrs...)
+		c.log().LogAttrs(ctx, slog.LevelError, c.deadLetter(), attrs...)
 		if c.OnDeadLetter != nil {
 			c.OnDeadLetter(ctx, rec)
 		}
@@ -216,4 +219,11 @@ func (c *Consumer) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return c.Log
+}
+
+func (c *Consumer) deadLetter() string {
+	if c.DeadLetter != "" {
+		return c.DeadLetter
+	}
+	return c.Name + ".dead_letter"
 }

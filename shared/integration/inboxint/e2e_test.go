@@ -97,7 +97,7 @@ func seed(t *testing.T, s *dynamo.Store, c clinic.Clinic) {
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", name+".json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "inbox", "testdata", name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
