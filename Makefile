@@ -19,7 +19,7 @@ RIE := $(TOOLS_BIN)/aws-lambda-rie-$(RIE_VERSION)
 # Cold starts per function in bench-coldstart (the median is reported).
 COLDSTART_N ?= 7
 
-.PHONY: help deps build dev test vet lint unit synth fuzz clean openapi-spec bench bench-coldstart chromium
+.PHONY: race help deps build dev test vet lint unit synth fuzz clean openapi-spec bench bench-coldstart chromium
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -54,8 +54,15 @@ $(GOLANGCI_LINT):
 lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml) at the pinned version
 	$(GOLANGCI_LINT) run ./...
 
-unit: deps build
+unit: deps build race
 	$(GO) run ./scripts/localstack -- $(GO) test -count=1 ./...
+
+# The race detector over the packages that run work concurrently without local
+# servers (the inbox handles a batch's records at once, the queue consumer, the
+# in-memory store, the classifier they share): seconds, not the whole suite's minutes.
+RACE_PKGS ?= ./shared/conversation/ ./shared/queue/ ./shared/memstore/ ./shared/inbox/ ./shared/outbound/ ./shared/outreach/
+race:
+	$(GO) test -count=1 -race $(RACE_PKGS)
 
 fuzz:
 	@for spec in $$($(GO) run ./scripts/fuzztargets); do \

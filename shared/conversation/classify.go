@@ -148,12 +148,17 @@ func appointmentIntent(tokens []string) Intent {
 	return Other
 }
 
-var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// stripMarks builds the accent-stripping chain. A chained Transformer keeps state
+// between calls and is not safe for concurrent use, and the inbox classifies
+// messages concurrently: each call builds its own (a few small allocations).
+func stripMarks() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // tokenize lower-cases, strips accents (é → e, ñ → n, ç → c), drops apostrophes so
 // "can't" reads "cant", and splits on anything that is not a letter or digit.
 func tokenize(s string) []string {
-	out, _, err := transform.String(stripMarks, s)
+	out, _, err := transform.String(stripMarks(), s)
 	if err != nil {
 		out = s
 	}

@@ -1,6 +1,10 @@
 package conversation
 
-import "testing"
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
 
 func TestClassify(t *testing.T) {
 	cases := []struct {
@@ -114,5 +118,35 @@ func TestEmergencyLanguageIsTheMessageLanguage(t *testing.T) {
 		if len(emergencyByLanguage[lang]()) == 0 {
 			t.Errorf("no emergency phrases for %s", lang)
 		}
+	}
+}
+
+// The inbox classifies the messages of a batch concurrently: classifying must not
+// share state between calls (a shared x/text transformer panicked under load).
+func TestClassifyIsSafeForConcurrentUse(t *testing.T) {
+	inputs := []string{"Sí, confirmo", "não posso ir", "más temprano", "STOP", "quero remarcar a consulta", "can't make it"}
+	want := make([]Intent, len(inputs))
+	for i, in := range inputs {
+		want[i] = Classify(in)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 200 {
+				i := (g + n) % len(inputs)
+				if got := Classify(inputs[i]); got != want[i] {
+					errs <- fmt.Sprintf("Classify(%q) = %v, want %v", inputs[i], got, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
