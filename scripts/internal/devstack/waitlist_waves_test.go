@@ -44,9 +44,9 @@ func TestUnansweredOffersMoveToTheNextWaveAfterTheGap(t *testing.T) {
 	for i, phone := range waiters {
 		body, _ := json.Marshal(map[string]any{"status": "booked", "start": now.Add(time.Duration(5*24+i) * time.Hour).Truncate(time.Minute).Format(time.RFC3339),
 			"durationMinutes": 30, "waitlist": true,
-			"patient":   map[string]string{"id": fmt.Sprintf("pat-wv-%d", i), "phone": phone, "givenName": "Wave", "language": "en-US"},
-			"consent":   map[string]string{"whatsapp": "opted_in", "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "systest", "evidence": "intake form"},
-			"version":   1})
+			"patient": map[string]string{"id": fmt.Sprintf("pat-wv-%d", i), "phone": phone, "givenName": "Wave", "language": "en-US"},
+			"consent": map[string]string{"whatsapp": "opted_in", "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "systest", "evidence": "intake form"},
+			"version": 1})
 		w.putFor(t, c.ID, fmt.Sprintf("/appointments/wv-%d", i), body)
 	}
 	start := now.Add(28 * time.Hour).Truncate(time.Minute).Format(time.RFC3339)
