@@ -50,10 +50,7 @@ func (s *Sender) NumberRate(c clinic.Clinic) int {
 	if c.MessagesPerSecond > 0 {
 		return c.MessagesPerSecond
 	}
-	if s.MessagesPerSecond > 0 {
-		return int(s.MessagesPerSecond)
-	}
-	return DefaultMessagesPerSecond
+	return int(s.MessagesPerSecond)
 }
 
 // takeBudget takes one send of the clinic's number's shared budget for the job,
@@ -67,7 +64,7 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 		return ack, false, nil
 	}
 	rate := s.NumberRate(c)
-	now := s.clock().Now()
+	now := s.Clock.Now()
 	ceiling := outbound.Ceiling(rate, j.out.MessageKind().Priority())
 	w := outbound.WindowStart(now)
 	ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
@@ -85,7 +82,7 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 				return ack, true, err
 			}
 			if ok {
-				return ack, false, sleepCtx(ctx, w.Sub(s.clock().Now()))
+				return ack, false, sleepCtx(ctx, w.Sub(s.Clock.Now()))
 			}
 		}
 	}
@@ -118,7 +115,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	if err != nil {
 		return s.preparedRetry(ctx, j, err)
 	}
-	now := s.clock().Now()
+	now := s.Clock.Now()
 	if until, ok := s.pausedUntil(c.ID); ok {
 		return outcome{fail: true, delay: until.Sub(now), reason: "clinic_paused", wait: true}
 	}
@@ -150,11 +147,11 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	if s.Claims == nil {
 		return s.preparedRetry(ctx, j, errors.New("outreach: no claimer for prepared messages"))
 	}
-	done, err := s.Claims.ClaimIdempotency(ctx, job.Key, s.lease())
+	done, err := s.Claims.ClaimIdempotency(ctx, job.Key, s.Lease)
 	switch {
 	case errors.Is(err, fault.ErrInProgress):
 		// Another delivery is sending it; come back after its lease in case it dies.
-		return outcome{fail: true, delay: s.lease(), reason: "claim_held", wait: true}
+		return outcome{fail: true, delay: s.Lease, reason: "claim_held", wait: true}
 	case err != nil:
 		return s.preparedRetry(ctx, j, err)
 	case done != nil:
@@ -177,7 +174,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 		return o
 	}
 	if job.PatientID != "" {
-		wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, job.PatientID, now, s.pairGap())
+		wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, job.PatientID, now, s.PairGap)
 		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			release()
 			return s.preparedRetry(ctx, j, err)
@@ -203,7 +200,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 			if job.Attempts >= maxPreparedAttempts && job.ExpiresAt.IsZero() {
 				break
 			}
-			return outcome{fail: true, delay: s.backoff(job.Attempts), reason: class.String(), wait: true}
+			return outcome{fail: true, delay: s.Backoff(job.Attempts), reason: class.String(), wait: true}
 		}
 		// Sending it again cannot succeed: keep it from being tried again.
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.failed", slog.String("class", class.String()), slog.Int("attempts", job.Attempts))
@@ -251,7 +248,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 // spends a receive, so storage that stays down ends in the DLQ.
 func (s *Sender) preparedRetry(ctx context.Context, j *sendJob, err error) outcome {
 	s.logRetry(ctx, j, "error", 0, err)
-	return retry(s.backoff(j.receives), err.Error())
+	return retry(s.Backoff(j.receives), err.Error())
 }
 
 // lineSpacing books a number's line a tenth faster than its budget: SQS hands jobs

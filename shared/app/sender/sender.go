@@ -64,7 +64,7 @@ const DeployedSlotLookahead = 3
 // New builds the sender; retries end in the DLQ after the outbound queue's maxReceiveCount.
 func New(d Deps) *outreach.Sender {
 	outboundQueue, _ := queue.Lookup(queue.Outbound)
-	return &outreach.Sender{
+	return outreach.NewSender(&outreach.Sender{
 		Store:             d.Store,
 		Messenger:         d.Messenger,
 		Events:            d.Events,
@@ -84,7 +84,7 @@ func New(d Deps) *outreach.Sender {
 		Templates:         d.Store,
 		TemplateRecheck:   d.TemplateRecheck,
 		Identity:          d.Store,
-	}
+	})
 }
 
 // Load builds the sender from a Lambda's environment; a missing variable ends the
