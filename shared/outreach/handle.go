@@ -86,6 +86,12 @@ type sendJob struct {
 	log      *slog.Logger
 	rem      reminder.Reminder
 	claimed  bool
+	// now marks a prepared job sent in its caller's process (SendNow), not off
+	// the queue; onSent runs once Meta accepted it, before the message log has it,
+	// and wamid is what Meta answered.
+	now    bool
+	onSent func(ctx context.Context, wamid string)
+	wamid  string
 }
 
 func (s *Sender) handleRecord(ctx context.Context, rec events.SQSMessage, clinics *clinicCache) outcome {

@@ -214,6 +214,9 @@ type Sender struct {
 	// windows (at most 3: 750 ms) and wait for it rather than be requeued: SQS's
 	// delays are whole seconds, too coarse to hand jobs over at their place. 0: none.
 	SlotLookahead int
+	// Wait waits d for a booked budget window to open; default a timer. Tests on a
+	// fake clock advance it instead.
+	Wait func(ctx context.Context, d time.Duration) error
 
 	MessagesPerSecond float64       // per phone number, all instances together; default 80
 	Concurrency       int           // sender instances at most (Lambda reserved concurrency); default 1
@@ -278,6 +281,9 @@ func NewSender(s *Sender) *Sender {
 	s.TemplateRecheck = defaultIfZero(s.TemplateRecheck, TemplateRecheck)
 	if s.Backoff == nil {
 		s.Backoff = DefaultBackoff
+	}
+	if s.Wait == nil {
+		s.Wait = sleepCtx
 	}
 	s.limiters = map[string]*numberLimiter{}
 	s.paused = map[string]time.Time{}

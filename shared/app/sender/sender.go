@@ -1,5 +1,6 @@
 // Package sender builds the reminder sender, the one place its outreach.Sender is
-// assembled: the sender Lambda, the dev stack and the benchmarks all call it.
+// assembled: the sender Lambda, the dev stack and the benchmarks all call it, and
+// the inbound handler builds the one that sends its replies in-process with it.
 package sender
 
 import (
