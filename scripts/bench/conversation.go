@@ -44,14 +44,19 @@ func benchConversation(ctx context.Context, n int) error {
 	defer stack.Stop()
 	b := &convBench{stack: stack, cfg: cfg, http: &http.Client{Timeout: 10 * time.Second}, seen: map[string]bool{}}
 
-	var listed, replied []time.Duration
+	var listed, answered, replied []time.Duration
 	for i := range n {
 		phone := fmt.Sprintf("1555010%04d", 3000+i) // +1 555 010 3000...: fictional
+		before := len(b.stack.Stub.Sent())
 		d, id, err := b.messageToListed(ctx, phone)
 		if err != nil {
 			return err
 		}
 		listed = append(listed, d)
+		if d, err = b.botReplied(ctx, before, phone); err != nil {
+			return err
+		}
+		answered = append(answered, d)
 		d, err = b.replyToGraph(ctx, id, phone, i)
 		if err != nil {
 			return err
@@ -60,6 +65,7 @@ func benchConversation(ctx context.Context, n int) error {
 	}
 	fmt.Printf("conversation (%d messages and %d replies through the dev stack)\n", n, n)
 	fmt.Printf("  patient message -> listed by GET /conversations: median %s (min %s, max %s)\n", median(listed), slices.Min(listed).Round(time.Millisecond), slices.Max(listed).Round(time.Millisecond))
+	fmt.Printf("  patient message -> the bot's reply at the stand-in: median %s (min %s, max %s)\n", median(answered), slices.Min(answered).Round(time.Millisecond), slices.Max(answered).Round(time.Millisecond))
 	fmt.Printf("  staff reply POST -> Graph API call at the stand-in: median %s (min %s, max %s)\n", median(replied), slices.Min(replied).Round(time.Millisecond), slices.Max(replied).Round(time.Millisecond))
 	return nil
 }
@@ -69,6 +75,31 @@ type convBench struct {
 	cfg   devstack.Config
 	http  *http.Client
 	seen  map[string]bool
+	// posted is when the last patient message was posted to the webhook.
+	posted time.Time
+}
+
+// botReplied returns when the stand-in recorded the bot's answer to the patient's
+// last message (the hand-off reply, sent by the inbound handler), counted from the
+// message's post; before is how many sends the stand-in held then.
+func (b *convBench) botReplied(ctx context.Context, before int, phone string) (time.Duration, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range b.stack.Stub.Sent()[before:] {
+			var m struct {
+				To string `json:"to"`
+			}
+			if json.Unmarshal(r.Body, &m) == nil && (m.To == phone || m.To == "+"+phone) {
+				return r.At.Sub(b.posted), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(5 * time.Millisecond): // polling interval of the measurement
+		}
+	}
+	return 0, fmt.Errorf("no reply to %s recorded by the stand-in within 30 s", platform.MaskPhone("+"+phone))
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -109,6 +140,7 @@ func (b *convBench) messageToListed(ctx context.Context, phone string) (time.Dur
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign([]byte(b.cfg.AppSecret), body))
 	start := time.Now()
+	b.posted = start
 	resp, err := b.http.Do(req)
 	if err != nil {
 		return 0, "", err

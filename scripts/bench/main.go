@@ -22,7 +22,8 @@
 // clinic booked while the Graph API stand-in fails every send for -outage (10 min),
 // then healed; reports how each reminder ended and how long recovery took.
 // conversation: through its own dev stack, the median time from a patient's message
-// to the API listing it, and from a staff reply to the Graph API call.
+// to the API listing it and to the bot's reply at the stand-in, and from a staff
+// reply to the Graph API call.
 // waitlist-latency: through its own dev stack (5 s sweep), the time from an EHR
 // cancellation reaching the API to the waitlist offer accepted by the stand-in.
 package main

@@ -23,6 +23,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -78,8 +79,9 @@ func newFortnight(t *testing.T) *fortnight {
 	graph := whatsapptest.NewServer(t, whatsapptest.Config{AccessToken: "graph-token", AppSecret: "app-secret", Clock: clock})
 	in := &inbox.Service{
 		Store: store, Events: &clinictest.Recorder{}, Clock: clock, Log: log, Metrics: recorder,
-		Messenger: &whatsapp.Client{BaseURL: graph.URL, Version: "v23.0", HTTP: graph.Client(),
-			Token: func(context.Context) (string, error) { return "graph-token", nil }},
+		Replies: outreach.NewSender(&outreach.Sender{Store: store, Claims: store, Clock: clock, Logger: log,
+			Messenger: &whatsapp.Client{BaseURL: graph.URL, Version: "v23.0", HTTP: graph.Client(),
+				Token: func(context.Context) (string, error) { return "graph-token", nil }}}),
 	}
 	ny, _ := time.LoadLocation("America/New_York")
 	return &fortnight{

@@ -21,10 +21,11 @@
 //     applied and an older tap arriving late cannot overwrite a newer one; consent
 //     entries and clinic events carry IDs derived from the wamid (the ledger append
 //     and the clinic's webhook-id dedupe make a second copy harmless); the reply is
-//     claimed with ClaimIdempotency("reply:<wamid>") before the Graph call,
-//     completed after it, and released when the send fails retryably, so a retry
-//     sends it and a success is never repeated. The claim is a lease (LeaseTTL): a
-//     worker that dies between claim and completion blocks the reply only briefly.
+//     a reply job keyed "reply:<wamid>", sent in this process by the sender's
+//     prepared-send code, which claims the key before the Graph call, completes it
+//     after, and releases it when the send fails retryably, so a retry sends it and
+//     a success is never repeated. The claim is a lease: a worker that dies between
+//     claim and completion blocks the reply only briefly.
 //     What remains is the Graph API's own at-least-once: a timeout after Meta
 //     accepted the send (or a crash right after it) can deliver the reply twice.
 //   - Statuses. ClaimIdempotency("status:<wamid>:<status>") first, completed after
@@ -45,6 +46,7 @@ package inbox
 import (
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/idempotency"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 
 	"context"
@@ -138,14 +140,18 @@ func (s *Service) count(ctx context.Context, facts ...metrics.Fact) error {
 	return nil
 }
 
-// Messenger sends a WhatsApp message from the clinic's number (whatsapp.Client).
-type Messenger interface {
-	Send(ctx context.Context, phoneNumberID string, msg whatsapp.Message) (string, error)
+// Replier sends a reply job from the clinic's number now, in this process, through
+// the sender's prepared-send code (outreach.Sender.SendNow): its re-checks, the
+// once-only claim on the job's key, the number's budget and the message log.
+// onSent runs once Meta accepted the message, before the message log has it. The
+// wamid is returned when the reply went out; ("", nil) when it is not sent here and
+// nothing is left to do (refused, already sent, failed for good, or handed to the
+// outbound queue); an error when a retry must send it.
+type Replier interface {
+	SendNow(ctx context.Context, c clinic.Clinic, job outbound.Job, onSent func(ctx context.Context, wamid string)) (string, error)
 }
 
-var _ Messenger = (*whatsapp.Client)(nil)
-
-// DoneTTL is how long completed reply and status claims are kept: longer than Meta
+// DoneTTL is how long completed status claims are kept: longer than Meta
 // retries a webhook (7 days) and than the inbound queue keeps a message (4 days).
 const DoneTTL = 8 * 24 * time.Hour
 
@@ -156,9 +162,9 @@ const LeaseTTL = 2 * time.Minute
 
 // Service handles inbound webhook payloads.
 type Service struct {
-	Store     Store
-	Events    Events
-	Messenger Messenger
+	Store   Store
+	Events  Events
+	Replies Replier
 	// Conversations, when set, records hand-offs and what follows them.
 	Conversations Conversations
 	Clock         platform.Clock

@@ -1,19 +1,18 @@
 package inbox
 
 import (
-	"github.com/frontdesk-health/frontdesk/shared/idempotency"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
-
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -21,9 +20,8 @@ import (
 // reply sends the one answer an inbound message gets. force skips the opt-out
 // silence (the STOP acknowledgement itself, START, the emergency safety text).
 //
-// The claim "reply:<wamid>" is taken before the Graph call so a redelivered or
-// retried message never answers twice; it is released when the send fails in a
-// way a retry can fix, so the retry answers (see the package documentation).
+// The reply goes out as a reply job through the sender's prepared-send code, in
+// this process: the patient is waiting for it (see the package documentation).
 func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind replyKind, a *appointment.Appointment, force bool) error {
 	if !force {
 		silent, err := s.isSilenced(ctx, in)
@@ -64,50 +62,30 @@ func (s *Service) reply(ctx context.Context, in *inbound, patientID string, kind
 		s.log().Error("inbound reply not built", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "reply", string(kind), "error", err.Error())
 		return nil
 	}
-	key := "reply:" + in.m.ID
-	done, err := s.Store.ClaimIdempotency(ctx, key, LeaseTTL)
-	if err != nil {
-		return fmt.Errorf("claim reply: %w", err)
+	// One outbound job for every message: the reply is a reply job, sent now
+	// through the sender's code, which claims "reply:<wamid>" so a redelivered or
+	// retried message never answers twice.
+	job := outbound.Job{Type: outbound.KindReply, Job: reminder.Job{ClinicID: in.c.ID}, ContactKey: in.contactKey,
+		PatientID: patientID, Key: "reply:" + in.m.ID, Message: &msg, WindowEndsAt: in.windowEndsAt(), Force: force}
+	if job.ContactKey == "" {
+		job.ContactKey = in.phone
 	}
-	if done != nil {
-		s.log().Info("inbound reply already sent", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID))
-		return nil
-	}
-	wamid, err := s.Messenger.Send(ctx, in.c.PhoneNumberID, msg)
-	if err != nil {
-		class := whatsapp.Classify(err)
-		attrs := []any{"clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "reply", string(kind), "error_class", class.String(), "error", err.Error()}
-		if class.Retryable() || class == whatsapp.ClassAuth {
-			// The batch item fails and comes back; the state change is already done
-			// and will be found done, the reply will be sent then.
-			if rerr := s.Store.ReleaseIdempotency(ctx, key); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("release reply claim: %w", rerr))
-			}
-			s.log().Warn("inbound reply failed, will retry", attrs...)
-			return fmt.Errorf("send reply: %w", err)
-		}
-		s.log().Error("inbound reply failed permanently", attrs...)
-		return nil
+	if a != nil {
+		job.AppointmentID = a.ID
 	}
 	// Before the message log: Meta's statuses wait for the log's record, and then
 	// find the conversation's copy too.
-	s.recordBotReply(ctx, in, msg, wamid)
-	rec := messagelog.Record{
-		WAMID: wamid, Direction: messagelog.Outbound, ClinicID: in.c.ID, PatientID: patientID,
-		Type: msg.Type, Status: messagelog.StatusAccepted, CreatedAt: s.now(), UpdatedAt: s.now(),
+	onSent := func(ctx context.Context, wamid string) { s.recordBotReply(ctx, in, msg, wamid) }
+	wamid, err := s.Replies.SendNow(ctx, in.c, job, onSent)
+	if err != nil {
+		// The batch item fails and comes back; the state change is already done and
+		// will be found done, the reply will be sent then.
+		s.log().Warn("inbound reply failed, will retry", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "reply", string(kind), "error", err.Error())
+		return fmt.Errorf("send reply: %w", err)
 	}
-	if a != nil {
-		rec.AppointmentID = a.ID
-	}
-	if err := s.Store.CompleteIdempotency(ctx, key, idempotency.Response{Status: 200, Body: []byte(wamid)}, DoneTTL); err != nil {
-		// Sent; a retry after the lease would send it again. Logged, not failed:
-		// failing would make that repeat certain rather than possible.
-		s.log().Error("inbound reply claim not completed", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "error", err.Error())
-	}
-	if _, err := s.Store.PutMessage(ctx, rec); err != nil {
-		// The reply went out; failing now would not send it again (claimed) but
-		// would repeat the rest. Its statuses will find no record, which is logged.
-		s.log().Error("inbound reply not recorded", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), platform.WAMID("reply_wamid", wamid), "error", err.Error())
+	if wamid == "" {
+		s.log().Info("inbound reply not sent here", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "reply", string(kind))
+		return nil
 	}
 	s.log().Info("inbound reply sent", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), platform.WAMID("reply_wamid", wamid), "reply", string(kind), "type", msg.Type)
 	return nil
@@ -148,14 +126,17 @@ func (s *Service) isSilenced(ctx context.Context, in *inbound) (bool, error) {
 
 // inWindow reports whether free-form messages may be sent: the patient wrote less
 // than 24 hours ago (this message, or a later one already stored).
-func (in *inbound) inWindow(now time.Time) bool {
+func (in *inbound) inWindow(now time.Time) bool { return now.Before(in.windowEndsAt()) }
+
+// windowEndsAt is when the 24-hour window the patient's latest message opened closes.
+func (in *inbound) windowEndsAt() time.Time {
 	last := in.at
 	for _, p := range in.patients {
 		if p.LastInboundAt.After(last) {
 			last = p.LastInboundAt
 		}
 	}
-	return now.Sub(last) < appointment.ServiceWindow
+	return last.Add(appointment.ServiceWindow)
 }
 
 // derivedID is a stable identifier for something caused by one message (an event,

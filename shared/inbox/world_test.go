@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
 
 	"context"
 	"fmt"
@@ -115,8 +116,9 @@ func newWorld(t *testing.T) *world {
 	w.svc = &Service{
 		Store:  w.store,
 		Events: w.events,
-		Messenger: &whatsapp.Client{BaseURL: w.graph.URL, Version: graphVersion, HTTP: w.graph.Client(),
-			Token: func(context.Context) (string, error) { return graphToken, nil }},
+		Replies: outreach.NewSender(&outreach.Sender{Store: w.store, Claims: w.store, Clock: clock,
+			Messenger: &whatsapp.Client{BaseURL: w.graph.URL, Version: graphVersion, HTTP: w.graph.Client(),
+				Token: func(context.Context) (string, error) { return graphToken, nil }}}),
 		Clock: clock,
 		Log:   platform.NewLogger(w.logs, slog.LevelDebug),
 	}

@@ -50,10 +50,7 @@ func (s *Sender) NumberRate(c clinic.Clinic) int {
 	if c.MessagesPerSecond > 0 {
 		return c.MessagesPerSecond
 	}
-	if s.MessagesPerSecond > 0 {
-		return int(s.MessagesPerSecond)
-	}
-	return DefaultMessagesPerSecond
+	return int(s.MessagesPerSecond)
 }
 
 // takeBudget takes one send of the clinic's number's shared budget for the job,
@@ -67,9 +64,12 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 		return ack, false, nil
 	}
 	rate := s.NumberRate(c)
-	now := s.clock().Now()
+	now := s.Clock.Now()
 	ceiling := outbound.Ceiling(rate, j.out.MessageKind().Priority())
 	w := outbound.WindowStart(now)
+	if j.now {
+		return s.bookAhead(ctx, j, c, w, ceiling)
+	}
 	ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
 	if err != nil || ok {
 		return ack, err != nil, err
@@ -85,7 +85,7 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 				return ack, true, err
 			}
 			if ok {
-				return ack, false, sleepCtx(ctx, w.Sub(s.clock().Now()))
+				return ack, false, s.Wait(ctx, w.Sub(s.Clock.Now()))
 			}
 		}
 	}
@@ -104,13 +104,37 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 	return outcome{fail: true, delay: delay, reason: ReasonNumberBudget, wait: true, paced: true}, true, nil
 }
 
+// bookAhead takes a slot for a job sent in its caller's process: the first window
+// with room among the current one and the next replyLookahead, waited for (at most
+// a second). None: the job is deferred like a queued job that found the budget spent.
+func (s *Sender) bookAhead(ctx context.Context, j *sendJob, c clinic.Clinic, w time.Time, ceiling int) (outcome, bool, error) {
+	for range replyLookahead + 1 {
+		ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
+		if err != nil {
+			return ack, true, err
+		}
+		if ok {
+			if wait := w.Sub(s.Clock.Now()); wait > 0 {
+				return ack, false, s.Wait(ctx, wait)
+			}
+			return ack, false, nil
+		}
+		w = w.Add(outbound.Window)
+	}
+	j.log.LogAttrs(ctx, slog.LevelDebug, "sender.budget_spent", slog.String("phone_number_id", c.PhoneNumberID))
+	return outcome{fail: true, delay: time.Second + jitter(time.Second), reason: ReasonNumberBudget, wait: true, paced: true}, true, nil
+}
+
+// replyLookahead is how far ahead a job sent in its caller's process (a patient's
+// reply) may book its number's budget: one window further than any queued job may
+// (maxSlotLookahead), so a reply goes out within a second of being written, ahead
+// of the messages still queued.
+const replyLookahead = 4
+
 // sendPrepared sends a job that carries its message (a reply, a staff reply, an
-// offer, a notice). The checks run in order, each a reason not to send now:
-// clinic, pause, opt-out / window / usefulness, the template's state (before the
-// claim, so a held job holds no claim), the once-only claim, budget, pair pacing.
+// offer, a notice), off the queue.
 func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCache) outcome {
-	job := &j.out
-	c, err := clinics.get(ctx, job.ClinicID)
+	c, err := clinics.get(ctx, j.out.ClinicID)
 	if errors.Is(err, fault.ErrNotFound) {
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.clinic_missing", slog.String("alert", AlertMissingClinic))
 		return ack
@@ -118,7 +142,16 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	if err != nil {
 		return s.preparedRetry(ctx, j, err)
 	}
-	now := s.clock().Now()
+	return s.sendPreparedFrom(ctx, j, c)
+}
+
+// sendPreparedFrom sends a prepared job from the clinic's number, off the queue or
+// in its caller's process. The checks run in order, each a reason not to send now:
+// pause, opt-out / window / usefulness, the template's state (before the claim, so
+// a held job holds no claim), the once-only claim, budget, pair pacing.
+func (s *Sender) sendPreparedFrom(ctx context.Context, j *sendJob, c clinic.Clinic) outcome {
+	job := &j.out
+	now := s.Clock.Now()
 	if until, ok := s.pausedUntil(c.ID); ok {
 		return outcome{fail: true, delay: until.Sub(now), reason: "clinic_paused", wait: true}
 	}
@@ -150,11 +183,11 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	if s.Claims == nil {
 		return s.preparedRetry(ctx, j, errors.New("outreach: no claimer for prepared messages"))
 	}
-	done, err := s.Claims.ClaimIdempotency(ctx, job.Key, s.lease())
+	done, err := s.Claims.ClaimIdempotency(ctx, job.Key, s.Lease)
 	switch {
 	case errors.Is(err, fault.ErrInProgress):
 		// Another delivery is sending it; come back after its lease in case it dies.
-		return outcome{fail: true, delay: s.lease(), reason: "claim_held", wait: true}
+		return outcome{fail: true, delay: s.Lease, reason: "claim_held", wait: true}
 	case err != nil:
 		return s.preparedRetry(ctx, j, err)
 	case done != nil:
@@ -177,12 +210,14 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 		return o
 	}
 	if job.PatientID != "" {
-		wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, job.PatientID, now, s.pairGap())
+		wait, err := s.Store.ReservePairSlot(ctx, job.ClinicID, job.PatientID, now, s.PairGap)
 		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			release()
 			return s.preparedRetry(ctx, j, err)
 		}
-		if wait > 0 {
+		// A patient who just wrote gets the answer now (Meta tolerates a short burst
+		// to one recipient); a slot it took still spaces the messages queued after it.
+		if wait > 0 && !j.now {
 			release()
 			return outcome{fail: true, delay: wait + jitter(time.Second), reason: "pair_pacing", wait: true}
 		}
@@ -192,6 +227,11 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 		class := whatsapp.Classify(err)
 		j.log.LogAttrs(ctx, slog.LevelWarn, "sender.retry", slog.String("class", class.String()), slog.String("error", err.Error()))
 		switch {
+		case class == whatsapp.ClassAuth && j.now:
+			// Not this sender's queue to halt: the caller retries, and the sender's
+			// own jobs halt it.
+			release()
+			return retry(0, class.String())
 		case class == whatsapp.ClassAuth:
 			release()
 			return s.halt(ctx, j, err)
@@ -203,7 +243,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 			if job.Attempts >= maxPreparedAttempts && job.ExpiresAt.IsZero() {
 				break
 			}
-			return outcome{fail: true, delay: s.backoff(job.Attempts), reason: class.String(), wait: true}
+			return outcome{fail: true, delay: s.Backoff(job.Attempts), reason: class.String(), wait: true}
 		}
 		// Sending it again cannot succeed: keep it from being tried again.
 		j.log.LogAttrs(ctx, slog.LevelError, "sender.failed", slog.String("class", class.String()), slog.Int("attempts", job.Attempts))
@@ -227,13 +267,17 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 	// after the inbound queue's visibility timeout, so the claim (still held against
 	// a duplicate delivery) is completed after these two writes.
 	s.completeSent(ctx, j, wamid)
+	if j.onSent != nil {
+		j.onSent(bg, wamid)
+	}
+	j.wamid = wamid
 	noticeID := ""
 	if job.MessageKind() == outbound.KindNotice {
 		noticeID = job.Ref
 	}
 	logged := retryInPlace(func() error {
 		_, err := s.Store.PutMessage(bg, messagelog.Record{WAMID: wamid, Direction: messagelog.Outbound, ClinicID: job.ClinicID,
-			PatientID: job.PatientID, NoticeID: noticeID, Type: job.Message.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now})
+			PatientID: job.PatientID, AppointmentID: job.AppointmentID, NoticeID: noticeID, Type: job.Message.Type, Status: messagelog.StatusAccepted, CreatedAt: now, UpdatedAt: now})
 		return err
 	})
 	if err := retryInPlace(func() error {
@@ -251,7 +295,7 @@ func (s *Sender) sendPrepared(ctx context.Context, j *sendJob, clinics *clinicCa
 // spends a receive, so storage that stays down ends in the DLQ.
 func (s *Sender) preparedRetry(ctx context.Context, j *sendJob, err error) outcome {
 	s.logRetry(ctx, j, "error", 0, err)
-	return retry(s.backoff(j.receives), err.Error())
+	return retry(s.Backoff(j.receives), err.Error())
 }
 
 // lineSpacing books a number's line a tenth faster than its budget: SQS hands jobs

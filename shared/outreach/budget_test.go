@@ -119,8 +119,11 @@ func TestRepliesAndRemindersShareTheNumbersBudget(t *testing.T) {
 	log := &sendLog{m: e.client, now: e.clock.Now}
 	s := e.newSender()
 	s.Messenger, s.Requeue, s.Pacer, s.Claims, s.MessagesPerSecond = log, q, e.store, e.store, perSecond
-	paced := outreach.PacedMessenger{Messenger: log, Pacer: e.store, MessagesPerSecond: perSecond, Clock: e.clock,
-		Wait: func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil }}
+	// The inbound service's replies: reply jobs sent in its process, through the
+	// same prepared-send code and the same budget.
+	replier := e.newSender()
+	replier.Messenger, replier.Pacer, replier.Claims, replier.MessagesPerSecond = log, e.store, e.store, perSecond
+	replier.Wait = func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil }
 
 	// The patients write half a second in, while nearly all reminders are queued.
 	burstAt := t0.Add(500 * time.Millisecond)
@@ -134,12 +137,15 @@ func TestRepliesAndRemindersShareTheNumbersBudget(t *testing.T) {
 		if wroteAt.IsZero() && !e.clock.Now().Before(burstAt) {
 			wroteAt, queuedWhenWritten = e.clock.Now(), reminders-countKind(log, whatsapp.TypeTemplate)
 			for i := range replies {
-				msg, err := whatsapp.TextMessage(fmt.Sprintf("+1555019%04d", i), "Thanks, we got your message.")
+				phone := fmt.Sprintf("+1555019%04d", i)
+				msg, err := whatsapp.TextMessage(phone, "Thanks, we got your message.")
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := paced.Send(e.ctx, testClinic(testClinic1).PhoneNumberID, msg); err != nil {
-					t.Fatalf("reply %d: %v", i, err)
+				job := outbound.Job{Type: outbound.KindReply, Job: reminder.Job{ClinicID: testClinic1}, ContactKey: phone,
+					Key: fmt.Sprintf("reply:wamid.burst-%02d", i), Message: &msg, WindowEndsAt: e.clock.Now().Add(23 * time.Hour)}
+				if wamid, err := replier.SendNow(e.ctx, testClinic(testClinic1), job, nil); err != nil || wamid == "" {
+					t.Fatalf("reply %d: %q, %v", i, wamid, err)
 				}
 			}
 		}

@@ -49,10 +49,10 @@ func (s *Sender) refuse(ctx context.Context, j *sendJob, reason string, held boo
 	}
 	key := j.out.Key
 	if !held {
-		done, err := s.Claims.ClaimIdempotency(ctx, key, s.lease())
+		done, err := s.Claims.ClaimIdempotency(ctx, key, s.Lease)
 		switch {
 		case errors.Is(err, fault.ErrInProgress):
-			return outcome{fail: true, delay: s.lease(), reason: "claim_held", wait: true}
+			return outcome{fail: true, delay: s.Lease, reason: "claim_held", wait: true}
 		case err != nil:
 			return s.preparedRetry(ctx, j, err)
 		case done != nil:
@@ -128,7 +128,7 @@ func (s *Sender) tellPreparedDeadLettered(ctx context.Context, rec events.SQSMes
 	}
 	bg := context.WithoutCancel(ctx)
 	if err := retryInPlace(func() error { return hook.Failed(bg, job, ReasonRetriesExhausted) }); err != nil {
-		s.logger().LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
+		s.Logger.LogAttrs(ctx, slog.LevelError, "sender.unrecorded", slog.String("alert", AlertUnrecorded),
 			slog.String("message_id", rec.MessageId), slog.String("error", err.Error()))
 	}
 	return true

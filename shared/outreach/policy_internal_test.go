@@ -77,7 +77,7 @@ func TestPerInstanceRateSplitsTheNumbersBudget(t *testing.T) {
 		want float64
 	}{{80, 1, 80}, {80, 4, 20}, {0, 0, DefaultMessagesPerSecond}, {1000, 10, 100}}
 	for _, c := range cases {
-		s := &Sender{MessagesPerSecond: c.mps, Concurrency: c.conc}
+		s := NewSender(&Sender{MessagesPerSecond: c.mps, Concurrency: c.conc})
 		if got := s.perInstanceRate(); got != c.want {
 			t.Errorf("%v/%d: %v, want %v", c.mps, c.conc, got, c.want)
 		}

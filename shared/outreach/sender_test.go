@@ -135,14 +135,14 @@ func newSenderEnv(t *testing.T, faults whatsapptest.Faults) *senderEnv {
 
 // newSender is one sender instance (one Lambda execution environment).
 func (e *senderEnv) newSender() *outreach.Sender {
-	return &outreach.Sender{Store: e.store, Messenger: e.client, Events: e.events, Visibility: e.delays, Requeue: e.requeue,
+	return outreach.NewSender(&outreach.Sender{Store: e.store, Messenger: e.client, Events: e.events, Visibility: e.delays, Requeue: e.requeue,
 		Halter: outreach.HaltFunc(func(context.Context, string) error {
 			e.haltMu.Lock()
 			e.halts++
 			e.haltMu.Unlock()
 			return nil
 		}),
-		Clock: e.clock, MessagesPerSecond: 1e5, SendTimeout: 500 * time.Millisecond}
+		Clock: e.clock, MessagesPerSecond: 1e5, SendTimeout: 500 * time.Millisecond})
 }
 
 // book stores a booked appointment 30 h ahead with its 48 h reminder due now, and

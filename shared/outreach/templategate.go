@@ -47,11 +47,7 @@ func (s *Sender) holdForTemplate(ctx context.Context, j *sendJob, c clinic.Clini
 	if reason == "" {
 		return ack, false, nil
 	}
-	recheck := s.TemplateRecheck
-	if recheck <= 0 {
-		recheck = TemplateRecheck
-	}
-	until := now.Add(recheck)
+	until := now.Add(s.TemplateRecheck)
 	if !reminder.Useful(rem, until) {
 		// It would be late by the next check: skipped now, with the template's reason.
 		o, err := s.skip(ctx, j, reason)
@@ -86,11 +82,7 @@ func (s *Sender) holdPreparedForTemplate(ctx context.Context, j *sendJob, c clin
 	if reason == "" {
 		return ack, false, nil
 	}
-	recheck := s.TemplateRecheck
-	if recheck <= 0 {
-		recheck = TemplateRecheck
-	}
-	until := now.Add(recheck)
+	until := now.Add(s.TemplateRecheck)
 	expires := j.out.ExpiresAt
 	if (expires.IsZero() && reason != templatestate.ReasonPaused) || (!expires.IsZero() && !until.Before(expires)) {
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", reason),
@@ -100,5 +92,5 @@ func (s *Sender) holdPreparedForTemplate(ctx context.Context, j *sendJob, c clin
 	}
 	j.log.LogAttrs(ctx, slog.LevelInfo, "sender.held", slog.String("reason", reason),
 		slog.String("template", msg.Template.Name), slog.Time("until", until))
-	return outcome{fail: true, delay: recheck, reason: reason, wait: true}, true, nil
+	return outcome{fail: true, delay: s.TemplateRecheck, reason: reason, wait: true}, true, nil
 }

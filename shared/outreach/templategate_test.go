@@ -131,9 +131,9 @@ func TestReminderByRecipientWhenOnlyTheBSUIDIsKnown(t *testing.T) {
 			if err := store.PutClinic(ctx, c); err != nil {
 				t.Fatal(err)
 			}
-			sender := &outreach.Sender{Store: store, Events: &clinictest.Recorder{}, Clock: clock, MessagesPerSecond: 1e5,
+			sender := outreach.NewSender(&outreach.Sender{Store: store, Events: &clinictest.Recorder{}, Clock: clock, MessagesPerSecond: 1e5,
 				Messenger: &whatsapp.Client{BaseURL: stub.URL, HTTP: stub.Client(), Token: func(context.Context) (string, error) { return testToken, nil }},
-				Identity:  store, Templates: store}
+				Identity:  store, Templates: store})
 			out := &recordingOutbox{}
 			if _, err := (&outreach.Sweeper{Store: store, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
 				t.Fatal(err)

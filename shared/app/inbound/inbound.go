@@ -10,6 +10,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app"
 	"github.com/frontdesk-health/frontdesk/shared/app/appstore"
 	"github.com/frontdesk-health/frontdesk/shared/app/conversations"
+	"github.com/frontdesk-health/frontdesk/shared/app/sender"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/notices"
@@ -31,17 +32,24 @@ type Store interface {
 	Slots(ctx context.Context, q slot.Query) (slot.Page, error)
 	OfferExpiry(ctx context.Context, clinicID, slotID, appointmentID string) (time.Time, bool, error)
 	waitlist.Membership
+	// The replies' sending: the sender's store, and the claims that send each once.
+	sender.Store
+	outreach.Claimer
 }
 
 // Deps is what differs between the places the inbound handler runs.
 type Deps struct {
 	Store     Store
 	Events    inbox.Events
-	Messenger inbox.Messenger
+	Messenger outreach.Messenger
 	// Pacer, when set, makes replies take their number's send budget like the
 	// sender's jobs, at MessagesPerSecond (0: the default 80).
 	Pacer             outreach.NumberPacer
 	MessagesPerSecond int
+	// Outbound, when set, takes a reply that must wait (its number's budget booked
+	// for the next second, a Graph outage) as a reply job for the sender; nil: the
+	// inbound message is retried instead.
+	Outbound outreach.Requeuer
 	// Conversations records hand-offs and what follows them; nil records none.
 	Conversations inbox.Conversations
 	Clock         platform.Clock
@@ -50,12 +58,11 @@ type Deps struct {
 
 // New builds the inbound handler; it counts the clinics' numbers as it goes.
 func New(d Deps) *inbox.Service {
-	messenger := d.Messenger
-	if d.Pacer != nil {
-		messenger = outreach.PacedMessenger{Messenger: d.Messenger, Pacer: d.Pacer, Clock: d.Clock,
-			MessagesPerSecond: d.MessagesPerSecond}
-	}
-	return &inbox.Service{Store: d.Store, Events: d.Events, Messenger: messenger, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
+	// Replies are reply jobs sent in this process by the sender's own code, so
+	// they share its checks, its once-only claim and the number's budget.
+	replies := sender.New(sender.Deps{Store: d.Store, Messenger: d.Messenger, Requeue: d.Outbound, Pacer: d.Pacer,
+		Claims: d.Store, Clock: d.Clock, Log: d.Log, MessagesPerSecond: float64(d.MessagesPerSecond)})
+	return &inbox.Service{Store: d.Store, Events: d.Events, Replies: replies, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
 		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store, Slots: newDesk(d),
 		Notices: &notices.Tracker{Store: d.Store, Events: d.Events, Clock: d.Clock, Log: d.Log}}
 }
@@ -90,5 +97,5 @@ func Load(a *app.App) *inbox.Service {
 	convs := conversations.Load(a, store, jobs)
 	a.Ready()
 	return New(Deps{Store: store, Events: events, Messenger: graph, Pacer: store, MessagesPerSecond: mps,
-		Conversations: convs, Clock: a.Clock, Log: a.Log})
+		Outbound: jobs, Conversations: convs, Clock: a.Clock, Log: a.Log})
 }

@@ -1,5 +1,6 @@
 // Package sender builds the reminder sender, the one place its outreach.Sender is
-// assembled: the sender Lambda, the dev stack and the benchmarks all call it.
+// assembled: the sender Lambda, the dev stack and the benchmarks all call it, and
+// the inbound handler builds the one that sends its replies in-process with it.
 package sender
 
 import (
@@ -64,7 +65,7 @@ const DeployedSlotLookahead = 3
 // New builds the sender; retries end in the DLQ after the outbound queue's maxReceiveCount.
 func New(d Deps) *outreach.Sender {
 	outboundQueue, _ := queue.Lookup(queue.Outbound)
-	return &outreach.Sender{
+	return outreach.NewSender(&outreach.Sender{
 		Store:             d.Store,
 		Messenger:         d.Messenger,
 		Events:            d.Events,
@@ -84,7 +85,7 @@ func New(d Deps) *outreach.Sender {
 		Templates:         d.Store,
 		TemplateRecheck:   d.TemplateRecheck,
 		Identity:          d.Store,
-	}
+	})
 }
 
 // Load builds the sender from a Lambda's environment; a missing variable ends the

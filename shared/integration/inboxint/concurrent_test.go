@@ -18,6 +18,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/inbox"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
@@ -45,8 +46,9 @@ func newWorkers(t *testing.T) *workers {
 		w.svcs[i] = &inbox.Service{
 			Store:  w.store,
 			Events: w.events,
-			Messenger: &whatsapp.Client{BaseURL: w.graph.URL, Version: graphVersion, HTTP: w.graph.Client(),
-				Token: func(context.Context) (string, error) { return graphToken, nil }},
+			Replies: outreach.NewSender(&outreach.Sender{Store: w.store, Claims: w.store, Clock: clock,
+				Messenger: &whatsapp.Client{BaseURL: w.graph.URL, Version: graphVersion, HTTP: w.graph.Client(),
+					Token: func(context.Context) (string, error) { return graphToken, nil }}}),
 			Clock: clock,
 			Log:   platform.NewLogger(&localtest.LogBuffer{}, slog.LevelDebug),
 		}

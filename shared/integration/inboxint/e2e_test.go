@@ -33,6 +33,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/notify"
+	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/queue"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -159,8 +160,9 @@ func TestEndToEndThroughQueues(t *testing.T) {
 	svc := &inbox.Service{
 		Store:  store,
 		Events: queue.EventOutbox{Publisher: queue.NewPublisher(sqsClient, urls[queue.EHROutbox])},
-		Messenger: &whatsapp.Client{BaseURL: graph.URL, Version: graphVersion, HTTP: graph.Client(),
-			Token: func(context.Context) (string, error) { return graphToken, nil }},
+		Replies: outreach.NewSender(&outreach.Sender{Store: store, Claims: store, Clock: clock,
+			Messenger: &whatsapp.Client{BaseURL: graph.URL, Version: graphVersion, HTTP: graph.Client(),
+				Token: func(context.Context) (string, error) { return graphToken, nil }}}),
 		Clock: clock,
 		Log:   log,
 	}

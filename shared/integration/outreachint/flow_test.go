@@ -117,9 +117,9 @@ func TestSweepAndConcurrentSendersSendEachReminderOnce(t *testing.T) {
 			Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(1)}, EventSource: "aws:sqs"})
 	}
 	newSender := func() *outreach.Sender {
-		return &outreach.Sender{Store: store, Messenger: wa, Events: &clinictest.Recorder{}, Visibility: noDelay{},
+		return outreach.NewSender(&outreach.Sender{Store: store, Messenger: wa, Events: &clinictest.Recorder{}, Visibility: noDelay{},
 			Requeue: noRequeue{t}, Halter: outreach.HaltFunc(func(context.Context, string) error { return nil }),
-			Clock: clock, MessagesPerSecond: 1e5, SendTimeout: 5 * time.Second}
+			Clock: clock, MessagesPerSecond: 1e5, SendTimeout: 5 * time.Second})
 	}
 	senders := []*outreach.Sender{newSender(), newSender()}
 	var wg sync.WaitGroup
