@@ -214,22 +214,34 @@ func (s *Service) record(ctx context.Context, c clinic.Clinic, in Inbound, escal
 
 // BotSaid records Frontdesk's own answer in the contact's conversation, if any.
 func (s *Service) BotSaid(ctx context.Context, c clinic.Clinic, contactKey string, m thread.Message) error {
-	conv, found, err := s.Store.ConversationOfContact(ctx, c.ID, contactKey)
+	return botSaid(ctx, s.Store, c, contactKey, m)
+}
+
+// BotStore is what adding a bot reply to a thread needs.
+type BotStore interface {
+	ConversationOfContact(ctx context.Context, clinicID, contactKey string) (thread.Conversation, bool, error)
+	GetConversation(ctx context.Context, clinicID, id string) (thread.Conversation, error)
+	SaveConversation(ctx context.Context, c thread.Conversation, retention time.Duration) error
+	AppendThreadMessage(ctx context.Context, clinicID string, m thread.Message, retention time.Duration) (bool, error)
+}
+
+func botSaid(ctx context.Context, store BotStore, c clinic.Clinic, contactKey string, m thread.Message) error {
+	conv, found, err := store.ConversationOfContact(ctx, c.ID, contactKey)
 	if err != nil || !found {
 		return err
 	}
 	m.ConversationID, m.Direction, m.Author = conv.ID, thread.Outbound, thread.Frontdesk
 	retention := thread.Retention(c.ConversationRetentionDays)
-	if _, err := s.Store.AppendThreadMessage(ctx, c.ID, m, retention); err != nil {
+	if _, err := store.AppendThreadMessage(ctx, c.ID, m, retention); err != nil {
 		return fmt.Errorf("handoff: %w", err)
 	}
 	for attempt := 1; attempt <= maxSaveAttempts; attempt++ {
 		conv.Sent(m.At)
-		err = s.Store.SaveConversation(ctx, conv, retention)
+		err = store.SaveConversation(ctx, conv, retention)
 		if !errors.Is(err, fault.ErrConflict) {
 			break
 		}
-		if conv, err = s.Store.GetConversation(ctx, c.ID, conv.ID); err != nil {
+		if conv, err = store.GetConversation(ctx, c.ID, conv.ID); err != nil {
 			break
 		}
 	}

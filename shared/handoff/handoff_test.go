@@ -24,6 +24,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -549,5 +550,42 @@ func TestStaffReplyAfterTheWindowClosedFailsVisibly(t *testing.T) {
 	if len(evs) != 1 || evs[0].Type != clinic.EventMessageFailed || evs[0].Field("messageId") != m.ID ||
 		evs[0].Field("conversationId") != ref.ID || evs[0].Field("reason") != outbound.ReasonWindowClosed {
 		t.Fatalf("events %+v, want one message.failed naming the message", evs)
+	}
+}
+
+// A bot reply that had to wait goes out later from the outbound queue; once sent
+// it joins the contact's conversation, once however often its job is delivered,
+// as the inbox adds the replies it sends itself.
+func TestQueuedBotReplyJoinsTheConversationOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	key := "+15550100245"
+	ref, err := e.svc.HandOff(ctx, demo, inbound(key, "question", t0.Add(-time.Minute)), "free_text", thread.Normal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.count(t, ref.ID)
+	text, err := whatsapp.TextMessage(key, "Thanks, the clinic will answer soon.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := outbound.Job{Type: outbound.KindReply, Job: reminder.Job{ClinicID: demo.ID}, ContactKey: key,
+		Key: "reply:wamid.queued-bot-reply", Message: &text, WindowEndsAt: t0.Add(time.Hour)}
+	if err := e.queue.PublishJobs(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t, 2)
+	msgs, _, err := e.store.ThreadMessages(ctx, demo.ID, ref.ID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bot []thread.Message
+	for _, m := range msgs {
+		if m.Author == thread.Frontdesk && m.Text == "Thanks, the clinic will answer soon." {
+			bot = append(bot, m)
+		}
+	}
+	if len(msgs) != before+1 || len(bot) != 1 || bot[0].WAMID == "" || bot[0].Direction != thread.Outbound {
+		t.Fatalf("thread after the queued reply: %d messages (was %d), bot copies %+v", len(msgs), before, bot)
 	}
 }

@@ -9,11 +9,10 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/messagelog"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
-	"github.com/frontdesk-health/frontdesk/shared/thread"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
@@ -156,15 +155,7 @@ func (s *Service) recordBotReply(ctx context.Context, in *inbound, msg whatsapp.
 	if s.Conversations == nil || in.contactKey == "" {
 		return
 	}
-	m := thread.Message{ID: messagelog.ID(wamid), At: s.now(), Type: msg.Type, Status: thread.StatusAccepted, WAMID: wamid}
-	switch {
-	case msg.Text != nil:
-		m.Text = msg.Text.Body
-	case msg.Interactive != nil && msg.Interactive.Body != nil:
-		m.Text = msg.Interactive.Body.Text
-	case msg.Template != nil:
-		m.Choice = msg.Template.Name // a template's words are Meta's approved text
-	}
+	m := handoff.BotMessage(msg, wamid, s.now())
 	if err := s.Conversations.BotSaid(ctx, in.c, in.contactKey, m); err != nil {
 		s.log().Error("inbound reply not added to the conversation", "clinic_id", in.c.ID, platform.WAMID("wamid", in.m.ID), "error", err.Error())
 	}

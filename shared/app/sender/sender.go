@@ -123,13 +123,16 @@ func Load(a *app.App, halter func(function string) outreach.Halter) *outreach.Se
 type CompletionStore interface {
 	notices.TrackerStore
 	handoff.TrackerStore
+	handoff.BotReplyStore
 }
 
 // Completions are the origins the sender tells what became of prepared jobs:
-// a notice, and a staff message in its thread, follow their jobs.
+// a notice, and a staff message in its thread, follow their jobs; a bot reply sent
+// from the queue joins the contact's conversation.
 func Completions(store CompletionStore, events outreach.EventPublisher, clock platform.Clock, log *slog.Logger) map[outbound.Kind]outreach.Completion {
 	return map[outbound.Kind]outreach.Completion{
 		outbound.KindNotice:     &notices.Tracker{Store: store, Events: events, Clock: clock, Log: log},
 		outbound.KindStaffReply: &handoff.Tracker{Store: store, Events: events, Clock: clock, Log: log},
+		outbound.KindReply:      &handoff.BotReplies{Store: store, Clock: clock},
 	}
 }
