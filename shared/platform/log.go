@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -44,16 +45,24 @@ func Phone(key, phone string) slog.Attr { return slog.String(key, MaskPhone(phon
 const EnvLogDigestKey = "LOG_DIGEST_KEY"
 
 // digestKey keys every log digest. Until SetDigestKey runs it is random for the
-// process, so an unconfigured binary still never logs a reversible digest; it only
-// loses correlation across processes.
+// process (made on first use, not at package init, which every cold start pays),
+// so an unconfigured binary still never logs a reversible digest; it only loses
+// correlation across processes.
 var digestKey atomic.Pointer[[]byte]
 
-func init() {
+var processKey = sync.OnceValue(func() []byte {
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
 		panic("platform: crypto/rand failed: " + err.Error())
 	}
-	digestKey.Store(&k)
+	return k
+})
+
+func currentDigestKey() []byte {
+	if k := digestKey.Load(); k != nil {
+		return *k
+	}
+	return processKey()
 }
 
 // SetDigestKey sets the deployment's log digest key. Every process of a deployment
@@ -76,7 +85,7 @@ func Digest(key []byte, v string) string {
 
 // Hash returns the keyed digest of v under the deployment's key, for correlating
 // an identifier across log lines without revealing it.
-func Hash(v string) string { return Digest(*digestKey.Load(), v) }
+func Hash(v string) string { return Digest(currentDigestKey(), v) }
 
 // WAMID returns a log attribute for a WhatsApp message id. Meta's wamids are
 // base64 that embeds the recipient's phone number, so logs carry a digest only.
