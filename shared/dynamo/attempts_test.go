@@ -60,7 +60,7 @@ func TestBackfillAttemptIndex(t *testing.T) {
 			}
 		}
 		if st == reminder.StateSent {
-			if _, err := s.AdvanceReminder(ctx, a.ClinicID, a.ID, r.Kind, st, dynamo.ReminderUpdate{WAMID: "wamid.Y"}); err != nil {
+			if _, err := s.AdvanceReminder(ctx, a.ClinicID, a.ID, r.Kind, st, reminder.Update{WAMID: "wamid.Y"}); err != nil {
 				t.Fatal(err)
 			}
 		}

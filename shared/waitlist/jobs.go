@@ -12,6 +12,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
@@ -48,7 +49,7 @@ type JobSender struct {
 // OptedOut reports whether the patient, or their number, opted out.
 func (g *JobSender) OptedOut(ctx context.Context, clinicID, patientID string) (bool, error) {
 	p, err := g.Store.GetPatient(ctx, clinicID, patientID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return true, nil // nobody to write to
 	}
 	if err != nil {
@@ -64,7 +65,7 @@ func (g *JobSender) optedOut(ctx context.Context, p appointment.Patient) (bool, 
 	}
 	if p.Phone != "" {
 		num, err := g.Store.ContactOfPhone(ctx, p.ClinicID, p.Phone)
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return false, err
 		}
 		ledger = append(ledger, num.Statements()...)
@@ -80,7 +81,7 @@ func (g *JobSender) recipient(ctx context.Context, clinicID, patientID string) (
 		return c, appointment.Patient{}, false, err
 	}
 	p, err := g.Store.GetPatient(ctx, clinicID, patientID)
-	if errors.Is(err, appointment.ErrNotFound) || err == nil && p.Phone == "" {
+	if errors.Is(err, fault.ErrNotFound) || err == nil && p.Phone == "" {
 		return c, p, false, nil
 	}
 	if err != nil {

@@ -207,7 +207,7 @@ func (s *Service) ConfirmMoves(ctx context.Context, clinicID string) (int, error
 			continue
 		}
 		a, err := s.Appointments(ctx, h.ClinicID, h.AppointmentID)
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			continue
 		}
 		if err != nil {
