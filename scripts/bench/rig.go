@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
+	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
 	"github.com/frontdesk-health/frontdesk/shared/app/sender"
 	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
@@ -113,4 +116,24 @@ func handleBatch(ctx context.Context, s *outreach.Sender, dl *delays, batch []ev
 		time.AfterFunc(d, func() { again(next) })
 	}
 	return acked
+}
+
+// startDevStack starts the dev stack for a benchmark: its own DynamoDB Local, moto,
+// routers, queue consumers, Graph API stand-in and OpenID provider, every port a
+// free one, and no log. The caller stops it.
+func startDevStack(ctx context.Context) (*devstack.Stack, devstack.Config, error) {
+	cfg, err := devstack.ConfigFromEnv(func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, cfg, err
+	}
+	for _, port := range []*int{&cfg.Port, &cfg.GraphPort, &cfg.OIDCPort} {
+		if *port, err = localstack.FreePort(); err != nil {
+			return nil, cfg, err
+		}
+	}
+	cfg.TablePrefix, cfg.Log = "bench-", io.Discard
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	stack, err := devstack.Start(startCtx, cfg)
+	return stack, cfg, err
 }

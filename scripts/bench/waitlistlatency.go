@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
-	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -28,23 +27,7 @@ import (
 // queues the offer, the sender sends it. Each cancellation comes at a seeded
 // random phase of the sweep's period. It prints the median and p95.
 func benchWaitlistLatency(ctx context.Context, n int) error {
-	cfg, err := devstack.ConfigFromEnv(func(string) (string, bool) { return "", false })
-	if err != nil {
-		return err
-	}
-	if cfg.Port, err = localstack.FreePort(); err != nil {
-		return err
-	}
-	if cfg.GraphPort, err = localstack.FreePort(); err != nil {
-		return err
-	}
-	if cfg.OIDCPort, err = localstack.FreePort(); err != nil {
-		return err
-	}
-	cfg.TablePrefix, cfg.Log, cfg.QuietHours = "bench-", io.Discard, ""
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	stack, err := devstack.Start(startCtx, cfg)
+	stack, cfg, err := startDevStack(ctx)
 	if err != nil {
 		return err
 	}
