@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -187,15 +186,7 @@ func slotFreeUpTo[I, D any](ctx context.Context, s *Store, op, partition string,
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	ds := make([]D, 0, len(out.Items))
-	for _, av := range out.Items {
-		var it I
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-		}
-		ds = append(ds, domain(it))
-	}
-	return ds, nil
+	return decodeAll(op, out.Items, domain)
 }
 
 // ReleaseHold removes h (the hold as read: same appointment and start) and clears

@@ -299,45 +299,28 @@ func (s *Store) BackfillAttemptIndex(ctx context.Context) (int, error) {
 	filt := expression.Name(AttrSK).BeginsWith(skReminder).
 		And(expression.AttributeNotExists(expression.Name(AttrAttemptShard))).
 		And(expression.Name(attrState).In(expression.Value(reminder.StateQueued), expression.Value(reminder.StateSending)))
-	ex, err := expression.NewBuilder().WithFilter(filt).Build()
-	if err != nil {
-		return 0, wrap(op, err)
-	}
-	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
-		TableName: aws.String(s.names.Appointments), FilterExpression: ex.Filter(),
-		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
-	})
 	added := 0
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return added, wrap(op, err)
+	err := scanEach(ctx, s, op, s.names.Appointments, filt, func(it reminderItem) error {
+		next := dueIndexSeconds(s.now())
+		if it.State == reminder.StateSending && it.LeaseUntil != 0 {
+			next = dueIndexSeconds(time.Unix(0, it.LeaseUntil))
 		}
-		for _, av := range page.Items {
-			var it reminderItem
-			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-				return added, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-			}
-			next := dueIndexSeconds(s.now())
-			if it.State == reminder.StateSending && it.LeaseUntil != 0 {
-				next = dueIndexSeconds(time.Unix(0, it.LeaseUntil))
-			}
-			cond := expression.Name(attrState).Equal(expression.Value(it.State)).
-				And(expression.AttributeNotExists(expression.Name(AttrAttemptShard)))
-			upd := expression.Set(expression.Name(AttrAttemptShard), expression.Value(s.shardOf(it.PK))).
-				Set(expression.Name(AttrNextAttemptAt), expression.Value(next))
-			err := s.update(ctx, s.names.Appointments, it.PK, it.SK, upd, &cond)
-			switch {
-			case err == nil:
-				added++
-			case conditionFailed(err):
-				// Moved on (sent, claimed through the new code) since the scan: nothing to add.
-			default:
-				return added, wrap(reminderOp("backfill", it.ClinicID, it.AppointmentID, it.Kind), err)
-			}
+		cond := expression.Name(attrState).Equal(expression.Value(it.State)).
+			And(expression.AttributeNotExists(expression.Name(AttrAttemptShard)))
+		upd := expression.Set(expression.Name(AttrAttemptShard), expression.Value(s.shardOf(it.PK))).
+			Set(expression.Name(AttrNextAttemptAt), expression.Value(next))
+		err := s.update(ctx, s.names.Appointments, it.PK, it.SK, upd, &cond)
+		switch {
+		case err == nil:
+			added++
+		case conditionFailed(err):
+			// Moved on (sent, claimed through the new code) since the scan: nothing to add.
+		default:
+			return wrap(reminderOp("backfill", it.ClinicID, it.AppointmentID, it.Kind), err)
 		}
-	}
-	return added, nil
+		return nil
+	})
+	return added, err
 }
 
 func setOrRemove(u expression.UpdateBuilder, name string, v any, set bool) expression.UpdateBuilder {
