@@ -14,6 +14,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/contact"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -236,9 +237,4 @@ func (g *JobSender) publish(ctx context.Context, p appointment.Patient, job outb
 	return nil
 }
 
-func (g *JobSender) log() *slog.Logger {
-	if g.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return g.Log
-}
+func (g *JobSender) log() *slog.Logger { return platform.LoggerOrDiscard(g.Log) }
