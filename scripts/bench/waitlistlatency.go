@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,8 +12,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -65,18 +62,10 @@ func (b *wlBench) put(ctx context.Context, path string, body any) error {
 	if err != nil {
 		return err
 	}
-	headers, err := ehr.SignHeaders(b.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), time.Now(), raw)
+	req, err := b.cfg.SignedEHRRequest(ctx, http.MethodPut, b.stack.APIURL+"/v1/clinics/"+devstack.DemoClinicID+path, time.Now(), raw)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, b.stack.APIURL+"/v1/clinics/"+devstack.DemoClinicID+path, bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.http.Do(req)
 	if err != nil {
 		return err
