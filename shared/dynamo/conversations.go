@@ -40,8 +40,8 @@ const (
 )
 
 // ErrBadCursor is returned for a pagination cursor this store did not hand out for
-// this clinic and listing.
-var ErrBadCursor = errors.New("dynamo: bad cursor")
+// this clinic and listing; it is thread.ErrBadCursor.
+var ErrBadCursor = fmt.Errorf("dynamo: %w", thread.ErrBadCursor)
 
 func conversationPK(clinicID, id string) string { return prefixConversation + clinicID + "#" + id }
 

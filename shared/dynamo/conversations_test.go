@@ -2,7 +2,6 @@ package dynamo_test
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -15,39 +14,6 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 )
-
-// The order of the inbox, its pages and one conversation per contact are the
-// conformance suite's (storetest.Conversations runs on this store too); what is
-// this adapter's own is the error a cursor of another clinic, another listing or
-// none of its making gets: ErrBadCursor, never a read of those keys.
-func TestInboxCursorsOfAnotherListingAreBad(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := ctxT(t)
-	base := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	for i, id := range []string{"cnv_first", "cnv_second"} {
-		conv := thread.Conversation{ClinicID: "clinic-a", ID: id, ContactKey: fmt.Sprintf("+1555010016%d", i), State: thread.Open,
-			Urgency: thread.Normal, LastMessageAt: base.Add(time.Duration(i) * time.Minute)}
-		if err := s.CreateConversation(ctx, conv, thread.DefaultRetention, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, next, err := s.ListConversations(ctx, "clinic-a", thread.Open, "", 1)
-	if err != nil || next == "" {
-		t.Fatalf("first page: next %q, %v", next, err)
-	}
-	for _, tc := range []struct {
-		name, clinicID, cursor string
-		state                  thread.State
-	}{
-		{"another clinic", "clinic-b", next, thread.Open},
-		{"garbage", "clinic-a", "not-a-cursor", thread.Open},
-		{"another listing", "clinic-a", next, thread.Closed},
-	} {
-		if _, _, err := s.ListConversations(ctx, tc.clinicID, tc.state, tc.cursor, 5); !errors.Is(err, dynamo.ErrBadCursor) {
-			t.Errorf("%s: err = %v, want ErrBadCursor", tc.name, err)
-		}
-	}
-}
 
 // After the clinic's retention the header expires; the contact's next hand-off
 // starts a new conversation in place of the expired one, and only in its place.
