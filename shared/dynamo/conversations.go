@@ -327,8 +327,7 @@ func (s *Store) MarkThreadMessage(ctx context.Context, clinicID string, m thread
 func (s *Store) ThreadMessages(ctx context.Context, clinicID, conversationID, cursor string, limit int) ([]thread.Message, string, error) {
 	op := convOp("read messages of", clinicID, conversationID)
 	pk := conversationPK(clinicID, conversationID)
-	in, err := keyQuery(s.names.Conversations, "", expression.Key(AttrPK).Equal(expression.Value(pk)).
-		And(expression.Key(AttrSK).BeginsWith(skConvMessage)), true)
+	in, err := keyQuery(s.names.Conversations, "", partitionPrefix(pk, skConvMessage), true)
 	if err != nil {
 		return nil, "", wrap(op, err)
 	}

@@ -206,8 +206,7 @@ func (s *Store) RecordIdentityChange(ctx context.Context, clinicID, ledgerKey st
 // IdentityChanges lists the ledger of a contact, oldest id first (one query).
 func (s *Store) IdentityChanges(ctx context.Context, clinicID, ledgerKey string) ([]contact.IdentityChange, error) {
 	return queryDomain(ctx, s, contactOp("list identity changes of", clinicID, ledgerKey), s.names.Patients, "",
-		expression.Key(AttrPK).Equal(expression.Value(contactPK(clinicID, ledgerKey))).
-			And(expression.Key(AttrSK).BeginsWith(skIdentityLine)), true, identityItem.domain)
+		partitionPrefix(contactPK(clinicID, ledgerKey), skIdentityLine), true, identityItem.domain)
 }
 
 func (it identityItem) domain() contact.IdentityChange {

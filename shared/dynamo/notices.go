@@ -130,8 +130,7 @@ func (s *Store) AnswerFeedback(ctx context.Context, n notice.Notice, score int) 
 // a patient has few notices, and their items leave with the patient's retention).
 func (s *Store) PatientNotices(ctx context.Context, clinicID, patientID string) ([]notice.Notice, error) {
 	return queryDomain(ctx, s, fmt.Sprintf("notices of patient %s", clinicID), s.names.Patients, "",
-		expression.Key(AttrPK).Equal(expression.Value(patientPK(clinicID, patientID))).
-			And(expression.Key(AttrSK).BeginsWith(skNotice)), true, noticeItem.domain)
+		partitionPrefix(patientPK(clinicID, patientID), skNotice), true, noticeItem.domain)
 }
 
 // Due markers: a queued notice has one item in the appointments table that puts it

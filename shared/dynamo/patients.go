@@ -184,8 +184,7 @@ func (s *Store) AppendConsent(ctx context.Context, e consent.Entry) error {
 // ConsentLedger returns every consent entry of a patient, in sort-key (At) order.
 func (s *Store) ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error) {
 	return queryDomain(ctx, s, patientOp("consent ledger of", clinicID, patientID), s.names.Patients, "",
-		expression.Key(AttrPK).Equal(expression.Value(patientPK(clinicID, patientID))).
-			And(expression.Key(AttrSK).BeginsWith(skConsent)), true, consentItem.domain)
+		partitionPrefix(patientPK(clinicID, patientID), skConsent), true, consentItem.domain)
 }
 
 func (it consentItem) domain() consent.Entry {

@@ -301,6 +301,12 @@ func scanEach[I any](ctx context.Context, s *Store, op, table string, filt expre
 	return nil
 }
 
+// partitionPrefix is the key condition for the items of one partition whose sort
+// key starts with prefix (a patient's notices or consent entries, a ledger's lines).
+func partitionPrefix(pk, prefix string) expression.KeyConditionBuilder {
+	return expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefix))
+}
+
 func keyQuery(table, index string, cond expression.KeyConditionBuilder, consistent bool) (*dynamodb.QueryInput, error) {
 	ex, err := expression.NewBuilder().WithKeyCondition(cond).Build()
 	if err != nil {
