@@ -84,20 +84,7 @@ func TestAppointmentLifecycle(t *testing.T) {
 
 	put := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-put-appointment.json")
 	body := []byte(put.Body)
-	// The stored headers are a genuine signature of the body at the stored time, so
-	// the file is what an EHR really sent; only its age is wrong for today.
-	sentAt, err := strconv.ParseInt(put.Headers[ehr.HeaderWebhookTimestamp], 10, 64)
-	if err != nil {
-		t.Fatalf("webhook-timestamp: %v", err)
-	}
-	stored := http.Header{}
-	for k, v := range put.Headers {
-		stored.Set(k, v)
-	}
-	verifier := ehr.Verifier{Clock: platform.NewFakeClock(time.Unix(sentAt, 0))}
-	if err := verifier.Verify(apptest.EHRSecret, body, stored); err != nil {
-		t.Fatalf("the envelope's signature does not verify at its own timestamp: %v", err)
-	}
+	signedAtItsOwnTime(t, put)
 
 	t.Run("stale signature is refused", func(t *testing.T) {
 		resp := invoke(t, h, put)
@@ -309,5 +296,24 @@ func TestBootstraps(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// signedAtItsOwnTime requires an envelope's stored headers to be a genuine
+// signature of its body at the stored time, so the file is what an EHR really
+// sent; only its age is wrong for today.
+func signedAtItsOwnTime(t *testing.T, put events.APIGatewayProxyRequest) {
+	t.Helper()
+	sentAt, err := strconv.ParseInt(put.Headers[ehr.HeaderWebhookTimestamp], 10, 64)
+	if err != nil {
+		t.Fatalf("webhook-timestamp: %v", err)
+	}
+	stored := http.Header{}
+	for k, v := range put.Headers {
+		stored.Set(k, v)
+	}
+	verifier := ehr.Verifier{Clock: platform.NewFakeClock(time.Unix(sentAt, 0))}
+	if err := verifier.Verify(apptest.EHRSecret, []byte(put.Body), stored); err != nil {
+		t.Fatalf("the envelope's signature does not verify at its own timestamp: %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/app/apptest"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
 // TestSlotLifecycle sends the EHR's slot PUT and the slot list GET through the
@@ -28,18 +26,7 @@ func TestSlotLifecycle(t *testing.T) {
 
 	put := apptest.Envelope[events.APIGatewayProxyRequest](t, "apigw-put-slot.json")
 	body := []byte(put.Body)
-	sentAt, err := strconv.ParseInt(put.Headers[ehr.HeaderWebhookTimestamp], 10, 64)
-	if err != nil {
-		t.Fatalf("webhook-timestamp: %v", err)
-	}
-	stored := http.Header{}
-	for k, v := range put.Headers {
-		stored.Set(k, v)
-	}
-	verifier := ehr.Verifier{Clock: platform.NewFakeClock(time.Unix(sentAt, 0))}
-	if err := verifier.Verify(apptest.EHRSecret, body, stored); err != nil {
-		t.Fatalf("the envelope's signature does not verify at its own timestamp: %v", err)
-	}
+	signedAtItsOwnTime(t, put)
 	if resp := invoke(t, h, put); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("expired signature: status %d, want 401: %s", resp.StatusCode, resp.Body)
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
-	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -24,20 +23,7 @@ import (
 // conversation, and from a staff reply posted to the API until the stand-in
 // receives the Graph API call. It prints the medians.
 func benchConversation(ctx context.Context, n int) error {
-	cfg, err := devstack.ConfigFromEnv(func(string) (string, bool) { return "", false })
-	if err != nil {
-		return err
-	}
-	if cfg.Port, err = localstack.FreePort(); err != nil {
-		return err
-	}
-	if cfg.GraphPort, err = localstack.FreePort(); err != nil {
-		return err
-	}
-	cfg.TablePrefix, cfg.Log = "bench-", io.Discard
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	stack, err := devstack.Start(startCtx, cfg)
+	stack, cfg, err := startDevStack(ctx)
 	if err != nil {
 		return err
 	}

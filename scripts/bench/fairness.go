@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,18 +14,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/frontdesk-health/frontdesk/shared/app/sender"
-	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
-	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/consent"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
-	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 // simQueue stands in for the outbound SQS queue: records wait in a channel; a
@@ -121,50 +113,11 @@ func runSenders(ctx context.Context, q *simQueue, instances int, mk func() *outr
 				if !ok {
 					return
 				}
-				resp, _ := s.Handle(ctx, events.SQSEvent{Records: batch})
-				failed := map[string]bool{}
-				for _, f := range resp.BatchItemFailures {
-					failed[f.ItemIdentifier] = true
-				}
-				for _, r := range batch {
-					if !failed[r.MessageId] {
-						continue
-					}
-					d := time.Duration(0)
-					if v, ok := dl.m.LoadAndDelete(r.ReceiptHandle); ok {
-						d = v.(time.Duration)
-					}
-					receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-					again := record(r.MessageId, r.Body, receives+1)
-					time.AfterFunc(d, func() { q.ch <- again })
-				}
+				handleBatch(ctx, s, dl, batch, func(r events.SQSMessage) { q.ch <- r })
 			}
 		}()
 	}
 	return &wg
-}
-
-// seedClinicDue stores n due 48 h reminders of clinic c, each with its own
-// opted-in patient on an invented +1 555 number starting at phoneBase.
-func seedClinicDue(ctx context.Context, st *dynamo.Store, c clinic.Clinic, n int, now time.Time, idPrefix string, phoneBase int) error {
-	return parallel(n, 32, func(i int) error {
-		id := fmt.Sprintf("%s%06d", idPrefix, i)
-		start := now.Add(30*time.Hour + time.Duration(i)*time.Second)
-		a := appointment.Appointment{ClinicID: c.ID, ID: id, Status: appointment.StatusBooked, Start: start,
-			Duration: 30 * time.Minute, PatientID: "p-" + id, Version: 1,
-			Location: appointment.Location{Name: "Main office", Address: "1 Main St"}}
-		r := reminder.Reminder{ClinicID: c.ID, AppointmentID: id, Kind: reminder.KindDayBefore, DueAt: now.Add(-time.Minute),
-			NotAfter: start.Add(-2 * time.Hour), State: reminder.StateScheduled, Generation: reminder.Generation(start)}
-		if err := st.SaveAppointment(ctx, a, []reminder.Write{{Reminder: r}}); err != nil {
-			return err
-		}
-		if err := st.PutPatient(ctx, appointment.Patient{ClinicID: c.ID, ID: a.PatientID,
-			Phone: fmt.Sprintf("+1555%07d", phoneBase+i), GivenName: "Ana", Language: "en"}); err != nil {
-			return err
-		}
-		return st.AppendConsent(ctx, consent.Entry{ClinicID: c.ID, PatientID: a.PatientID, ID: "c-" + id,
-			State: consent.OptedIn, At: now.Add(-24 * time.Hour), Source: consent.SourceEHR, RecordedAt: now})
-	})
 }
 
 // benchLogger keeps the senders' warnings (retries, failures) for -v runs.
@@ -196,45 +149,35 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // A's throughput and the CPU time this process used.
 func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances int) error {
 	clock := platform.SystemClock{}
-	st, _, _, err := freshStore(ctx, clock, 8)
-	if err != nil {
-		return err
-	}
 	a, b := benchClinic(), benchClinic()
 	a.ID, a.PhoneNumberID = "bench-clinic-a", "109876543211"
 	b.ID, b.PhoneNumberID = "bench-clinic-b", "109876543212"
-	for _, c := range []clinic.Clinic{a, b} {
-		if err := st.PutClinic(ctx, c); err != nil {
-			return err
-		}
-	}
-	stub, err := whatsapptest.New(whatsapptest.Config{AccessToken: benchToken, AppSecret: "bench-secret", RatePerSecond: mps})
+	rig, err := newSendRig(ctx, clock, 8, mps, a, b)
 	if err != nil {
 		return err
 	}
-	srv := httptest.NewServer(stub)
-	defer srv.Close()
-	defer stub.Stop()
+	defer rig.close()
+	st, stub := rig.st, rig.stub
 
 	seedStart := time.Now()
 	now := clock.Now()
-	if err := seedClinicDue(ctx, st, a, aJobs, now, "fa", 0); err != nil {
+	if err := seedDue(ctx, st, a, aJobs, now, "fa", 0); err != nil {
 		return fmt.Errorf("seed A: %w", err)
 	}
 	for i, prefix := range []string{"fb1-", "fb2-"} {
-		if err := seedClinicDue(ctx, st, b, bJobs, now, prefix, 1_000_000*(i+1)); err != nil {
+		if err := seedDue(ctx, st, b, bJobs, now, prefix, 1_000_000*(i+1)); err != nil {
 			return fmt.Errorf("seed B: %w", err)
 		}
 	}
-	out := &jobsOutbox{}
-	if _, err := sweep.New(sweep.Deps{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
-		return fmt.Errorf("sweep: %w", err)
+	swept, err := sweepJobs(ctx, st, clock)
+	if err != nil {
+		return err
 	}
 	jobs := map[string][]reminder.Job{}
 	// Appointment ids end in the patient's index, so after sorting, job i is the
 	// reminder of the patient on number phoneBase+i.
-	sort.Slice(out.jobs, func(i, j int) bool { return out.jobs[i].AppointmentID < out.jobs[j].AppointmentID })
-	for _, j := range out.jobs {
+	sort.Slice(swept, func(i, j int) bool { return swept[i].AppointmentID < swept[j].AppointmentID })
+	for _, j := range swept {
 		for _, prefix := range []string{"fa", "fb1-", "fb2-"} {
 			if strings.HasPrefix(j.AppointmentID, prefix) {
 				jobs[prefix] = append(jobs[prefix], j)
@@ -249,15 +192,8 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	q := newSimQueue(4 * (aJobs + 2*bJobs))
 	// The sweep's outbox as the reminder-sweep Lambda wires it.
 	sweepOutbox := outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}
-	graph := &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return benchToken, nil }, HTTP: srv.Client()}
-	accepted := newAcceptLog(graph)
-	mk := func() *outreach.Sender {
-		return sender.New(sender.Deps{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
-			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Log: benchLogger, MessagesPerSecond: mps, Concurrency: instances})
-	}
-	stop := make(chan struct{})
-	wg := runSenders(ctx, q, instances, mk, stop)
-	defer func() { close(stop); wg.Wait() }()
+	accepted, stop := rig.deployedSenders(ctx, clock, q, mps, instances)
+	defer stop()
 
 	// B's reminders come due in four sweeps, five seconds apart, after a's backlog
 	// (if any) has been queued and placed.
@@ -281,14 +217,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 		return queued
 	}
 	waitFor := func(pnid string, n int, limit time.Duration) error {
-		deadline := time.Now().Add(limit)
-		for accepted.count(pnid) < n {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("timed out: %d of %d accepted for %s", accepted.count(pnid), n, pnid)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		return nil
+		return waitAccepted(accepted, pnid, n, time.Now().Add(limit))
 	}
 	delaysOf := func(queued map[string]time.Time) []time.Duration {
 		accepted.mu.Lock()

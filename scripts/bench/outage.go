@@ -210,15 +210,10 @@ func (b *outageBench) book(id string, i int, phone string, start time.Time) erro
 		"consent":   map[string]string{"whatsapp": "opted_in", "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "bench"},
 		"updatedAt": now.Format(time.RFC3339Nano),
 	})
-	headers, err := ehr.SignHeaders(b.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), now, body)
+	req, err := b.cfg.SignedEHRRequest(context.Background(), http.MethodPut, b.api+"/v1/clinics/"+devstack.DemoClinicID+"/appointments/"+id, now, body)
 	if err != nil {
 		return err
 	}
-	req, _ := http.NewRequest(http.MethodPut, b.api+"/v1/clinics/"+devstack.DemoClinicID+"/appointments/"+id, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("book %s: %w", id, err)

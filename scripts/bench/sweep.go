@@ -33,7 +33,7 @@ func benchSweep(ctx context.Context, due, small, large, runs int) error {
 	c := benchClinic()
 	now := clock.Now()
 	t := time.Now()
-	if err := seedDue(ctx, st, c, due, now, "d", false); err != nil {
+	if err := seedDue(ctx, st, c, due, now, "d", noPatients); err != nil {
 		return fmt.Errorf("seed due: %w", err)
 	}
 	if err := seedFuture(ctx, st, db, names, c, 0, small, now); err != nil {

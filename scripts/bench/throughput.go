@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/frontdesk-health/frontdesk/shared/app/sender"
-	"github.com/frontdesk-health/frontdesk/shared/app/sweep"
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
@@ -21,8 +19,6 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
-	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
-	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
 const benchToken = "bench-access-token"
@@ -33,9 +29,14 @@ func benchClinic() clinic.Clinic {
 		ReminderPolicy: reminder.DefaultPolicy(), EmergencyNumber: "911", WebhookSecretRef: "env:BENCH", APITokenHash: "00"}
 }
 
-// seedDue stores n booked appointments, each with its own opted-in patient and a 48 h
-// reminder due now.
-func seedDue(ctx context.Context, st *dynamo.Store, c clinic.Clinic, n int, now time.Time, idPrefix string, withPatients bool) error {
+// noPatients, as seedDue's phoneBase, stores appointments and reminders only.
+const noPatients = -1
+
+// seedDue stores n booked appointments of clinic c, each with a 48 h reminder due
+// now and, unless phoneBase is noPatients, its own opted-in patient on an invented
+// +1 555 number from phoneBase up (one number a patient, so pair pacing never
+// interferes).
+func seedDue(ctx context.Context, st *dynamo.Store, c clinic.Clinic, n int, now time.Time, idPrefix string, phoneBase int) error {
 	return parallel(n, 32, func(i int) error {
 		id := fmt.Sprintf("%s%06d", idPrefix, i)
 		start := now.Add(30*time.Hour + time.Duration(i)*time.Second)
@@ -47,12 +48,11 @@ func seedDue(ctx context.Context, st *dynamo.Store, c clinic.Clinic, n int, now 
 		if err := st.SaveAppointment(ctx, a, []reminder.Write{{Reminder: r}}); err != nil {
 			return err
 		}
-		if !withPatients {
+		if phoneBase == noPatients {
 			return nil
 		}
-		// Invented +1 555 numbers, one per patient so pair pacing never interferes.
 		if err := st.PutPatient(ctx, appointment.Patient{ClinicID: c.ID, ID: a.PatientID,
-			Phone: fmt.Sprintf("+1555%07d", i), GivenName: "Ana", Language: "en"}); err != nil {
+			Phone: fmt.Sprintf("+1555%07d", phoneBase+i), GivenName: "Ana", Language: "en"}); err != nil {
 			return err
 		}
 		return st.AppendConsent(ctx, consent.Entry{ClinicID: c.ID, PatientID: a.PatientID, ID: "c-" + id,
@@ -87,47 +87,38 @@ func (d *delays) Delay(_ context.Context, handle string, dl time.Duration) error
 
 func benchThroughput(ctx context.Context, n int, mps float64, instances int, shared bool) error {
 	clock := platform.SystemClock{}
-	st, _, _, err := freshStore(ctx, clock, benchShards)
-	if err != nil {
-		return err
-	}
 	c := benchClinic()
-	if err := st.PutClinic(ctx, c); err != nil {
-		return err
-	}
-	stub, err := whatsapptest.New(whatsapptest.Config{AccessToken: benchToken, AppSecret: "bench-secret", RatePerSecond: mps})
+	rig, err := newSendRig(ctx, clock, benchShards, mps, c)
 	if err != nil {
 		return err
 	}
-	srv := httptest.NewServer(stub)
-	defer srv.Close()
-	defer stub.Stop()
+	defer rig.close()
+	st, stub := rig.st, rig.stub
 
 	seedStart := time.Now()
 	now := clock.Now()
-	if err := seedDue(ctx, st, c, n, now, "t", true); err != nil {
+	if err := seedDue(ctx, st, c, n, now, "t", 0); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	out := &jobsOutbox{}
-	if _, err := sweep.New(sweep.Deps{Store: st, Outbox: out, Clock: clock}).Sweep(ctx); err != nil {
-		return fmt.Errorf("sweep: %w", err)
+	jobs, err := sweepJobs(ctx, st, clock)
+	if err != nil {
+		return err
 	}
-	if len(out.jobs) != n {
-		return fmt.Errorf("sweep queued %d of %d reminders", len(out.jobs), n)
+	if len(jobs) != n {
+		return fmt.Errorf("sweep queued %d of %d reminders", len(jobs), n)
 	}
 	fmt.Printf("throughput: seeded and swept %d reminders in %s\n", n, time.Since(seedStart).Round(time.Millisecond))
 	if shared {
-		return throughputShared(ctx, st, stub, srv, out.jobs, mps, instances)
+		return throughputShared(ctx, rig, jobs, mps, instances)
 	}
 
 	// The simulated queue: records wait here; failed ones come back after their delay.
 	queue := make(chan events.SQSMessage, n)
-	for _, j := range out.jobs {
+	for _, j := range jobs {
 		body, _ := json.Marshal(j)
 		queue <- record(j.ID(), string(body), 1)
 	}
-	client := &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return benchToken, nil },
-		HTTP: srv.Client()}
+	client := rig.graph()
 	dl := &delays{}
 	var acked atomic.Int64
 	done := make(chan struct{})
@@ -146,25 +137,8 @@ func benchThroughput(ctx context.Context, n int, mps float64, instances int, sha
 				if !ok {
 					return
 				}
-				resp, _ := s.Handle(ctx, events.SQSEvent{Records: batch})
-				failed := map[string]bool{}
-				for _, f := range resp.BatchItemFailures {
-					failed[f.ItemIdentifier] = true
-				}
-				for _, r := range batch {
-					if !failed[r.MessageId] {
-						if acked.Add(1) == int64(n) {
-							doneOnce.Do(func() { close(done) })
-						}
-						continue
-					}
-					d := time.Duration(0)
-					if v, ok := dl.m.LoadAndDelete(r.ReceiptHandle); ok {
-						d = v.(time.Duration)
-					}
-					receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-					again := record(r.MessageId, r.Body, receives+1)
-					time.AfterFunc(d, func() { queue <- again })
+				if acked.Add(int64(handleBatch(ctx, s, dl, batch, func(r events.SQSMessage) { queue <- r }))) >= int64(n) {
+					doneOnce.Do(func() { close(done) })
 				}
 			}
 		}()
@@ -214,31 +188,20 @@ func record(id, body string, receives int) events.SQSMessage {
 
 // throughputShared runs the senders as deployed: the number's budget shared in
 // DynamoDB, deferred jobs acknowledged and requeued, the sweep lining jobs up.
-func throughputShared(ctx context.Context, st *dynamo.Store, stub *whatsapptest.Stub, srv *httptest.Server,
-	jobs []reminder.Job, mps float64, instances int) error {
+func throughputShared(ctx context.Context, rig *sendRig, jobs []reminder.Job, mps float64, instances int) error {
 	clock := platform.SystemClock{}
+	st, stub := rig.st, rig.stub
 	n := len(jobs)
 	q := newSimQueue(4 * n)
-	graph := &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return benchToken, nil }, HTTP: srv.Client()}
-	accepted := newAcceptLog(graph)
-	mk := func() *outreach.Sender {
-		return sender.New(sender.Deps{Store: st, Messenger: accepted, Events: nopEvents{}, Visibility: &delays{}, Requeue: q,
-			Pacer: st, Claims: st, SlotLookahead: benchLookahead, Clock: clock, Log: benchLogger, MessagesPerSecond: mps, Concurrency: instances})
-	}
-	stop := make(chan struct{})
-	wg := runSenders(ctx, q, instances, mk, stop)
-	defer func() { close(stop); wg.Wait() }()
+	accepted, stop := rig.deployedSenders(ctx, clock, q, mps, instances)
+	defer stop()
 	pnid := benchClinic().PhoneNumberID
 	start, cpu0 := time.Now(), cpuTime()
 	if err := (outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}).Enqueue(ctx, jobs); err != nil {
 		return err
 	}
-	deadline := start.Add(10 * time.Minute)
-	for accepted.count(pnid) < n {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out with %d of %d accepted", accepted.count(pnid), n)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := waitAccepted(accepted, pnid, n, start.Add(10*time.Minute)); err != nil {
+		return err
 	}
 	accepted.mu.Lock()
 	elapsed := accepted.last[pnid].Sub(start)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,9 +12,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
-	"github.com/frontdesk-health/frontdesk/scripts/internal/localstack"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
@@ -28,23 +24,7 @@ import (
 // queues the offer, the sender sends it. Each cancellation comes at a seeded
 // random phase of the sweep's period. It prints the median and p95.
 func benchWaitlistLatency(ctx context.Context, n int) error {
-	cfg, err := devstack.ConfigFromEnv(func(string) (string, bool) { return "", false })
-	if err != nil {
-		return err
-	}
-	if cfg.Port, err = localstack.FreePort(); err != nil {
-		return err
-	}
-	if cfg.GraphPort, err = localstack.FreePort(); err != nil {
-		return err
-	}
-	if cfg.OIDCPort, err = localstack.FreePort(); err != nil {
-		return err
-	}
-	cfg.TablePrefix, cfg.Log, cfg.QuietHours = "bench-", io.Discard, ""
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	stack, err := devstack.Start(startCtx, cfg)
+	stack, cfg, err := startDevStack(ctx)
 	if err != nil {
 		return err
 	}
@@ -82,18 +62,10 @@ func (b *wlBench) put(ctx context.Context, path string, body any) error {
 	if err != nil {
 		return err
 	}
-	headers, err := ehr.SignHeaders(b.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), time.Now(), raw)
+	req, err := b.cfg.SignedEHRRequest(ctx, http.MethodPut, b.stack.APIURL+"/v1/clinics/"+devstack.DemoClinicID+path, time.Now(), raw)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, b.stack.APIURL+"/v1/clinics/"+devstack.DemoClinicID+path, bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.http.Do(req)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -75,15 +75,10 @@ func (d *demo) book(out io.Writer, id string, in time.Duration, status string) e
 		"consent":      map[string]string{"whatsapp": "opted_in", "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "demo", "evidence": "demo intake form"},
 		"updatedAt":    now.Format(time.RFC3339Nano),
 	})
-	headers, err := ehr.SignHeaders(d.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), now, body)
+	req, err := d.cfg.SignedEHRRequest(context.Background(), http.MethodPut, d.apiURL+"/v1/clinics/"+devstack.DemoClinicID+"/appointments/"+id, now, body)
 	if err != nil {
 		return err
 	}
-	req, _ := http.NewRequest(http.MethodPut, d.apiURL+"/v1/clinics/"+devstack.DemoClinicID+"/appointments/"+id, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
 	return d.do(out, req)
 }
 

@@ -73,7 +73,7 @@ const maxTransactItems = 100
 // transaction, so an appointment is never stored with a reminder plan for another
 // start time. a.Revision is the revision the caller read (0: must not exist yet);
 // the stored revision becomes a.Revision+1. A lost race returns ErrConditionFailed.
-func (s *Store) SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []ReminderWrite) error {
+func (s *Store) SaveAppointment(ctx context.Context, a appointment.Appointment, reminders []reminder.Write) error {
 	op := fmt.Sprintf("save appointment %s/%s", a.ClinicID, a.ID)
 	if a.ClinicID == "" || a.ID == "" {
 		return fmt.Errorf("dynamo: %s: clinic and appointment id are required", op)

@@ -12,27 +12,8 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
+	"github.com/frontdesk-health/frontdesk/shared/storetest"
 )
-
-func allStalled(t *testing.T, s *dynamo.Store, before time.Time) []reminder.Reminder {
-	t.Helper()
-	var out []reminder.Reminder
-	for shard := range shards {
-		var cur *reminder.Cursor
-		for {
-			rs, next, err := s.StalledReminders(ctxT(t), shard, before, 2, cur)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, rs...)
-			if next == nil {
-				break
-			}
-			cur = next
-		}
-	}
-	return out
-}
 
 // Reminders queued or sending before the index existed have no index attributes;
 // the backfill adds them, once.
@@ -60,7 +41,7 @@ func TestBackfillAttemptIndex(t *testing.T) {
 			}
 		}
 		if st == reminder.StateSent {
-			if _, err := s.AdvanceReminder(ctx, a.ClinicID, a.ID, r.Kind, st, dynamo.ReminderUpdate{WAMID: "wamid.Y"}); err != nil {
+			if _, err := s.AdvanceReminder(ctx, a.ClinicID, a.ID, r.Kind, st, reminder.Update{WAMID: "wamid.Y"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -77,14 +58,14 @@ func TestBackfillAttemptIndex(t *testing.T) {
 			t.Fatalf("strip index attributes of %s: %v", id, err)
 		}
 	}
-	if n := len(allStalled(t, s, t0.Add(time.Hour))); n != 0 {
+	if n := len(storetest.AllStalled(t, s, t0.Add(time.Hour))); n != 0 {
 		t.Fatalf("%d listed before the backfill, want 0", n)
 	}
 	n, err := s.BackfillAttemptIndex(ctx)
 	if err != nil || n != 2 {
 		t.Fatalf("backfill: %d, %v; want the queued and the sending reminder", n, err)
 	}
-	stalled := allStalled(t, s, t0.Add(2*time.Minute))
+	stalled := storetest.AllStalled(t, s, t0.Add(2*time.Minute))
 	got := map[string]time.Time{}
 	for _, r := range stalled {
 		got[r.AppointmentID] = r.NextAttemptAt

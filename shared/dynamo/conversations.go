@@ -40,8 +40,8 @@ const (
 )
 
 // ErrBadCursor is returned for a pagination cursor this store did not hand out for
-// this clinic and listing.
-var ErrBadCursor = errors.New("dynamo: bad cursor")
+// this clinic and listing; it is thread.ErrBadCursor.
+var ErrBadCursor = fmt.Errorf("dynamo: %w", thread.ErrBadCursor)
 
 func conversationPK(clinicID, id string) string { return prefixConversation + clinicID + "#" + id }
 
@@ -327,8 +327,7 @@ func (s *Store) MarkThreadMessage(ctx context.Context, clinicID string, m thread
 func (s *Store) ThreadMessages(ctx context.Context, clinicID, conversationID, cursor string, limit int) ([]thread.Message, string, error) {
 	op := convOp("read messages of", clinicID, conversationID)
 	pk := conversationPK(clinicID, conversationID)
-	in, err := keyQuery(s.names.Conversations, "", expression.Key(AttrPK).Equal(expression.Value(pk)).
-		And(expression.Key(AttrSK).BeginsWith(skConvMessage)), true)
+	in, err := keyQuery(s.names.Conversations, "", partitionPrefix(pk, skConvMessage), true)
 	if err != nil {
 		return nil, "", wrap(op, err)
 	}

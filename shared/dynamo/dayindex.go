@@ -6,10 +6,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
@@ -117,38 +115,22 @@ func (s *Store) AppointmentsBetween(ctx context.Context, clinicID string, from, 
 // while the API writes: an entry is a hint that readers check against the appointment.
 func (s *Store) BackfillDayIndex(ctx context.Context) (int, error) {
 	op := "backfill day index"
-	ex, err := expression.NewBuilder().WithFilter(nSK.Equal(expression.Value(skAppointment))).Build()
-	if err != nil {
-		return 0, wrap(op, err)
-	}
-	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
-		TableName: aws.String(s.names.Appointments), FilterExpression: ex.Filter(),
-		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
-	})
+	filt := nSK.Equal(expression.Value(skAppointment))
 	n := 0
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	err := scanEach(ctx, s, op, s.names.Appointments, filt, func(it appointmentItem) error {
+		a, err := it.domain()
 		if err != nil {
-			return n, wrap(op, err)
+			return fmt.Errorf("dynamo: %s: decode %s/%s: %w", op, it.ClinicID, it.ID, err)
 		}
-		for _, av := range page.Items {
-			var it appointmentItem
-			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-				return n, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-			}
-			a, err := it.domain()
-			if err != nil {
-				return n, fmt.Errorf("dynamo: %s: decode %s/%s: %w", op, it.ClinicID, it.ID, err)
-			}
-			item, err := marshal(toDayIndexItem(a))
-			if err != nil {
-				return n, fmt.Errorf("dynamo: %s: %w", op, err)
-			}
-			if err := s.put(ctx, s.names.Appointments, item, nil); err != nil {
-				return n, wrap(op, err)
-			}
-			n++
+		item, err := marshal(toDayIndexItem(a))
+		if err != nil {
+			return fmt.Errorf("dynamo: %s: %w", op, err)
 		}
-	}
-	return n, nil
+		if err := s.put(ctx, s.names.Appointments, item, nil); err != nil {
+			return wrap(op, err)
+		}
+		n++
+		return nil
+	})
+	return n, err
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -167,8 +166,14 @@ func (s *Store) GetHold(ctx context.Context, clinicID, slotID string) (slot.Hold
 // ExpiredHolds lists a clinic's holds that ended at or before now, oldest first,
 // at most limit (one query on the hold partition of the slot-free index).
 func (s *Store) ExpiredHolds(ctx context.Context, clinicID string, now time.Time, limit int) ([]slot.Hold, error) {
-	op := fmt.Sprintf("expired holds of %s", clinicID)
-	in, err := keyQuery(s.names.Slots, IndexSlotFree, expression.Key(AttrFreeClinic).Equal(expression.Value(prefixHoldFree+clinicID)).
+	return slotFreeUpTo(ctx, s, fmt.Sprintf("expired holds of %s", clinicID), prefixHoldFree+clinicID, now, limit, holdItem.domain)
+}
+
+// slotFreeUpTo reads one page of a partition of the slot-free index (a clinic's
+// holds or its releases' waves): at most limit items whose time is at or before
+// now, oldest first, each turned into its domain value.
+func slotFreeUpTo[I, D any](ctx context.Context, s *Store, op, partition string, now time.Time, limit int, domain func(I) D) ([]D, error) {
+	in, err := keyQuery(s.names.Slots, IndexSlotFree, expression.Key(AttrFreeClinic).Equal(expression.Value(partition)).
 		And(expression.Key(AttrStart).LessThanEqual(expression.Value(formatSortable(now)))), false)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -181,15 +186,7 @@ func (s *Store) ExpiredHolds(ctx context.Context, clinicID string, now time.Time
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	holds := make([]slot.Hold, 0, len(out.Items))
-	for _, av := range out.Items {
-		var it holdItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-		}
-		holds = append(holds, it.domain())
-	}
-	return holds, nil
+	return decodeAll(op, out.Items, domain)
 }
 
 // ReleaseHold removes h (the hold as read: same appointment and start) and clears

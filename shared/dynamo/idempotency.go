@@ -47,15 +47,15 @@ func (s *Store) claimable() expression.ConditionBuilder {
 // ClaimIdempotency makes the first caller of key the one that processes it: it gets
 // (nil, nil) and an in-progress marker is stored for ttl. Later callers get the
 // stored response once CompleteIdempotency ran, or ErrInProgress before that.
-func (s *Store) ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*IdempotentResponse, error) {
+func (s *Store) ClaimIdempotency(ctx context.Context, key string, ttl time.Duration) (*idempotency.Response, error) {
 	return s.ClaimRequest(ctx, key, "", ttl)
 }
 
 // ClaimRequest is ClaimIdempotency for a key bound to one request: fingerprint
 // (e.g. route and body digest) is stored with the claim and the answer, and a
-// later claim of the key with another fingerprint gets ErrKeyReused, whether the
+// later claim of the key with another fingerprint gets idempotency.ErrKeyReused, whether the
 // first request is still in progress or done. An empty fingerprint matches any.
-func (s *Store) ClaimRequest(ctx context.Context, key, fingerprint string, ttl time.Duration) (*IdempotentResponse, error) {
+func (s *Store) ClaimRequest(ctx context.Context, key, fingerprint string, ttl time.Duration) (*idempotency.Response, error) {
 	op := "claim idempotency key " + platform.Hash(key) // keys can hold wamids, which embed phone numbers
 	pk := prefixIdempotency + key
 	// Two rounds: the holder can release the key between our failed claim and our read.
@@ -80,9 +80,9 @@ func (s *Store) ClaimRequest(ctx context.Context, key, fingerprint string, ttl t
 		case !ok:
 			continue
 		case fingerprint != "" && it.Fingerprint != "" && it.Fingerprint != fingerprint:
-			return nil, fmt.Errorf("dynamo: %s: %w", op, ErrKeyReused)
+			return nil, fmt.Errorf("dynamo: %s: %w", op, idempotency.ErrKeyReused)
 		case it.State == idemDone:
-			return &IdempotentResponse{Status: it.Status, ContentType: it.ContentType, Body: it.Body, Fingerprint: it.Fingerprint}, nil
+			return &idempotency.Response{Status: it.Status, ContentType: it.ContentType, Body: it.Body, Fingerprint: it.Fingerprint}, nil
 		default:
 			return nil, fmt.Errorf("dynamo: %s: %w", op, ErrInProgress)
 		}
@@ -91,7 +91,7 @@ func (s *Store) ClaimRequest(ctx context.Context, key, fingerprint string, ttl t
 }
 
 // CompleteIdempotency stores the response later callers of key receive.
-func (s *Store) CompleteIdempotency(ctx context.Context, key string, resp IdempotentResponse, ttl time.Duration) error {
+func (s *Store) CompleteIdempotency(ctx context.Context, key string, resp idempotency.Response, ttl time.Duration) error {
 	op := "complete idempotency key " + platform.Hash(key)
 	item, err := marshal(idempotencyItem{PK: prefixIdempotency + key, State: idemDone, Status: resp.Status,
 		ContentType: resp.ContentType, Body: resp.Body, Fingerprint: resp.Fingerprint, ExpiresAt: s.now().Add(ttl)})

@@ -184,7 +184,7 @@ type identityItem struct {
 // RecordIdentityChange appends a change to the ledger of the contact it leaves
 // (ledgerKey: the old number's key, or the old BSUID for a username-only contact).
 // A second write of the same change id is a no-op.
-func (s *Store) RecordIdentityChange(ctx context.Context, clinicID, ledgerKey string, ch IdentityChange) error {
+func (s *Store) RecordIdentityChange(ctx context.Context, clinicID, ledgerKey string, ch contact.IdentityChange) error {
 	op := contactOp("record identity change on", clinicID, ledgerKey)
 	if ch.ID == "" || ch.Kind == "" {
 		return fmt.Errorf("dynamo: %s: id and kind are required", op)
@@ -204,26 +204,12 @@ func (s *Store) RecordIdentityChange(ctx context.Context, clinicID, ledgerKey st
 }
 
 // IdentityChanges lists the ledger of a contact, oldest id first (one query).
-func (s *Store) IdentityChanges(ctx context.Context, clinicID, ledgerKey string) ([]IdentityChange, error) {
-	op := contactOp("list identity changes of", clinicID, ledgerKey)
-	kc := expression.Key(AttrPK).Equal(expression.Value(contactPK(clinicID, ledgerKey))).
-		And(expression.Key(AttrSK).BeginsWith(skIdentityLine))
-	in, err := keyQuery(s.names.Patients, "", kc, true)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	items, err := s.queryAll(ctx, in)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	out := make([]IdentityChange, 0, len(items))
-	for _, av := range items {
-		var it identityItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, wrap(op, err)
-		}
-		out = append(out, IdentityChange{ID: it.ID, Kind: it.Kind, FromKey: it.FromKey, ToKey: it.ToKey,
-			FromBSUID: it.FromBSUID, ToBSUID: it.ToBSUID, At: it.At, RecordedAt: it.RecordedAt})
-	}
-	return out, nil
+func (s *Store) IdentityChanges(ctx context.Context, clinicID, ledgerKey string) ([]contact.IdentityChange, error) {
+	return queryDomain(ctx, s, contactOp("list identity changes of", clinicID, ledgerKey), s.names.Patients, "",
+		partitionPrefix(contactPK(clinicID, ledgerKey), skIdentityLine), true, identityItem.domain)
+}
+
+func (it identityItem) domain() contact.IdentityChange {
+	return contact.IdentityChange{ID: it.ID, Kind: it.Kind, FromKey: it.FromKey, ToKey: it.ToKey,
+		FromBSUID: it.FromBSUID, ToBSUID: it.ToBSUID, At: it.At, RecordedAt: it.RecordedAt}
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -130,26 +129,8 @@ func (s *Store) AnswerFeedback(ctx context.Context, n notice.Notice, score int) 
 // PatientNotices returns a patient's notices (one query of the patient's partition;
 // a patient has few notices, and their items leave with the patient's retention).
 func (s *Store) PatientNotices(ctx context.Context, clinicID, patientID string) ([]notice.Notice, error) {
-	op := fmt.Sprintf("notices of patient %s", clinicID)
-	in, err := keyQuery(s.names.Patients, "",
-		expression.Key(AttrPK).Equal(expression.Value(patientPK(clinicID, patientID))).
-			And(expression.Key(AttrSK).BeginsWith(skNotice)), true)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	items, err := s.queryAll(ctx, in)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	out := make([]notice.Notice, 0, len(items))
-	for _, av := range items {
-		var it noticeItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-		}
-		out = append(out, it.domain())
-	}
-	return out, nil
+	return queryDomain(ctx, s, fmt.Sprintf("notices of patient %s", clinicID), s.names.Patients, "",
+		partitionPrefix(patientPK(clinicID, patientID), skNotice), true, noticeItem.domain)
 }
 
 // Due markers: a queued notice has one item in the appointments table that puts it
@@ -231,16 +212,9 @@ func (s *Store) DueNotices(ctx context.Context, shard int, now time.Time, limit 
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	due := make([]notice.Due, 0, len(out.Items))
-	for _, av := range out.Items {
-		var it noticeDueItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-		}
-		due = append(due, notice.Due{ClinicID: it.ClinicID, PatientID: it.PatientID, NoticeID: it.NoticeID,
-			At: time.Unix(it.DueAt, 0).UTC()})
-	}
-	return due, nil
+	return decodeAll(op, out.Items, func(it noticeDueItem) notice.Due {
+		return notice.Due{ClinicID: it.ClinicID, PatientID: it.PatientID, NoticeID: it.NoticeID, At: time.Unix(it.DueAt, 0).UTC()}
+	})
 }
 
 // MoveNoticeDue moves a marker from d.At to to, on condition it is still at d.At:
@@ -269,45 +243,28 @@ func (s *Store) DeleteNoticeDue(ctx context.Context, clinicID, noticeID string) 
 func (s *Store) BackfillNoticeDue(ctx context.Context) (int, error) {
 	const op = "backfill notice due markers"
 	filt := expression.Name(AttrSK).BeginsWith(skNotice).And(expression.Name("state").Equal(expression.Value(notice.StateQueued)))
-	ex, err := expression.NewBuilder().WithFilter(filt).Build()
-	if err != nil {
-		return 0, wrap(op, err)
-	}
-	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
-		TableName: aws.String(s.names.Patients), FilterExpression: ex.Filter(),
-		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
-	})
 	added := 0
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	err := scanEach(ctx, s, op, s.names.Patients, filt, func(it noticeItem) error {
+		// Due now (this second, so the next run finds it), or at its NotBefore.
+		dueAt := s.now().Unix()
+		if it.NotBefore.After(s.now()) {
+			dueAt = dueIndexSeconds(it.NotBefore)
+		}
+		pk := noticeDuePK(it.ClinicID, it.NoticeID)
+		marker, err := marshal(noticeDueItem{PK: pk, SK: skNoticeDue, ClinicID: it.ClinicID, PatientID: it.PatientID,
+			NoticeID: it.NoticeID, DueShard: s.noticeDueShard(pk), DueAt: dueAt})
 		if err != nil {
-			return added, wrap(op, err)
+			return fmt.Errorf("dynamo: %s: %w", op, err)
 		}
-		for _, av := range page.Items {
-			var it noticeItem
-			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-				return added, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-			}
-			// Due now (this second, so the next run finds it), or at its NotBefore.
-			dueAt := s.now().Unix()
-			if it.NotBefore.After(s.now()) {
-				dueAt = dueIndexSeconds(it.NotBefore)
-			}
-			pk := noticeDuePK(it.ClinicID, it.NoticeID)
-			marker, err := marshal(noticeDueItem{PK: pk, SK: skNoticeDue, ClinicID: it.ClinicID, PatientID: it.PatientID,
-				NoticeID: it.NoticeID, DueShard: s.noticeDueShard(pk), DueAt: dueAt})
-			if err != nil {
-				return added, fmt.Errorf("dynamo: %s: %w", op, err)
-			}
-			err = s.put(ctx, s.names.Appointments, marker, condPtr(expression.AttributeNotExists(expression.Name(AttrPK))))
-			switch {
-			case err == nil:
-				added++
-			case conditionFailed(err):
-			default:
-				return added, wrap(op, err)
-			}
+		err = s.put(ctx, s.names.Appointments, marker, condPtr(expression.AttributeNotExists(expression.Name(AttrPK))))
+		switch {
+		case err == nil:
+			added++
+		case conditionFailed(err):
+		default:
+			return wrap(op, err)
 		}
-	}
-	return added, nil
+		return nil
+	})
+	return added, err
 }

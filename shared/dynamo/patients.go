@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -124,25 +123,8 @@ func (s *Store) PutPatient(ctx context.Context, p appointment.Patient) error {
 // PatientsByPhone finds a clinic's patients by E.164 number. Families share phones,
 // so there can be several.
 func (s *Store) PatientsByPhone(ctx context.Context, clinicID, e164 string) ([]appointment.Patient, error) {
-	op := fmt.Sprintf("patients by phone %s in %s", platform.MaskPhone(e164), clinicID)
-	in, err := keyQuery(s.names.Patients, IndexPatientPhone,
-		expression.Key(AttrPhoneKey).Equal(expression.Value(clinicID+"#"+e164)), false)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	items, err := s.queryAll(ctx, in)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	out := make([]appointment.Patient, 0, len(items))
-	for _, av := range items {
-		var it patientItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-		}
-		out = append(out, it.domain())
-	}
-	return out, nil
+	return queryDomain(ctx, s, fmt.Sprintf("patients by phone %s in %s", platform.MaskPhone(e164), clinicID), s.names.Patients, IndexPatientPhone,
+		expression.Key(AttrPhoneKey).Equal(expression.Value(clinicID+"#"+e164)), false, patientItem.domain)
 }
 
 // TouchInbound records a patient message: lastInboundAt = max(stored, at), so
@@ -201,27 +183,13 @@ func (s *Store) AppendConsent(ctx context.Context, e consent.Entry) error {
 
 // ConsentLedger returns every consent entry of a patient, in sort-key (At) order.
 func (s *Store) ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error) {
-	op := patientOp("consent ledger of", clinicID, patientID)
-	in, err := keyQuery(s.names.Patients, "",
-		expression.Key(AttrPK).Equal(expression.Value(patientPK(clinicID, patientID))).
-			And(expression.Key(AttrSK).BeginsWith(skConsent)), true)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	items, err := s.queryAll(ctx, in)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	out := make([]consent.Entry, 0, len(items))
-	for _, av := range items {
-		var it consentItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-		}
-		out = append(out, consent.Entry{ClinicID: it.ClinicID, PatientID: it.PatientID, ID: it.ID, State: it.State,
-			At: it.At, Source: it.Source, Evidence: it.Evidence, RecordedAt: it.RecordedAt, NotApplied: it.NotApplied})
-	}
-	return out, nil
+	return queryDomain(ctx, s, patientOp("consent ledger of", clinicID, patientID), s.names.Patients, "",
+		partitionPrefix(patientPK(clinicID, patientID), skConsent), true, consentItem.domain)
+}
+
+func (it consentItem) domain() consent.Entry {
+	return consent.Entry{ClinicID: it.ClinicID, PatientID: it.PatientID, ID: it.ID, State: it.State,
+		At: it.At, Source: it.Source, Evidence: it.Evidence, RecordedAt: it.RecordedAt, NotApplied: it.NotApplied}
 }
 
 // ReservePairSlot enforces WhatsApp's per-recipient pacing across concurrent

@@ -109,19 +109,25 @@ func reminderOp(verb string, clinicID, appointmentID string, kind reminder.Kind)
 // first. A non-nil cursor means there may be more. The index is eventually
 // consistent: callers must still MarkQueued (conditional) before enqueueing.
 func (s *Store) DueReminders(ctx context.Context, shard int, now time.Time, limit int, startAfter *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error) {
-	op := fmt.Sprintf("due reminders shard %d", shard)
+	return s.remindersUpTo(ctx, fmt.Sprintf("due reminders shard %d", shard), IndexDue, AttrDueShard, AttrDueAt, shard, now, limit, startAfter)
+}
+
+// remindersUpTo reads one page of a sharded sparse reminder index (the due index or
+// the next-attempt index): the reminders of one shard whose time is at or before
+// upTo, oldest first, with a cursor when there may be more.
+func (s *Store) remindersUpTo(ctx context.Context, op, index, shardAttr, timeAttr string, shard int, upTo time.Time, limit int, startAfter *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error) {
 	if shard < 0 || shard >= s.shards {
 		return nil, nil, fmt.Errorf("dynamo: %s: shard out of range 0..%d", op, s.shards-1)
 	}
-	in, err := keyQuery(s.names.Appointments, IndexDue,
-		expression.Key(AttrDueShard).Equal(expression.Value(fmt.Sprintf("%02d", shard))).
-			And(expression.Key(AttrDueAt).LessThanEqual(expression.Value(now.Unix()))), false)
+	in, err := keyQuery(s.names.Appointments, index,
+		expression.Key(shardAttr).Equal(expression.Value(fmt.Sprintf("%02d", shard))).
+			And(expression.Key(timeAttr).LessThanEqual(expression.Value(upTo.Unix()))), false)
 	if err != nil {
 		return nil, nil, wrap(op, err)
 	}
 	in.ScanIndexForward = aws.Bool(true)
 	if limit > 0 {
-		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the sweep chooses, far below 2^31
+		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the sweep or the reaper chooses, far below 2^31
 	}
 	if startAfter != nil {
 		if in.ExclusiveStartKey, err = cursorKey(startAfter); err != nil {
@@ -228,7 +234,7 @@ func (s *Store) ClaimSend(ctx context.Context, r reminder.Reminder, leaseUntil t
 // returns to queued, its lease is dropped, its attempt count grows and its next
 // attempt is due now.
 func (s *Store) ReleaseSend(ctx context.Context, r reminder.Reminder, reason string, code int) error {
-	return s.DeferSend(ctx, r, Deferral{Reason: reason, ErrorCode: code, Failed: true, Until: s.now()})
+	return s.DeferSend(ctx, r, reminder.Deferral{Reason: reason, ErrorCode: code, Failed: true, Until: s.now()})
 }
 
 // Deferral says why and until when a claimed reminder waits.
@@ -237,7 +243,7 @@ type Deferral = reminder.Deferral
 // DeferSend gives a claimed reminder back until d.Until: it returns to queued with
 // its lease dropped and its next attempt time set, so the reaper leaves it alone
 // until then.
-func (s *Store) DeferSend(ctx context.Context, r reminder.Reminder, d Deferral) error {
+func (s *Store) DeferSend(ctx context.Context, r reminder.Reminder, d reminder.Deferral) error {
 	pk, sk := s.reminderKey(r)
 	cond := expression.Name(attrState).Equal(expression.Value(reminder.StateSending)).
 		And(expression.Name(attrGeneration).Equal(expression.Value(r.Generation)))
@@ -261,42 +267,7 @@ func (s *Store) DeferSend(ctx context.Context, r reminder.Reminder, d Deferral) 
 // that died before enqueueing, a sender that died holding a claim, a message past
 // the queue's retention). A non-nil cursor means there may be more.
 func (s *Store) StalledReminders(ctx context.Context, shard int, before time.Time, limit int, startAfter *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error) {
-	op := fmt.Sprintf("stalled reminders shard %d", shard)
-	if shard < 0 || shard >= s.shards {
-		return nil, nil, fmt.Errorf("dynamo: %s: shard out of range 0..%d", op, s.shards-1)
-	}
-	in, err := keyQuery(s.names.Appointments, IndexNextAttempt,
-		expression.Key(AttrAttemptShard).Equal(expression.Value(fmt.Sprintf("%02d", shard))).
-			And(expression.Key(AttrNextAttemptAt).LessThanEqual(expression.Value(before.Unix()))), false)
-	if err != nil {
-		return nil, nil, wrap(op, err)
-	}
-	in.ScanIndexForward = aws.Bool(true)
-	if limit > 0 {
-		in.Limit = aws.Int32(int32(limit)) //nolint:gosec // G115: a page size the reaper chooses, far below 2^31
-	}
-	if startAfter != nil {
-		if in.ExclusiveStartKey, err = cursorKey(startAfter); err != nil {
-			return nil, nil, fmt.Errorf("dynamo: %s: %w", op, err)
-		}
-	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, nil, wrap(op, err)
-	}
-	rs := make([]reminder.Reminder, 0, len(out.Items))
-	for _, av := range out.Items {
-		r, err := decodeReminder(av)
-		if err != nil {
-			return nil, nil, fmt.Errorf("dynamo: %s: %w", op, err)
-		}
-		rs = append(rs, r)
-	}
-	cur, err := cursorFrom(out.LastEvaluatedKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("dynamo: %s: cursor: %w", op, err)
-	}
-	return rs, cur, nil
+	return s.remindersUpTo(ctx, fmt.Sprintf("stalled reminders shard %d", shard), IndexNextAttempt, AttrAttemptShard, AttrNextAttemptAt, shard, before, limit, startAfter)
 }
 
 // MarkReaped records that the reaper is enqueueing a new job for a stalled reminder
@@ -328,45 +299,28 @@ func (s *Store) BackfillAttemptIndex(ctx context.Context) (int, error) {
 	filt := expression.Name(AttrSK).BeginsWith(skReminder).
 		And(expression.AttributeNotExists(expression.Name(AttrAttemptShard))).
 		And(expression.Name(attrState).In(expression.Value(reminder.StateQueued), expression.Value(reminder.StateSending)))
-	ex, err := expression.NewBuilder().WithFilter(filt).Build()
-	if err != nil {
-		return 0, wrap(op, err)
-	}
-	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
-		TableName: aws.String(s.names.Appointments), FilterExpression: ex.Filter(),
-		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
-	})
 	added := 0
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return added, wrap(op, err)
+	err := scanEach(ctx, s, op, s.names.Appointments, filt, func(it reminderItem) error {
+		next := dueIndexSeconds(s.now())
+		if it.State == reminder.StateSending && it.LeaseUntil != 0 {
+			next = dueIndexSeconds(time.Unix(0, it.LeaseUntil))
 		}
-		for _, av := range page.Items {
-			var it reminderItem
-			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-				return added, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-			}
-			next := dueIndexSeconds(s.now())
-			if it.State == reminder.StateSending && it.LeaseUntil != 0 {
-				next = dueIndexSeconds(time.Unix(0, it.LeaseUntil))
-			}
-			cond := expression.Name(attrState).Equal(expression.Value(it.State)).
-				And(expression.AttributeNotExists(expression.Name(AttrAttemptShard)))
-			upd := expression.Set(expression.Name(AttrAttemptShard), expression.Value(s.shardOf(it.PK))).
-				Set(expression.Name(AttrNextAttemptAt), expression.Value(next))
-			err := s.update(ctx, s.names.Appointments, it.PK, it.SK, upd, &cond)
-			switch {
-			case err == nil:
-				added++
-			case conditionFailed(err):
-				// Moved on (sent, claimed through the new code) since the scan: nothing to add.
-			default:
-				return added, wrap(reminderOp("backfill", it.ClinicID, it.AppointmentID, it.Kind), err)
-			}
+		cond := expression.Name(attrState).Equal(expression.Value(it.State)).
+			And(expression.AttributeNotExists(expression.Name(AttrAttemptShard)))
+		upd := expression.Set(expression.Name(AttrAttemptShard), expression.Value(s.shardOf(it.PK))).
+			Set(expression.Name(AttrNextAttemptAt), expression.Value(next))
+		err := s.update(ctx, s.names.Appointments, it.PK, it.SK, upd, &cond)
+		switch {
+		case err == nil:
+			added++
+		case conditionFailed(err):
+			// Moved on (sent, claimed through the new code) since the scan: nothing to add.
+		default:
+			return wrap(reminderOp("backfill", it.ClinicID, it.AppointmentID, it.Kind), err)
 		}
-	}
-	return added, nil
+		return nil
+	})
+	return added, err
 }
 
 func setOrRemove(u expression.UpdateBuilder, name string, v any, set bool) expression.UpdateBuilder {
@@ -382,7 +336,7 @@ type ReminderUpdate = reminder.Update
 // AdvanceReminder moves a reminder to `to` when its stored state is one of
 // reminder.AllowedFrom(to). A move that is not allowed (a late "delivered" after
 // "read") returns false and no error; a missing reminder is fault.ErrNotFound.
-func (s *Store) AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u ReminderUpdate) (bool, error) {
+func (s *Store) AdvanceReminder(ctx context.Context, clinicID, appointmentID string, kind reminder.Kind, to reminder.State, u reminder.Update) (bool, error) {
 	op := reminderOp("advance to "+string(to), clinicID, appointmentID, kind)
 	from := reminder.AllowedFrom(to)
 	pk, sk := appointmentPK(clinicID, appointmentID), skReminder+string(kind)

@@ -149,10 +149,10 @@ type (
 const maxSlotPage = 1000
 
 // Slots lists a clinic's slots with start in [q.From, q.To), in start order, one page.
-func (s *Store) Slots(ctx context.Context, q SlotQuery) (SlotPage, error) {
+func (s *Store) Slots(ctx context.Context, q slot.Query) (slot.Page, error) {
 	op := fmt.Sprintf("slots of %s", q.ClinicID)
 	if !q.To.After(q.From) {
-		return SlotPage{}, nil
+		return slot.Page{}, nil
 	}
 	index, pkAttr := IndexSlotStart, AttrSlotClinic
 	if q.FreeOnly {
@@ -162,7 +162,7 @@ func (s *Store) Slots(ctx context.Context, q SlotQuery) (SlotPage, error) {
 	in, err := keyQuery(s.names.Slots, index, expression.Key(pkAttr).Equal(expression.Value(q.ClinicID)).
 		And(expression.Key(AttrStart).Between(expression.Value(formatSortable(q.From)), expression.Value(formatSortable(last)))), false)
 	if err != nil {
-		return SlotPage{}, wrap(op, err)
+		return slot.Page{}, wrap(op, err)
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > maxSlotPage {
@@ -179,23 +179,23 @@ func (s *Store) Slots(ctx context.Context, q SlotQuery) (SlotPage, error) {
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
-		return SlotPage{}, wrap(op, err)
+		return slot.Page{}, wrap(op, err)
 	}
-	page := SlotPage{Slots: make([]slot.Slot, 0, len(out.Items))}
+	page := slot.Page{Slots: make([]slot.Slot, 0, len(out.Items))}
 	for _, av := range out.Items {
 		var it slotItem
 		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return SlotPage{}, fmt.Errorf("dynamo: %s: decode: %w", op, err)
+			return slot.Page{}, fmt.Errorf("dynamo: %s: decode: %w", op, err)
 		}
 		sl, err := it.domain()
 		if err != nil {
-			return SlotPage{}, fmt.Errorf("dynamo: %s: decode: %w", op, err)
+			return slot.Page{}, fmt.Errorf("dynamo: %s: decode: %w", op, err)
 		}
 		page.Slots = append(page.Slots, sl)
 	}
 	if len(out.LastEvaluatedKey) > 0 && len(page.Slots) > 0 {
 		l := page.Slots[len(page.Slots)-1]
-		page.Next = &SlotKey{Start: l.Start, ID: l.ID}
+		page.Next = &slot.Key{Start: l.Start, ID: l.ID}
 	}
 	return page, nil
 }

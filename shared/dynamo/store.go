@@ -245,6 +245,68 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput) ([]map[st
 	return items, nil
 }
 
+// queryDomain runs one key query to its end and turns each item into its domain
+// value.
+func queryDomain[I, D any](ctx context.Context, s *Store, op, table, index string, cond expression.KeyConditionBuilder, consistent bool, domain func(I) D) ([]D, error) {
+	in, err := keyQuery(table, index, cond, consistent)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	items, err := s.queryAll(ctx, in)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return decodeAll(op, items, domain)
+}
+
+// decodeAll decodes items of one kind and turns each into its domain value.
+func decodeAll[I, D any](op string, items []map[string]types.AttributeValue, domain func(I) D) ([]D, error) {
+	out := make([]D, 0, len(items))
+	for _, av := range items {
+		var it I
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
+		}
+		out = append(out, domain(it))
+	}
+	return out, nil
+}
+
+// scanEach scans a whole table for the items that match filt and hands each, decoded,
+// to each, stopping at the first error. Only one-off backfills scan.
+func scanEach[I any](ctx context.Context, s *Store, op, table string, filt expression.ConditionBuilder, each func(it I) error) error {
+	ex, err := expression.NewBuilder().WithFilter(filt).Build()
+	if err != nil {
+		return wrap(op, err)
+	}
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+		TableName: aws.String(table), FilterExpression: ex.Filter(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return wrap(op, err)
+		}
+		for _, av := range page.Items {
+			var it I
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return fmt.Errorf("dynamo: %s: decode: %w", op, err)
+			}
+			if err := each(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// partitionPrefix is the key condition for the items of one partition whose sort
+// key starts with prefix (a patient's notices or consent entries, a ledger's lines).
+func partitionPrefix(pk, prefix string) expression.KeyConditionBuilder {
+	return expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefix))
+}
+
 func keyQuery(table, index string, cond expression.KeyConditionBuilder, consistent bool) (*dynamodb.QueryInput, error) {
 	ex, err := expression.NewBuilder().WithKeyCondition(cond).Build()
 	if err != nil {

@@ -47,9 +47,9 @@ func rem(a appointment.Appointment, kind reminder.Kind, due time.Time, state rem
 // saveNew stores a new appointment with scheduled reminders and returns it as stored.
 func saveNew(t *testing.T, s *dynamo.Store, a appointment.Appointment, rs ...reminder.Reminder) appointment.Appointment {
 	t.Helper()
-	var ws []dynamo.ReminderWrite
+	var ws []reminder.Write
 	for _, r := range rs {
-		ws = append(ws, dynamo.ReminderWrite{Reminder: r})
+		ws = append(ws, reminder.Write{Reminder: r})
 	}
 	if err := s.SaveAppointment(ctxT(t), a, ws); err != nil {
 		t.Fatalf("save %s: %v", a.ID, err)

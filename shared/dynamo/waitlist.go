@@ -124,29 +124,7 @@ func (s *Store) StartRelease(ctx context.Context, clinicID, slotID string, relea
 
 // DueReleases lists a clinic's releases whose next wave is due at now (one query).
 func (s *Store) DueReleases(ctx context.Context, clinicID string, now time.Time, limit int) ([]slot.Release, error) {
-	op := fmt.Sprintf("due releases of %s", clinicID)
-	in, err := keyQuery(s.names.Slots, IndexSlotFree, expression.Key(AttrFreeClinic).Equal(expression.Value(prefixWaveFree+clinicID)).
-		And(expression.Key(AttrStart).LessThanEqual(expression.Value(formatSortable(now)))), false)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if limit <= 0 || limit > maxSlotPage {
-		limit = maxSlotPage
-	}
-	in.Limit = aws.Int32(int32(limit))
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	rs := make([]slot.Release, 0, len(out.Items))
-	for _, av := range out.Items {
-		var it releaseItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: decode: %w", op, err)
-		}
-		rs = append(rs, it.domain())
-	}
-	return rs, nil
+	return slotFreeUpTo(ctx, s, fmt.Sprintf("due releases of %s", clinicID), prefixWaveFree+clinicID, now, limit, releaseItem.domain)
 }
 
 // RecordOffer writes the offer of a release's slot to one appointment, once: it

@@ -398,13 +398,48 @@ func (prm fhirParameter) int64Value() (int64, bool) {
 // appointments turns Appointment resources into events; all is every resource of
 // the surrounding Bundle (nil for a lone Appointment).
 func (ps *fhirParser) appointments(appts, all []resource) []Event {
-	var out []Event
-	for _, r := range appts {
-		if ev, ok := ps.appointment(r, all); ok {
+	return eachResource(appts, all, ps.appointment)
+}
+
+// eachResource parses each of rs with one, keeping the events of those that parse;
+// all is every resource of the surrounding Bundle.
+func eachResource[E any](rs, all []resource, one func(r resource, all []resource) (E, bool)) []E {
+	var out []E
+	for _, r := range rs {
+		if ev, ok := one(r, all); ok {
 			out = append(out, ev)
 		}
 	}
 	return out
+}
+
+// checkID reports a resource id that is missing or not a FHIR id; what names the
+// resource whose key it is in Frontdesk.
+func (ps *fhirParser) checkID(path, id, what string) {
+	switch {
+	case id == "":
+		ps.p.add(path, "is required: it is the %s's key in Frontdesk", what)
+	case !ValidID(id):
+		ps.p.add(path, "must be a FHIR id (1-64 characters of A-Z a-z 0-9 - .)")
+	}
+}
+
+// containedResources reads the type and id of each contained resource, addressed
+// relative to the resource at path, so that "#id" references resolve to them.
+func (ps *fhirParser) containedResources(raws []json.RawMessage, path string) []resource {
+	var contained []resource
+	for i, c := range raws {
+		var head struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		cp := fmt.Sprintf("%s[%d]", path, i)
+		if !ps.unmarshal(c, cp, &head) {
+			continue
+		}
+		contained = append(contained, resource{typ: head.ResourceType, id: head.ID, path: cp, raw: c, contained: true})
+	}
+	return contained
 }
 
 func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
@@ -416,12 +451,7 @@ func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
 	at := func(field string) string { return r.path + "." + field }
 
 	a := appointment.Appointment{ClinicID: ps.c.ID, ID: fa.ID, UpdatedAt: ps.now}
-	switch {
-	case fa.ID == "":
-		ps.p.add(at("id"), "is required: it is the appointment's key in Frontdesk")
-	case !ValidID(fa.ID):
-		ps.p.add(at("id"), "must be a FHIR id (1-64 characters of A-Z a-z 0-9 - .)")
-	}
+	ps.checkID(at("id"), fa.ID, "appointment")
 	a.Status = appointment.Status(fa.Status)
 	switch {
 	case fa.Status == "":
@@ -461,18 +491,7 @@ func (ps *fhirParser) appointment(r resource, all []resource) (Event, bool) {
 
 	// Contained resources resolve "#id" references and are addressed relative to
 	// the Appointment.
-	var contained []resource
-	for i, c := range fa.Contained {
-		var head struct {
-			ResourceType string `json:"resourceType"`
-			ID           string `json:"id"`
-		}
-		cp := fmt.Sprintf("%s[%d]", at("contained"), i)
-		if !ps.unmarshal(c, cp, &head) {
-			continue
-		}
-		contained = append(contained, resource{typ: head.ResourceType, id: head.ID, path: cp, raw: c, contained: true})
-	}
+	contained := ps.containedResources(fa.Contained, at("contained"))
 	res := resolver{contained: contained, bundle: all}
 
 	ev := Event{Orderings: orderings}

@@ -153,13 +153,7 @@ func (ps *fhirParser) waitlist(exts []fhirExtension, path string) *bool {
 // slots turns Slot resources into events; all is every resource of the
 // surrounding Bundle (nil for a lone Slot).
 func (ps *fhirParser) slots(rs, all []resource) []SlotEvent {
-	var out []SlotEvent
-	for _, r := range rs {
-		if ev, ok := ps.slot(r, all); ok {
-			out = append(out, ev)
-		}
-	}
-	return out
+	return eachResource(rs, all, ps.slot)
 }
 
 func (ps *fhirParser) slot(r resource, all []resource) (SlotEvent, bool) {
@@ -170,12 +164,7 @@ func (ps *fhirParser) slot(r resource, all []resource) (SlotEvent, bool) {
 	}
 	at := func(field string) string { return r.path + "." + field }
 	s := slot.Slot{ClinicID: ps.c.ID, ID: fs.ID, UpdatedAt: ps.now}
-	switch {
-	case fs.ID == "":
-		ps.p.add(at("id"), "is required: it is the slot's key in Frontdesk")
-	case !ValidID(fs.ID):
-		ps.p.add(at("id"), "must be a FHIR id (1-64 characters of A-Z a-z 0-9 - .)")
-	}
+	ps.checkID(at("id"), fs.ID, "slot")
 	switch fs.Status {
 	case "free":
 		s.Status = slot.Free
@@ -217,18 +206,7 @@ func (ps *fhirParser) slot(r resource, all []resource) (SlotEvent, bool) {
 
 	// The Schedule says whose and where the slot is; without it a slot would match
 	// every appointment, so it must travel with the Slot.
-	var contained []resource
-	for i, c := range fs.Contained {
-		var head struct {
-			ResourceType string `json:"resourceType"`
-			ID           string `json:"id"`
-		}
-		cp := fmt.Sprintf("%s[%d]", at("contained"), i)
-		if !ps.unmarshal(c, cp, &head) {
-			continue
-		}
-		contained = append(contained, resource{typ: head.ResourceType, id: head.ID, path: cp, raw: c, contained: true})
-	}
+	contained := ps.containedResources(fs.Contained, at("contained"))
 	res := resolver{contained: contained, bundle: all}
 	var schedule fhirSchedule
 	schedulePath := "Schedule"

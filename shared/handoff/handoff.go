@@ -571,16 +571,6 @@ func (s *Service) audit(ctx context.Context, clinicID, actor, action, conversati
 	return nil
 }
 
-func (s *Service) now() time.Time {
-	if s.Clock == nil {
-		return time.Now().UTC()
-	}
-	return s.Clock.Now()
-}
+func (s *Service) now() time.Time { return platform.NowOf(s.Clock) }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Log
-}
+func (s *Service) log() *slog.Logger { return platform.LoggerOrDiscard(s.Log) }

@@ -22,6 +22,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/outbound/outboundtest"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -56,37 +57,13 @@ var t0 = time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC)
 var demo = clinic.Clinic{ID: "clinic-a", Name: "Demo Family Clinic", TimeZone: "America/New_York", PhoneNumberID: "100000000000001",
 	DefaultLanguage: "en-US"}
 
-// jobQueue stands in for the outbound queue: it keeps the published jobs until
-// the test hands them to the sender.
-type jobQueue struct {
-	mu   sync.Mutex
-	jobs []outbound.Job
-	all  int
-}
-
-func (q *jobQueue) PublishJobs(_ context.Context, jobs ...outbound.Job) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.jobs = append(q.jobs, jobs...)
-	q.all += len(jobs)
-	return nil
-}
-
-func (q *jobQueue) take() []outbound.Job {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	out := q.jobs
-	q.jobs = nil
-	return out
-}
-
 type env struct {
 	svc    *handoff.Service
 	store  *dynamo.Store
 	clock  *platform.FakeClock
 	graph  *graph
 	alerts *alerts
-	queue  *jobQueue
+	queue  *outboundtest.Recorder
 	sender *outreach.Sender
 	events *clinictest.Recorder
 }
@@ -96,7 +73,7 @@ func newEnv(t *testing.T) *env {
 	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(t0)
 	store := dynamo.NewStore(client, names, clock, 1)
-	e := &env{store: store, clock: clock, graph: &graph{}, alerts: &alerts{}, queue: &jobQueue{}, events: &clinictest.Recorder{}}
+	e := &env{store: store, clock: clock, graph: &graph{}, alerts: &alerts{}, queue: &outboundtest.Recorder{}, events: &clinictest.Recorder{}}
 	if err := store.PutClinic(context.Background(), demo); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +87,7 @@ func newEnv(t *testing.T) *env {
 // delivers at least once), as the outbound queue's event source mapping would.
 func (e *env) drain(t *testing.T, deliveries int) {
 	t.Helper()
-	for i, job := range e.queue.take() {
+	for i, job := range e.queue.Take() {
 		body, err := json.Marshal(job)
 		if err != nil {
 			t.Fatal(err)
@@ -218,8 +195,8 @@ func TestReplyRules(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
 			if tc.wantErr != nil {
-				if e.queue.all != 0 || e.count(t, ref.ID) != before {
-					t.Fatalf("a refused reply queued %d messages or stored something", e.queue.all)
+				if e.queue.Published() != 0 || e.count(t, ref.ID) != before {
+					t.Fatalf("a refused reply queued %d messages or stored something", e.queue.Published())
 				}
 				return
 			}

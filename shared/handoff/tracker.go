@@ -78,12 +78,7 @@ func (t *Tracker) Failed(ctx context.Context, job outbound.Job, reason string) e
 	return nil
 }
 
-func (t *Tracker) log() *slog.Logger {
-	if t.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return t.Log
-}
+func (t *Tracker) log() *slog.Logger { return platform.LoggerOrDiscard(t.Log) }
 
 // FailedReplyEvent is the clinic's message.failed for a staff message that will not
 // go out: ids and a reason only, never the text. Its id derives from the message,

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/handoff"
@@ -107,7 +106,7 @@ func (a *ConversationAPI) fail(w http.ResponseWriter, r *http.Request, err error
 	case errors.As(err, &p):
 	case errors.Is(err, thread.ErrNotFound):
 		p = NewProblem(http.StatusNotFound, "unknown conversation")
-	case errors.Is(err, dynamo.ErrBadCursor):
+	case errors.Is(err, thread.ErrBadCursor):
 		p = badCursor()
 	case errors.Is(err, thread.ErrWindowClosed):
 		p = NewProblem(http.StatusConflict, "the patient last wrote more than 24 hours ago; WhatsApp allows only a template: "+

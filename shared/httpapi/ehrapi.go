@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi/httpcore"
@@ -307,28 +308,62 @@ func (h *EHRAPI) problemFor(r *http.Request, err error) *Problem {
 }
 
 func (h *EHRAPI) putAppointment(w http.ResponseWriter, r *http.Request) {
+	signedWrite(h, w, r, func(c clinic.Clinic, body []byte) (ehr.Event, error) {
+		return ehr.ParseNative(body, c, r.PathValue("appointmentId"), h.Clock.Now())
+	}, func(c clinic.Clinic, ev ehr.Event) (int, any, error) {
+		res, err := h.Intake.Apply(r.Context(), c, ev)
+		if err != nil {
+			return 0, nil, err
+		}
+		return putStatus(res.Created), ehr.NewAppointmentState(res.Appointment, res.Reminders, res.Ledger, res.Stale), nil
+	})
+}
+
+// signedWrite is the flow every signed JSON write shares: the signed request, its
+// body parsed, then the change applied once per webhook-id, its status and JSON
+// answer kept for a retry.
+func signedWrite[E any](h *EHRAPI, w http.ResponseWriter, r *http.Request,
+	parse func(c clinic.Clinic, body []byte) (E, error), apply func(c clinic.Clinic, ev E) (int, any, error)) {
 	c, body, err := h.signedRequest(w, r, mediaJSON)
 	if err != nil {
 		h.fail(w, r)(err)
 		return
 	}
-	ev, err := ehr.ParseNative(body, c, r.PathValue("appointmentId"), h.Clock.Now())
+	ev, err := parse(c, body)
 	if err != nil {
 		h.fail(w, r)(err)
 		return
 	}
 	h.idempotent(w, r, c, body, h.fail(w, r), func() (int, string, []byte, error) {
-		res, err := h.Intake.Apply(r.Context(), c, ev)
+		status, v, err := apply(c, ev)
 		if err != nil {
 			return 0, "", nil, err
 		}
-		status := http.StatusOK
-		if res.Created {
-			status = http.StatusCreated
-		}
-		b, err := json.Marshal(ehr.NewAppointmentState(res.Appointment, res.Reminders, res.Ledger, res.Stale))
+		b, err := json.Marshal(v)
 		return status, mediaJSON, b, err
 	})
+}
+
+// putStatus answers a PUT: 201 when it created the resource, 200 when it updated it.
+func putStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// readClinic is what every read shares: the clinic and a bearer token with the
+// read scope. On false the failure has been answered.
+func (h *EHRAPI) readClinic(w http.ResponseWriter, r *http.Request) (clinic.Clinic, bool) {
+	c, err := h.clinicFor(r)
+	if err == nil {
+		_, err = h.authenticateBearer(r, c, scopeRead)
+	}
+	if err != nil {
+		h.fail(w, r)(err)
+		return c, false
+	}
+	return c, true
 }
 
 // signedRequest does what every signed write shares: clinic, content type, size, signature.
@@ -348,12 +383,8 @@ func (h *EHRAPI) signedRequest(w http.ResponseWriter, r *http.Request, media ...
 }
 
 func (h *EHRAPI) getAppointment(w http.ResponseWriter, r *http.Request) {
-	c, err := h.clinicFor(r)
-	if err == nil {
-		_, err = h.authenticateBearer(r, c, scopeRead)
-	}
-	if err != nil {
-		h.fail(w, r)(err)
+	c, ok := h.readClinic(w, r)
+	if !ok {
 		return
 	}
 	v, err := h.Intake.Appointment(r.Context(), c.ID, r.PathValue("appointmentId"))
@@ -368,33 +399,20 @@ func (h *EHRAPI) getAppointment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *EHRAPI) putConsent(w http.ResponseWriter, r *http.Request) {
-	c, body, err := h.signedRequest(w, r, mediaJSON)
-	if err != nil {
-		h.fail(w, r)(err)
-		return
-	}
-	entry, err := ehr.ParseConsent(body, c, r.PathValue("patientId"), h.Clock.Now())
-	if err != nil {
-		h.fail(w, r)(err)
-		return
-	}
-	h.idempotent(w, r, c, body, h.fail(w, r), func() (int, string, []byte, error) {
+	signedWrite(h, w, r, func(c clinic.Clinic, body []byte) (consent.Entry, error) {
+		return ehr.ParseConsent(body, c, r.PathValue("patientId"), h.Clock.Now())
+	}, func(c clinic.Clinic, entry consent.Entry) (int, any, error) {
 		ledger, err := h.Intake.RecordConsent(r.Context(), entry)
 		if err != nil {
-			return 0, "", nil, err
+			return 0, nil, err
 		}
-		b, err := json.Marshal(ehr.NewConsentState(c.ID, entry.PatientID, ledger))
-		return http.StatusOK, mediaJSON, b, err
+		return http.StatusOK, ehr.NewConsentState(c.ID, entry.PatientID, ledger), nil
 	})
 }
 
 func (h *EHRAPI) getConsent(w http.ResponseWriter, r *http.Request) {
-	c, err := h.clinicFor(r)
-	if err == nil {
-		_, err = h.authenticateBearer(r, c, scopeRead)
-	}
-	if err != nil {
-		h.fail(w, r)(err)
+	c, ok := h.readClinic(w, r)
+	if !ok {
 		return
 	}
 	patientID := r.PathValue("patientId")

@@ -23,12 +23,8 @@ type metricsAnswer struct {
 // getMetrics reads the clinic's aggregate for the requested local dates: one
 // query over at most metrics.MaxRangeDays days, whatever the clinic's volume.
 func (h *EHRAPI) getMetrics(w http.ResponseWriter, r *http.Request) {
-	c, err := h.clinicFor(r)
-	if err == nil {
-		_, err = h.authenticateBearer(r, c, scopeRead)
-	}
-	if err != nil {
-		h.fail(w, r)(err)
+	c, ok := h.readClinic(w, r)
+	if !ok {
 		return
 	}
 	v := r.URL.Query()

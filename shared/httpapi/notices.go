@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -25,29 +24,19 @@ var _ NoticeService = (*notices.Service)(nil)
 // notice id is derived from it, so even a retry after a lost answer finds the
 // same notice.
 func (h *EHRAPI) postNotice(w http.ResponseWriter, r *http.Request) {
-	c, body, err := h.signedRequest(w, r, mediaJSON)
-	if err != nil {
-		h.fail(w, r)(err)
-		return
-	}
 	patientID := r.PathValue("patientId")
-	req, err := ehr.ParseNotice(body, c, patientID, h.Clock.Now())
-	if err != nil {
-		h.fail(w, r)(err)
-		return
-	}
-	if h.Notices == nil {
-		h.fail(w, r)(errors.New("httpapi: no notice service configured"))
-		return
-	}
-	key := r.Header.Get("webhook-id")
-	h.idempotent(w, r, c, body, h.fail(w, r), func() (int, string, []byte, error) {
-		n, err := h.Notices.Create(r.Context(), c, patientID, key, req)
-		if err != nil {
-			return 0, "", nil, noticeProblem(err)
+	signedWrite(h, w, r, func(c clinic.Clinic, body []byte) (notice.Request, error) {
+		req, err := ehr.ParseNotice(body, c, patientID, h.Clock.Now())
+		if err == nil && h.Notices == nil {
+			err = errors.New("httpapi: no notice service configured")
 		}
-		b, err := json.Marshal(ehr.NewNoticeState(n))
-		return http.StatusAccepted, mediaJSON, b, err
+		return req, err
+	}, func(c clinic.Clinic, req notice.Request) (int, any, error) {
+		n, err := h.Notices.Create(r.Context(), c, patientID, r.Header.Get("webhook-id"), req)
+		if err != nil {
+			return 0, nil, noticeProblem(err)
+		}
+		return http.StatusAccepted, ehr.NewNoticeState(n), nil
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
@@ -33,19 +34,7 @@ func (o *recordingOutbox) EnqueueNotice(_ context.Context, s notices.Send) error
 	return nil
 }
 
-type recordingEvents struct {
-	mu  sync.Mutex
-	evs []clinic.Event
-}
-
-func (e *recordingEvents) Publish(_ context.Context, evs ...clinic.Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.evs = append(e.evs, evs...)
-	return nil
-}
-
-func noticeHarness(t *testing.T) (*secHarness, *recordingOutbox, *recordingEvents) {
+func noticeHarness(t *testing.T) (*secHarness, *recordingOutbox, *clinictest.Recorder) {
 	h := newSecHarness(t)
 	// 14:00 UTC is 09:00 in New York: outside the clinic's quiet hours (21:00-08:00).
 	h.clock.Advance(2 * time.Hour)
@@ -184,8 +173,8 @@ func TestNoticeToAnOptedOutPatientFails(t *testing.T) {
 	}
 	// Exactly these fields: ids, the kind and the reason, nothing more.
 	want := clinic.MessageFailed{NoticeID: n.NoticeID, PatientID: "pat-100", NoticeKind: "recall_due", Reason: notices.ReasonOptedOut}
-	if len(evs.evs) != 1 || evs.evs[0].Type != clinic.EventMessageFailed || evs.evs[0].Data != clinic.Data(want) {
-		t.Fatalf("events: %+v", evs.evs)
+	if got := evs.Events(); len(got) != 1 || got[0].Type != clinic.EventMessageFailed || got[0].Data != clinic.Data(want) {
+		t.Fatalf("events: %+v", got)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
@@ -78,7 +79,7 @@ type secHarness struct {
 	logs   *localtest.LogBuffer
 	// outbox and events record what the notice service hands on.
 	outbox *recordingOutbox
-	events *recordingEvents
+	events *clinictest.Recorder
 }
 
 func newSecHarness(t *testing.T) *secHarness {
@@ -125,7 +126,7 @@ func newSecHarness(t *testing.T) *secHarness {
 		Once:     store,
 		Metrics:  store,
 	}
-	outbox, events := &recordingOutbox{}, &recordingEvents{}
+	outbox, events := &recordingOutbox{}, &clinictest.Recorder{}
 	noticeSvc := &notices.Service{Store: store, Outbox: outbox, Events: events, Clock: clock, Log: log}
 	api.Notices = noticeSvc
 	api.Intake.Visits = noticeSvc

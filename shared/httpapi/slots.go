@@ -2,12 +2,12 @@ package httpapi
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
@@ -21,37 +21,20 @@ const (
 )
 
 func (h *EHRAPI) putSlot(w http.ResponseWriter, r *http.Request) {
-	c, body, err := h.signedRequest(w, r, mediaJSON)
-	if err != nil {
-		h.fail(w, r)(err)
-		return
-	}
-	ev, err := ehr.ParseNativeSlot(body, c, r.PathValue("slotId"), h.Clock.Now())
-	if err != nil {
-		h.fail(w, r)(err)
-		return
-	}
-	h.idempotent(w, r, c, body, h.fail(w, r), func() (int, string, []byte, error) {
+	signedWrite(h, w, r, func(c clinic.Clinic, body []byte) (ehr.SlotEvent, error) {
+		return ehr.ParseNativeSlot(body, c, r.PathValue("slotId"), h.Clock.Now())
+	}, func(c clinic.Clinic, ev ehr.SlotEvent) (int, any, error) {
 		res, err := h.Intake.ApplySlot(r.Context(), c, ev)
 		if err != nil {
-			return 0, "", nil, err
+			return 0, nil, err
 		}
-		status := http.StatusOK
-		if res.Created {
-			status = http.StatusCreated
-		}
-		b, err := json.Marshal(ehr.SlotAnswer{SlotState: ehr.NewSlotState(res.Slot), Stale: res.Stale})
-		return status, mediaJSON, b, err
+		return putStatus(res.Created), ehr.SlotAnswer{SlotState: ehr.NewSlotState(res.Slot), Stale: res.Stale}, nil
 	})
 }
 
 func (h *EHRAPI) getSlots(w http.ResponseWriter, r *http.Request) {
-	c, err := h.clinicFor(r)
-	if err == nil {
-		_, err = h.authenticateBearer(r, c, scopeRead)
-	}
-	if err != nil {
-		h.fail(w, r)(err)
+	c, ok := h.readClinic(w, r)
+	if !ok {
 		return
 	}
 	q, err := slotQuery(r)

@@ -58,7 +58,7 @@ func (s *Service) occupiedSlot(ctx context.Context, c clinic.Clinic, a appointme
 		if err == nil {
 			return sl, true, nil
 		}
-		if !errors.Is(err, appointment.ErrNotFound) {
+		if !errors.Is(err, fault.ErrNotFound) {
 			return slot.Slot{}, false, fmt.Errorf("intake: slot %s: %w", slotID, err)
 		}
 	}

@@ -29,8 +29,8 @@ const (
 )
 
 // ErrBadCursor is returned for a pagination cursor this store did not hand out
-// for this clinic and listing (the DynamoDB store's is dynamo.ErrBadCursor).
-var ErrBadCursor = invalid("read page", "bad cursor")
+// for this clinic and listing: thread.ErrBadCursor, and invalid input.
+var ErrBadCursor = fmt.Errorf("%w: %w", invalid("read page", "bad cursor"), thread.ErrBadCursor)
 
 type wamidLink struct {
 	clinicID, conversationID, msgKey string

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
@@ -126,7 +125,7 @@ func (d *Dispatcher) one(ctx context.Context, m notice.Due, now time.Time, clini
 	}
 	m.At = leaseEnd
 	n, err := s.Store.GetNotice(ctx, m.ClinicID, m.PatientID, m.NoticeID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		st.Settled++
 		s.doneWith(ctx, m.ClinicID, m.NoticeID)
 		return nil
@@ -137,7 +136,7 @@ func (d *Dispatcher) one(ctx context.Context, m notice.Due, now time.Time, clini
 	c, ok := clinics[m.ClinicID]
 	if !ok {
 		c, err = d.Clinics.GetClinic(ctx, m.ClinicID)
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			// An offboarded clinic: nobody to send for and nobody to tell.
 			s.log().Warn("notice.clinic_missing", "clinic_id", m.ClinicID, "notice_id", m.NoticeID)
 			st.Settled++

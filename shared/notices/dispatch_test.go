@@ -10,6 +10,7 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/clinic/clinictest"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
@@ -55,29 +56,11 @@ func (o *outbox) all() []notices.Send {
 	return append([]notices.Send(nil), o.sends...)
 }
 
-type eventLog struct {
-	mu  sync.Mutex
-	evs []clinic.Event
-}
-
-func (e *eventLog) Publish(_ context.Context, evs ...clinic.Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.evs = append(e.evs, evs...)
-	return nil
-}
-
-func (e *eventLog) all() []clinic.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]clinic.Event(nil), e.evs...)
-}
-
 type world struct {
 	store  *dynamo.Store
 	clock  *platform.FakeClock
 	out    *outbox
-	events *eventLog
+	events *clinictest.Recorder
 	svc    *notices.Service
 	disp   *notices.Dispatcher
 	clinic clinic.Clinic
@@ -91,7 +74,7 @@ func newWorld(t *testing.T, now time.Time) *world {
 	client, names := localtest.Dynamo(t)
 	clock := platform.NewFakeClock(now)
 	store := dynamo.NewStore(client, names, clock, 8)
-	w := &world{store: store, clock: clock, out: &outbox{}, events: &eventLog{}}
+	w := &world{store: store, clock: clock, out: &outbox{}, events: &clinictest.Recorder{}}
 	w.svc = &notices.Service{Store: store, Outbox: w.out, Events: w.events, Clock: clock}
 	w.disp = &notices.Dispatcher{Service: w.svc, Due: store, Clinics: store}
 	w.clinic = clinic.Clinic{ID: clinicID, Name: "Clinica Sol", TimeZone: "America/New_York", Country: "US",
@@ -238,7 +221,7 @@ func TestScheduledNoticesGoOutWhenTheirTimeComes(t *testing.T) {
 					t.Fatalf("sent again %s later", later)
 				}
 			}
-			if evs := w.events.all(); len(evs) != 0 {
+			if evs := w.events.Events(); len(evs) != 0 {
 				t.Fatalf("events: %+v", evs)
 			}
 		})
@@ -360,7 +343,7 @@ func TestDispatchRechecksAndFailsOnce(t *testing.T) {
 		t.Fatalf("expired recall: %+v", got)
 	}
 	failed := map[string]int{}
-	for _, e := range w.events.all() {
+	for _, e := range w.events.Events() {
 		if e.Type == clinic.EventMessageFailed {
 			failed[e.Field("noticeId").(string)+"/"+e.Field("reason").(string)]++
 		}

@@ -311,9 +311,4 @@ func FailedEvent(n notice.Notice, reason string, at time.Time) clinic.Event {
 		clinic.MessageFailed{NoticeID: n.ID, PatientID: n.PatientID, NoticeKind: string(n.Kind), Reason: reason})
 }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Log
-}
+func (s *Service) log() *slog.Logger { return platform.LoggerOrDiscard(s.Log) }

@@ -133,16 +133,6 @@ func (t *Tracker) move(ctx context.Context, n notice.Notice, to notice.State, re
 	return nil
 }
 
-func (t *Tracker) now() time.Time {
-	if t.Clock == nil {
-		return time.Now().UTC()
-	}
-	return t.Clock.Now()
-}
+func (t *Tracker) now() time.Time { return platform.NowOf(t.Clock) }
 
-func (t *Tracker) log() *slog.Logger {
-	if t.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return t.Log
-}
+func (t *Tracker) log() *slog.Logger { return platform.LoggerOrDiscard(t.Log) }

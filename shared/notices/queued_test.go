@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/notice"
 	"github.com/frontdesk-health/frontdesk/shared/notices"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/outbound/outboundtest"
 	"github.com/frontdesk-health/frontdesk/shared/outreach"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
@@ -38,18 +38,6 @@ const (
 	token          = "test-token"
 )
 
-type publishedJobs struct {
-	mu   sync.Mutex
-	jobs []outbound.Job
-}
-
-func (p *publishedJobs) PublishJobs(_ context.Context, jobs ...outbound.Job) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.jobs = append(p.jobs, jobs...)
-	return nil
-}
-
 // contactsDown fails the sender's opt-out read, as a DynamoDB outage would.
 type contactsDown struct{ *dynamo.Store }
 
@@ -63,7 +51,7 @@ type queuedWorld struct {
 	store   *dynamo.Store
 	stub    *whatsapptest.Server
 	events  *clinictest.Recorder
-	jobs    *publishedJobs
+	jobs    *outboundtest.Recorder
 	svc     *notices.Service
 	tracker *notices.Tracker
 	sender  *outreach.Sender
@@ -75,7 +63,7 @@ func newQueuedWorld(t *testing.T) *queuedWorld {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	client, names := localtest.Dynamo(t)
-	w := &queuedWorld{ctx: ctx, clock: platform.NewFakeClock(t0), events: &clinictest.Recorder{}, jobs: &publishedJobs{}}
+	w := &queuedWorld{ctx: ctx, clock: platform.NewFakeClock(t0), events: &clinictest.Recorder{}, jobs: &outboundtest.Recorder{}}
 	w.store = dynamo.NewStore(client, names, w.clock, 4)
 	w.clinic = clinic.Clinic{ID: queuedClinicID, Name: "Clinica Sol", TimeZone: "America/New_York", Country: "US",
 		PhoneNumberID: "100200300411", WABAID: "500600700811", DefaultLanguage: "en_US", PortalURL: "https://portal.example.org",
@@ -107,12 +95,11 @@ func (w *queuedWorld) accept(t *testing.T, key string) (notice.Notice, outbound.
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.jobs.mu.Lock()
-	defer w.jobs.mu.Unlock()
-	if len(w.jobs.jobs) != 1 {
-		t.Fatalf("%d jobs published, want 1", len(w.jobs.jobs))
+	jobs := w.jobs.Jobs()
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs published, want 1", len(jobs))
 	}
-	job := w.jobs.jobs[0]
+	job := jobs[0]
 	if job.Type != outbound.KindNotice || job.Ref != n.ID || job.PatientID != patientID || job.ExpiresAt.IsZero() {
 		t.Fatalf("job: %+v", job)
 	}

@@ -277,19 +277,9 @@ func (s *Service) backoff() queue.Backoff {
 	return b
 }
 
-func (s *Service) now() time.Time {
-	if s.Clock == nil {
-		return time.Now().UTC()
-	}
-	return s.Clock.Now()
-}
+func (s *Service) now() time.Time { return platform.NowOf(s.Clock) }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Log
-}
+func (s *Service) log() *slog.Logger { return platform.LoggerOrDiscard(s.Log) }
 
 // redact drops the URL from a *url.Error: a callback URL's query string can carry a
 // token, and errors end up in logs.

@@ -14,6 +14,14 @@ type SystemClock struct{}
 // Now returns the current time in UTC.
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
+// NowOf is c's time, or the system's (UTC) for a component built without a clock.
+func NowOf(c Clock) time.Time {
+	if c == nil {
+		return time.Now().UTC()
+	}
+	return c.Now()
+}
+
 // FakeClock is a settable clock for tests and simulations.
 type FakeClock struct {
 	mu sync.Mutex

@@ -22,6 +22,15 @@ func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
+// LoggerOrDiscard is l, or a logger that writes nothing for a component built
+// without one (a zero value in a test).
+func LoggerOrDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
 // MaskPhone keeps only the last two digits of a phone number, enough for ops to
 // tell two numbers apart in one incident without the log holding contact data.
 func MaskPhone(phone string) string {

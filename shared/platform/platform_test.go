@@ -3,6 +3,7 @@ package platform
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,31 @@ func TestLoggerWritesJSONWithoutNumber(t *testing.T) {
 	}
 	if m["to"] != "*********99" {
 		t.Fatalf("to = %v", m["to"])
+	}
+}
+
+// A component built without a logger or a clock still works: it logs nowhere and
+// reads the system's time in UTC; one built with them uses them.
+func TestDefaultsForAComponentBuiltWithoutLoggerOrClock(t *testing.T) {
+	var buf bytes.Buffer
+	given := NewLogger(&buf, nil)
+	if got := LoggerOrDiscard(given); got != given {
+		t.Errorf("LoggerOrDiscard(logger) = %p, want the logger %p", got, given)
+	}
+	if got := LoggerOrDiscard(nil); got == nil || got.Handler().Enabled(t.Context(), slog.LevelError) {
+		t.Errorf("LoggerOrDiscard(nil) = %v, want a logger that writes nothing", got)
+	}
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		clock Clock
+		check func(time.Time) bool
+	}{
+		{"fake clock", NewFakeClock(at), func(got time.Time) bool { return got.Equal(at) }},
+		{"no clock", nil, func(got time.Time) bool { return got.Location() == time.UTC && time.Since(got).Abs() < time.Minute }},
+	} {
+		if got := NowOf(tc.clock); !tc.check(got) {
+			t.Errorf("%s: NowOf = %v", tc.name, got)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 )
 
 // VisibilityChanger stretches a received message's visibility timeout, so a failed
@@ -214,12 +216,7 @@ func (c *Consumer) settle(ctx context.Context, rec events.SQSMessage, r Result) 
 	return r
 }
 
-func (c *Consumer) log() *slog.Logger {
-	if c.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return c.Log
-}
+func (c *Consumer) log() *slog.Logger { return platform.LoggerOrDiscard(c.Log) }
 
 func (c *Consumer) deadLetter() string {
 	if c.DeadLetter != "" {

@@ -119,7 +119,7 @@ func saveAppointmentConditions(t *testing.T, newStore func(*testing.T) (Appointm
 		if err != nil || r.State != reminder.StateCancelled {
 			t.Fatalf("reminder = %+v, %v", r, err)
 		}
-		if due := allDue(t, s, r1.DueAt.Add(time.Hour)); len(due) != 0 {
+		if due := AllDue(t, s, r1.DueAt.Add(time.Hour)); len(due) != 0 {
 			t.Fatalf("cancelled reminder still in the due index: %+v", due)
 		}
 	})

@@ -48,7 +48,7 @@ func dueReminders(t *testing.T, newStore func(*testing.T) (AppointmentStore, *pl
 			dueIDs = append(dueIDs, a.ID)
 		}
 	}
-	due := allDue(t, s, t0)
+	due := AllDue(t, s, t0)
 	var got []string
 	for _, r := range due {
 		if r.State != reminder.StateScheduled || r.DueAt.After(t0) {
@@ -77,13 +77,13 @@ func dueReminders(t *testing.T, newStore func(*testing.T) (AppointmentStore, *pl
 			t.Fatal(err)
 		}
 	}
-	if left := allDue(t, s, t0); len(left) != 0 {
+	if left := AllDue(t, s, t0); len(left) != 0 {
 		t.Fatalf("after MarkQueued %d reminders still due", len(left))
 	}
 	if err := s.UnmarkQueued(ctx, due[0]); err != nil {
 		t.Fatal(err)
 	}
-	back := allDue(t, s, t0)
+	back := AllDue(t, s, t0)
 	if len(back) != 1 || back[0].AppointmentID != due[0].AppointmentID || back[0].State != reminder.StateScheduled {
 		t.Fatalf("after UnmarkQueued: %+v", back)
 	}
@@ -215,7 +215,7 @@ func advanceReminderForwardOnly(t *testing.T, newStore func(*testing.T) (Appoint
 	if err != nil || !ok {
 		t.Fatalf("skip: %v, %v", ok, err)
 	}
-	if due := allDue(t, s, t0); len(due) != 0 {
+	if due := AllDue(t, s, t0); len(due) != 0 {
 		t.Fatalf("skipped reminder still due: %+v", due)
 	}
 	got, _ := s.GetReminder(ctx, b.ClinicID, b.ID, rb.Kind)
@@ -277,7 +277,7 @@ func nextAttemptIndexFollowsTheReminder(t *testing.T, newStore func(*testing.T) 
 		if err := st.do(); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		got := allStalled(t, s, st.before)
+		got := AllStalled(t, s, st.before)
 		if (len(got) == 1) != st.listed || len(got) > 1 {
 			t.Fatalf("%s: listed %d reminders, want listed=%v", st.name, len(got), st.listed)
 		}
@@ -333,7 +333,7 @@ func markReapedOneReaperWins(t *testing.T, newStore func(*testing.T) (Appointmen
 		t.Fatal(err)
 	}
 	clock.Advance(6 * time.Minute)
-	stalled := allStalled(t, s, clock.Now().Add(-5*time.Minute))
+	stalled := AllStalled(t, s, clock.Now().Add(-5*time.Minute))
 	if len(stalled) != 1 {
 		t.Fatalf("%d stalled, want 1", len(stalled))
 	}
@@ -344,7 +344,7 @@ func markReapedOneReaperWins(t *testing.T, newStore func(*testing.T) (Appointmen
 	if err != nil || got.Reaps != 1 || !got.NextAttemptAt.Equal(clock.Now()) || got.State != reminder.StateQueued {
 		t.Fatalf("after reaping: %+v, %v", got, err)
 	}
-	if n := len(allStalled(t, s, clock.Now().Add(-5*time.Minute))); n != 0 {
+	if n := len(AllStalled(t, s, clock.Now().Add(-5*time.Minute))); n != 0 {
 		t.Errorf("%d still stalled right after reaping, want 0", n)
 	}
 	// A claim resets the reap count: the job arrived.
@@ -386,10 +386,10 @@ func deferReminderSchedulesItAgain(t *testing.T, newStore func(*testing.T) (Appo
 	if err != nil || got.State != reminder.StateScheduled || got.Reason != "template_paused" || !got.DueAt.Equal(r.DueAt) {
 		t.Fatalf("after defer: %+v, %v; want scheduled, reason kept, due time unchanged", got, err)
 	}
-	if due := allDue(t, s, until.Add(-time.Second)); len(due) != 0 {
+	if due := AllDue(t, s, until.Add(-time.Second)); len(due) != 0 {
 		t.Fatalf("listed due before the deferral ends: %+v", due)
 	}
-	if due := allDue(t, s, until); len(due) != 1 || due[0].AppointmentID != a.ID {
+	if due := AllDue(t, s, until); len(due) != 1 || due[0].AppointmentID != a.ID {
 		t.Fatalf("due at the deferral's end: %+v, want the reminder", due)
 	}
 	if err := s.ClaimSend(ctx, r, until.Add(time.Minute)); !errors.Is(err, fault.ErrConflict) {

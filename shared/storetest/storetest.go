@@ -110,14 +110,31 @@ func testClinic() clinic.Clinic {
 		EmergencyNumber: "911", WebhookSecretRef: "env:CLINIC_A_SECRET", APITokenHash: "ab"}
 }
 
-// allDue reads every shard, following cursors one item at a time to exercise them.
-func allDue(t *testing.T, s AppointmentStore, now time.Time) []reminder.Reminder {
+// AllDue lists every shard's due reminders, following cursors one item at a time
+// to exercise them.
+func AllDue(t *testing.T, s AppointmentStore, now time.Time) []reminder.Reminder {
+	t.Helper()
+	return everyShard(t, s.Shards(), func(shard int, cur *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error) {
+		return s.DueReminders(ctxT(t), shard, now, 1, cur)
+	})
+}
+
+// AllStalled lists every shard's stalled reminders, two to a page.
+func AllStalled(t *testing.T, s AppointmentStore, before time.Time) []reminder.Reminder {
+	t.Helper()
+	return everyShard(t, s.Shards(), func(shard int, cur *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error) {
+		return s.StalledReminders(ctxT(t), shard, before, 2, cur)
+	})
+}
+
+// everyShard reads every page of a sharded listing, shard after shard.
+func everyShard(t *testing.T, shards int, page func(shard int, cur *reminder.Cursor) ([]reminder.Reminder, *reminder.Cursor, error)) []reminder.Reminder {
 	t.Helper()
 	var out []reminder.Reminder
-	for shard := range s.Shards() {
+	for shard := range shards {
 		var cur *reminder.Cursor
 		for {
-			rs, next, err := s.DueReminders(ctxT(t), shard, now, 1, cur)
+			rs, next, err := page(shard, cur)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,24 +177,4 @@ func race(t *testing.T, n int, f func() error) int {
 	close(start)
 	wg.Wait()
 	return wins
-}
-
-func allStalled(t *testing.T, s AppointmentStore, before time.Time) []reminder.Reminder {
-	t.Helper()
-	var out []reminder.Reminder
-	for shard := range s.Shards() {
-		var cur *reminder.Cursor
-		for {
-			rs, next, err := s.StalledReminders(ctxT(t), shard, before, 2, cur)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, rs...)
-			if next == nil {
-				break
-			}
-			cur = next
-		}
-	}
-	return out
 }

@@ -254,6 +254,11 @@ var (
 	ErrReopenPending = errors.New("a reopen template is already waiting for the patient's answer")
 )
 
+// ErrBadCursor is what a store answers for a page cursor it did not hand out for
+// that clinic and listing (conversations, a thread's messages, the audit trail):
+// never a read of the keys it names.
+var ErrBadCursor = errors.New("bad cursor")
+
 // Validate checks a reply's fields (each error is the field's problem).
 func (r Reply) Validate() map[string]error {
 	bad := map[string]error{}

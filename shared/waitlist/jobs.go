@@ -12,7 +12,9 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/contact"
+	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -48,7 +50,7 @@ type JobSender struct {
 // OptedOut reports whether the patient, or their number, opted out.
 func (g *JobSender) OptedOut(ctx context.Context, clinicID, patientID string) (bool, error) {
 	p, err := g.Store.GetPatient(ctx, clinicID, patientID)
-	if errors.Is(err, appointment.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return true, nil // nobody to write to
 	}
 	if err != nil {
@@ -64,7 +66,7 @@ func (g *JobSender) optedOut(ctx context.Context, p appointment.Patient) (bool, 
 	}
 	if p.Phone != "" {
 		num, err := g.Store.ContactOfPhone(ctx, p.ClinicID, p.Phone)
-		if err != nil && !errors.Is(err, appointment.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return false, err
 		}
 		ledger = append(ledger, num.Statements()...)
@@ -80,7 +82,7 @@ func (g *JobSender) recipient(ctx context.Context, clinicID, patientID string) (
 		return c, appointment.Patient{}, false, err
 	}
 	p, err := g.Store.GetPatient(ctx, clinicID, patientID)
-	if errors.Is(err, appointment.ErrNotFound) || err == nil && p.Phone == "" {
+	if errors.Is(err, fault.ErrNotFound) || err == nil && p.Phone == "" {
 		return c, p, false, nil
 	}
 	if err != nil {
@@ -112,7 +114,15 @@ func (g *JobSender) Offer(ctx context.Context, o Offer) error {
 // OfferMessage is the waitlist_offer template for o, in the patient's language
 // and the clinic's wall clock; its buttons name the clinic, appointment and slot.
 func OfferMessage(c clinic.Clinic, to, lang string, o Offer) (whatsapp.Message, error) {
-	t, err := reminder.TemplateNamed(reminder.TemplateWaitlistOffer, lang, c.DefaultLanguage)
+	return templateMessage(c, to, lang, reminder.TemplateWaitlistOffer, "offer", o.SlotStart,
+		reminder.Vars{ClinicID: o.ClinicID, AppointmentID: o.AppointmentID, Generation: o.SlotID})
+}
+
+// templateMessage renders the template name for the patient's language (or the
+// clinic's), with the clinic's name and the date and time of at on its wall clock
+// added to v; what names the message in an error.
+func templateMessage(c clinic.Clinic, to, lang, name, what string, at time.Time, v reminder.Vars) (whatsapp.Message, error) {
+	t, err := reminder.TemplateNamed(name, lang, c.DefaultLanguage)
 	if err != nil {
 		return whatsapp.Message{}, err
 	}
@@ -120,16 +130,15 @@ func OfferMessage(c clinic.Clinic, to, lang string, o Offer) (whatsapp.Message, 
 	if err != nil {
 		return whatsapp.Message{}, err
 	}
-	body, payloads := reminder.Render(t, reminder.Vars{Clinic: c.Name,
-		Date: reminder.FormatDate(o.SlotStart, loc, t.Language), Time: reminder.FormatTime(o.SlotStart, loc, t.Language),
-		ClinicID: o.ClinicID, AppointmentID: o.AppointmentID, Generation: o.SlotID})
+	v.Clinic, v.Date, v.Time = c.Name, reminder.FormatDate(at, loc, t.Language), reminder.FormatTime(at, loc, t.Language)
+	body, payloads := reminder.Render(t, v)
 	params := make([]whatsapp.TemplateParam, len(body))
 	for i, b := range body {
 		params[i] = whatsapp.TemplateParam{Name: b.Name, Text: b.Text}
 	}
 	msg, err := whatsapp.TemplateMessage(to, t.Name, t.Language, params, payloads)
 	if err != nil {
-		return whatsapp.Message{}, fmt.Errorf("waitlist: offer template: %w", err)
+		return whatsapp.Message{}, fmt.Errorf("waitlist: %s template: %w", what, err)
 	}
 	return msg, nil
 }
@@ -185,26 +194,8 @@ func (g *JobSender) Moved(ctx context.Context, h slot.Hold, a appointment.Appoin
 // MovedMessage is the appointment_moved template for a, in the patient's
 // language and the clinic's wall clock: the clinic, date, time and place only.
 func MovedMessage(c clinic.Clinic, to, lang string, a appointment.Appointment) (whatsapp.Message, error) {
-	t, err := reminder.TemplateNamed(reminder.TemplateVisitMoved, lang, c.DefaultLanguage)
-	if err != nil {
-		return whatsapp.Message{}, err
-	}
-	loc, err := c.Location()
-	if err != nil {
-		return whatsapp.Message{}, err
-	}
-	body, payloads := reminder.Render(t, reminder.Vars{Clinic: c.Name,
-		Date: reminder.FormatDate(a.Start, loc, t.Language), Time: reminder.FormatTime(a.Start, loc, t.Language),
-		Place: place(a.Location), ClinicID: a.ClinicID, AppointmentID: a.ID, Generation: reminder.Generation(a.Start)})
-	params := make([]whatsapp.TemplateParam, len(body))
-	for i, b := range body {
-		params[i] = whatsapp.TemplateParam{Name: b.Name, Text: b.Text}
-	}
-	msg, err := whatsapp.TemplateMessage(to, t.Name, t.Language, params, payloads)
-	if err != nil {
-		return whatsapp.Message{}, fmt.Errorf("waitlist: visit moved template: %w", err)
-	}
-	return msg, nil
+	return templateMessage(c, to, lang, reminder.TemplateVisitMoved, "visit moved", a.Start,
+		reminder.Vars{Place: place(a.Location), ClinicID: a.ClinicID, AppointmentID: a.ID, Generation: reminder.Generation(a.Start)})
 }
 
 // place is where the visit is: the location's name and address, never the
@@ -235,9 +226,4 @@ func (g *JobSender) publish(ctx context.Context, p appointment.Patient, job outb
 	return nil
 }
 
-func (g *JobSender) log() *slog.Logger {
-	if g.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return g.Log
-}
+func (g *JobSender) log() *slog.Logger { return platform.LoggerOrDiscard(g.Log) }

@@ -1,9 +1,7 @@
 package waitlist_test
 
 import (
-	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,22 +9,11 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/outbound/outboundtest"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/waitlist"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 )
-
-type jobs struct {
-	mu  sync.Mutex
-	all []outbound.Job
-}
-
-func (j *jobs) PublishJobs(_ context.Context, js ...outbound.Job) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.all = append(j.all, js...)
-	return nil
-}
 
 // TestJobSenderQueuesOffersAndAnswers: an offer becomes an outbound job of kind
 // offer expiring with the offer, an answer a reply job inside the window; nothing
@@ -57,7 +44,7 @@ func TestJobSenderQueuesOffersAndAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := &jobs{}
+	q := &outboundtest.Recorder{}
 	s := &waitlist.JobSender{Store: store, Jobs: q, Now: clock.Now}
 	slotStart := t0.Add(30 * time.Hour)
 	offer := func(patientID string, exp time.Time) waitlist.Offer {
@@ -76,10 +63,11 @@ func TestJobSenderQueuesOffersAndAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(q.all) != 2 {
-		t.Fatalf("%d jobs queued, want 2 (pat-in's offer and answer): %+v", len(q.all), q.all)
+	queued := q.Jobs()
+	if len(queued) != 2 {
+		t.Fatalf("%d jobs queued, want 2 (pat-in's offer and answer): %+v", len(queued), queued)
 	}
-	o, r := q.all[0], q.all[1]
+	o, r := queued[0], queued[1]
 	if o.Type != outbound.KindOffer || !o.ExpiresAt.Equal(exp) || o.PatientID != "pat-in" || o.ContactKey != "+15550100171" ||
 		o.ClinicID != c.ID || o.AppointmentID != "appt-pat-in" || o.Key == "" || o.Message == nil || o.Message.Template == nil {
 		t.Fatalf("offer job %+v", o)

@@ -10,6 +10,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/outbound/outboundtest"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 	"github.com/frontdesk-health/frontdesk/shared/waitlist"
@@ -67,7 +68,7 @@ func TestEHRMoveOfAHeldSlotIsConfirmedOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			q := &jobs{}
+			q := &outboundtest.Recorder{}
 			svc.Confirmations, svc.Marks = &waitlist.JobSender{Store: store, Jobs: q, Now: clock.Now}, store
 			svc.Appointments = func(ctx context.Context, clinicID, id string) (appointment.Appointment, error) {
 				got, _, err := store.GetAppointment(ctx, clinicID, id)
@@ -80,14 +81,14 @@ func TestEHRMoveOfAHeldSlotIsConfirmedOnce(t *testing.T) {
 				}
 			}
 			if tc.wantType == "" {
-				if len(q.all) != 0 {
-					t.Fatalf("told %d times of a move the EHR did not make", len(q.all))
+				if len(q.Jobs()) != 0 {
+					t.Fatalf("told %d times of a move the EHR did not make", len(q.Jobs()))
 				}
 			} else {
-				if len(q.all) != 1 {
-					t.Fatalf("%d jobs queued over two sweeps, want 1", len(q.all))
+				if len(q.Jobs()) != 1 {
+					t.Fatalf("%d jobs queued over two sweeps, want 1", len(q.Jobs()))
 				}
-				j := q.all[0]
+				j := q.Jobs()[0]
 				if j.Type != outbound.KindReply || j.Message == nil || j.Message.Type != tc.wantType || !j.ExpiresAt.Equal(sl.Start) || j.WhyNot(clock.Now(), false) != "" {
 					t.Fatalf("job %+v", j)
 				}

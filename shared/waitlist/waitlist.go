@@ -17,6 +17,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
 
@@ -107,12 +108,7 @@ type Service struct {
 	Log           *slog.Logger
 }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Log
-}
+func (s *Service) log() *slog.Logger { return platform.LoggerOrDiscard(s.Log) }
 
 // ID derives a stable id from its parts, so a retried step publishes the same
 // event and queues the same answer.
@@ -207,7 +203,7 @@ func (s *Service) ConfirmMoves(ctx context.Context, clinicID string) (int, error
 			continue
 		}
 		a, err := s.Appointments(ctx, h.ClinicID, h.AppointmentID)
-		if errors.Is(err, appointment.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			continue
 		}
 		if err != nil {

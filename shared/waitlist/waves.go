@@ -11,6 +11,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/metrics"
+	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/slot"
 )
 
@@ -195,9 +196,4 @@ func (w *Waves) count(ctx context.Context, facts ...metrics.Fact) error {
 	return nil
 }
 
-func (w *Waves) log() *slog.Logger {
-	if w.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return w.Log
-}
+func (w *Waves) log() *slog.Logger { return platform.LoggerOrDiscard(w.Log) }

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -128,96 +127,44 @@ func TestConsoleInBrowser(t *testing.T) {
 	target := stack.APIURL + "/console/clinics/" + devstack.DemoClinicID + "/conversations/" + questionID + "/close"
 	evil := serveEvil(t, target)
 
-	// A temporary folder, kept when the test runs with -artifacts (e.g.
-	// go test -artifacts -outputdir=/tmp/console ...) so a reviewer can look at the screenshots.
-	dir := t.ArtifactDir()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser without a timeout, as chromedp asks
-		t.Fatalf("start chromium: %v", err)
-	}
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			body, _ := chromedp.Run(ctx, chromedp.EvaluateAsDevTools[string](`document.body ? document.body.innerText : ""`))
-			t.Fatalf("%s: %v (at %s, showing %q)", name, err, loc, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		path := filepath.Join(dir, name+".png")
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
-	signIn := func(subject string) {
-		step("sign in as "+subject,
-			chromedp.Navigate(stack.ConsoleURL),
-			chromedp.WaitVisible(chromedp.CSS("#user-"+subject)))
-		shot("signin-" + subject)
-		step("pick "+subject, chromedp.Click(chromedp.CSS("#user-"+subject)), chromedp.WaitVisible(chromedp.CSS("#sign-out")))
-	}
+	b := openBrowser(t, exe)
 
 	// Sign in as a demo staff member: Today with the day's appointment and its answer.
-	signIn("dev-dana")
-	step("today", chromedp.WaitVisible(chromedp.CSS("table.today")))
-	if got := text("table.today"); !strings.Contains(got, "Confirmed") || !strings.Contains(got, patientName) || !strings.Contains(got, "48 h before") {
+	b.signIn(stack.ConsoleURL, "dev-dana")
+	b.step("today", chromedp.WaitVisible(chromedp.CSS("table.today")))
+	if got := b.text("table.today"); !strings.Contains(got, "Confirmed") || !strings.Contains(got, patientName) || !strings.Contains(got, "48 h before") {
 		t.Errorf("Today shows %q", got)
 	}
-	shot("today")
+	b.shot("today")
 
 	// The Inbox: the emergency on top, marked, though the question is newer.
-	step("inbox", chromedp.Click(chromedp.CSS(`nav a[href$="/inbox"]`)), chromedp.WaitVisible(chromedp.CSS("ol.inbox")))
-	if first := text("ol.inbox li:first-child"); !strings.Contains(first, "Emergency") || !strings.Contains(first, patientName) {
+	b.step("inbox", chromedp.Click(chromedp.CSS(`nav a[href$="/inbox"]`)), chromedp.WaitVisible(chromedp.CSS("ol.inbox")))
+	if first := b.text("ol.inbox li:first-child"); !strings.Contains(first, "Emergency") || !strings.Contains(first, patientName) {
 		t.Fatalf("first in the inbox: %q", first)
 	}
-	if second := text("ol.inbox li:nth-child(2)"); !strings.Contains(second, "Kai") {
+	if second := b.text("ol.inbox li:nth-child(2)"); !strings.Contains(second, "Kai") {
 		t.Fatalf("second in the inbox: %q", second)
 	}
-	shot("inbox")
+	b.shot("inbox")
 
 	// Open it, reply, see the reply delivered and read (the stand-in posts Meta's
 	// statuses to the webhook; the thread shows the latest).
-	step("open", chromedp.Click(chromedp.CSS("ol.inbox li:first-child a")), chromedp.WaitVisible(chromedp.CSS("#reply-text")))
-	if got := text("ol.thread"); !strings.Contains(got, emergencyText) {
+	b.step("open", chromedp.Click(chromedp.CSS("ol.inbox li:first-child a")), chromedp.WaitVisible(chromedp.CSS("#reply-text")))
+	if got := b.text("ol.thread"); !strings.Contains(got, emergencyText) {
 		t.Fatalf("the patient's words are not shown as written: %q", got)
 	}
-	if got := text("#window-countdown"); !strings.Contains(got, "h") {
+	if got := b.text("#window-countdown"); !strings.Contains(got, "h") {
 		t.Errorf("countdown %q", got)
 	}
-	shot("thread")
-	step("reply", chromedp.SendKeys(chromedp.CSS("#reply-text"), replyText), chromedp.Click(chromedp.CSS("#send-reply")),
+	b.shot("thread")
+	b.step("reply", chromedp.SendKeys(chromedp.CSS("#reply-text"), replyText), chromedp.Click(chromedp.CSS("#send-reply")),
 		chromedp.WaitVisible(chromedp.CSS("#notice")))
 	eventually(t, waitTimeout, "the reply delivered, then read", func() (bool, string) {
-		step("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("ol.thread")))
-		last := text("ol.thread li:last-child")
-		return strings.Contains(last, replyText) && strings.Contains(last, "Dana Demo") && text("ol.thread li:last-child .status") == "read", last
+		b.step("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("ol.thread")))
+		last := b.text("ol.thread li:last-child")
+		return strings.Contains(last, replyText) && strings.Contains(last, "Dana Demo") && b.text("ol.thread li:last-child .status") == "read", last
 	})
-	shot("thread-replied")
+	b.shot("thread-replied")
 	// The reply went through delivered to read: both of Meta's statuses for its
 	// wamid were applied (the logs name the wamid by its digest).
 	var replyWAMID string
@@ -237,31 +184,31 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// A forged cross-site POST is refused and changes nothing.
-	step("forged post", chromedp.Navigate(evil), chromedp.WaitVisible(chromedp.CSS("main")))
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasPrefix(loc, target) {
+	b.step("forged post", chromedp.Navigate(evil), chromedp.WaitVisible(chromedp.CSS("main")))
+	if loc, _ := chromedp.Run(b.ctx, chromedp.Location()); !strings.HasPrefix(loc, target) {
 		t.Fatalf("the forged form did not reach the console: at %s", loc)
 	}
-	if body := text("body"); !strings.Contains(body, "Forbidden") || !strings.Contains(body, "refused") {
+	if body := b.text("body"); !strings.Contains(body, "Forbidden") || !strings.Contains(body, "refused") {
 		t.Fatalf("the forged POST was answered with %q", body)
 	}
-	shot("forged-post")
+	b.shot("forged-post")
 	if c, err := stack.Store.GetConversation(ctx0, devstack.DemoClinicID, questionID); err != nil || c.State != thread.Open {
 		t.Fatalf("after a forged POST the question is %q (%v), want open", c.State, err)
 	}
 
 	// Signing out ends the session: the console asks to sign in again.
-	step("sign out", chromedp.Navigate(stack.APIURL+"/console/clinics/"+devstack.DemoClinicID+"/inbox"),
+	b.step("sign out", chromedp.Navigate(stack.APIURL+"/console/clinics/"+devstack.DemoClinicID+"/inbox"),
 		chromedp.WaitVisible(chromedp.CSS("#sign-out")), chromedp.Click(chromedp.CSS("#sign-out")),
 		chromedp.WaitVisible(chromedp.CSS("#signed-out")))
-	shot("signed-out")
-	step("after sign-out", chromedp.Navigate(stack.APIURL+"/console/clinics/"+devstack.DemoClinicID+"/inbox"),
+	b.shot("signed-out")
+	b.step("after sign-out", chromedp.Navigate(stack.APIURL+"/console/clinics/"+devstack.DemoClinicID+"/inbox"),
 		chromedp.WaitVisible(chromedp.CSS(`button[id^="user-"]`)))
 
 	// A staff member of the second clinic cannot open the first clinic's conversation.
-	step("pick sol", chromedp.Click(chromedp.CSS("#user-dev-sol")), chromedp.WaitVisible(chromedp.CSS("#sign-out")))
-	step("other clinic", chromedp.Navigate(stack.APIURL+"/console/clinics/"+devstack.DemoClinicID+"/conversations/"+emergencyID),
+	b.step("pick sol", chromedp.Click(chromedp.CSS("#user-dev-sol")), chromedp.WaitVisible(chromedp.CSS("#sign-out")))
+	b.step("other clinic", chromedp.Navigate(stack.APIURL+"/console/clinics/"+devstack.DemoClinicID+"/conversations/"+emergencyID),
 		chromedp.WaitVisible(chromedp.CSS("#error-message")))
-	body := text("body")
+	body := b.text("body")
 	if !strings.Contains(body, "not staff of this clinic") {
 		t.Fatalf("second clinic's staff on the first clinic's thread: %q", body)
 	}
@@ -270,7 +217,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("the 403 page shows %q", leak)
 		}
 	}
-	shot("forbidden")
+	b.shot("forbidden")
 
 	// The reply reached the patient once, with exactly the staff text; nothing else
 	// was sent to either patient by the console.

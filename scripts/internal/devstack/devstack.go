@@ -5,6 +5,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/console"
 	"github.com/frontdesk-health/frontdesk/shared/console/devoidc"
 	"github.com/frontdesk-health/frontdesk/shared/dynamo"
+	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/fnspec"
 	"github.com/frontdesk-health/frontdesk/shared/httpapi"
 	"github.com/frontdesk-health/frontdesk/shared/notices"
@@ -576,4 +578,23 @@ func waitHealthy(ctx context.Context, url string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// SignedEHRRequest is a request as the demo clinic's EHR sends it: a JSON body
+// signed with the clinic's Standard Webhooks secret at the time at, under a new
+// message id (the tests' other clinics share the secret).
+func (cfg Config) SignedEHRRequest(ctx context.Context, method, url string, at time.Time, body []byte) (*http.Request, error) {
+	headers, err := ehr.SignHeaders(cfg.EHRWebhookSecret, "msg_"+platform.NewID(), at, body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
 }

@@ -221,24 +221,27 @@ func (w *world) book(t *testing.T, apptID string, p patientSpec, in time.Duratio
 		"consent":      map[string]string{"whatsapp": "opted_in", "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "systest", "evidence": "intake form"},
 		"updatedAt":    now.Format(time.RFC3339Nano),
 	})
-	headers, err := ehr.SignHeaders(w.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), now, body)
+	code, b := w.signedEHR(t, http.MethodPut, "/v1/clinics/"+devstack.DemoClinicID+"/appointments/"+apptID, now, body)
+	if code != http.StatusCreated {
+		t.Fatalf("book %s: HTTP %d, want 201: %s", apptID, code, b)
+	}
+}
+
+// signedEHR sends body to path as the EHR does (devstack's SignedEHRRequest) and
+// answers the status and body.
+func (w *world) signedEHR(t *testing.T, method, path string, at time.Time, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := w.cfg.SignedEHRRequest(t.Context(), method, w.stack.APIURL+path, at, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPut, w.stack.APIURL+"/v1/clinics/"+devstack.DemoClinicID+"/appointments/"+apptID, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := w.http.Do(req)
 	if err != nil {
-		t.Fatalf("book %s: %v", apptID, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("book %s: HTTP %d, want 201: %s", apptID, resp.StatusCode, b)
-	}
+	return resp.StatusCode, b
 }
 
 // appointment GETs the clinic's view of an appointment with the clinic's token.

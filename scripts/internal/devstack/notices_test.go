@@ -1,7 +1,6 @@
 package devstack_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
 	"github.com/frontdesk-health/frontdesk/shared/ehr"
 	"github.com/frontdesk-health/frontdesk/shared/notice"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
@@ -29,24 +27,9 @@ func (w *world) postNotice(t *testing.T, patientID, body string, wantStatus int)
 
 func (w *world) postNoticeTo(t *testing.T, clinicID, patientID, body string, wantStatus int) ehr.NoticeState {
 	t.Helper()
-	headers, err := ehr.SignHeaders(w.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), time.Now(), []byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, w.stack.APIURL+"/v1/clinics/"+clinicID+"/patients/"+patientID+"/notices",
-		bytes.NewReader([]byte(body)))
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != wantStatus {
-		t.Fatalf("POST notice: HTTP %d, want %d: %s", resp.StatusCode, wantStatus, b)
+	code, b := w.signedEHR(t, http.MethodPost, "/v1/clinics/"+clinicID+"/patients/"+patientID+"/notices", time.Now(), []byte(body))
+	if code != wantStatus {
+		t.Fatalf("POST notice: HTTP %d, want %d: %s", code, wantStatus, b)
 	}
 	var n ehr.NoticeState
 	if wantStatus < 300 {
@@ -169,23 +152,9 @@ func (w *world) bookAt(t *testing.T, clinicID, apptID string, p patientSpec, in 
 		"consent":   map[string]string{"whatsapp": "opted_in", "at": now.Add(-time.Hour).Format(time.RFC3339), "source": "systest", "evidence": "intake form"},
 		"updatedAt": now.Format(time.RFC3339Nano),
 	})
-	headers, err := ehr.SignHeaders(w.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), now, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPut, w.stack.APIURL+"/v1/clinics/"+clinicID+"/appointments/"+apptID, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("book %s at %s: HTTP %d: %s", apptID, clinicID, resp.StatusCode, b)
+	code, b := w.signedEHR(t, http.MethodPut, "/v1/clinics/"+clinicID+"/appointments/"+apptID, now, body)
+	if code != http.StatusCreated {
+		t.Fatalf("book %s at %s: HTTP %d: %s", apptID, clinicID, code, b)
 	}
 }
 

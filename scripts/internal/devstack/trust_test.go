@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -89,23 +88,9 @@ func (w *world) putConsent(t *testing.T, patientID string, stmt map[string]strin
 
 func (w *world) signedPUT(t *testing.T, path string, body []byte, wantStatus int, into any) {
 	t.Helper()
-	headers, err := ehr.SignHeaders(w.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), time.Now(), body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPut, w.stack.APIURL+"/v1/clinics/"+devstack.DemoClinicID+path, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.http.Do(req)
-	if err != nil {
-		t.Fatalf("PUT %s: %v", path, err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != wantStatus {
-		t.Fatalf("PUT %s: HTTP %d, want %d: %s", path, resp.StatusCode, wantStatus, b)
+	code, b := w.signedEHR(t, http.MethodPut, "/v1/clinics/"+devstack.DemoClinicID+path, time.Now(), body)
+	if code != wantStatus {
+		t.Fatalf("PUT %s: HTTP %d, want %d: %s", path, code, wantStatus, b)
 	}
 	if err := json.Unmarshal(b, into); err != nil {
 		t.Fatalf("PUT %s: decode: %v: %s", path, err, b)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/frontdesk-health/frontdesk/scripts/internal/devstack"
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/ehr"
-	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsappspec"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
@@ -24,23 +21,9 @@ import (
 // keep the demo clinic's webhook secret).
 func (w *world) putFor(t *testing.T, clinicID, path string, body []byte) {
 	t.Helper()
-	headers, err := ehr.SignHeaders(w.cfg.EHRWebhookSecret, "msg_"+platform.NewID(), time.Now(), body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPut, w.stack.APIURL+"/v1/clinics/"+clinicID+path, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.http.Do(req)
-	if err != nil {
-		t.Fatalf("PUT %s: %v", path, err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT %s%s: HTTP %d: %s", clinicID, path, resp.StatusCode, b)
+	code, b := w.signedEHR(t, http.MethodPut, "/v1/clinics/"+clinicID+path, time.Now(), body)
+	if code != http.StatusOK && code != http.StatusCreated {
+		t.Fatalf("PUT %s%s: HTTP %d: %s", clinicID, path, code, b)
 	}
 }
 

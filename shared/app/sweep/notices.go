@@ -44,12 +44,7 @@ func (s *Schedule) Handle(ctx context.Context, ev events.CloudWatchEvent) error 
 	return err
 }
 
-func (s *Schedule) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Log
-}
+func (s *Schedule) log() *slog.Logger { return platform.LoggerOrDiscard(s.Log) }
 
 // NoticeStore is what the notice dispatch reads and writes (dynamo.Store).
 type NoticeStore interface {
