@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/frontdesk-health/frontdesk/shared/fault"
 )
 
 // Status is the FHIR R4 Appointment.status code set
@@ -142,9 +140,6 @@ func (p Patient) InServiceWindow(now time.Time) bool {
 
 // Errors the domain returns; adapters map them to HTTP statuses in one place.
 var (
-	// ErrNotFound is fault.ErrNotFound: every adapter's "no such item", whatever
-	// the item. Prefer fault.ErrNotFound in new code.
-	ErrNotFound = fault.ErrNotFound
 	ErrStale    = errors.New("stale: older than the stored version")
 	ErrConflict = errors.New("conflict")
 )

@@ -63,9 +63,6 @@ func (it appointmentItem) domain() (appointment.Appointment, error) {
 	}, nil
 }
 
-// ReminderWrite is reminder.Write (an alias while callers move to the domain type).
-type ReminderWrite = reminder.Write
-
 // maxTransactItems is DynamoDB's limit on items in one transaction.
 const maxTransactItems = 100
 

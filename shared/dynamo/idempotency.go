@@ -31,13 +31,6 @@ type idempotencyItem struct {
 	ExpiresAt   time.Time `dynamodbav:"expiresAt,unixtime"`
 }
 
-// ErrKeyReused is returned by ClaimRequest when the key was first used for a
-// different request (another route or body): neither processed nor replayed.
-var ErrKeyReused = idempotency.ErrKeyReused
-
-// IdempotentResponse is idempotency.Response (an alias while callers move to it).
-type IdempotentResponse = idempotency.Response
-
 // claimable: DynamoDB's TTL deletes expired items only eventually (up to days
 // later), so an expired key must count as absent or it would block for that long.
 func (s *Store) claimable() expression.ConditionBuilder {

@@ -164,9 +164,6 @@ func (s *Store) AddContactPatients(ctx context.Context, clinicID, key string, pa
 	return nil
 }
 
-// IdentityChange is contact.IdentityChange (an alias while callers move to it).
-type IdentityChange = contact.IdentityChange
-
 type identityItem struct {
 	PK         string    `dynamodbav:"pk"`
 	SK         string    `dynamodbav:"sk"`

@@ -237,9 +237,6 @@ func (s *Store) ReleaseSend(ctx context.Context, r reminder.Reminder, reason str
 	return s.DeferSend(ctx, r, reminder.Deferral{Reason: reason, ErrorCode: code, Failed: true, Until: s.now()})
 }
 
-// Deferral says why and until when a claimed reminder waits.
-type Deferral = reminder.Deferral
-
 // DeferSend gives a claimed reminder back until d.Until: it returns to queued with
 // its lease dropped and its next attempt time set, so the reaper leaves it alone
 // until then.
@@ -329,9 +326,6 @@ func setOrRemove(u expression.UpdateBuilder, name string, v any, set bool) expre
 	}
 	return u.Remove(expression.Name(name))
 }
-
-// ReminderUpdate is reminder.Update (an alias while callers move to the domain type).
-type ReminderUpdate = reminder.Update
 
 // AdvanceReminder moves a reminder to `to` when its stored state is one of
 // reminder.AllowedFrom(to). A move that is not allowed (a late "delivered" after

@@ -138,13 +138,6 @@ func (s *Store) GetSlot(ctx context.Context, clinicID, id string) (slot.Slot, er
 	return sl, nil
 }
 
-// Aliases of the slot package's query types while callers move to them.
-type (
-	SlotKey   = slot.Key
-	SlotQuery = slot.Query
-	SlotPage  = slot.Page
-)
-
 // maxSlotPage bounds one page (and one DynamoDB query) of slots.
 const maxSlotPage = 1000
 
