@@ -179,22 +179,33 @@ type Service struct {
 	// Notices, when set, follows statuses of notice messages (nil: only the log moves).
 	Notices Notices
 
+	// Visibility brings a failed record back after RetryBackoff instead of the
+	// queue's visibility timeout (minutes): a status that overtook the sender's
+	// record of its message, or a store that failed for a moment, is retried in
+	// seconds. nil: the visibility timeout.
+	Visibility queue.VisibilityChanger
+
 	// Counters for what is acknowledged without being acted on; the log lines with
 	// the same names feed CloudWatch metric filters.
 	UnknownPhoneNumberIDs atomic.Int64
 	UnknownSenders        atomic.Int64
 }
 
+// RetryBackoff is the wait before a failed inbound record is received again:
+// seconds at first (the usual failure is a status that overtook its message's
+// record by milliseconds), growing to a few minutes while storage stays down.
+var RetryBackoff = queue.Backoff{Base: 2 * time.Second, Max: 3 * time.Minute, Jitter: 0.25}
+
 // Handle is the Lambda handler for the inbound queue's event source mapping (which
 // must enable ReportBatchItemFailures). It never returns an error: a failed record
 // is reported as a batch item failure so the rest of the batch is not redelivered.
 func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	c := queue.Consumer{Name: "inbound", Log: s.log()}
+	c := queue.Consumer{Name: "inbound", Log: s.log(), Visibility: s.Visibility, Backoff: RetryBackoff}
 	return c.Handle(ctx, ev, func(ctx context.Context, rec events.SQSMessage) queue.Result {
 		if err := s.Process(ctx, []byte(rec.Body)); err != nil {
 			s.log().Error("inbound record failed", "sqs_message_id", rec.MessageId,
 				"receive_count", queue.ReceiveCount(rec), "error", err.Error())
-			return queue.Fail(err.Error())
+			return queue.RetryWithBackoff(err.Error())
 		}
 		return queue.Ack()
 	}), nil

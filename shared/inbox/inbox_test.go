@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -432,9 +433,15 @@ func mustMarshal(t *testing.T, v any) []byte {
 func TestStatusBeforeSendRecordIsRetried(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	visibility := &visibilityLog{}
+	w.svc.Visibility = visibility
 	body := bytes.ReplaceAll(fixture(t, "status_sent"), []byte("wamid.REMINDER48HEN"), []byte("wamid.NOTRECORDEDYET"))
 	if n := w.deliver(body); n != 1 {
 		t.Fatalf("status for an unrecorded recent message: %d failures, want 1 (retry)", n)
+	}
+	// Retried in seconds, not after the queue's visibility timeout (minutes).
+	if len(visibility.delays) != 1 || visibility.delays[0] < RetryBackoff.Base || visibility.delays[0] > 2*RetryBackoff.Base {
+		t.Fatalf("retry delays %v, want one of about %s", visibility.delays, RetryBackoff.Base)
 	}
 	if _, err := w.store.PutMessage(ctx, messagelog.Record{WAMID: "wamid.NOTRECORDEDYET", Direction: messagelog.Outbound, ClinicID: clinicID,
 		PatientID: "pat-en", Type: "template", Status: messagelog.StatusAccepted, CreatedAt: msgTime}); err != nil {
@@ -507,4 +514,17 @@ func TestLateStatusForOldPlanLeavesNewReminderAlone(t *testing.T) {
 	if err != nil || r.State != reminder.StateSent || r.WAMID != "wamid.REMINDER48HEN" {
 		t.Fatalf("reminder %+v, %v: want untouched (sent, its own wamid)", r, err)
 	}
+}
+
+// visibilityLog records the visibility changes of failed records.
+type visibilityLog struct {
+	mu     sync.Mutex
+	delays []time.Duration
+}
+
+func (v *visibilityLog) Delay(_ context.Context, _ string, d time.Duration) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.delays = append(v.delays, d)
+	return nil
 }

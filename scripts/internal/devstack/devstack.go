@@ -337,7 +337,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Clock: clock, Log: log, APIBaseURL: s.APIURL})
 	api.Conversations = &httpapi.ConversationAPI{EHR: api, Service: convs}
 	// Replies take their number's send budget like the sender's jobs.
-	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Pacer: s.Store, Outbound: outbound, Conversations: convs, Clock: clock, Log: log})
+	in := inbound.New(inbound.Deps{Store: s.Store, Events: clinicEvents, Messenger: graph, Pacer: s.Store, Outbound: outbound, Conversations: convs,
+		Visibility: queue.NewVisibility(sq, s.Queues[queue.Inbound]), Clock: clock, Log: log})
 	clinicNotifier := notifier.New(notifier.Deps{Clinics: s.Store, Secrets: secrets,
 		Visibility: queue.NewVisibility(sq, s.Queues[queue.EHROutbox]), Clock: clock, Log: log})
 

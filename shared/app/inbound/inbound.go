@@ -52,8 +52,11 @@ type Deps struct {
 	Outbound outreach.Requeuer
 	// Conversations records hand-offs and what follows them; nil records none.
 	Conversations inbox.Conversations
-	Clock         platform.Clock
-	Log           *slog.Logger
+	// Visibility retries a failed record after the inbox's short backoff; nil:
+	// after the queue's visibility timeout.
+	Visibility queue.VisibilityChanger
+	Clock      platform.Clock
+	Log        *slog.Logger
 }
 
 // New builds the inbound handler; it counts the clinics' numbers as it goes.
@@ -62,7 +65,7 @@ func New(d Deps) *inbox.Service {
 	// they share its checks, its once-only claim and the number's budget.
 	replies := sender.New(sender.Deps{Store: d.Store, Messenger: d.Messenger, Requeue: d.Outbound, Pacer: d.Pacer,
 		Claims: d.Store, Clock: d.Clock, Log: d.Log, MessagesPerSecond: float64(d.MessagesPerSecond)})
-	return &inbox.Service{Store: d.Store, Events: d.Events, Replies: replies, Conversations: d.Conversations, Clock: d.Clock, Log: d.Log,
+	return &inbox.Service{Store: d.Store, Events: d.Events, Replies: replies, Conversations: d.Conversations, Visibility: d.Visibility, Clock: d.Clock, Log: d.Log,
 		Metrics: app.NewMetrics(d.Store, d.Log, d.Clock), Feedback: d.Store, Slots: newDesk(d),
 		Notices: &notices.Tracker{Store: d.Store, Events: d.Events, Clock: d.Clock, Log: d.Log}}
 }
@@ -95,7 +98,8 @@ func Load(a *app.App) *inbox.Service {
 	// A staff text that waited for the patient goes out as a staff_reply job.
 	jobs := queue.ReminderOutbox{Publisher: queue.NewPublisher(queue.NewClient(a.AWS), a.Env.Required(platform.EnvOutboundQueueURL))}
 	convs := conversations.Load(a, store, jobs)
+	visibility := queue.NewVisibility(queue.NewClient(a.AWS), a.Env.Required(platform.EnvInboundQueueURL))
 	a.Ready()
 	return New(Deps{Store: store, Events: events, Messenger: graph, Pacer: store, MessagesPerSecond: mps,
-		Outbound: jobs, Conversations: convs, Clock: a.Clock, Log: a.Log})
+		Outbound: jobs, Conversations: convs, Visibility: visibility, Clock: a.Clock, Log: a.Log})
 }
