@@ -120,6 +120,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		return emergencyID != "" && questionID != "", fmt.Sprintf("%d open", len(convs))
 	})
+	// The conversation opens before the inbox's answer goes out: wait for both
+	// messages to be handled, so their answers are not counted as staff's.
+	w.waitDrained(t, "inbound", 0)
 	sentBefore := len(stack.Stub.Sent())
 
 	// A page on another site that posts to the console when opened: "localhost" is a
