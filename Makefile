@@ -57,12 +57,12 @@ lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml) at the pinned version
 unit: deps build race
 	$(GO) run ./scripts/localstack -- $(GO) test -count=1 ./...
 
-# The race detector over the packages that run work concurrently without local
-# servers (the inbox handles a batch's records at once, the queue consumer, the
-# in-memory store, the classifier they share): seconds, not the whole suite's minutes.
+# The race detector over the packages that run work concurrently (the queue
+# consumer and poller, the inbox, the sender, the in-memory store, the classifier
+# they share): under a minute, not the whole suite's minutes.
 RACE_PKGS ?= ./shared/conversation/ ./shared/queue/ ./shared/memstore/ ./shared/inbox/ ./shared/outbound/ ./shared/outreach/
-race:
-	$(GO) test -count=1 -race $(RACE_PKGS)
+race: deps
+	$(GO) run ./scripts/localstack -- $(GO) test -count=1 -race $(RACE_PKGS)
 
 fuzz:
 	@for spec in $$($(GO) run ./scripts/fuzztargets); do \
