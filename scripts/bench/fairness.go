@@ -29,25 +29,114 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp/whatsapptest"
 )
 
-// simQueue stands in for the outbound SQS queue: records wait in a channel; a
-// requeued job becomes visible after its delay, truncated to whole seconds as SQS's
-// DelaySeconds is.
+// simQueue stands in for the outbound SQS queue. It is a model, not SQS: it
+// models an SQS fair queue (a standard queue whose messages carry a
+// MessageGroupId, here the job's clinic), which when one tenant has a backlog
+// hands consumers the other tenants' messages first. The model keeps each
+// group's visible messages in order and fills a receive from the groups with
+// visible messages in turn, one message each (round-robin, the turn carried over
+// from one receive to the next), so a clinic with a few messages gets them
+// received within a turn however long another clinic's line is. SQS only starts
+// reordering once it detects a noisy tenant (a share of the in-flight messages
+// above a threshold) and orders nothing strictly, so the model is the ideal the
+// real queue approaches. With fifo set it is one strict FIFO line, as a queue
+// without group ids behaves under a backlog. A requeued job becomes visible
+// after its delay, truncated to whole seconds as SQS's DelaySeconds is.
 type simQueue struct {
-	ch  chan events.SQSMessage
-	seq atomic.Int64
+	fifo bool
+	seq  atomic.Int64
+
+	mu     sync.Mutex
+	lines  map[string][]events.SQSMessage // visible messages by group
+	turns  []string                       // groups with visible messages, in round-robin order
+	turn   int                            // index in turns of the group whose turn is next
+	notify chan struct{}                  // signalled when messages became visible
 }
 
-func newSimQueue(capacity int) *simQueue {
-	return &simQueue{ch: make(chan events.SQSMessage, capacity)}
+// benchFIFO makes simQueue one strict FIFO line (-fifo), for comparison.
+var benchFIFO bool
+
+// attrGroup is the record attribute holding the message's group, as SQS's
+// MessageGroupId system attribute.
+const attrGroup = "MessageGroupId"
+
+// newSimQueue's argument was a channel's capacity; the lines now grow as needed.
+func newSimQueue(_ int) *simQueue {
+	return &simQueue{fifo: benchFIFO, lines: map[string][]events.SQSMessage{}, notify: make(chan struct{}, 1)}
 }
 
-func (q *simQueue) put(body []byte, delay time.Duration) {
+// push makes rec visible now.
+func (q *simQueue) push(rec events.SQSMessage) {
+	g := rec.Attributes[attrGroup]
+	if q.fifo {
+		g = ""
+	}
+	q.mu.Lock()
+	if len(q.lines[g]) == 0 {
+		q.turns = append(q.turns, g)
+	}
+	q.lines[g] = append(q.lines[g], rec)
+	q.mu.Unlock()
+	q.wake()
+}
+
+func (q *simQueue) wake() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take removes up to n visible messages, one per group in turn.
+func (q *simQueue) take(n int) []events.SQSMessage {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []events.SQSMessage
+	for len(out) < n && len(q.turns) > 0 {
+		if q.turn >= len(q.turns) {
+			q.turn = 0
+		}
+		g := q.turns[q.turn]
+		out = append(out, q.lines[g][0])
+		q.lines[g] = q.lines[g][1:]
+		if len(q.lines[g]) == 0 {
+			delete(q.lines, g)
+			q.turns = append(q.turns[:q.turn], q.turns[q.turn+1:]...)
+		} else {
+			q.turn++
+		}
+	}
+	if len(q.turns) > 0 {
+		// Another receiver may be waiting for what this one left.
+		q.wake()
+	}
+	return out
+}
+
+// receive takes up to 10 records the way the event source mapping batches them:
+// it waits for the first visible one and takes what else is visible.
+func (q *simQueue) receive(stop chan struct{}) ([]events.SQSMessage, bool) {
+	for {
+		if batch := q.take(10); len(batch) > 0 {
+			return batch, true
+		}
+		select {
+		case <-q.notify:
+		case <-stop:
+			return nil, false
+		}
+	}
+}
+
+// put makes a message of group visible after delay.
+func (q *simQueue) put(body []byte, group string, delay time.Duration) {
 	rec := record("m"+strconv.FormatInt(q.seq.Add(1), 10), string(body), 1)
+	rec.Attributes[attrGroup] = group
 	if d := delay.Truncate(time.Second); d > 0 {
-		time.AfterFunc(d, func() { q.ch <- rec })
+		time.AfterFunc(d, func() { q.push(rec) })
 		return
 	}
-	q.ch <- rec
+	q.push(rec)
 }
 
 func (q *simQueue) RequeueJob(_ context.Context, job outbound.Job, delay time.Duration) error {
@@ -55,7 +144,7 @@ func (q *simQueue) RequeueJob(_ context.Context, job outbound.Job, delay time.Du
 	if err != nil {
 		return err
 	}
-	go q.put(body, delay)
+	q.put(body, job.ClinicID, delay)
 	return nil
 }
 
@@ -65,7 +154,7 @@ func (q *simQueue) EnqueueAfter(_ context.Context, jobs []outbound.Job, delays [
 		if err != nil {
 			return err
 		}
-		go q.put(body, delays[i])
+		q.put(body, j.ClinicID, delays[i])
 	}
 	return nil
 }
@@ -117,7 +206,7 @@ func runSenders(ctx context.Context, q *simQueue, instances int, mk func() *outr
 		go func() {
 			defer wg.Done()
 			for {
-				batch, ok := receive(q.ch, stop)
+				batch, ok := q.receive(stop)
 				if !ok {
 					return
 				}
@@ -136,7 +225,8 @@ func runSenders(ctx context.Context, q *simQueue, instances int, mk func() *outr
 					}
 					receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
 					again := record(r.MessageId, r.Body, receives+1)
-					time.AfterFunc(d, func() { q.ch <- again })
+					again.Attributes[attrGroup] = r.Attributes[attrGroup]
+					time.AfterFunc(d, func() { q.push(again) })
 				}
 			}
 		}()
