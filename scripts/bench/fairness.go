@@ -46,6 +46,9 @@ type simQueue struct {
 	fifo bool
 	seq  atomic.Int64
 
+	// onReceive, when set, sees every record a sender instance receives.
+	onReceive func(events.SQSMessage)
+
 	mu     sync.Mutex
 	lines  map[string][]events.SQSMessage // visible messages by group
 	turns  []string                       // groups with visible messages, in round-robin order
@@ -210,6 +213,11 @@ func runSenders(ctx context.Context, q *simQueue, instances int, mk func() *outr
 				if !ok {
 					return
 				}
+				if q.onReceive != nil {
+					for _, r := range batch {
+						q.onReceive(r)
+					}
+				}
 				resp, _ := s.Handle(ctx, events.SQSEvent{Records: batch})
 				failed := map[string]bool{}
 				for _, f := range resp.BatchItemFailures {
@@ -337,6 +345,30 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	fmt.Printf("fairness: seeded and swept %d reminders in %s\n", aJobs+2*bJobs, time.Since(seedStart).Round(time.Millisecond))
 
 	q := newSimQueue(4 * (aJobs + 2*bJobs))
+	// When each of B's reminders was first received, by recipient: it splits B's
+	// delay into waiting to be received and being sent.
+	var recvMu sync.Mutex
+	firstRecv := map[string]time.Time{}
+	q.onReceive = func(r events.SQSMessage) {
+		if r.Attributes[attrGroup] != b.ID {
+			return
+		}
+		var j reminder.Job
+		if json.Unmarshal([]byte(r.Body), &j) != nil {
+			return
+		}
+		base := map[string]int{"fb1-": 1_000_000, "fb2-": 2_000_000}[j.AppointmentID[:4]]
+		i, err := strconv.Atoi(j.AppointmentID[4:])
+		if base == 0 || err != nil {
+			return
+		}
+		to, now := fmt.Sprintf("1555%07d", base+i), time.Now()
+		recvMu.Lock()
+		if _, ok := firstRecv[to]; !ok {
+			firstRecv[to] = now
+		}
+		recvMu.Unlock()
+	}
 	// The sweep's outbox as the reminder-sweep Lambda wires it.
 	sweepOutbox := outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}
 	graph := &whatsapp.Client{BaseURL: srv.URL, Token: func(context.Context) (string, error) { return benchToken, nil }, HTTP: srv.Client()}
@@ -380,6 +412,19 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 		}
 		return nil
 	}
+	// split gives B's median wait to be received and median time from receipt to acceptance.
+	split := func(queued map[string]time.Time) (toReceive, toAccept time.Duration) {
+		accepted.mu.Lock()
+		defer accepted.mu.Unlock()
+		recvMu.Lock()
+		defer recvMu.Unlock()
+		var rs, as []time.Duration
+		for to, at := range queued {
+			rs = append(rs, firstRecv[to].Sub(at))
+			as = append(as, accepted.at[to].Sub(firstRecv[to]))
+		}
+		return percentile(rs, 0.5), percentile(as, 0.5)
+	}
 	delaysOf := func(queued map[string]time.Time) []time.Duration {
 		accepted.mu.Lock()
 		defer accepted.mu.Unlock()
@@ -419,11 +464,15 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	mi, pi := percentile(idleDelays, 0.5), percentile(idleDelays, 0.95)
 	mb, pb := percentile(busyDelays, 0.5), percentile(busyDelays, 0.95)
 	aRate := rateOf(aJobs, aElapsed)
+	ri, ai := split(idle)
+	rb, ab := split(busy)
 	fmt.Printf("fairness: %d sender instances, each number limited to %.0f msg/s at the stand-in\n", instances, mps)
 	fmt.Printf("fairness: B (%d due reminders in %d sweeps 5 s apart) with A idle: median %s, p95 %s (run %s, CPU %s)\n",
 		bJobs, waves, mi.Round(time.Millisecond), pi.Round(time.Millisecond), wallIdle.Round(time.Millisecond), cpuIdle.Round(time.Millisecond))
 	fmt.Printf("fairness: B with A's %d queued: median %s, p95 %s: ratio %.2f / %.2f (target <= 1.5)\n",
 		aJobs, mb.Round(time.Millisecond), pb.Round(time.Millisecond), ratio(mb, mi), ratio(pb, pi))
+	fmt.Printf("fairness: B's median wait to be received %s idle, %s busy; receipt to acceptance %s idle, %s busy\n",
+		ri.Round(time.Millisecond), rb.Round(time.Millisecond), ai.Round(time.Millisecond), ab.Round(time.Millisecond))
 	fmt.Printf("fairness: A accepted %d in %s = %.1f msg/s (target >= 76); CPU of this process %s over %s\n",
 		aJobs, aElapsed.Round(time.Millisecond), aRate, cpuBusy.Round(time.Millisecond), aElapsed.Round(time.Millisecond))
 	fmt.Printf("fairness: 130429 answers: %d (requests %d, accepted %d)\n", stats.Throttled+stats.InjectedThrottles, stats.Requests, stats.Accepted)
