@@ -21,25 +21,117 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
-// simQueue stands in for the outbound SQS queue: records wait in a channel; a
-// requeued job becomes visible after its delay, truncated to whole seconds as SQS's
-// DelaySeconds is.
+// simQueue stands in for the outbound SQS queue. It is a model, not SQS: it
+// models an SQS fair queue (a standard queue whose messages carry a
+// MessageGroupId, here the job's clinic), which when one tenant has a backlog
+// hands consumers the other tenants' messages first. The model keeps each
+// group's visible messages in order and fills a receive from the groups with
+// visible messages in turn, one message each (round-robin, the turn carried over
+// from one receive to the next), so a clinic with a few messages gets them
+// received within a turn however long another clinic's line is. SQS only starts
+// reordering once it detects a noisy tenant (a share of the in-flight messages
+// above a threshold) and orders nothing strictly, so the model is the ideal the
+// real queue approaches. With fifo set it is one strict FIFO line, as a queue
+// without group ids behaves under a backlog. A requeued job becomes visible
+// after its delay, truncated to whole seconds as SQS's DelaySeconds is.
 type simQueue struct {
-	ch  chan events.SQSMessage
-	seq atomic.Int64
+	fifo bool
+	seq  atomic.Int64
+
+	// onReceive, when set, sees every record a sender instance receives.
+	onReceive func(events.SQSMessage)
+
+	mu     sync.Mutex
+	lines  map[string][]events.SQSMessage // visible messages by group
+	turns  []string                       // groups with visible messages, in round-robin order
+	turn   int                            // index in turns of the group whose turn is next
+	notify chan struct{}                  // signalled when messages became visible
 }
 
-func newSimQueue(capacity int) *simQueue {
-	return &simQueue{ch: make(chan events.SQSMessage, capacity)}
+// benchFIFO makes simQueue one strict FIFO line (-fifo), for comparison.
+var benchFIFO bool
+
+// attrGroup is the record attribute holding the message's group, as SQS's
+// MessageGroupId system attribute.
+const attrGroup = "MessageGroupId"
+
+// newSimQueue's argument was a channel's capacity; the lines now grow as needed.
+func newSimQueue(_ int) *simQueue {
+	return &simQueue{fifo: benchFIFO, lines: map[string][]events.SQSMessage{}, notify: make(chan struct{}, 1)}
 }
 
-func (q *simQueue) put(body []byte, delay time.Duration) {
+// push makes rec visible now.
+func (q *simQueue) push(rec events.SQSMessage) {
+	g := rec.Attributes[attrGroup]
+	if q.fifo {
+		g = ""
+	}
+	q.mu.Lock()
+	if len(q.lines[g]) == 0 {
+		q.turns = append(q.turns, g)
+	}
+	q.lines[g] = append(q.lines[g], rec)
+	q.mu.Unlock()
+	q.wake()
+}
+
+func (q *simQueue) wake() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take removes up to n visible messages, one per group in turn.
+func (q *simQueue) take(n int) []events.SQSMessage {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []events.SQSMessage
+	for len(out) < n && len(q.turns) > 0 {
+		if q.turn >= len(q.turns) {
+			q.turn = 0
+		}
+		g := q.turns[q.turn]
+		out = append(out, q.lines[g][0])
+		q.lines[g] = q.lines[g][1:]
+		if len(q.lines[g]) == 0 {
+			delete(q.lines, g)
+			q.turns = append(q.turns[:q.turn], q.turns[q.turn+1:]...)
+		} else {
+			q.turn++
+		}
+	}
+	if len(q.turns) > 0 {
+		// Another receiver may be waiting for what this one left.
+		q.wake()
+	}
+	return out
+}
+
+// receive takes up to 10 records the way the event source mapping batches them:
+// it waits for the first visible one and takes what else is visible.
+func (q *simQueue) receive(stop chan struct{}) ([]events.SQSMessage, bool) {
+	for {
+		if batch := q.take(10); len(batch) > 0 {
+			return batch, true
+		}
+		select {
+		case <-q.notify:
+		case <-stop:
+			return nil, false
+		}
+	}
+}
+
+// put makes a message of group visible after delay.
+func (q *simQueue) put(body []byte, group string, delay time.Duration) {
 	rec := record("m"+strconv.FormatInt(q.seq.Add(1), 10), string(body), 1)
+	rec.Attributes[attrGroup] = group
 	if d := delay.Truncate(time.Second); d > 0 {
-		time.AfterFunc(d, func() { q.ch <- rec })
+		time.AfterFunc(d, func() { q.push(rec) })
 		return
 	}
-	q.ch <- rec
+	q.push(rec)
 }
 
 func (q *simQueue) RequeueJob(_ context.Context, job outbound.Job, delay time.Duration) error {
@@ -47,7 +139,7 @@ func (q *simQueue) RequeueJob(_ context.Context, job outbound.Job, delay time.Du
 	if err != nil {
 		return err
 	}
-	go q.put(body, delay)
+	q.put(body, job.ClinicID, delay)
 	return nil
 }
 
@@ -57,7 +149,7 @@ func (q *simQueue) EnqueueAfter(_ context.Context, jobs []outbound.Job, delays [
 		if err != nil {
 			return err
 		}
-		go q.put(body, delays[i])
+		q.put(body, j.ClinicID, delays[i])
 	}
 	return nil
 }
@@ -109,11 +201,16 @@ func runSenders(ctx context.Context, q *simQueue, instances int, mk func() *outr
 		go func() {
 			defer wg.Done()
 			for {
-				batch, ok := receive(q.ch, stop)
+				batch, ok := q.receive(stop)
 				if !ok {
 					return
 				}
-				handleBatch(ctx, s, dl, batch, func(r events.SQSMessage) { q.ch <- r })
+				if q.onReceive != nil {
+					for _, r := range batch {
+						q.onReceive(r)
+					}
+				}
+				handleBatch(ctx, s, dl, batch, func(r events.SQSMessage) { q.push(r) })
 			}
 		}()
 	}
@@ -190,6 +287,30 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	fmt.Printf("fairness: seeded and swept %d reminders in %s\n", aJobs+2*bJobs, time.Since(seedStart).Round(time.Millisecond))
 
 	q := newSimQueue(4 * (aJobs + 2*bJobs))
+	// When each of B's reminders was first received, by recipient: it splits B's
+	// delay into waiting to be received and being sent.
+	var recvMu sync.Mutex
+	firstRecv := map[string]time.Time{}
+	q.onReceive = func(r events.SQSMessage) {
+		if r.Attributes[attrGroup] != b.ID {
+			return
+		}
+		var j reminder.Job
+		if json.Unmarshal([]byte(r.Body), &j) != nil || len(j.AppointmentID) < 5 {
+			return
+		}
+		base := map[string]int{"fb1-": 1_000_000, "fb2-": 2_000_000}[j.AppointmentID[:4]]
+		i, err := strconv.Atoi(j.AppointmentID[4:])
+		if base == 0 || err != nil {
+			return
+		}
+		to, now := fmt.Sprintf("1555%07d", base+i), time.Now()
+		recvMu.Lock()
+		if _, ok := firstRecv[to]; !ok {
+			firstRecv[to] = now
+		}
+		recvMu.Unlock()
+	}
 	// The sweep's outbox as the reminder-sweep Lambda wires it.
 	sweepOutbox := outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}
 	accepted, stop := rig.deployedSenders(ctx, clock, q, mps, instances)
@@ -198,6 +319,9 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	// B's reminders come due in four sweeps, five seconds apart, after a's backlog
 	// (if any) has been queued and placed.
 	const waves = 4
+	// How long each of B's sweeps took to queue its wave (the line's DynamoDB
+	// write included), by run: part of B's wait to be received.
+	sweepTook := map[int][]time.Duration{}
 	queueB := func(bodies []reminder.Job, phoneBase int, first time.Duration) map[string]time.Time {
 		queued := map[string]time.Time{}
 		var mu sync.Mutex
@@ -210,14 +334,29 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 				queued[fmt.Sprintf("1555%07d", phoneBase+i)] = time.Now()
 			}
 			mu.Unlock()
+			t0 := time.Now()
 			if err := sweepOutbox.Enqueue(ctx, bodies[w*per:min((w+1)*per, len(bodies))]); err != nil {
 				panic(err)
 			}
+			sweepTook[phoneBase] = append(sweepTook[phoneBase], time.Since(t0))
 		}
 		return queued
 	}
 	waitFor := func(pnid string, n int, limit time.Duration) error {
 		return waitAccepted(accepted, pnid, n, time.Now().Add(limit))
+	}
+	// split gives B's median wait to be received and median time from receipt to acceptance.
+	split := func(queued map[string]time.Time) (toReceive, toAccept time.Duration) {
+		accepted.mu.Lock()
+		defer accepted.mu.Unlock()
+		recvMu.Lock()
+		defer recvMu.Unlock()
+		var rs, as []time.Duration
+		for to, at := range queued {
+			rs = append(rs, firstRecv[to].Sub(at))
+			as = append(as, accepted.at[to].Sub(firstRecv[to]))
+		}
+		return percentile(rs, 0.5), percentile(as, 0.5)
 	}
 	delaysOf := func(queued map[string]time.Time) []time.Duration {
 		accepted.mu.Lock()
@@ -258,11 +397,16 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	mi, pi := percentile(idleDelays, 0.5), percentile(idleDelays, 0.95)
 	mb, pb := percentile(busyDelays, 0.5), percentile(busyDelays, 0.95)
 	aRate := rateOf(aJobs, aElapsed)
+	ri, ai := split(idle)
+	rb, ab := split(busy)
 	fmt.Printf("fairness: %d sender instances, each number limited to %.0f msg/s at the stand-in\n", instances, mps)
 	fmt.Printf("fairness: B (%d due reminders in %d sweeps 5 s apart) with A idle: median %s, p95 %s (run %s, CPU %s)\n",
 		bJobs, waves, mi.Round(time.Millisecond), pi.Round(time.Millisecond), wallIdle.Round(time.Millisecond), cpuIdle.Round(time.Millisecond))
 	fmt.Printf("fairness: B with A's %d queued: median %s, p95 %s: ratio %.2f / %.2f (target <= 1.5)\n",
 		aJobs, mb.Round(time.Millisecond), pb.Round(time.Millisecond), ratio(mb, mi), ratio(pb, pi))
+	fmt.Printf("fairness: B's median wait to be received %s idle, %s busy (of which queueing a wave took %s and %s, median); receipt to acceptance %s idle, %s busy\n",
+		ri.Round(time.Millisecond), rb.Round(time.Millisecond), percentile(sweepTook[1_000_000], 0.5).Round(time.Millisecond),
+		percentile(sweepTook[2_000_000], 0.5).Round(time.Millisecond), ai.Round(time.Millisecond), ab.Round(time.Millisecond))
 	fmt.Printf("fairness: A accepted %d in %s = %.1f msg/s (target >= 76); CPU of this process %s over %s\n",
 		aJobs, aElapsed.Round(time.Millisecond), aRate, cpuBusy.Round(time.Millisecond), aElapsed.Round(time.Millisecond))
 	fmt.Printf("fairness: 130429 answers: %d (requests %d, accepted %d)\n", stats.Throttled+stats.InjectedThrottles, stats.Requests, stats.Accepted)

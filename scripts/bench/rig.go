@@ -113,6 +113,9 @@ func handleBatch(ctx context.Context, s *outreach.Sender, dl *delays, batch []ev
 		}
 		receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
 		next := record(r.MessageId, r.Body, receives+1)
+		if g, ok := r.Attributes[attrGroup]; ok {
+			next.Attributes[attrGroup] = g // a redelivery keeps its group
+		}
 		time.AfterFunc(d, func() { again(next) })
 	}
 	return acked

@@ -130,6 +130,9 @@ func Redrive(ctx context.Context, client *sqs.Client, dlqURL, targetURL string, 
 			QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: maxBatchEntries, WaitTimeSeconds: 1,
 			VisibilityTimeout:     60,
 			MessageAttributeNames: []string{"All"},
+			// The group id is the message's tenant on a fair queue: a redriven
+			// message keeps it, so SQS still counts it as its clinic's.
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameMessageGroupId},
 		})
 		if err != nil {
 			return moved, fmt.Errorf("queue: redrive: receive from %s: %w", queueName(dlqURL), err)
@@ -139,9 +142,13 @@ func Redrive(ctx context.Context, client *sqs.Client, dlqURL, targetURL string, 
 		}
 		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(targetURL)}
 		for i, m := range out.Messages {
-			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{
+			e := types.SendMessageBatchRequestEntry{
 				Id: aws.String(strconv.Itoa(i)), MessageBody: m.Body, MessageAttributes: m.MessageAttributes,
-			})
+			}
+			if g := m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]; validGroupID(g) {
+				e.MessageGroupId = aws.String(g)
+			}
+			in.Entries = append(in.Entries, e)
 		}
 		sent, err := client.SendMessageBatch(ctx, in)
 		if err != nil {

@@ -24,6 +24,10 @@ type Message struct {
 	ID    string
 	Body  []byte
 	Delay time.Duration
+	// GroupID is the message's tenant (a clinic id). On a standard queue it makes
+	// SQS a fair queue: when one clinic has a backlog, SQS hands consumers the
+	// other clinics' messages first, so their dwell time stays low. Empty: none.
+	GroupID string
 }
 
 // SQS limits on one SendMessageBatch call.
@@ -152,10 +156,14 @@ func (p *Publisher) sendBatch(ctx context.Context, batch []Message) []FailedMess
 			if !ok {
 				continue
 			}
-			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{
+			e := types.SendMessageBatchRequestEntry{
 				Id: aws.String(id), MessageBody: aws.String(string(m.Body)),
 				DelaySeconds: int32(min(max(m.Delay, 0), maxDelay) / time.Second),
-			})
+			}
+			if validGroupID(m.GroupID) {
+				e.MessageGroupId = aws.String(m.GroupID)
+			}
+			in.Entries = append(in.Entries, e)
 		}
 		out, err := p.client.SendMessageBatch(ctx, in)
 		retry := map[string]FailedMessage{}
@@ -232,6 +240,21 @@ func validBody(b []byte) bool {
 	return true
 }
 
+// validGroupID reports whether SQS accepts id as a MessageGroupId (1 to 128
+// characters, ASCII letters, digits and punctuation). A group id is only a
+// fairness hint: one SQS would refuse is left off rather than failing the message.
+func validGroupID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // queueName is the last path element of a queue URL, for messages and errors.
 func queueName(url string) string {
 	url = strings.TrimRight(url, "/")
@@ -254,7 +277,7 @@ func (o ReminderOutbox) Enqueue(ctx context.Context, jobs []reminder.Job) error 
 		if err != nil {
 			return fmt.Errorf("queue: encode reminder job %s: %w", j.ID(), err)
 		}
-		msgs = append(msgs, Message{ID: j.ID(), Body: body})
+		msgs = append(msgs, Message{ID: j.ID(), Body: body, GroupID: j.ClinicID})
 	}
 	return o.Publisher.Publish(ctx, msgs)
 }
@@ -267,7 +290,7 @@ func (o ReminderOutbox) Requeue(ctx context.Context, job reminder.Job, delay tim
 	if err != nil {
 		return fmt.Errorf("queue: encode reminder job %s: %w", job.ID(), err)
 	}
-	return o.Publisher.Publish(ctx, []Message{{ID: job.ID(), Body: body, Delay: delay}})
+	return o.Publisher.Publish(ctx, []Message{{ID: job.ID(), Body: body, Delay: delay, GroupID: job.ClinicID}})
 }
 
 // PublishJobs puts outbound jobs (replies, staff replies, offers, notices) on the
@@ -282,7 +305,7 @@ func (o ReminderOutbox) PublishJobs(ctx context.Context, jobs ...outbound.Job) e
 		if err != nil {
 			return fmt.Errorf("queue: encode outbound job %s: %w", j.ID(), err)
 		}
-		msgs = append(msgs, Message{ID: j.ID(), Body: body})
+		msgs = append(msgs, Message{ID: j.ID(), Body: body, GroupID: j.ClinicID})
 	}
 	return o.Publisher.Publish(ctx, msgs)
 }
@@ -297,7 +320,7 @@ func (o ReminderOutbox) EnqueueAfter(ctx context.Context, jobs []outbound.Job, d
 		if err != nil {
 			return fmt.Errorf("queue: encode outbound job %s: %w", j.ID(), err)
 		}
-		m := Message{ID: j.ID(), Body: body}
+		m := Message{ID: j.ID(), Body: body, GroupID: j.ClinicID}
 		if i < len(delays) {
 			m.Delay = delays[i]
 		}
@@ -312,10 +335,11 @@ func (o ReminderOutbox) RequeueJob(ctx context.Context, job outbound.Job, delay 
 	if err != nil {
 		return fmt.Errorf("queue: encode outbound job %s: %w", job.ID(), err)
 	}
-	return o.Publisher.Publish(ctx, []Message{{ID: job.ID(), Body: body, Delay: delay}})
+	return o.Publisher.Publish(ctx, []Message{{ID: job.ID(), Body: body, Delay: delay, GroupID: job.ClinicID}})
 }
 
-// EventOutbox puts clinic notifications on the ehr-outbox queue.
+// EventOutbox puts clinic notifications on the ehr-outbox queue, grouped by clinic
+// so that one clinic's backlog (a failing callback endpoint) does not delay others.
 type EventOutbox struct{ *Publisher }
 
 // Publish sends one message per event; the event id names it (and is the
@@ -327,7 +351,7 @@ func (o EventOutbox) Publish(ctx context.Context, events ...clinic.Event) error 
 		if err != nil {
 			return fmt.Errorf("queue: encode event %s: %w", e.ID, err)
 		}
-		msgs = append(msgs, Message{ID: e.ID, Body: body})
+		msgs = append(msgs, Message{ID: e.ID, Body: body, GroupID: e.ClinicID})
 	}
 	return o.Publisher.Publish(ctx, msgs)
 }

@@ -8,11 +8,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/frontdesk-health/frontdesk/shared/clinic"
+	"github.com/frontdesk-health/frontdesk/shared/outbound"
+	"github.com/frontdesk-health/frontdesk/shared/reminder"
 )
 
 // flakySQS fails chosen bodies a number of times, as SQS does under throttling or
@@ -22,6 +27,7 @@ type flakySQS struct {
 	senderFault map[string]bool // body -> rejected as the sender's fault
 	calls       [][]string      // bodies per call
 	accepted    []string
+	groups      map[string]string // body -> MessageGroupId of its last entry ("" when none)
 }
 
 func (f *flakySQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
@@ -30,6 +36,10 @@ func (f *flakySQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchI
 	for _, e := range in.Entries {
 		body := aws.ToString(e.MessageBody)
 		bodies = append(bodies, body)
+		if f.groups == nil {
+			f.groups = map[string]string{}
+		}
+		f.groups[body] = aws.ToString(e.MessageGroupId)
 		switch {
 		case f.senderFault[body]:
 			out.Failed = append(out.Failed, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String("InvalidParameterValue"), Message: aws.String("bad"), SenderFault: true})
@@ -151,5 +161,65 @@ func TestSQSSafeJSONKeepsMeaning(t *testing.T) {
 		if utf8.ValidString(c.in) && json.Unmarshal([]byte(c.in), &b) == nil && fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Errorf("meaning changed: %v vs %v", a, b)
 		}
+	}
+}
+
+// Every message of a clinic carries the clinic id as its group id, which makes the
+// standard queues fair: a clinic's backlog does not hold the other clinics' messages.
+func TestPublishersGroupMessagesByClinic(t *testing.T) {
+	rem := func(clinicID, appt string) reminder.Job {
+		return reminder.Job{ClinicID: clinicID, AppointmentID: appt, Kind: reminder.KindSameDay, Generation: "g1",
+			DueAt: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	}
+	reply := outbound.Job{Type: outbound.KindReply, Job: reminder.Job{ClinicID: "clinic-b"}, Key: "reply:wamid.1"}
+	offer := outbound.Job{Type: outbound.KindOffer, Job: reminder.Job{ClinicID: "clinic-c"}, Key: "offer:slot-1"}
+	cases := []struct {
+		name    string
+		publish func(context.Context, *Publisher) error
+		want    []string // group ids, in the order the messages were sent
+	}{
+		{"sweep's reminder jobs", func(ctx context.Context, p *Publisher) error {
+			return ReminderOutbox{p}.Enqueue(ctx, []reminder.Job{rem("clinic-a", "a1"), rem("clinic-b", "b1")})
+		}, []string{"clinic-a", "clinic-b"}},
+		{"requeued reminder", func(ctx context.Context, p *Publisher) error {
+			return ReminderOutbox{p}.Requeue(ctx, rem("clinic-a", "a2"), 3*time.Second)
+		}, []string{"clinic-a"}},
+		{"prepared jobs", func(ctx context.Context, p *Publisher) error {
+			return ReminderOutbox{p}.PublishJobs(ctx, reply, offer)
+		}, []string{"clinic-b", "clinic-c"}},
+		{"paced jobs", func(ctx context.Context, p *Publisher) error {
+			return ReminderOutbox{p}.EnqueueAfter(ctx, []outbound.Job{outbound.FromReminder(rem("clinic-d", "d1")), reply},
+				[]time.Duration{time.Second, 0})
+		}, []string{"clinic-d", "clinic-b"}},
+		{"requeued prepared job", func(ctx context.Context, p *Publisher) error {
+			return ReminderOutbox{p}.RequeueJob(ctx, offer, time.Second)
+		}, []string{"clinic-c"}},
+		{"clinic events", func(ctx context.Context, p *Publisher) error {
+			return EventOutbox{p}.Publish(ctx, clinic.Event{ID: "evt_1", Type: "patient.opted_out", ClinicID: "clinic-e"})
+		}, []string{"clinic-e"}},
+		{"inbound webhooks carry none", func(ctx context.Context, p *Publisher) error {
+			return InboundQueue{p}.Put(ctx, []byte(`{"entry":[]}`))
+		}, []string{""}},
+		{"a group id SQS refuses is left off, the message still goes", func(ctx context.Context, p *Publisher) error {
+			return p.Publish(ctx, []Message{{ID: "1", Body: []byte("x"), GroupID: "clinic a"},
+				{ID: "2", Body: []byte("y"), GroupID: strings.Repeat("c", 129)}, {ID: "3", Body: []byte("z"), GroupID: strings.Repeat("c", 128)}})
+		}, []string{"", "", strings.Repeat("c", 128)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fake := &flakySQS{}
+			if err := c.publish(context.Background(), newPublisher(fake, "http://localhost/000000000000/outbound")); err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+			var got []string
+			for _, call := range fake.calls {
+				for _, body := range call {
+					got = append(got, fake.groups[body])
+				}
+			}
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("group ids %q, want %q (bodies by group: %v)", got, c.want, fake.groups)
+			}
+		})
 	}
 }

@@ -38,7 +38,8 @@ func drain(t *testing.T, client *sqs.Client, url string, n int, within time.Dura
 	var got []types.Message
 	deadline := time.Now().Add(within)
 	for len(got) < n && time.Now().Before(deadline) {
-		out, err := client.ReceiveMessage(ctxT(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
+		out, err := client.ReceiveMessage(ctxT(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameMessageGroupId}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,6 +89,9 @@ func TestReminderOutboxPublishesEveryJob(t *testing.T) {
 		}
 		if !want[j.ID()] || seen[j.ID()] {
 			t.Fatalf("unexpected or duplicate job %s", j.ID())
+		}
+		if g := m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]; g != "clinic-a" {
+			t.Fatalf("job %s has group id %q, want its clinic's (a fair queue's tenant)", j.ID(), g)
 		}
 		seen[j.ID()] = true
 	}
@@ -173,7 +177,7 @@ func TestPollerPartialBatchDLQAndRedrive(t *testing.T) {
 	bodies := []string{`{"n":1}`, `{"n":"poison"}`, `{"n":3}`}
 	var ms []queue.Message
 	for i, b := range bodies {
-		ms = append(ms, queue.Message{ID: strconv.Itoa(i), Body: []byte(b)})
+		ms = append(ms, queue.Message{ID: strconv.Itoa(i), Body: []byte(b), GroupID: "clinic-" + strconv.Itoa(i)})
 	}
 	if err := queue.NewPublisher(client, work).Publish(ctxT(t), ms); err != nil {
 		t.Fatal(err)
@@ -253,6 +257,11 @@ func TestPollerPartialBatchDLQAndRedrive(t *testing.T) {
 	}
 	if len(got) != 12 || !slices.Contains(got, bodies[1]) {
 		t.Fatalf("work queue got back %v", got)
+	}
+	for _, m := range back {
+		if aws.ToString(m.Body) == bodies[1] && m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)] != "clinic-1" {
+			t.Fatalf("redriven message lost its group id: %v", m.Attributes)
+		}
 	}
 }
 
