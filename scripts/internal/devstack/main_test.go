@@ -8,6 +8,9 @@ package devstack_test
 // and appointment id.
 
 import (
+	"errors"
+	"syscall"
+
 	"github.com/frontdesk-health/frontdesk/shared/localtest"
 
 	"bufio"
@@ -87,7 +90,20 @@ func stackFor(t *testing.T) *world {
 	return shared
 }
 
+// startWorld starts the shared stack on free ports. A free port is found by
+// listening on port 0 and closing it, so another process on the machine can take
+// it before the stack listens again: that start is retried on new ports.
 func startWorld() (*world, error) {
+	for attempt := 1; ; attempt++ {
+		w, err := startWorldOnce()
+		if err == nil || attempt == 3 || !errors.Is(err, syscall.EADDRINUSE) {
+			return w, err
+		}
+		fmt.Fprintf(os.Stderr, "devstack: a port was taken before the stack listened (%v); retrying on new ports\n", err)
+	}
+}
+
+func startWorldOnce() (*world, error) {
 	port, err := localstack.FreePort()
 	if err != nil {
 		return nil, err
