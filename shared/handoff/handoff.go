@@ -522,12 +522,7 @@ func reopenTemplate(to, lang string, c clinic.Clinic) (whatsapp.Message, error) 
 	if err != nil {
 		return whatsapp.Message{}, err
 	}
-	params, payloads := reminder.Render(t, reminder.Vars{Clinic: c.Name, ClinicID: c.ID, Generation: PendingStaffReply})
-	body := make([]whatsapp.TemplateParam, 0, len(params))
-	for _, p := range params {
-		body = append(body, whatsapp.TemplateParam{Name: p.Name, Text: p.Text})
-	}
-	return whatsapp.TemplateMessage(to, t.Name, t.Language, body, payloads)
+	return reminder.Message(to, t, reminder.Vars{Clinic: c.Name, ClinicID: c.ID, Generation: PendingStaffReply})
 }
 
 // PendingStaffReply is the reopen button's pending kind for a staff text: the

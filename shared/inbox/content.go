@@ -141,12 +141,7 @@ func reopenTemplate(to, lang string, c clinic.Clinic, kind replyKind, a *appoint
 	if a != nil {
 		v.AppointmentID = a.ID
 	}
-	params, payloads := reminder.Render(t, v)
-	body := make([]whatsapp.TemplateParam, 0, len(params))
-	for _, p := range params {
-		body = append(body, whatsapp.TemplateParam{Name: p.Name, Text: p.Text})
-	}
-	return whatsapp.TemplateMessage(to, t.Name, t.Language, body, payloads)
+	return reminder.Message(to, t, v)
 }
 
 // replyText renders a localized free-form answer. lang is the patient's language;

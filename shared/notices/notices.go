@@ -268,16 +268,7 @@ func Compose(c clinic.Clinic, p appointment.Patient, n notice.Notice, visit time
 	if err != nil {
 		return whatsapp.Message{}, err
 	}
-	body, payloads := reminder.Render(t, v)
-	params := make([]whatsapp.TemplateParam, len(body))
-	for i, b := range body {
-		params[i] = whatsapp.TemplateParam{Name: b.Name, Text: b.Text}
-	}
-	m, err := whatsapp.TemplateMessage(p.Phone, t.Name, t.Language, params, payloads)
-	if err != nil {
-		return whatsapp.Message{}, fmt.Errorf("template %s/%s: %w", t.Name, t.Language, err)
-	}
-	return m, nil
+	return reminder.Message(p.Phone, t, v)
 }
 
 // fail records why a notice is not sent and tells the clinic (message.failed with

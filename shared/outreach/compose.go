@@ -1,7 +1,6 @@
 package outreach
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/frontdesk-health/frontdesk/shared/appointment"
@@ -24,7 +23,7 @@ func composeReminder(c clinic.Clinic, a appointment.Appointment, p appointment.P
 	if err != nil {
 		return whatsapp.Message{}, err
 	}
-	body, payloads := reminder.Render(t, reminder.Vars{
+	return reminder.Message(p.Phone, t, reminder.Vars{
 		GivenName: p.GivenName,
 		Clinic:    c.Name,
 		Date:      reminder.FormatDate(a.Start, loc, t.Language),
@@ -32,15 +31,6 @@ func composeReminder(c clinic.Clinic, a appointment.Appointment, p appointment.P
 		Place:     place(a.Location),
 		ClinicID:  a.ClinicID, AppointmentID: a.ID, Generation: r.Generation,
 	})
-	params := make([]whatsapp.TemplateParam, len(body))
-	for i, b := range body {
-		params[i] = whatsapp.TemplateParam{Name: b.Name, Text: b.Text}
-	}
-	m, err := whatsapp.TemplateMessage(p.Phone, t.Name, t.Language, params, payloads)
-	if err != nil {
-		return whatsapp.Message{}, fmt.Errorf("template %s/%s: %w", t.Name, t.Language, err)
-	}
-	return m, nil
 }
 
 func templateFor(c clinic.Clinic, kind reminder.Kind, patientLang string) (reminder.Template, error) {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
 // Template names registered with Meta. Renaming one means submitting a new template
@@ -309,3 +311,18 @@ var catalog = sync.OnceValue(func() map[string]map[string]Template {
 	addNoticeTemplates(out)
 	return out
 })
+
+// Message renders t with v as a template send to to: the body variables, and the
+// quick-reply payloads of its buttons.
+func Message(to string, t Template, v Vars) (whatsapp.Message, error) {
+	body, payloads := Render(t, v)
+	params := make([]whatsapp.TemplateParam, len(body))
+	for i, b := range body {
+		params[i] = whatsapp.TemplateParam{Name: b.Name, Text: b.Text}
+	}
+	m, err := whatsapp.TemplateMessage(to, t.Name, t.Language, params, payloads)
+	if err != nil {
+		return whatsapp.Message{}, fmt.Errorf("template %s/%s: %w", t.Name, t.Language, err)
+	}
+	return m, nil
+}

@@ -131,12 +131,7 @@ func templateMessage(c clinic.Clinic, to, lang, name, what string, at time.Time,
 		return whatsapp.Message{}, err
 	}
 	v.Clinic, v.Date, v.Time = c.Name, reminder.FormatDate(at, loc, t.Language), reminder.FormatTime(at, loc, t.Language)
-	body, payloads := reminder.Render(t, v)
-	params := make([]whatsapp.TemplateParam, len(body))
-	for i, b := range body {
-		params[i] = whatsapp.TemplateParam{Name: b.Name, Text: b.Text}
-	}
-	msg, err := whatsapp.TemplateMessage(to, t.Name, t.Language, params, payloads)
+	msg, err := reminder.Message(to, t, v)
 	if err != nil {
 		return whatsapp.Message{}, fmt.Errorf("waitlist: %s template: %w", what, err)
 	}
