@@ -27,8 +27,9 @@ import (
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
 
-// Store is what the service needs from storage (the DynamoDB store).
-type Store interface {
+// ConversationStore is the conversations half of Store: conversations, their
+// threads and the audit trail.
+type ConversationStore interface {
 	ConversationOfContact(ctx context.Context, clinicID, contactKey string) (thread.Conversation, bool, error)
 	GetConversation(ctx context.Context, clinicID, id string) (thread.Conversation, error)
 	CreateConversation(ctx context.Context, c thread.Conversation, retention time.Duration, replaces string) error
@@ -40,6 +41,11 @@ type Store interface {
 	ListConversations(ctx context.Context, clinicID string, st thread.State, cursor string, limit int) ([]thread.Conversation, string, error)
 	AppendAudit(ctx context.Context, e thread.AuditEntry) error
 	AuditTrail(ctx context.Context, clinicID string, from, to time.Time, cursor string, limit int) ([]thread.AuditEntry, string, error)
+}
+
+// Store is what the service needs from storage (the DynamoDB store).
+type Store interface {
+	ConversationStore
 	GetContact(ctx context.Context, clinicID, key string) (contact.Contact, error)
 	ConsentLedger(ctx context.Context, clinicID, patientID string) ([]consent.Entry, error)
 	PutMessage(ctx context.Context, m messagelog.Record) (bool, error)

@@ -9,25 +9,14 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/fault"
+	"github.com/frontdesk-health/frontdesk/shared/handoff"
 	"github.com/frontdesk-health/frontdesk/shared/platform"
 	"github.com/frontdesk-health/frontdesk/shared/thread"
 )
 
-// ConversationStore is what the hand-off service, the console and the
-// conversation API need of conversations (the storage half of handoff.Store).
-type ConversationStore interface {
-	ConversationOfContact(ctx context.Context, clinicID, contactKey string) (thread.Conversation, bool, error)
-	GetConversation(ctx context.Context, clinicID, id string) (thread.Conversation, error)
-	CreateConversation(ctx context.Context, c thread.Conversation, retention time.Duration, replaces string) error
-	SaveConversation(ctx context.Context, c thread.Conversation, retention time.Duration) error
-	AppendThreadMessage(ctx context.Context, clinicID string, m thread.Message, retention time.Duration) (bool, error)
-	MarkThreadMessage(ctx context.Context, clinicID string, m thread.Message) error
-	AdvanceThreadMessage(ctx context.Context, clinicID, wamid, status string) (bool, error)
-	ThreadMessages(ctx context.Context, clinicID, conversationID, cursor string, limit int) ([]thread.Message, string, error)
-	ListConversations(ctx context.Context, clinicID string, st thread.State, cursor string, limit int) ([]thread.Conversation, string, error)
-	AppendAudit(ctx context.Context, e thread.AuditEntry) error
-	AuditTrail(ctx context.Context, clinicID string, from, to time.Time, cursor string, limit int) ([]thread.AuditEntry, string, error)
-}
+// ConversationStore is the storage of conversations the hand-off service, the
+// console and the conversation API share.
+type ConversationStore = handoff.ConversationStore
 
 // Conversations asserts the inbox order and its cursors (refused for another
 // clinic or listing), one conversation per contact, thread pages oldest first,
