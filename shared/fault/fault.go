@@ -8,7 +8,6 @@ package fault
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -80,16 +79,11 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Msg == "" && t.Op == "" && t.Err == nil && t.Code == e.Code
 }
 
-// Sentinels, one per code: errors.Is(err, fault.ErrConflict).
+// Sentinels of the codes services test for: errors.Is(err, fault.ErrConflict).
 var (
-	ErrInvalid       = &Error{Code: Invalid}
-	ErrUnauthorized  = &Error{Code: Unauthorized}
-	ErrForbidden     = &Error{Code: Forbidden}
-	ErrNotFound      = &Error{Code: NotFound}
-	ErrConflict      = &Error{Code: Conflict}
-	ErrInProgress    = &Error{Code: InProgress}
-	ErrUnprocessable = &Error{Code: Unprocessable}
-	ErrUnavailable   = &Error{Code: Unavailable}
+	ErrNotFound   = &Error{Code: NotFound}
+	ErrConflict   = &Error{Code: Conflict}
+	ErrInProgress = &Error{Code: InProgress}
 )
 
 // New is an error of code with a message for the caller.
@@ -101,12 +95,6 @@ func Wrap(code Code, op string, err error) error {
 		return nil
 	}
 	return &Error{Code: code, Op: op, Err: err}
-}
-
-// Errorf is an error of code whose message is formatted (%w wraps as usual).
-func Errorf(code Code, format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &Error{Code: code, Msg: err.Error(), Err: errors.Unwrap(err)}
 }
 
 // CodeOf is the code of the first coded error in err's chain; Internal when none

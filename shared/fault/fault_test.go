@@ -44,8 +44,4 @@ func TestCodesMatchThroughWrapsAndSentinelsStayDistinct(t *testing.T) {
 	if fault.Wrap(fault.Internal, "op", nil) != nil {
 		t.Error("Wrap(nil) is not nil")
 	}
-	e := fault.Errorf(fault.Invalid, "field %s: %w", "start", unknownPatient)
-	if !errors.Is(e, unknownPatient) || fault.CodeOf(e) != fault.Invalid {
-		t.Errorf("Errorf: code %q, wraps cause %v", fault.CodeOf(e), errors.Is(e, unknownPatient))
-	}
 }

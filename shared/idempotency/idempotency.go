@@ -14,11 +14,6 @@ type Response struct {
 	Fingerprint string
 }
 
-// Errors of idempotent operations.
-var (
-	// ErrKeyReused: the key was first used for a different request (another route
-	// or body); the request is neither processed nor replayed.
-	ErrKeyReused = fault.New(fault.Unprocessable, "idempotency key reused for a different request")
-	// ErrInProgress: the first request with the key is still being processed.
-	ErrInProgress = fault.ErrInProgress
-)
+// ErrKeyReused: the key was first used for a different request (another route or
+// body); the request is neither processed nor replayed.
+var ErrKeyReused = fault.New(fault.Unprocessable, "idempotency key reused for a different request")
