@@ -310,8 +310,8 @@ func (s *Service) publish(ctx context.Context, c clinic.Clinic, conv thread.Conv
 		job.PatientID = conv.PatientIDs[0]
 	}
 	// The service let this answer through an opt-out the patient wrote after (see
-	// standingOptOut): the sender must not hold it back for that opt-out.
-	job.Force = !conv.OptedOutAt.IsZero()
+	// standingOptOut): the sender holds it back only for an opt-out said later.
+	job.AnsweredOptOut = conv.OptedOutAt
 	if err := s.Outbox.PublishJobs(ctx, job); err != nil {
 		return fmt.Errorf("queue %s: %w", msg.Type, err)
 	}

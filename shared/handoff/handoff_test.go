@@ -566,3 +566,40 @@ func TestQueuedBotReplyJoinsTheConversationOnce(t *testing.T) {
 		t.Fatalf("thread after the queued reply: %d messages (was %d), bot copies %+v", len(msgs), before, bot)
 	}
 }
+
+// A staff reply to a contact who wrote again after STOP goes out past that STOP,
+// but a new STOP said while the reply waits on the queue holds it back: the reply
+// fails opted_out and nothing reaches the patient.
+func TestNewStopHoldsBackAQueuedStaffReply(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	key := "+15550100246"
+	first := inbound(key, "question", t0.Add(-2*time.Hour))
+	ref, err := e.svc.HandOff(ctx, demo, first, "free_text", thread.Normal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := func(id string, at time.Time) {
+		t.Helper()
+		if _, err := e.store.RecordContactConsent(ctx, demo.ID, key, consent.Entry{ClinicID: demo.ID, PatientID: key, ID: id,
+			State: consent.OptedOut, At: at, Source: consent.SourceWhatsApp, RecordedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop("stop-1", t0.Add(-time.Hour))
+	if _, err := e.svc.Received(ctx, demo, inbound(key, "sorry, one more thing", t0.Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.svc.Reply(ctx, demo, "token:write", ref.ID, thread.Reply{Text: "Staff answer", Author: "Sam"})
+	if err != nil {
+		t.Fatalf("reply after the contact wrote again: %v", err)
+	}
+	stop("stop-2", t0)
+	e.drain(t, 2)
+	if len(e.graph.sent) != 0 {
+		t.Fatalf("sent %+v after a new STOP, want nothing", e.graph.sent)
+	}
+	if got := e.stored(t, ref.ID, m.ID); got.Status != thread.StatusFailed || got.Reason != outbound.ReasonOptedOut {
+		t.Fatalf("in the thread: %+v, want failed (opted_out)", got)
+	}
+}

@@ -18,6 +18,7 @@ package outbound
 import (
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
 )
@@ -94,6 +95,10 @@ type Job struct {
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	// Force sends despite an opt-out: the STOP acknowledgement, the safety answer.
 	Force bool `json:"force,omitempty"`
+	// AnsweredOptOut is when the opt-out was said that the patient has since written
+	// past (a staff reply to a contact who wrote again after STOP): that opt-out does
+	// not hold the job back, a later one does.
+	AnsweredOptOut time.Time `json:"answeredOptOut,omitzero"`
 	// Attempts counts a prepared job's failed sends (a reminder counts them on itself).
 	Attempts int `json:"attempts,omitempty"`
 	// Paced marks a job that already waited for its place in its number's line: when
@@ -131,8 +136,19 @@ const (
 	ReasonOptedOut     = "opted_out"
 )
 
+// HeldByOptOut reports whether the recipient number's consent ledger holds the job
+// back: the number stands opted out, by an opt-out said after the one the job
+// answers (AnsweredOptOut), if any.
+func (j Job) HeldByOptOut(ledger []consent.Entry) bool {
+	applied := consent.Applied(ledger)
+	if consent.Current(applied) != consent.OptedOut {
+		return false
+	}
+	return j.AnsweredOptOut.IsZero() || consent.Sorted(applied)[len(applied)-1].At.After(j.AnsweredOptOut)
+}
+
 // WhyNot returns why a prepared job must not be sent at now, or "". optedOut is
-// the recipient's current opt-out at the number.
+// whether the recipient's opt-out holds the job back (HeldByOptOut).
 func (j Job) WhyNot(now time.Time, optedOut bool) string {
 	if !j.ExpiresAt.IsZero() && !now.Before(j.ExpiresAt) {
 		return ReasonExpired

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/outbound"
 	"github.com/frontdesk-health/frontdesk/shared/reminder"
 	"github.com/frontdesk-health/frontdesk/shared/whatsapp"
@@ -85,6 +86,31 @@ func TestCeilings(t *testing.T) {
 	for _, c := range cases {
 		if got := outbound.Ceiling(c.perSecond, c.p); got != c.want {
 			t.Errorf("Ceiling(%d, %d) = %d, want %d", c.perSecond, c.p, got, c.want)
+		}
+	}
+}
+
+func TestHeldByOptOut(t *testing.T) {
+	at := time.Date(2031, 3, 10, 14, 0, 0, 0, time.UTC)
+	entry := func(id string, s consent.State, when time.Time) consent.Entry {
+		return consent.Entry{ClinicID: "c1", PatientID: "+15550100143", ID: id, State: s, At: when, Source: consent.SourceWhatsApp, RecordedAt: when}
+	}
+	stop, start, laterStop := entry("s1", consent.OptedOut, at), entry("s2", consent.OptedIn, at.Add(time.Hour)), entry("s3", consent.OptedOut, at.Add(2*time.Hour))
+	cases := []struct {
+		name   string
+		job    outbound.Job
+		ledger []consent.Entry
+		want   bool
+	}{
+		{"no statements", outbound.Job{}, nil, false},
+		{"standing STOP", outbound.Job{}, []consent.Entry{stop}, true},
+		{"STOP then START", outbound.Job{}, []consent.Entry{stop, start}, false},
+		{"the STOP the job answers", outbound.Job{AnsweredOptOut: at}, []consent.Entry{stop}, false},
+		{"a STOP after the one the job answers", outbound.Job{AnsweredOptOut: at}, []consent.Entry{stop, start, laterStop}, true},
+	}
+	for _, c := range cases {
+		if got := c.job.HeldByOptOut(c.ledger); got != c.want {
+			t.Errorf("%s: HeldByOptOut = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/frontdesk-health/frontdesk/shared/clinic"
-	"github.com/frontdesk-health/frontdesk/shared/consent"
 	"github.com/frontdesk-health/frontdesk/shared/fault"
 	"github.com/frontdesk-health/frontdesk/shared/idempotency"
 	"github.com/frontdesk-health/frontdesk/shared/messagelog"
@@ -168,7 +167,7 @@ func (s *Sender) sendPreparedFrom(ctx context.Context, j *sendJob, c clinic.Clin
 	if err != nil {
 		return s.preparedRetry(ctx, j, err)
 	}
-	if why := job.WhyNot(now, consent.Current(number.Statements()) == consent.OptedOut); why != "" {
+	if why := job.WhyNot(now, job.HeldByOptOut(number.Statements())); why != "" {
 		j.log.LogAttrs(ctx, slog.LevelInfo, "sender.skipped", slog.String("reason", why))
 		platform.Count(ctx, s.Logger, s.Clock, platform.MetricSendsByStatus, platform.DimStatus, "skipped")
 		return s.refuse(ctx, j, why, false)
