@@ -54,10 +54,13 @@ func (s *Sender) NumberRate(c clinic.Clinic) int {
 
 // takeBudget takes one send of the clinic's number's shared budget for the job,
 // just before the Graph call. spent means the budget is gone for now and o is the
-// job's deferral: a first refusal gives the job its place in the number's line (it
-// comes back when the sends queued before it had their turn); a job already back at
-// its place books one of the next windows and waits for it, or comes back within a
-// second or two.
+// job's deferral: a refused job takes a place at the end of the number's line (it
+// comes back when the sends queued before it had their turn, at least a second
+// later, SQS's shortest delay). A job already back at its place first books one of
+// the next windows and waits for it; only when they are full too does it go to the
+// end of the line again. It does not come back within a second or two: a line that
+// runs a tenth faster than the budget would then keep a surplus on the queue that
+// grows as long as the backlog lasts, each extra job received every second or two.
 func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o outcome, spent bool, err error) {
 	if s.Pacer == nil {
 		return ack, false, nil
@@ -88,16 +91,11 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 			}
 		}
 	}
-	// SQS delays are whole seconds: a job back from its place that finds the window
-	// full again comes back in one or two seconds, spread by the jitter.
-	delay := time.Second + jitter(time.Second)
-	if !j.out.Paced {
-		place, err := s.Pacer.TakeQueueSlots(ctx, c.PhoneNumberID, now, lineSpacing(rate), 1)
-		if err != nil {
-			return ack, true, err
-		}
-		delay = place.Sub(now)
+	place, err := s.Pacer.TakeQueueSlots(ctx, c.PhoneNumberID, now, lineSpacing(rate), 1)
+	if err != nil {
+		return ack, true, err
 	}
+	delay := max(place.Sub(now), time.Second)
 	j.log.LogAttrs(ctx, slog.LevelDebug, "sender.budget_spent", slog.String("phone_number_id", c.PhoneNumberID),
 		slog.Int64("delay_ms", delay.Milliseconds()))
 	return outcome{fail: true, delay: delay, reason: ReasonNumberBudget, wait: true, paced: true}, true, nil

@@ -212,3 +212,87 @@ func countKind(l *sendLog, kind string) int {
 	}
 	return n
 }
+
+// A job back at its place in the number's line that finds the number's budget spent
+// for the windows it may wait for goes to the end of the line, like a job refused
+// for the first time: it does not come back within a second or two. A long backlog
+// whose line runs a little faster than the budget then keeps a bounded surplus on
+// the queue instead of one that grows the whole time the backlog drains, every
+// extra job received again every second or two.
+func TestAJobBackAtItsPlaceThatFindsTheBudgetSpentGoesToTheEndOfTheLine(t *testing.T) {
+	const perSecond = 80
+	for _, tc := range []struct {
+		name      string
+		lineAhead time.Duration // how far the number's line reaches past now
+		wantDelay time.Duration
+	}{
+		{name: "behind a long line", lineAhead: 40 * time.Second, wantDelay: 40 * time.Second},
+		{name: "empty line", lineAhead: 0, wantDelay: time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSenderEnv(t, whatsapptest.Faults{})
+			e.book("back-at-place", consent.OptedIn)
+			recs := e.sweep()
+			if len(recs) != 1 {
+				t.Fatalf("sweep queued %d jobs, want 1", len(recs))
+			}
+			var job outbound.Job
+			if err := json.Unmarshal([]byte(recs[0].Body), &job); err != nil {
+				t.Fatal(err)
+			}
+			job.Paced = true
+			body, _ := json.Marshal(job)
+
+			s := e.newSender()
+			s.Pacer, s.Claims, s.MessagesPerSecond = e.store, e.store, perSecond
+			s.Wait = func(context.Context, time.Duration) error { t.Fatal("the job waited for a window"); return nil }
+			pnid := testClinic(testClinic1).PhoneNumberID
+			now := e.clock.Now()
+			// Every window the job may book is full.
+			ceiling := outbound.Ceiling(perSecond, outbound.KindReminder.Priority())
+			for w := range s.SlotLookahead + 1 {
+				window := outbound.WindowStart(now).Add(time.Duration(w) * outbound.Window)
+				for {
+					ok, err := e.store.TakeSendSlot(e.ctx, pnid, window, ceiling)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !ok {
+						break
+					}
+				}
+			}
+			if tc.lineAhead > 0 {
+				if _, err := e.store.TakeQueueSlots(e.ctx, pnid, now, tc.lineAhead, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			resp, err := s.Handle(e.ctx, events.SQSEvent{Records: []events.SQSMessage{sqsRecord("m1", string(body), 1)}})
+			if err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("handle: %v, %d failed records", err, len(resp.BatchItemFailures))
+			}
+			if st := e.stub.Stats(); st.Requests != 0 {
+				t.Fatalf("%d sends with the budget spent", st.Requests)
+			}
+			requeued := e.requeue.take()
+			if len(requeued) != 1 {
+				t.Fatalf("requeued %d jobs, want 1", len(requeued))
+			}
+			// Its new place is one line spacing (a tenth under the budget's interval)
+			// past the end of the line.
+			spacing := time.Second * 10 / (perSecond * 11)
+			if d := requeued[0].delay; d < tc.wantDelay || d > tc.wantDelay+spacing {
+				t.Errorf("requeued with delay %s, want its place at the end of the line, %s", d, tc.wantDelay+spacing)
+			}
+			// It holds that place: the next job refused lines up behind it.
+			next, err := e.store.TakeQueueSlots(e.ctx, pnid, now, spacing, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := now.Add(tc.lineAhead + 2*spacing); tc.lineAhead > 0 && !next.Equal(want) {
+				t.Errorf("the next place is at %s, want %s", next.Sub(now), want.Sub(now))
+			}
+		})
+	}
+}
