@@ -335,7 +335,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 			}
 			mu.Unlock()
 			t0 := time.Now()
-			if err := sweepOutbox.Enqueue(ctx, bodies[w*per:min((w+1)*per, len(bodies))]); err != nil {
+			if err := sweepEnqueue(ctx, sweepOutbox, bodies[w*per:min((w+1)*per, len(bodies))]); err != nil {
 				panic(err)
 			}
 			sweepTook[phoneBase] = append(sweepTook[phoneBase], time.Since(t0))
@@ -377,7 +377,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	cpuIdle, wallIdle := cpuTime()-cpu0, time.Since(wall0)
 
 	cpu1, aStart := cpuTime(), time.Now()
-	if err := sweepOutbox.Enqueue(ctx, jobs["fa"]); err != nil {
+	if err := sweepEnqueue(ctx, sweepOutbox, jobs["fa"]); err != nil {
 		return err
 	}
 	busy := queueB(jobs["fb2-"], 2_000_000, 10*time.Second)
