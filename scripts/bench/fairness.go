@@ -312,7 +312,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 		recvMu.Unlock()
 	}
 	// The sweep's outbox as the reminder-sweep Lambda wires it.
-	sweepOutbox := outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}
+	sweepOutbox := &outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}
 	accepted, stop := rig.deployedSenders(ctx, clock, q, mps, instances)
 	defer stop()
 

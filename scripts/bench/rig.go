@@ -72,16 +72,15 @@ func (r *sendRig) deployedSenders(ctx context.Context, clock platform.Clock, q *
 }
 
 // sweepEnqueue queues jobs the way the reminder sweep does: one Enqueue call per
-// batch of outreach.DefaultSweepBatch jobs, one call after another. One call with
-// thousands of jobs would give them all the same instant, so a whole second of a
-// number's line would become visible at once, which the sweep never does.
-func sweepEnqueue(ctx context.Context, out outreach.PacedOutbox, jobs []reminder.Job) error {
+// batch of outreach.DefaultSweepBatch jobs, one call after another, then Settle.
+func sweepEnqueue(ctx context.Context, out *outreach.PacedOutbox, jobs []reminder.Job) error {
 	for i := 0; i < len(jobs); i += outreach.DefaultSweepBatch {
 		if err := out.Enqueue(ctx, jobs[i:min(i+outreach.DefaultSweepBatch, len(jobs))]); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err := out.Settle(ctx)
+	return err
 }
 
 // sweepJobs runs one sweep of every shard and answers the jobs it queued.

@@ -197,7 +197,7 @@ func throughputShared(ctx context.Context, rig *sendRig, jobs []reminder.Job, mp
 	defer stop()
 	pnid := benchClinic().PhoneNumberID
 	start, cpu0 := time.Now(), cpuTime()
-	if err := sweepEnqueue(ctx, outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}, jobs); err != nil {
+	if err := sweepEnqueue(ctx, &outreach.PacedOutbox{Outbox: q, Pacer: st, Clinics: st, MessagesPerSecond: int(mps), Clock: clock}, jobs); err != nil {
 		return err
 	}
 	if err := waitAccepted(accepted, pnid, n, start.Add(10*time.Minute)); err != nil {

@@ -101,9 +101,14 @@ type Job struct {
 	AnsweredOptOut time.Time `json:"answeredOptOut,omitzero"`
 	// Attempts counts a prepared job's failed sends (a reminder counts them on itself).
 	Attempts int `json:"attempts,omitempty"`
-	// Paced marks a job that already waited for its place in its number's line: when
-	// the budget is spent again it comes back soon instead of queueing anew.
+	// Paced marks a job that already waited for its place in its number's line.
 	Paced bool `json:"paced,omitempty"`
+	// Place is when that place comes up. A job handed over before it (SQS delays
+	// are whole seconds) may book the budget windows up to its place's and wait for
+	// one; a job at or past its place that finds the budget spent takes a new place
+	// at the end of the line. Zero on jobs queued before this field: they may book
+	// as many windows ahead as the sender's SlotLookahead.
+	Place time.Time `json:"place,omitzero"`
 	// Ref names the record the message came from (a notice id, a staff message in
 	// its thread), in the form its kind's completion hook reads: the sender hands it
 	// back with the outcome so that record's state follows the send.

@@ -77,10 +77,15 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 		return ack, err != nil, err
 	}
 	if j.out.Paced {
-		// At its place, but SQS (whole-second delays) may hand it over up to a second
-		// early: it books one of the next windows and waits for it in its own
-		// goroutine, at most SlotLookahead windows; the batch's other jobs go on.
-		for range min(s.SlotLookahead, maxSlotLookahead) {
+		// Back for its place, but SQS (whole-second delays) may hand it over up to a
+		// second before the place comes up: it books one of the next windows, at most
+		// SlotLookahead, and waits for it in its own goroutine; the batch's other jobs
+		// go on. A job that knows its place (handed over as its place's window opens,
+		// or sent back to the line) books no window past its place's. While a backlog
+		// drains every window the lookahead reaches is booked, so a job that booked
+		// the last one would hold its sender instance for most of a second, and a
+		// whole second's jobs held at once take every instance.
+		for range placeLookahead(j.out.Place, w, s.SlotLookahead) {
 			w = w.Add(outbound.Window)
 			ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
 			if err != nil {
@@ -95,10 +100,33 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 	if err != nil {
 		return ack, true, err
 	}
-	delay := max(place.Sub(now), time.Second)
+	delay := secondsUntil(now, place)
 	j.log.LogAttrs(ctx, slog.LevelDebug, "sender.budget_spent", slog.String("phone_number_id", c.PhoneNumberID),
 		slog.Int64("delay_ms", delay.Milliseconds()))
-	return outcome{fail: true, delay: delay, reason: ReasonNumberBudget, wait: true, paced: true}, true, nil
+	return outcome{fail: true, delay: delay, reason: ReasonNumberBudget, wait: true, paced: true, place: place}, true, nil
+}
+
+// placeLookahead is how many windows after the current one w a job whose place
+// comes up at place may book: those up to its place's, at most lookahead (and
+// maxSlotLookahead). A job without a place (queued before places were carried)
+// may book lookahead windows.
+func placeLookahead(place, w time.Time, lookahead int) int {
+	n := min(lookahead, maxSlotLookahead)
+	if !place.IsZero() {
+		n = min(n, int(outbound.WindowStart(place).Sub(w)/outbound.Window))
+	}
+	return max(n, 0)
+}
+
+// secondsUntil is the whole-second delay (SQS's unit) that brings a job back at or
+// just after place, never sooner than a second from now: a delay SQS truncated
+// would hand it over before its place, to wait for it in a sender instance.
+func secondsUntil(now, place time.Time) time.Duration {
+	d := place.Sub(now)
+	if whole := d.Truncate(time.Second); whole < d {
+		d = whole + time.Second
+	}
+	return max(d, time.Second)
 }
 
 // bookAhead takes a slot for a job sent in its caller's process: the first window

@@ -213,21 +213,29 @@ func countKind(l *sendLog, kind string) int {
 	return n
 }
 
-// A job back at its place in the number's line that finds the number's budget spent
-// for the windows it may wait for goes to the end of the line, like a job refused
-// for the first time: it does not come back within a second or two. A long backlog
-// whose line runs a little faster than the budget then keeps a bounded surplus on
-// the queue instead of one that grows the whole time the backlog drains, every
-// extra job received again every second or two.
-func TestAJobBackAtItsPlaceThatFindsTheBudgetSpentGoesToTheEndOfTheLine(t *testing.T) {
+// A job back for its place in the number's line that finds the current window
+// spent waits for a later window only if its place has not come up yet, and only
+// up to its place's window. A job at or past its place goes to the end of the line
+// (like a job refused for the first time) and comes back at or just after its new
+// place, not within a second or two: while a backlog drains, every window the
+// lookahead reaches is booked, so waiting for the last one would hold a sender
+// instance for most of a second per job, and a line a tenth faster than the budget
+// would keep a surplus on the queue that grows as long as the backlog lasts.
+func TestAJobBackForItsPlaceWaitsOnlyUntilItsPlace(t *testing.T) {
 	const perSecond = 80
+	spacing := time.Second * 10 / (perSecond * 11) // the line's spacing: a tenth under the budget's interval
 	for _, tc := range []struct {
 		name      string
+		place     time.Duration // the job's place, from now
+		full      int           // windows full from the current one on
 		lineAhead time.Duration // how far the number's line reaches past now
-		wantDelay time.Duration
+		wantWait  bool          // it books a later window and waits for it
+		wantBack  time.Duration // else: its new place, from now
 	}{
-		{name: "behind a long line", lineAhead: 40 * time.Second, wantDelay: 40 * time.Second},
-		{name: "empty line", lineAhead: 0, wantDelay: time.Second},
+		{name: "place in the next window", place: outbound.Window + time.Millisecond, full: 1, wantWait: true},
+		{name: "place in the next window, full too", place: outbound.Window + time.Millisecond, full: 2, wantBack: spacing},
+		{name: "at its place", place: 0, full: 1, lineAhead: 40 * time.Second, wantBack: 40*time.Second + spacing},
+		{name: "past its place, empty line", place: -3 * time.Second, full: 1, wantBack: spacing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newSenderEnv(t, whatsapptest.Faults{})
@@ -240,17 +248,18 @@ func TestAJobBackAtItsPlaceThatFindsTheBudgetSpentGoesToTheEndOfTheLine(t *testi
 			if err := json.Unmarshal([]byte(recs[0].Body), &job); err != nil {
 				t.Fatal(err)
 			}
-			job.Paced = true
+			now := e.clock.Now()
+			job.Paced, job.Place = true, now.Add(tc.place)
 			body, _ := json.Marshal(job)
 
+			q := &fakeQueue{now: e.clock.Now}
 			s := e.newSender()
-			s.Pacer, s.Claims, s.MessagesPerSecond = e.store, e.store, perSecond
-			s.Wait = func(context.Context, time.Duration) error { t.Fatal("the job waited for a window"); return nil }
+			s.Pacer, s.Claims, s.Requeue, s.MessagesPerSecond, s.SlotLookahead = e.store, e.store, q, perSecond, 3
+			var waited time.Duration
+			s.Wait = func(_ context.Context, d time.Duration) error { waited = d; return nil }
 			pnid := testClinic(testClinic1).PhoneNumberID
-			now := e.clock.Now()
-			// Every window the job may book is full.
 			ceiling := outbound.Ceiling(perSecond, outbound.KindReminder.Priority())
-			for w := range s.SlotLookahead + 1 {
+			for w := range tc.full {
 				window := outbound.WindowStart(now).Add(time.Duration(w) * outbound.Window)
 				for {
 					ok, err := e.store.TakeSendSlot(e.ctx, pnid, window, ceiling)
@@ -272,26 +281,43 @@ func TestAJobBackAtItsPlaceThatFindsTheBudgetSpentGoesToTheEndOfTheLine(t *testi
 			if err != nil || len(resp.BatchItemFailures) != 0 {
 				t.Fatalf("handle: %v, %d failed records", err, len(resp.BatchItemFailures))
 			}
-			if st := e.stub.Stats(); st.Requests != 0 {
-				t.Fatalf("%d sends with the budget spent", st.Requests)
+			sends := e.stub.Stats().Requests
+			if tc.wantWait {
+				if sends != 1 || waited <= 0 || waited > outbound.Window {
+					t.Fatalf("%d sends after waiting %s (%d requeued), want one send after waiting for the next window", sends, waited, q.size())
+				}
+				return
 			}
-			requeued := e.requeue.take()
-			if len(requeued) != 1 {
-				t.Fatalf("requeued %d jobs, want 1", len(requeued))
+			if sends != 0 || waited != 0 {
+				t.Fatalf("%d sends after waiting %s with the budget spent, want none and no wait", sends, waited)
 			}
-			// Its new place is one line spacing (a tenth under the budget's interval)
-			// past the end of the line.
-			spacing := time.Second * 10 / (perSecond * 11)
-			if d := requeued[0].delay; d < tc.wantDelay || d > tc.wantDelay+spacing {
-				t.Errorf("requeued with delay %s, want its place at the end of the line, %s", d, tc.wantDelay+spacing)
+			if q.size() != 1 {
+				t.Fatalf("%d jobs back on the queue, want 1", q.size())
 			}
-			// It holds that place: the next job refused lines up behind it.
-			next, err := e.store.TakeQueueSlots(e.ctx, pnid, now, spacing, 1)
-			if err != nil {
+			back := q.pending[0]
+			var requeued outbound.Job
+			if err := json.Unmarshal([]byte(back.rec.Body), &requeued); err != nil {
 				t.Fatal(err)
 			}
-			if want := now.Add(tc.lineAhead + 2*spacing); tc.lineAhead > 0 && !next.Equal(want) {
-				t.Errorf("the next place is at %s, want %s", next.Sub(now), want.Sub(now))
+			wantPlace := now.Add(tc.wantBack)
+			if !requeued.Paced || !requeued.Place.Equal(wantPlace) {
+				t.Errorf("requeued with paced %v, place %s from now; want its new place %s from now",
+					requeued.Paced, requeued.Place.Sub(now), tc.wantBack)
+			}
+			// SQS truncates delays to whole seconds: the job becomes visible at its new
+			// place or within the second after it, never before it.
+			if back.visible.Before(wantPlace) || !back.visible.Before(wantPlace.Add(time.Second)) {
+				t.Errorf("visible %s from now, want at or within a second after its place %s", back.visible.Sub(now), tc.wantBack)
+			}
+			// It holds that place: the next job refused lines up behind it.
+			if tc.lineAhead > 0 {
+				next, err := e.store.TakeQueueSlots(e.ctx, pnid, now, spacing, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := wantPlace.Add(spacing); !next.Equal(want) {
+					t.Errorf("the next place is %s from now, want %s", next.Sub(now), want.Sub(now))
+				}
 			}
 		})
 	}

@@ -135,7 +135,7 @@ func (s *Sender) send(ctx context.Context, j *sendJob, clinics *clinicCache) (ou
 		}
 		if spent {
 			o2, err := s.deferClaimed(ctx, j, o.delay, ReasonNumberBudget, 0, false)
-			o2.paced = o2.wait
+			o2.paced, o2.place = o2.wait, o.place
 			return o2, err
 		}
 	}

@@ -65,8 +65,10 @@ type outcome struct {
 	wait bool
 	// notBefore, on a deferral longer than SQS's delay, is when the job may run.
 	notBefore time.Time
-	// paced marks a job sent back to its place in its number's line.
+	// paced marks a job sent back to its place in its number's line, which comes
+	// up at place.
 	paced bool
+	place time.Time
 	// requeue, on a deferral, puts the job back on the queue delayed (see requeue).
 	requeue func(ctx context.Context) error
 }
@@ -165,7 +167,7 @@ func (s *Sender) requeue(ctx context.Context, j *sendJob, o outcome) error {
 	job := j.out
 	job.Job = j.job
 	job.NotBefore = time.Time{}
-	job.Paced = o.paced
+	job.Paced, job.Place = o.paced, o.place
 	delay := o.delay
 	if !o.notBefore.IsZero() || delay > MaxRequeueDelay {
 		job.NotBefore = o.notBefore

@@ -209,10 +209,11 @@ type Sender struct {
 	// Completions tells each prepared kind's origin what became of its jobs (see
 	// Completion); a kind without one is only sent.
 	Completions map[outbound.Kind]Completion
-	// SlotLookahead lets a job that waited for its place in its number's line, and
-	// finds the current budget window full, book one of the next SlotLookahead
-	// windows (at most 3: 750 ms) and wait for it rather than be requeued: SQS's
-	// delays are whole seconds, too coarse to hand jobs over at their place. 0: none.
+	// SlotLookahead lets a job that waited for its place in its number's line, was
+	// handed over before the place came up, and finds the current budget window
+	// full, book one of the next windows up to its place's, at most SlotLookahead
+	// (at most 3: 750 ms), and wait for it rather than be requeued: SQS's delays are
+	// whole seconds, too coarse to hand jobs over at their place. 0: none.
 	SlotLookahead int
 	// Wait waits d for a booked budget window to open; default a timer. Tests on a
 	// fake clock advance it instead.

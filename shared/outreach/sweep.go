@@ -71,9 +71,9 @@ const (
 // stopped sweep leaves its work in the index for the next one, and the cost of a
 // sweep grows with the number of due reminders, not with the number of appointments.
 //
-// A process that dies between MarkQueued and Enqueue (the sweep stops Margin before
-// its deadline to make that unlikely) leaves the reminder queued but not on the
-// queue; MarkQueued lists it in the next-attempt index as expected at once, so the
+// A process that dies between MarkQueued and Enqueue, or before an outbox's timed
+// hand-overs (PacedOutbox; the sweep settles them, and stops Margin before its
+// deadline to make that unlikely) leaves the reminder queued but not on the queue; MarkQueued lists it in the next-attempt index as expected at once, so the
 // Reaper enqueues it a few minutes later.
 type Sweeper struct {
 	Store     DueStore
@@ -197,6 +197,9 @@ shards:
 	// The marked remainder goes out even when the context is done: marked but not
 	// enqueued would strand it (enqueue puts it back in the index on failure).
 	if err := run.flush(context.WithoutCancel(ctx)); err != nil {
+		errs = append(errs, fmt.Errorf("outreach: sweep: %w", err))
+	}
+	if err := run.settle(context.WithoutCancel(ctx)); err != nil {
 		errs = append(errs, fmt.Errorf("outreach: sweep: %w", err))
 	}
 	if s.Reaper != nil && !run.stats.Stopped {
@@ -327,11 +330,16 @@ func (r *sweepRun) enqueue(ctx context.Context, rems []reminder.Reminder) error 
 		})
 		return nil
 	}
-	// Put them back in the index so the next sweep tries again. Some of the batch may
-	// have reached the queue; the sender's ClaimSend (queued only) ignores those.
-	// The write must outlive a cancelled context, or the reminders would be stranded.
+	return errors.Join(append([]error{fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)}, r.putBack(ctx, rems)...)...)
+}
+
+// putBack puts reminders that did not reach the queue back in the index so the next
+// sweep tries again. Some may have reached it; the sender's ClaimSend (queued only)
+// ignores those. The write must outlive a cancelled context, or the reminders would
+// be stranded.
+func (r *sweepRun) putBack(ctx context.Context, rems []reminder.Reminder) []error {
 	bg := context.WithoutCancel(ctx)
-	errs := []error{fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)}
+	var errs []error
 	for _, rem := range rems {
 		switch uerr := r.s.Store.UnmarkQueued(bg, rem); {
 		case uerr == nil:
@@ -342,7 +350,27 @@ func (r *sweepRun) enqueue(ctx context.Context, rems []reminder.Reminder) error 
 			errs = append(errs, fmt.Errorf("unmark queued %s: %w", reminderID(rem), uerr))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
+}
+
+// settle waits for the jobs an outbox hands to the queue after Enqueue returned
+// (PacedOutbox's timed hand-overs) and puts back those it could not queue.
+func (r *sweepRun) settle(ctx context.Context) error {
+	s, ok := r.s.Outbox.(Settler)
+	if !ok {
+		return nil
+	}
+	failed, err := s.Settle(ctx)
+	if len(failed) == 0 {
+		return err
+	}
+	rems := make([]reminder.Reminder, len(failed))
+	for i, j := range failed {
+		rems[i] = reminder.Reminder{ClinicID: j.ClinicID, AppointmentID: j.AppointmentID, Kind: j.Kind,
+			Generation: j.Generation, DueAt: j.DueAt}
+	}
+	r.count(func(st *SweepStats) { st.Enqueued -= len(failed) })
+	return errors.Join(append([]error{fmt.Errorf("enqueue %d jobs: %w", len(failed), err)}, r.putBack(ctx, rems)...)...)
 }
 
 func reminderID(r reminder.Reminder) string {

@@ -47,7 +47,7 @@ func New(d Deps) *outreach.Sweeper {
 	outbox := d.Outbox
 	if delayed, ok := d.Outbox.(outreach.DelayedOutbox); ok && d.Pacer != nil {
 		// Each clinic's due reminders become visible at its number's rate.
-		outbox = outreach.PacedOutbox{Outbox: delayed, Pacer: d.Pacer, Clinics: d.Clinics, Clock: d.Clock}
+		outbox = &outreach.PacedOutbox{Outbox: delayed, Pacer: d.Pacer, Clinics: d.Clinics, Clock: d.Clock}
 	}
 	return &outreach.Sweeper{
 		Store:     d.Store,
