@@ -76,6 +76,7 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 	if err != nil || ok {
 		return ack, err != nil, err
 	}
+	tried := 0
 	if j.out.Paced {
 		// Back for its place, but SQS (whole-second delays) may hand it over up to a
 		// second before the place comes up: it books one of the next windows, at most
@@ -85,25 +86,44 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 		// drains every window the lookahead reaches is booked, so a job that booked
 		// the last one would hold its sender instance for most of a second, and a
 		// whole second's jobs held at once take every instance.
-		for range placeLookahead(j.out.Place, w, s.SlotLookahead) {
-			w = w.Add(outbound.Window)
-			ok, err := s.Pacer.TakeSendSlot(ctx, c.PhoneNumberID, w, ceiling)
-			if err != nil {
-				return ack, true, err
-			}
-			if ok {
-				return ack, false, s.Wait(ctx, w.Sub(s.Clock.Now()))
-			}
+		tried = placeLookahead(j.out.Place, w, s.SlotLookahead)
+		if ok, err := s.bookWindows(ctx, c.PhoneNumberID, w, 1, tried, ceiling); ok || err != nil {
+			return ack, err != nil, err
 		}
 	}
 	place, err := s.Pacer.TakeQueueSlots(ctx, c.PhoneNumberID, now, lineSpacing(rate), 1)
 	if err != nil {
 		return ack, true, err
 	}
+	if reach := int(outbound.WindowStart(place).Sub(w) / outbound.Window); j.out.Paced && !j.out.Place.IsZero() &&
+		reach <= min(s.SlotLookahead, maxSlotLookahead) {
+		// The line ends within reach (the last jobs of a backlog): the job books a
+		// window up to its new place rather than come back a whole second later; the
+		// place it took only spaces the line by one.
+		if ok, err := s.bookWindows(ctx, c.PhoneNumberID, w, tried+1, reach, ceiling); ok || err != nil {
+			return ack, err != nil, err
+		}
+	}
 	delay := secondsUntil(now, place)
 	j.log.LogAttrs(ctx, slog.LevelDebug, "sender.budget_spent", slog.String("phone_number_id", c.PhoneNumberID),
 		slog.Int64("delay_ms", delay.Milliseconds()))
 	return outcome{fail: true, delay: delay, reason: ReasonNumberBudget, wait: true, paced: true, place: place}, true, nil
+}
+
+// bookWindows takes a send in the first of the windows from..to after w with room
+// and waits for it to open; ok reports it got one (and its wait ended).
+func (s *Sender) bookWindows(ctx context.Context, phoneNumberID string, w time.Time, from, to, ceiling int) (ok bool, err error) {
+	for k := from; k <= to; k++ {
+		window := w.Add(time.Duration(k) * outbound.Window)
+		ok, err := s.Pacer.TakeSendSlot(ctx, phoneNumberID, window, ceiling)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, s.Wait(ctx, window.Sub(s.Clock.Now()))
+		}
+	}
+	return false, nil
 }
 
 // placeLookahead is how many windows after the current one w a job whose place
@@ -118,15 +138,14 @@ func placeLookahead(place, w time.Time, lookahead int) int {
 	return max(n, 0)
 }
 
-// secondsUntil is the whole-second delay (SQS's unit) that brings a job back at or
-// just after place, never sooner than a second from now: a delay SQS truncated
-// would hand it over before its place, to wait for it in a sender instance.
+// secondsUntil is the whole-second delay (SQS's unit) that brings a job back within
+// half a second of place, never sooner than a second from now. One that comes back
+// early may wait for a window up to its place's; one that comes back late takes the
+// current window or goes back to the line. (A delay SQS truncated would bring every
+// job back up to a second early, to wait in a sender instance; one rounded up would
+// bring every job late, and the last second of a backlog would go out half empty.)
 func secondsUntil(now, place time.Time) time.Duration {
-	d := place.Sub(now)
-	if whole := d.Truncate(time.Second); whole < d {
-		d = whole + time.Second
-	}
-	return max(d, time.Second)
+	return max(place.Sub(now).Round(time.Second), time.Second)
 }
 
 // bookAhead takes a slot for a job sent in its caller's process: the first window
