@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -220,6 +222,10 @@ func runSenders(ctx context.Context, q *simQueue, instances int, mk func() *outr
 // benchLogger keeps the senders' warnings (retries, failures) for -v runs.
 var benchLogger = quietLogger()
 
+// benchFairnessSeed draws the offsets into a budget window at which B's waves start
+// (-fairness-seed).
+var benchFairnessSeed uint64 = 1
+
 // benchLookahead is the senders' SlotLookahead (3 as deployed).
 var benchLookahead = 3
 
@@ -229,6 +235,33 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// machineCPU is the CPU time every process on the machine used so far (user and
+// system, from /proc/stat, in its USER_HZ ticks of 10 ms); false where there is no
+// /proc (a laptop's macOS).
+func machineCPU() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, false
+	}
+	var ticks int64
+	for i, v := range f[1:8] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, true
 }
 
 func percentile(ds []time.Duration, p float64) time.Duration {
@@ -322,13 +355,26 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	// How long each of B's sweeps took to queue its wave (the line's DynamoDB
 	// write included), by run: part of B's wait to be received.
 	sweepTook := map[int][]time.Duration{}
+	// Where in a budget window each wave starts decides much of its delay (a wave
+	// queued just before a window closes sends its first jobs in that window and the
+	// next ones as the next opens), so the two runs are paired: wave k of either run
+	// starts at the same offset into a window, the offsets drawn once (seeded) from
+	// the whole window. The ratio then compares like with like rather than four
+	// random offsets with four others.
+	phases := make([]time.Duration, waves)
+	rng := rand.New(rand.NewPCG(benchFairnessSeed, 0))
+	for w := range phases {
+		phases[w] = time.Duration(rng.Int64N(int64(outbound.Window)))
+	}
 	queueB := func(bodies []reminder.Job, phoneBase int, first time.Duration) map[string]time.Time {
 		queued := map[string]time.Time{}
 		var mu sync.Mutex
 		per := len(bodies) / waves
 		start := time.Now()
 		for w := range waves {
-			time.Sleep(time.Until(start.Add(first + time.Duration(w)*5*time.Second)))
+			at := start.Add(first + time.Duration(w)*5*time.Second)
+			at = outbound.WindowStart(at).Add(phases[w])
+			time.Sleep(time.Until(at))
 			mu.Lock()
 			for i := w * per; i < (w+1)*per && i < len(bodies); i++ {
 				queued[fmt.Sprintf("1555%07d", phoneBase+i)] = time.Now()
@@ -377,6 +423,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	cpuIdle, wallIdle := cpuTime()-cpu0, time.Since(wall0)
 
 	cpu1, aStart := cpuTime(), time.Now()
+	machine1, machineOK := machineCPU()
 	if err := sweepEnqueue(ctx, sweepOutbox, jobs["fa"]); err != nil {
 		return err
 	}
@@ -392,6 +439,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	aElapsed := accepted.last[a.PhoneNumberID].Sub(aStart)
 	accepted.mu.Unlock()
 	cpuBusy := cpuTime() - cpu1
+	machine2, _ := machineCPU()
 	stats := stub.Stats()
 
 	mi, pi := percentile(idleDelays, 0.5), percentile(idleDelays, 0.95)
@@ -409,6 +457,11 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 		percentile(sweepTook[2_000_000], 0.5).Round(time.Millisecond), ai.Round(time.Millisecond), ab.Round(time.Millisecond))
 	fmt.Printf("fairness: A accepted %d in %s = %.1f msg/s (target >= 76); CPU of this process %s over %s\n",
 		aJobs, aElapsed.Round(time.Millisecond), aRate, cpuBusy.Round(time.Millisecond), aElapsed.Round(time.Millisecond))
+	if machineOK {
+		fmt.Printf("fairness: CPU of the whole machine (this process, DynamoDB Local, the other processes) %s over %s of A busy: %.2f cores\n",
+			(machine2 - machine1).Round(time.Millisecond), time.Since(aStart).Round(time.Millisecond),
+			float64(machine2-machine1)/float64(time.Since(aStart)))
+	}
 	fmt.Printf("fairness: 130429 answers: %d (requests %d, accepted %d)\n", stats.Throttled+stats.InjectedThrottles, stats.Requests, stats.Accepted)
 	return nil
 }

@@ -63,6 +63,7 @@ func main() {
 	bJobs := flag.Int("b-jobs", 200, "fairness: clinic B's due reminders per run")
 	sharedBudget := flag.Bool("shared-budget", true, "throughput: pace with the number's budget in DynamoDB as deployed (false: the per-instance token buckets)")
 	flag.BoolVar(&benchFIFO, "fifo", false, "throughput, fairness: the simulated outbound queue is one strict FIFO line instead of a model of an SQS fair queue (messages grouped by clinic)")
+	flag.Uint64Var(&benchFairnessSeed, "fairness-seed", 1, "fairness: seed of the offsets into a budget window at which B's waves start (the same in both runs)")
 	flag.IntVar(&benchLookahead, "lookahead", 3, "throughput, fairness: the senders' SlotLookahead (windows a job at its place may wait for)")
 	verbose := flag.Bool("v", false, "fairness: the senders' warnings on stderr")
 	wl := waitlistModel{Zone: "America/New_York", QuietHours: reminder.QuietHours{Start: "21:00", End: "08:00"}}
