@@ -323,7 +323,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	if len(jobs["fa"]) != aJobs || len(jobs["fb1-"]) != bJobs || len(jobs["fb2-"]) != bJobs {
 		return fmt.Errorf("sweep queued %d/%d/%d, want %d/%d/%d", len(jobs["fa"]), len(jobs["fb1-"]), len(jobs["fb2-"]), aJobs, bJobs, bJobs)
 	}
-	fmt.Printf("fairness: seeded and swept %d reminders in %s\n", aJobs+2*bJobs, time.Since(seedStart).Round(time.Millisecond))
+	fmt.Printf("fairness: seeded and swept %d reminders in %s\n", aJobs+2*bJobs+warmJobs, time.Since(seedStart).Round(time.Millisecond))
 
 	q := newSimQueue(4 * (aJobs + 2*bJobs))
 	// When each of B's reminders was first received, by recipient: it splits B's
