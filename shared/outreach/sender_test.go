@@ -179,6 +179,16 @@ func (e *senderEnv) sweep() []events.SQSMessage {
 	return recs
 }
 
+// sweepOne runs the sweep and answers the one job it queued.
+func (e *senderEnv) sweepOne() events.SQSMessage {
+	e.t.Helper()
+	recs := e.sweep()
+	if len(recs) != 1 {
+		e.t.Fatalf("sweep queued %d jobs, want 1", len(recs))
+	}
+	return recs[0]
+}
+
 func sqsRecord(id, body string, receives int) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, ReceiptHandle: "rh-" + id + "-" + strconv.Itoa(receives), Body: body,
 		Attributes:  map[string]string{"ApproximateReceiveCount": strconv.Itoa(receives)},
