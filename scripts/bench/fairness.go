@@ -452,6 +452,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 	accepted.mu.Unlock()
 	cpuBusy := cpuTime() - cpu1
 	machine2, _ := machineCPU()
+	aBusy := time.Since(aStart)
 	stats := stub.Stats()
 
 	mi, pi := percentile(idleDelays, 0.5), percentile(idleDelays, 0.95)
@@ -471,8 +472,7 @@ func benchFairness(ctx context.Context, aJobs, bJobs int, mps float64, instances
 		aJobs, aElapsed.Round(time.Millisecond), aRate, cpuBusy.Round(time.Millisecond), aElapsed.Round(time.Millisecond))
 	if machineOK {
 		fmt.Printf("fairness: CPU of the whole machine (this process, DynamoDB Local, the other processes) %s over %s of A busy: %.2f cores\n",
-			(machine2 - machine1).Round(time.Millisecond), time.Since(aStart).Round(time.Millisecond),
-			float64(machine2-machine1)/float64(time.Since(aStart)))
+			(machine2 - machine1).Round(time.Millisecond), aBusy.Round(time.Millisecond), float64(machine2-machine1)/float64(aBusy))
 	}
 	fmt.Printf("fairness: 130429 answers: %d (requests %d, accepted %d)\n", stats.Throttled+stats.InjectedThrottles, stats.Requests, stats.Accepted)
 	return nil

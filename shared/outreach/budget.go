@@ -56,11 +56,12 @@ func (s *Sender) NumberRate(c clinic.Clinic) int {
 // just before the Graph call. spent means the budget is gone for now and o is the
 // job's deferral: a refused job takes a place at the end of the number's line (it
 // comes back when the sends queued before it had their turn, at least a second
-// later, SQS's shortest delay). A job already back at its place first books one of
-// the next windows and waits for it; only when they are full too does it go to the
-// end of the line again. It does not come back within a second or two: a line that
-// runs a tenth faster than the budget would then keep a surplus on the queue that
-// grows as long as the backlog lasts, each extra job received every second or two.
+// later, SQS's shortest delay). A job back for its place first books one of the
+// next windows, up to its place's, and waits for it; only when they are full too
+// does it go to the end of the line again (or, when the line ends within the
+// lookahead, book a window up to its new place). It does not come back within a
+// second or two: a line that runs a tenth faster than the budget would then keep a
+// surplus on the queue that grows as long as the backlog lasts.
 func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o outcome, spent bool, err error) {
 	if s.Pacer == nil {
 		return ack, false, nil
@@ -95,7 +96,7 @@ func (s *Sender) takeBudget(ctx context.Context, j *sendJob, c clinic.Clinic) (o
 	if err != nil {
 		return ack, true, err
 	}
-	if reach := int(outbound.WindowStart(place).Sub(w) / outbound.Window); j.out.Paced && !j.out.Place.IsZero() &&
+	if reach := windowsAhead(place, w); j.out.Paced && !j.out.Place.IsZero() &&
 		reach <= min(s.SlotLookahead, maxSlotLookahead) {
 		// The line ends within reach (the last jobs of a backlog): the job books a
 		// window up to its new place rather than come back a whole second later; the
@@ -133,10 +134,13 @@ func (s *Sender) bookWindows(ctx context.Context, phoneNumberID string, w time.T
 func placeLookahead(place, w time.Time, lookahead int) int {
 	n := min(lookahead, maxSlotLookahead)
 	if !place.IsZero() {
-		n = min(n, int(outbound.WindowStart(place).Sub(w)/outbound.Window))
+		n = min(n, windowsAhead(place, w))
 	}
 	return max(n, 0)
 }
+
+// windowsAhead is how many budget windows after w the one holding t starts.
+func windowsAhead(t, w time.Time) int { return int(outbound.WindowStart(t).Sub(w) / outbound.Window) }
 
 // secondsUntil is the whole-second delay (SQS's unit) that brings a job back within
 // half a second of place, never sooner than a second from now. One that comes back

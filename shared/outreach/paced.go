@@ -132,7 +132,7 @@ func (p *PacedOutbox) Enqueue(ctx context.Context, jobs []reminder.Job) error {
 			later[w] = h
 			windows = append(windows, w)
 		}
-		h.jobs, h.delays = append(h.jobs, out[i]), append(h.delays, h.delay)
+		h.jobs = append(h.jobs, out[i])
 	}
 	if len(nowJobs) > 0 {
 		if err := p.Outbox.EnqueueAfter(ctx, nowJobs, nowDelays); err != nil {
@@ -147,9 +147,13 @@ func (p *PacedOutbox) Enqueue(ctx context.Context, jobs []reminder.Job) error {
 	for _, w := range windows {
 		h := later[w]
 		p.pending.Add(1)
+		delays := make([]time.Duration, len(h.jobs))
+		for i := range delays {
+			delays[i] = h.delay
+		}
 		after(h.off, func() {
 			defer p.pending.Done()
-			if err := p.Outbox.EnqueueAfter(bg, h.jobs, h.delays); err != nil {
+			if err := p.Outbox.EnqueueAfter(bg, h.jobs, delays); err != nil {
 				p.mu.Lock()
 				defer p.mu.Unlock()
 				for _, j := range h.jobs {
@@ -174,11 +178,10 @@ func (p *PacedOutbox) Settle(context.Context) ([]reminder.Job, error) {
 }
 
 // handover is the jobs of one budget window handed to the queue together: after
-// off, each with the whole-second delay that makes it visible as the window opens.
+// off, with the whole-second delay that makes them visible as the window opens.
 type handover struct {
 	off, delay time.Duration
 	jobs       []outbound.Job
-	delays     []time.Duration
 }
 
 // handoverAt splits the time from now until window into a hand-over offset under
